@@ -1,0 +1,40 @@
+#include "model/model_loader.h"
+
+#include "core/error.h"
+#include "model/classic_upscaler.h"
+#ifdef UPSCALED_HAVE_TORCH
+#include "model/network_loader.h"
+#endif
+
+#include <cstdlib>
+
+namespace upscaled::model {
+
+std::filesystem::path default_models_dir() {
+  if (const char* dir = std::getenv("UPSCALED_MODELS_DIR"); dir && *dir) return dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::filesystem::path(xdg) / "upscaled" / "models";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::filesystem::path(home) / ".cache" / "upscaled" / "models";
+  return std::filesystem::path("/var/cache/upscaled/models");
+}
+
+bool is_classic_model(const std::string& name) {
+  return name == "lanczos" || name == "bicubic" || name == "bilinear";
+}
+
+std::unique_ptr<Upscaler> load_upscaler(const ModelRequest& request) {
+  if (is_classic_model(request.name)) {
+    const int scale = request.scale > 0 ? request.scale : 2;
+    return std::make_unique<ClassicUpscaler>(kernels::parse_resize_filter(request.name), scale);
+  }
+#ifdef UPSCALED_HAVE_TORCH
+  return load_network_upscaler(request);
+#else
+  throw Error(ErrorCode::model, "model '" + request.name +
+                                    "': this build has no libtorch (configured with -DUPSCALED_TORCH=OFF); "
+                                    "only lanczos, bicubic and bilinear are available");
+#endif
+}
+
+}  // namespace upscaled::model

@@ -1,0 +1,36 @@
+// Turns a model name or path into a ready Upscaler.
+//
+// Names: "lanczos", "bicubic", "bilinear" (classic resamplers, any scale); a registry name
+// such as "esrgan-slim" (model/registry.h; looked up in models_dir); or a path to a model
+// file or folder (TF.js model.json, .pth, .safetensors, TorchScript .pt). Synchronous;
+// loading a network may take seconds. Throws upscaled::Error(ErrorCode::model) with a
+// one-line message naming the file and the problem.
+#pragma once
+
+#include "model/upscaler.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace upscaled::model {
+
+struct ModelRequest {
+  std::string name = "lanczos";
+  int scale = 0;                    // wanted scale; 0 = the model's own (classic: 2)
+  std::string device = "auto";      // auto | cpu | cuda
+  std::string precision = "auto";   // auto | fp32 | fp16 | bf16 (CPU is always fp32)
+  int tile = 0;                     // 0 = whole frame (tile only when needed)
+  int tile_overlap = 16;            // input pixels shared by neighbouring tiles
+  int batch = 0;                    // 0 = model's preference
+  std::filesystem::path models_dir; // empty = default_models_dir()
+};
+
+// $UPSCALED_MODELS_DIR, else $XDG_CACHE_HOME/upscaled/models, else ~/.cache/upscaled/models.
+std::filesystem::path default_models_dir();
+
+bool is_classic_model(const std::string& name);
+
+std::unique_ptr<Upscaler> load_upscaler(const ModelRequest& request);
+
+}  // namespace upscaled::model

@@ -1,0 +1,62 @@
+// Runs a pipeline's stages, each on its own thread, and turns the first failure into the
+// whole pipeline's failure.
+//
+// Contract: add queues and stages, then run() once; run() is synchronous and returns when
+// every stage thread has finished. When a stage throws, every registered queue is
+// cancelled (so blocked neighbours wake up), the other stages finish, and run() rethrows
+// the first exception; later exceptions that are only consequences (Cancelled) are
+// dropped. cancel() (any thread) does the same with upscaled::Cancelled. Per-stage busy
+// time is measured as wall time minus the time the stage's queues report waiting.
+#pragma once
+
+#include "pipeline/bounded_queue.h"
+#include "pipeline/cancel_token.h"
+
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace upscaled::pipeline {
+
+struct StageTiming {
+  std::string name;
+  double wall_s = 0;
+};
+
+class StageGroup {
+ public:
+  explicit StageGroup(CancelToken cancel = CancelToken());
+  ~StageGroup();
+  StageGroup(const StageGroup&) = delete;
+  StageGroup& operator=(const StageGroup&) = delete;
+
+  void add_queue(Cancellable& queue);
+  // The body runs on its own thread. on_exit runs on that thread after the body, whether it
+  // returned or threw (typically: close the stage's output queue).
+  void add_stage(std::string name, std::function<void()> body, std::function<void()> on_exit = {});
+
+  void run();
+  void cancel();
+  const std::vector<StageTiming>& timings() const { return timings_; }
+
+ private:
+  void fail(std::exception_ptr error);
+
+  struct Stage {
+    std::string name;
+    std::function<void()> body;
+    std::function<void()> on_exit;
+  };
+  CancelToken cancel_;
+  std::size_t cancel_subscription_ = SIZE_MAX;
+  std::vector<Cancellable*> queues_;
+  std::vector<Stage> stages_;
+  std::vector<StageTiming> timings_;
+  std::mutex mutex_;
+  std::exception_ptr first_error_;
+  bool failed_ = false;
+};
+
+}  // namespace upscaled::pipeline

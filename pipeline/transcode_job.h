@@ -1,0 +1,59 @@
+// One upscaling job: input file -> upscaled output file, every other stream copied.
+//
+// Contract: run_transcode() is synchronous and runs the whole pipeline on its own threads
+// (demux, decode, upscale, encode, mux), joined by bounded queues. The output is written to
+// a temporary name in the output's folder and renamed into place only when complete; on
+// any failure nothing is left at `output` and the input is never touched. Throws
+// upscaled::Error (one line naming the file and the problem) or upscaled::Cancelled when
+// `cancel` was requested. Safe to call from several threads for different jobs.
+#pragma once
+
+#include "model/model_loader.h"
+#include "pipeline/cancel_token.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace upscaled::pipeline {
+
+struct Progress {
+  std::int64_t frames_done = 0;
+  std::int64_t frames_total = 0;  // estimate from the container; 0 when unknown
+  double elapsed_s = 0;
+  double fps = 0;
+};
+
+struct JobOptions {
+  std::filesystem::path input;
+  std::filesystem::path output;
+  model::ModelRequest model;            // model.scale is the wanted scale factor
+  std::optional<std::pair<int, int>> size;  // --size WxH: exact output size
+  std::string codec = "libx264";        // libx264 | libx265 (video outputs)
+  int crf = 18;
+  std::string preset = "medium";
+  bool overwrite = false;
+  int queue_capacity = 8;               // frames per queue between stages
+  // Where the output is staged before the final rename; empty = the output's folder.
+  std::filesystem::path temp_dir;
+  // Called from the pipeline's threads about every 0.5 s and once at the end.
+  std::function<void(const Progress&)> on_progress;
+};
+
+struct JobResult {
+  std::int64_t frames = 0;
+  int width = 0;   // output video size
+  int height = 0;
+  double seconds = 0;
+  std::string model;  // Upscaler::describe()
+};
+
+JobResult run_transcode(const JobOptions& options, const CancelToken& cancel = CancelToken());
+
+// Checks a job's options without running it (the same checks run_transcode starts with):
+// input readable, output not the input, output folder writable, output absent or overwrite.
+void check_job_paths(const JobOptions& options);
+
+}  // namespace upscaled::pipeline
