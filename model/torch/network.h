@@ -1,0 +1,41 @@
+// Internal to the upscaled_torch target: the networks and their file formats.
+//
+// A Network maps an NCHW float tensor of RGB in [0, 1] to an NCHW tensor of RGB upscaled by
+// scale() (values roughly in [0, 1]; callers clamp). forward() runs on whatever device and
+// dtype the module was moved to with to(); it is synchronous from the caller's point of
+// view on CPU and enqueued on the current CUDA stream on GPU (torch semantics). Loaders
+// throw upscaled::Error(ErrorCode::model) naming the file and what was expected.
+// Never include this header outside model/torch/ (it pulls in libtorch).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace upscaled::model::torchnet {
+
+class Network {
+ public:
+  virtual ~Network() = default;
+  virtual torch::Tensor forward(const torch::Tensor& input) = 0;
+  virtual int scale() const = 0;
+  // Architecture and the hyper-parameters read from the file, e.g. "RRDN(C=4,D=3,G=32,T=10) x4".
+  virtual std::string describe() const = 0;
+  virtual void to(torch::Device device, torch::Dtype dtype) = 0;
+  // Input pixels a tile must extend past its core for the output core to be exact-ish;
+  // tiling uses max(this, the requested overlap).
+  virtual int context_pixels() const { return 16; }
+};
+
+// idealo RDN / RRDN from a TF.js layers model (model.json beside its weight shards).
+std::unique_ptr<Network> load_tfjs_network(const std::filesystem::path& model_json);
+// Real-ESRGAN RRDBNet / SRVGGNetCompact from a PyTorch zip-format state dict (.pth).
+std::unique_ptr<Network> load_pth_network(const std::filesystem::path& path);
+// The same architectures from a .safetensors file.
+std::unique_ptr<Network> load_safetensors_network(const std::filesystem::path& path);
+// Any TorchScript module (.pt); scale is measured by running a small input through it.
+std::unique_ptr<Network> load_torchscript_network(const std::filesystem::path& path);
+
+}  // namespace upscaled::model::torchnet
