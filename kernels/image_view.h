@@ -35,6 +35,7 @@ template <typename T>
 struct RgbPlanes {
   PlaneView<T> r, g, b;
   PlaneView<T> plane(int i) const { return i == 0 ? r : (i == 1 ? g : b); }
+  RgbPlanes<const T> as_const() const { return {r.as_const(), g.as_const(), b.as_const()}; }
 };
 
 }  // namespace upscaled::kernels

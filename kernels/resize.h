@@ -1,14 +1,30 @@
 // Separable resampling of single planes: bilinear, bicubic (Catmull-Rom), Lanczos-3 and
 // area (antialiased) filters, arbitrary source and destination sizes.
 //
-// Contract (CPU): synchronous; src and dst are host memory owned by the caller; dst is
-// written entirely and nothing outside its rows' [0, width) is touched. Downscaling widens
-// the filter by the scale factor (antialiasing) for every filter but bilinear-exact use.
-// Sample positions follow the pixel-centre convention: x_src = (x_dst + 0.5) / sx - 0.5.
+// Used before the network (feed it a smaller frame when the target is below input x scale)
+// and after it (--outscale, --size WxH) on planar RGB float.
+//
+// Semantics (both backends, same tap tables from make_taps):
+//   - Pixel-centre convention: x_src = (x_dst + 0.5) / sx - 0.5; replicated borders.
+//   - Downscaling widens the filter by the scale factor (antialiasing); area computes the
+//     exact coverage of each source pixel by the destination footprint (an integer factor
+//     gives the block mean; upscaling with area is the tent filter).
+//   - Values are not clamped: Lanczos and bicubic overshoot slightly; from_rgb clamps.
+//   - dst is written entirely and nothing outside its rows' [0, width) is touched.
+//
+// resize_cpu: synchronous; host memory owned by the caller; threads via parallel_for.
+// ResizeCuda: a plan for one (source size, destination size, filter) that owns the device
+//   tap tables and the intermediate buffer. Constructing it allocates and uploads
+//   (synchronous; do it once, not per frame). run() is asynchronous on `stream`; the plan's
+//   intermediate buffer is reused, so runs of one plan must be ordered on one stream (or
+//   synchronised by the caller). src/dst are device memory kept alive by the caller until
+//   the stream passes. Half planes are filtered in float32 and rounded once.
 #pragma once
 
+#include "kernels/half.h"
 #include "kernels/image_view.h"
 
+#include <memory>
 #include <string_view>
 
 namespace upscaled::kernels {
@@ -20,8 +36,29 @@ enum class ResizeFilter { bilinear, bicubic, lanczos3, area };
 ResizeFilter parse_resize_filter(std::string_view name);
 const char* resize_filter_name(ResizeFilter filter);
 
-// Values are not clamped: Lanczos and bicubic overshoot slightly, callers clamp on
-// conversion to integers.
 void resize_cpu(PlaneView<const float> src, PlaneView<float> dst, ResizeFilter filter);
+void resize_cpu(RgbPlanes<const float> src, RgbPlanes<float> dst, ResizeFilter filter);
+
+class ResizeCuda {
+ public:
+  // Throws std::invalid_argument for empty sizes, CudaError (or std::runtime_error in a
+  // build without CUDA) when allocation fails.
+  ResizeCuda(int src_width, int src_height, int dst_width, int dst_height, ResizeFilter filter);
+  ~ResizeCuda();
+  ResizeCuda(const ResizeCuda&) = delete;
+  ResizeCuda& operator=(const ResizeCuda&) = delete;
+  ResizeCuda(ResizeCuda&&) noexcept;
+  ResizeCuda& operator=(ResizeCuda&&) noexcept;
+
+  // Plane sizes must match the plan's; std::invalid_argument otherwise.
+  void run(PlaneView<const float> src, PlaneView<float> dst, Stream stream);
+  void run(PlaneView<const Half> src, PlaneView<Half> dst, Stream stream);
+  void run(RgbPlanes<const float> src, RgbPlanes<float> dst, Stream stream);
+  void run(RgbPlanes<const Half> src, RgbPlanes<Half> dst, Stream stream);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace upscaled::kernels

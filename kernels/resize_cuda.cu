@@ -1,0 +1,145 @@
+// CUDA twin of resize_cpu: the same tap tables (make_taps) and the same two passes, the
+// horizontal one into a float32 intermediate owned by the plan, the vertical one into dst.
+// The three planes of an RGB run go through one launch per pass (blockIdx.z = plane).
+#include "kernels/cuda_common.cuh"
+#include "kernels/resize.h"
+#include "kernels/resize_taps.h"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace upscaled::kernels {
+namespace {
+
+using namespace cudadetail;
+
+struct TapTable {
+  const int* first;
+  const float* w;
+  int count;
+};
+
+template <typename T>
+__global__ void h_pass(Planes3<const T> src, int sw, int sh, int dw, TapTable t, float* tmp) {
+  const int x = blockIdx.x * blockDim.x + threadIdx.x;
+  const int y = blockIdx.y * blockDim.y + threadIdx.y;
+  const int z = blockIdx.z;
+  if (x >= dw || y >= sh) return;
+  const T* in = src.row(z, y);
+  const int first = t.first[x];
+  const float* w = t.w + static_cast<std::size_t>(x) * t.count;
+  float acc = 0.f;
+  for (int k = 0; k < t.count; ++k) {
+    const int i = min(max(first + k, 0), sw - 1);  // no-op when make_taps slid the window inside
+    acc += w[k] * to_f(in[i]);
+  }
+  tmp[(static_cast<std::size_t>(z) * sh + y) * dw + x] = acc;
+}
+
+template <typename T>
+__global__ void v_pass(const float* tmp, int sh, int dw, int dh, TapTable t, Planes3<T> dst) {
+  const int x = blockIdx.x * blockDim.x + threadIdx.x;
+  const int y = blockIdx.y * blockDim.y + threadIdx.y;
+  const int z = blockIdx.z;
+  if (x >= dw || y >= dh) return;
+  const float* plane = tmp + static_cast<std::size_t>(z) * sh * dw;
+  const int first = t.first[y];
+  const float* w = t.w + static_cast<std::size_t>(y) * t.count;
+  float acc = 0.f;
+  for (int k = 0; k < t.count; ++k) {
+    const float wk = w[k];
+    if (wk == 0.f) continue;  // same skip as the CPU pass, for identical sums
+    const int j = min(max(first + k, 0), sh - 1);
+    acc += wk * plane[static_cast<std::size_t>(j) * dw + x];
+  }
+  dst.row(z, y)[x] = from_f<T>(acc);
+}
+
+}  // namespace
+
+struct ResizeCuda::Impl {
+  int sw, sh, dw, dh;
+  detail::Taps h, v;
+  DeviceBuffer tables;  // h.first | v.first | h.weights | v.weights
+  DeviceBuffer tmp;     // 3 planes of sh x dw floats
+  TapTable ht{}, vt{};
+
+  template <typename HostT>
+  void run(const RgbPlanes<const HostT>& src, const RgbPlanes<HostT>& dst, int planes, Stream stream) {
+    using T = typename DeviceType<HostT>::type;
+    for (int c = 0; c < planes; ++c) {
+      const auto s = src.plane(c);
+      const auto d = dst.plane(c);
+      if (s.data == nullptr || d.data == nullptr || s.width != sw || s.height != sh || d.width != dw || d.height != dh)
+        throw std::invalid_argument("ResizeCuda::run: planes " + std::to_string(s.width) + "x" +
+                                    std::to_string(s.height) + " -> " + std::to_string(d.width) + "x" +
+                                    std::to_string(d.height) + " do not match the plan " + std::to_string(sw) + "x" +
+                                    std::to_string(sh) + " -> " + std::to_string(dw) + "x" + std::to_string(dh));
+    }
+    const Planes3<const T> s = planes3<const T>(src);
+    const Planes3<T> d = planes3<T>(dst);
+    const dim3 block(32, 8);
+    h_pass<T><<<dim3(div_up(dw, 32), div_up(sh, 8), planes), block, 0, to_cuda(stream)>>>(s, sw, sh, dw, ht,
+                                                                                          tmp.as<float>());
+    cuda_check_launch("ResizeCuda horizontal pass");
+    v_pass<T><<<dim3(div_up(dw, 32), div_up(dh, 8), planes), block, 0, to_cuda(stream)>>>(tmp.as<float>(), sh, dw, dh,
+                                                                                          vt, d);
+    cuda_check_launch("ResizeCuda vertical pass");
+  }
+};
+
+ResizeCuda::ResizeCuda(int src_width, int src_height, int dst_width, int dst_height, ResizeFilter filter) {
+  if (src_width <= 0 || src_height <= 0 || dst_width <= 0 || dst_height <= 0)
+    throw std::invalid_argument("ResizeCuda: empty size");
+  impl_ = std::make_unique<Impl>();
+  Impl& m = *impl_;
+  m.sw = src_width;
+  m.sh = src_height;
+  m.dw = dst_width;
+  m.dh = dst_height;
+  m.h = detail::make_taps(src_width, dst_width, filter);
+  m.v = detail::make_taps(src_height, dst_height, filter);
+  const std::size_t ints = m.h.first.size() + m.v.first.size();
+  const std::size_t floats = m.h.weights.size() + m.v.weights.size();
+  std::vector<unsigned char> host(ints * sizeof(int) + floats * sizeof(float));
+  unsigned char* p = host.data();
+  auto put = [&p](const void* data, std::size_t bytes) {
+    std::memcpy(p, data, bytes);
+    p += bytes;
+  };
+  put(m.h.first.data(), m.h.first.size() * sizeof(int));
+  put(m.v.first.data(), m.v.first.size() * sizeof(int));
+  put(m.h.weights.data(), m.h.weights.size() * sizeof(float));
+  put(m.v.weights.data(), m.v.weights.size() * sizeof(float));
+  m.tables = DeviceBuffer(host.size());
+  cuda_check(cudaMemcpy(m.tables.get(), host.data(), host.size(), cudaMemcpyHostToDevice), "ResizeCuda tap upload");
+  const auto* base = static_cast<const unsigned char*>(m.tables.get());
+  const int* hf = reinterpret_cast<const int*>(base);
+  const int* vf = hf + m.h.first.size();
+  const float* hw = reinterpret_cast<const float*>(vf + m.v.first.size());
+  const float* vw = hw + m.h.weights.size();
+  m.ht = {hf, hw, m.h.count};
+  m.vt = {vf, vw, m.v.count};
+  m.tmp = DeviceBuffer(static_cast<std::size_t>(3) * src_height * dst_width * sizeof(float));
+}
+
+ResizeCuda::~ResizeCuda() = default;
+ResizeCuda::ResizeCuda(ResizeCuda&&) noexcept = default;
+ResizeCuda& ResizeCuda::operator=(ResizeCuda&&) noexcept = default;
+
+void ResizeCuda::run(PlaneView<const float> src, PlaneView<float> dst, Stream stream) {
+  impl_->run<float>(RgbPlanes<const float>{src, src, src}, RgbPlanes<float>{dst, dst, dst}, 1, stream);
+}
+void ResizeCuda::run(PlaneView<const Half> src, PlaneView<Half> dst, Stream stream) {
+  impl_->run<Half>(RgbPlanes<const Half>{src, src, src}, RgbPlanes<Half>{dst, dst, dst}, 1, stream);
+}
+void ResizeCuda::run(RgbPlanes<const float> src, RgbPlanes<float> dst, Stream stream) {
+  impl_->run<float>(src, dst, 3, stream);
+}
+void ResizeCuda::run(RgbPlanes<const Half> src, RgbPlanes<Half> dst, Stream stream) {
+  impl_->run<Half>(src, dst, 3, stream);
+}
+
+}  // namespace upscaled::kernels
