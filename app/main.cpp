@@ -5,6 +5,10 @@
 #include "core/error.h"
 #include "core/log.h"
 
+extern "C" {
+#include <libavutil/log.h>
+}
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -53,6 +57,8 @@ int main(int argc, char** argv) {
 
   try {
     log::set_level(g.quiet ? log::Level::error : log::parse_level(g.log_level));
+    // FFmpeg's own chatter (encoder statistics, probing notes) only when debugging.
+    av_log_set_level(log::enabled(log::Level::debug) ? AV_LOG_INFO : AV_LOG_ERROR);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "upscaled: --log-level: %s\n", e.what());
     return static_cast<int>(ErrorCode::usage);

@@ -13,6 +13,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::model: return "model";
     case ErrorCode::gpu_required: return "gpu_required";
     case ErrorCode::device: return "device";
+    case ErrorCode::no_space: return "no_space";
     case ErrorCode::cancelled: return "cancelled";
   }
   return "unknown";

@@ -21,6 +21,7 @@ enum class ErrorCode : int {
   model = 6,          // model file missing, corrupt, wrong checksum or architecture
   gpu_required = 7,   // --require-gpu and a stage would fall back to the CPU
   device = 8,         // GPU error (out of memory after retries, driver error)
+  no_space = 9,       // the output filesystem is full (ENOSPC/EDQUOT): retry later
   cancelled = 130,    // interrupted by SIGINT/SIGTERM
 };
 
@@ -29,7 +30,7 @@ class Error : public std::runtime_error {
   Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
   ErrorCode code() const noexcept { return code_; }
   // True for errors that may pass on retry without the input changing (service backoff).
-  bool transient() const noexcept { return code_ == ErrorCode::device; }
+  bool transient() const noexcept { return code_ == ErrorCode::device || code_ == ErrorCode::no_space; }
 
  private:
   ErrorCode code_;

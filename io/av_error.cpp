@@ -1,5 +1,7 @@
 #include "io/av_error.h"
 
+#include <cerrno>
+
 extern "C" {
 #include <libavutil/error.h>
 }
@@ -13,6 +15,7 @@ std::string av_error_text(int errnum) {
 }
 
 int av_check(int rc, const std::string& context, ErrorCode code) {
+  if (rc == AVERROR(ENOSPC) || rc == AVERROR(EDQUOT)) code = ErrorCode::no_space;
   if (rc < 0) throw Error(code, context + ": " + av_error_text(rc));
   return rc;
 }

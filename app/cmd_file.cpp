@@ -1,0 +1,82 @@
+// `upscaled file IN -o OUT`: one video or image, with a progress bar.
+#include "app/command_registry.h"
+#include "app/progress_printer.h"
+#include "app/signal_forwarder.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "pipeline/transcode_job.h"
+
+#include <cstdio>
+#include <memory>
+#include <regex>
+
+namespace upscaled::app {
+namespace {
+
+struct FileArgs {
+  pipeline::JobOptions job;
+  std::string size;
+  bool no_progress = false;
+};
+
+std::pair<int, int> parse_size(const std::string& text) {
+  static const std::regex re(R"((\d+)[xX](\d+))");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) throw Error(ErrorCode::usage, "--size '" + text + "': expected WxH, e.g. 1920x1080");
+  return {std::stoi(m[1]), std::stoi(m[2])};
+}
+
+int run_file(FileArgs& a) {
+  if (!a.size.empty()) a.job.size = parse_size(a.size);
+  ProgressPrinter printer(!global_options().quiet && !a.no_progress);
+  a.job.on_progress = [&](const pipeline::Progress& p) { printer.update(p); };
+  pipeline::CancelToken cancel;
+  SignalForwarder signals(cancel);
+  try {
+    const pipeline::JobResult r = pipeline::run_transcode(a.job, cancel);
+    printer.finish();
+    log::info(log::cat("wrote '", a.job.output.string(), "': ", r.frames, " frames at ", r.width, "x", r.height, " in ",
+                       static_cast<int>(r.seconds * 10) / 10.0, " s (", r.model, ")"));
+    return 0;
+  } catch (...) {
+    printer.finish();
+    throw;
+  }
+}
+
+const CommandRegistration registration{10, [](CLI::App& root) -> std::pair<CLI::App*, CommandRun> {
+  auto args = std::make_shared<FileArgs>();
+  auto& j = args->job;
+  CLI::App* sub = root.add_subcommand("file", "upscale one video or image file");
+  sub->add_option("input", j.input, "input video or image")->required();
+  sub->add_option("-o,--output", j.output, "output file (.mp4, .mkv, .webm, .mov, .png, .jpg)")->required();
+  sub->add_option("-m,--model", j.model.name,
+                  "model name (see `upscaled models list`), a model file, or lanczos/bicubic/bilinear")
+      ->capture_default_str();
+  sub->add_option("-s,--scale", j.model.scale, "scale factor (model's own when omitted)")
+      ->check(CLI::IsMember({0, 2, 3, 4, 8}));
+  sub->add_option("--size", args->size, "exact output size WxH (display aspect is kept through the pixel aspect)");
+  sub->add_option("--codec", j.codec, "video encoder")->check(CLI::IsMember({"libx264", "libx265"}))->capture_default_str();
+  sub->add_option("--crf", j.crf, "encoder quality (lower is better)")->check(CLI::Range(0, 51))->capture_default_str();
+  sub->add_option("--preset", j.preset, "encoder preset (ultrafast ... veryslow)")->capture_default_str();
+  sub->add_flag("--overwrite", j.overwrite, "replace OUT if it exists");
+  sub->add_option("--device", j.model.device, "where the model runs")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  sub->add_option("--precision", j.model.precision, "network precision on the GPU")
+      ->check(CLI::IsMember({"auto", "fp32", "fp16", "bf16"}))
+      ->capture_default_str();
+  sub->add_option("--tile", j.model.tile, "tile size in input pixels (0 = whole frame)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--tile-overlap", j.model.tile_overlap, "tile overlap in input pixels")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--batch", j.model.batch, "frames per network call (0 = model's choice)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--queue-capacity", j.queue_capacity, "frames held between two stages")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  sub->add_flag("--no-progress", args->no_progress, "no progress bar or progress log lines");
+  return {sub, [args] { return run_file(*args); }};
+}};
+
+}  // namespace
+}  // namespace upscaled::app

@@ -1,0 +1,304 @@
+#include "pipeline/transcode_job.h"
+
+#include "core/error.h"
+#include "core/log.h"
+#include "io/decoder.h"
+#include "io/demuxer.h"
+#include "io/encoder.h"
+#include "io/muxer.h"
+#include "io/rgb_converter.h"
+#include "io/staged_output.h"
+#include "pipeline/bounded_queue.h"
+#include "pipeline/stage_group.h"
+#include "pipeline/upscale_stage.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+
+extern "C" {
+#include <libavutil/pixdesc.h>
+}
+
+namespace upscaled::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct MuxItem {
+  io::PacketPtr packet;
+  bool video = false;
+};
+
+std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+
+std::string lower_extension(const std::filesystem::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext;
+}
+
+std::string encoder_for(const std::filesystem::path& output, const std::string& video_codec) {
+  const std::string ext = lower_extension(output);
+  if (ext == ".png") return "png";
+  if (ext == ".jpg" || ext == ".jpeg") return "mjpeg";
+  return video_codec;
+}
+
+UpscaleGeometry plan_geometry(const JobOptions& opt, const AVCodecParameters* par, int scale, bool needs_even) {
+  UpscaleGeometry g;
+  g.in_width = par->width;
+  g.in_height = par->height;
+  g.model_width = g.in_width * scale;
+  g.model_height = g.in_height * scale;
+  if (opt.size) {
+    g.out_width = opt.size->first;
+    g.out_height = opt.size->second;
+  } else {
+    g.out_width = g.model_width;
+    g.out_height = g.model_height;
+  }
+  if (needs_even) {
+    const int w = g.out_width & ~1, h = g.out_height & ~1;
+    if (w != g.out_width || h != g.out_height)
+      log::warn(log::cat("output ", g.out_width, "x", g.out_height, " is odd; the encoder's 4:2:0 format needs even ",
+                         "sizes, cropping to ", w, "x", h));
+    g.out_width = std::max(2, w);
+    g.out_height = std::max(2, h);
+  }
+  return g;
+}
+
+// The scale the model runs at: the asked one, or for --size the smallest that reaches it.
+int wanted_scale(const JobOptions& opt, const AVCodecParameters* par) {
+  if (opt.model.scale > 0 || !opt.size) return opt.model.scale;
+  const double need = std::max(static_cast<double>(opt.size->first) / par->width,
+                               static_cast<double>(opt.size->second) / par->height);
+  for (int s : {1, 2, 3, 4, 8})
+    if (s >= need - 1e-9) return std::max(s, 2);
+  return 8;
+}
+
+}  // namespace
+
+void check_job_paths(const JobOptions& opt) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(opt.input, ec)) throw Error(ErrorCode::input_missing, quoted(opt.input) + ": no such file");
+  if (fs::exists(opt.output, ec) && fs::equivalent(opt.input, opt.output, ec))
+    throw Error(ErrorCode::output, quoted(opt.output) + ": output is the input file; refusing to overwrite it");
+  if (fs::absolute(opt.input).lexically_normal() == fs::absolute(opt.output).lexically_normal())
+    throw Error(ErrorCode::output, quoted(opt.output) + ": output is the input file; refusing to overwrite it");
+  if (opt.output.filename().empty() || fs::is_directory(opt.output, ec))
+    throw Error(ErrorCode::output, quoted(opt.output) + ": output must be a file name, not a folder");
+  if (!opt.overwrite && fs::exists(fs::symlink_status(opt.output, ec)))
+    throw Error(ErrorCode::output, quoted(opt.output) + ": already exists (use --overwrite to replace it)");
+  if (opt.size && (opt.size->first < 2 || opt.size->second < 2 || opt.size->first > 16384 || opt.size->second > 16384))
+    throw Error(ErrorCode::usage, "--size must be between 2x2 and 16384x16384");
+}
+
+JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
+  const auto t0 = Clock::now();
+  check_job_paths(opt);
+  io::Demuxer demuxer(opt.input);
+  io::Decoder decoder(demuxer.video_stream(), opt.input);
+  const AVStream* in_video = demuxer.video_stream();
+  const AVCodecParameters* par = in_video->codecpar;
+
+  model::ModelRequest request = opt.model;
+  request.scale = wanted_scale(opt, par);
+  std::unique_ptr<model::Upscaler> upscaler = model::load_upscaler(request);
+  const int scale = upscaler->scale();
+
+  io::StagedOutput staged(opt.output, opt.overwrite, opt.temp_dir);
+  io::Muxer muxer(staged.temp_path(), opt.output, demuxer.context(), demuxer.video_index());
+
+  io::EncoderConfig ec;
+  ec.codec = encoder_for(opt.output, opt.codec);
+  ec.source_format = static_cast<AVPixelFormat>(par->format);
+  const AVPixFmtDescriptor* src_desc = av_pix_fmt_desc_get(ec.source_format);
+  const bool subsampled_out = ec.codec != "png" && ec.codec != "mjpeg" &&
+                              !(src_desc && src_desc->log2_chroma_w == 0 && src_desc->log2_chroma_h == 0 &&
+                                !(src_desc->flags & AV_PIX_FMT_FLAG_RGB));
+  const UpscaleGeometry geo = plan_geometry(opt, par, scale, subsampled_out);
+  ec.width = geo.out_width;
+  ec.height = geo.out_height;
+  ec.time_base = in_video->time_base;
+  ec.frame_rate = in_video->avg_frame_rate.num > 0 ? in_video->avg_frame_rate : in_video->r_frame_rate;
+  // Display aspect stays the input's: with an exact --size the pixels change shape.
+  AVRational sar = par->sample_aspect_ratio.num > 0 ? par->sample_aspect_ratio : AVRational{1, 1};
+  av_reduce(&sar.num, &sar.den, static_cast<int64_t>(sar.num) * par->width * geo.out_height,
+            static_cast<int64_t>(sar.den) * par->height * geo.out_width, 1 << 30);
+  ec.sample_aspect_ratio = (par->sample_aspect_ratio.num > 0 || sar.num != sar.den) ? sar : AVRational{0, 1};
+  const io::ColorInfo in_color = io::effective_color(par->color_space, par->color_range, ec.source_format, par->height);
+  ec.primaries = par->color_primaries;
+  ec.transfer = par->color_trc;
+  ec.matrix = in_color.matrix;  // tag even untagged input, so players do not guess 709 for upscaled SD
+  ec.range = in_color.range;
+  ec.chroma_location = par->chroma_location;
+  ec.crf = opt.crf;
+  ec.preset = opt.preset;
+  ec.global_header = muxer.wants_global_header();
+  io::Encoder encoder(ec);
+  muxer.add_video(encoder.context());
+  muxer.write_header();
+
+  log::info(log::cat(quoted(opt.input), ": ", par->width, "x", par->height, " ", avcodec_get_name(par->codec_id),
+                     " -> ", geo.out_width, "x", geo.out_height, " ", ec.codec, " (",
+                     av_get_pix_fmt_name(encoder.pixel_format()), "), model ", upscaler->describe()));
+
+  const io::ColorInfo out_color{encoder.context()->colorspace, encoder.context()->color_range};
+  UpscaleStage upscale(*upscaler, geo, encoder.pixel_format(), out_color);
+  const int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
+  const std::size_t cap = static_cast<std::size_t>(std::max(1, opt.queue_capacity));
+
+  BoundedQueue<io::PacketPtr> packets(cap * 4);
+  BoundedQueue<io::FramePtr> decoded(cap);
+  BoundedQueue<io::FramePtr> upscaled(cap);
+  BoundedQueue<MuxItem> mux_queue(std::max<std::size_t>(cap * 64, 256));
+  std::atomic<int> mux_producers{2};
+  auto mux_producer_done = [&] {
+    if (--mux_producers == 0) mux_queue.close();
+  };
+
+  Progress progress;
+  progress.frames_total = demuxer.estimated_frames();
+  std::atomic<std::int64_t> frames_out{0};
+
+  StageGroup group(cancel);
+  for (Cancellable* q : std::initializer_list<Cancellable*>{&packets, &decoded, &upscaled, &mux_queue})
+    group.add_queue(*q);
+
+  group.add_stage(
+      "demux",
+      [&] {
+        for (;;) {
+          io::PacketPtr pkt = io::make_packet();
+          if (!demuxer.read(pkt.get())) return;
+          if (pkt->stream_index == demuxer.video_index()) {
+            if (!packets.push(std::move(pkt))) return;
+          } else if (!mux_queue.push({std::move(pkt), false})) {
+            return;
+          }
+        }
+      },
+      [&] {
+        packets.close();
+        mux_producer_done();
+      });
+
+  group.add_stage(
+      "decode",
+      [&] {
+        auto drain = [&] {
+          for (;;) {
+            io::FramePtr frame = io::make_frame();
+            if (!decoder.receive(frame.get())) return true;
+            if (!decoded.push(std::move(frame))) return false;
+          }
+        };
+        while (auto pkt = packets.pop()) {
+          decoder.send(pkt->get());
+          if (!drain()) return;
+        }
+        if (packets.cancelled()) return;
+        decoder.send(nullptr);
+        drain();
+      },
+      [&] { decoded.close(); });
+
+  group.add_stage(
+      "upscale",
+      [&] {
+        std::vector<io::FramePtr> frames;
+        while (auto first = decoded.pop()) {
+          frames.clear();
+          frames.push_back(std::move(*first));
+          while (static_cast<int>(frames.size()) < batch) {
+            auto more = decoded.try_pop();
+            if (!more) break;
+            frames.push_back(std::move(*more));
+          }
+          for (auto& out : upscale.process(frames))
+            if (!upscaled.push(std::move(out))) return;
+        }
+      },
+      [&] { upscaled.close(); });
+
+  group.add_stage(
+      "encode",
+      [&] {
+        std::int64_t last_pts = AV_NOPTS_VALUE;
+        bool warned = false;
+        auto last_report = Clock::now();
+        auto drain = [&] {
+          for (;;) {
+            io::PacketPtr pkt = io::make_packet();
+            if (!encoder.receive(pkt.get())) return true;
+            if (!mux_queue.push({std::move(pkt), true})) return false;
+          }
+        };
+        while (auto frame = upscaled.pop()) {
+          AVFrame* f = frame->get();
+          // Encoders need strictly increasing timestamps; a broken source can repeat one.
+          if (f->pts == AV_NOPTS_VALUE) f->pts = last_pts == AV_NOPTS_VALUE ? 0 : last_pts + 1;
+          if (last_pts != AV_NOPTS_VALUE && f->pts <= last_pts) {
+            if (!warned) log::warn(log::cat(quoted(opt.input), ": non-increasing video timestamps; nudged"));
+            warned = true;
+            f->pts = last_pts + 1;
+          }
+          last_pts = f->pts;
+          f->pict_type = AV_PICTURE_TYPE_NONE;
+          encoder.send(f);
+          if (!drain()) return;
+          const std::int64_t done = ++frames_out;
+          if (opt.on_progress && Clock::now() - last_report > std::chrono::milliseconds(500)) {
+            last_report = Clock::now();
+            Progress p = progress;
+            p.frames_done = done;
+            p.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+            p.fps = p.elapsed_s > 0 ? done / p.elapsed_s : 0;
+            opt.on_progress(p);
+          }
+        }
+        if (upscaled.cancelled()) return;
+        encoder.send(nullptr);
+        drain();
+      },
+      [&] { mux_producer_done(); });
+
+  group.add_stage("mux", [&] {
+    while (auto item = mux_queue.pop()) {
+      if (item->video)
+        muxer.write_video(item->packet.get(), encoder.context()->time_base);
+      else
+        muxer.write_copied(item->packet.get());
+    }
+    if (mux_queue.cancelled()) return;
+    muxer.finish();
+  });
+
+  group.run();
+  if (cancel.requested()) throw Cancelled();
+  if (frames_out.load() == 0)
+    throw Error(ErrorCode::input_invalid, quoted(opt.input) + ": no video frame could be decoded (truncated or corrupt?)");
+  staged.commit();
+
+  JobResult result;
+  result.frames = frames_out.load();
+  result.width = geo.out_width;
+  result.height = geo.out_height;
+  result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  result.model = upscaler->describe();
+  if (opt.on_progress) {
+    Progress p = progress;
+    p.frames_done = result.frames;
+    p.elapsed_s = result.seconds;
+    p.fps = result.seconds > 0 ? result.frames / result.seconds : 0;
+    opt.on_progress(p);
+  }
+  return result;
+}
+
+}  // namespace upscaled::pipeline
