@@ -15,6 +15,7 @@ pkgs=(
   libgtest-dev libgmock-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libsqlite3-dev libsystemd-dev
+  libssl-dev libcurl4-openssl-dev
   libffmpeg-nvenc-dev
   python3
 )
