@@ -98,15 +98,9 @@ inline RgbToYuv make_rgb_to_yuv(const ColorSpec& spec, int bits) {
   const float ys = 1.f / cs.y_scale, cscale = 1.f / cs.c_scale;
   const float yo = -cs.y_offset * ys, co = -cs.c_offset * cscale;
   const float db = 1.f / (2.f * (1.f - k.kb)), dr = 1.f / (2.f * (1.f - k.kr));
-  const float n[9] = {k.kr,
-                      k.kg,
+  const float n[9] = {k.kr,       k.kg,
                       k.kb,  // Y'
-                      -k.kr * db,
-                      -k.kg * db,
-                      (1.f - k.kb) * db,
-                      (1.f - k.kr) * dr,
-                      -k.kg * dr,
-                      -k.kb * dr};
+                      -k.kr * db, -k.kg * db, (1.f - k.kb) * db, (1.f - k.kr) * dr, -k.kg * dr, -k.kb * dr};
   RgbToYuv t{};
   for (int i = 0; i < 3; ++i) t.m[i] = n[i] * ys;
   for (int i = 3; i < 9; ++i) t.m[i] = n[i] * cscale;

@@ -1,0 +1,334 @@
+// Every operation on the CUDA backend against the CPU twin, on random data with fixed seeds:
+// odd sizes 1..17, 1920x1080 and 3840x2160, pitches wider than rows, guard bytes checked after
+// the device wrote (the whole guarded buffer travels to the device and back). Without a
+// usable GPU (or in a build without CUDA) every test here is skipped with the reason.
+//
+// Tolerances: float32 outputs 2e-5 (FMA contraction on the device is the only difference);
+// float16 outputs half an ulp of the value plus that; integer outputs at most 1 code and in at
+// most 0.2% of samples (a value within float rounding of .5 may round either way).
+#include "kernel_test_util.h"
+#include "kernels/backend.h"
+#include "kernels/from_rgb.h"
+#include "kernels/grayscale.h"
+#include "kernels/resize.h"
+#include "kernels/to_rgb.h"
+
+#include <gtest/gtest.h>
+
+#ifdef UPSCALED_WITH_CUDA
+#include "kernels/cuda_raii.h"
+#endif
+
+#include <cmath>
+
+namespace upscaled::kernels::test {
+namespace {
+
+#define REQUIRE_CUDA()                                                                \
+  do {                                                                                \
+    if (!cuda_usable()) GTEST_SKIP() << "CUDA backend not usable: " << cuda_status(); \
+  } while (0)
+
+#ifdef UPSCALED_WITH_CUDA
+
+// A device copy of a guarded host plane, byte for byte (pattern included).
+struct Mirror {
+  Guarded* host;
+  DeviceBuffer dev;
+  explicit Mirror(Guarded& h) : host(&h), dev(h.size()) {
+    cuda_check(cudaMemcpy(dev.get(), h.data(), h.size(), cudaMemcpyHostToDevice), "upload");
+  }
+  void download() { cuda_check(cudaMemcpy(host->data(), dev.get(), host->size(), cudaMemcpyDeviceToHost), "download"); }
+  template <typename T>
+  PlaneView<T> view(int width) {
+    return {dev.as<T>(), width, host->rows(), host->pitch()};
+  }
+};
+
+struct FrameMirror {
+  HostFrame* host;
+  std::vector<std::unique_ptr<Mirror>> m;
+  explicit FrameMirror(HostFrame& f) : host(&f) {
+    for (int p = 0; p < f.plane_count(); ++p) m.push_back(std::make_unique<Mirror>(f.planes[p]));
+  }
+  MutableFrameView mview() {
+    MutableFrameView v{host->layout, host->width, host->height, {}, {}};
+    for (size_t p = 0; p < m.size(); ++p) {
+      v.data[p] = m[p]->dev.as<std::uint8_t>();
+      v.pitch[p] = host->planes[p].pitch();
+    }
+    return v;
+  }
+  FrameView view() { return as_const(mview()); }
+  void download() {
+    for (auto& x : m) x->download();
+  }
+};
+
+template <typename T>
+struct RgbMirror {
+  HostRgb<T>* host;
+  std::unique_ptr<Mirror> m[3];
+  explicit RgbMirror(HostRgb<T>& h) : host(&h) {
+    for (int c = 0; c < 3; ++c) m[c] = std::make_unique<Mirror>(h.planes[c]);
+  }
+  RgbPlanes<T> view() { return {m[0]->view<T>(host->width), m[1]->view<T>(host->width), m[2]->view<T>(host->width)}; }
+  void download() {
+    for (auto& x : m) x->download();
+  }
+};
+
+struct Sz {
+  int w, h;
+};
+const Sz kSmall[] = {{1, 1}, {2, 2}, {3, 5}, {7, 3}, {16, 9}, {17, 17}, {1, 13}, {13, 1}, {33, 19}};
+
+template <typename T>
+double max_rgb_diff(HostRgb<T>& gpu, HostRgb<float>& cpu, double rel) {
+  double worst = 0;
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < cpu.height; ++y)
+      for (int x = 0; x < cpu.width; ++x) {
+        const double ref = cpu.at(c, x, y);
+        const double d = std::abs(value_of(gpu.at(c, x, y)) - ref) - rel * std::abs(ref);
+        worst = std::max(worst, d);
+      }
+  return worst;
+}
+
+template <typename T>
+void to_rgb_case(PixelLayout l, const ColorSpec& spec, int w, int h, std::mt19937& rng) {
+  HostFrame f(l, w, h);
+  f.randomize(rng);
+  HostRgb<float> cpu(w, h);
+  to_rgb_cpu(f.view(), spec, cpu.view());
+  HostRgb<T> gpu(w, h, 11);
+  CudaStream s;
+  FrameMirror fm(f);
+  RgbMirror<T> gm(gpu);
+  to_rgb_cuda(fm.view(), spec, gm.view(), s.stream());
+  s.synchronize();
+  gm.download();
+  const std::string what = std::string(layout_name(l)) + " " + matrix_name(spec.matrix) + " " + range_name(spec.range) +
+                           " " + siting_name(spec.siting) + " " + std::to_string(w) + "x" + std::to_string(h) +
+                           (sizeof(T) == 2 ? " half" : " float");
+  ASSERT_EQ(gpu.check_guards(), "") << what;
+  ASSERT_LE(max_rgb_diff(gpu, cpu, sizeof(T) == 2 ? 1.0 / 2048 : 0.0), 2e-5) << what;
+}
+
+// Integer planes: |gpu - cpu| <= 1 code everywhere and != in at most 0.2% of samples.
+void compare_frames(const HostFrame& gpu, const HostFrame& cpu, const std::string& what) {
+  const LayoutInfo li = layout_info(cpu.layout);
+  long differing = 0, total = 0;
+  for (int p = 0; p < cpu.plane_count(); ++p) {
+    const int n = static_cast<int>(cpu.planes[p].row_bytes()) / li.bytes;
+    for (int y = 0; y < cpu.planes[p].rows(); ++y)
+      for (int i = 0; i < n; ++i) {
+        const int d = std::abs((gpu.sample(p, y, i) >> li.msb_shift) - (cpu.sample(p, y, i) >> li.msb_shift));
+        ASSERT_LE(d, 1) << what << " plane " << p << " row " << y << " sample " << i;
+        differing += d != 0;
+        ++total;
+      }
+  }
+  EXPECT_LE(differing, std::max<long>(1, total / 500)) << what << ": " << differing << " of " << total << " differ";
+}
+
+template <typename T>
+void from_rgb_case(PixelLayout l, const ColorSpec& spec, Dither dither, int w, int h, std::mt19937& rng) {
+  HostRgb<T> in(w, h);
+  randomize_rgb(in, rng, -0.05f, 1.05f);
+  HostRgb<float> in_f(w, h);  // what the device sees, as float for the CPU twin
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) in_f.at(c, x, y) = value_of(in.at(c, x, y));
+  HostFrame cpu(l, w, h), gpu(l, w, h, 13);
+  from_rgb_cpu(in_f.cview(), spec, cpu.mview(), dither);
+  CudaStream s;
+  RgbMirror<T> im(in);
+  FrameMirror gm(gpu);
+  from_rgb_cuda(im.view().as_const(), spec, gm.mview(), dither, s.stream());
+  s.synchronize();
+  gm.download();
+  const std::string what = std::string(layout_name(l)) + " " + matrix_name(spec.matrix) + " " + range_name(spec.range) +
+                           " " + siting_name(spec.siting) + " " + std::to_string(w) + "x" + std::to_string(h) +
+                           (dither == Dither::ordered ? " dither" : "") + (sizeof(T) == 2 ? " half" : " float");
+  ASSERT_EQ(gpu.check_guards(), "") << what;
+  compare_frames(gpu, cpu, what);
+}
+
+#endif  // UPSCALED_WITH_CUDA
+
+TEST(KernelsCuda, ToRgbMatchesCpu) {
+  REQUIRE_CUDA();
+#ifdef UPSCALED_WITH_CUDA
+  std::mt19937 rng(101);
+  for (PixelLayout l : kAllLayouts)
+    for (ColorMatrix m : {ColorMatrix::bt601, ColorMatrix::bt709, ColorMatrix::bt2020ncl})
+      for (ColorRange r : {ColorRange::limited, ColorRange::full})
+        for (ChromaSiting s : {ChromaSiting::left, ChromaSiting::center, ChromaSiting::topleft})
+          for (const Sz& z : kSmall) {
+            to_rgb_case<float>(l, {m, r, s}, z.w, z.h, rng);
+            to_rgb_case<Half>(l, {m, r, s}, z.w, z.h, rng);
+          }
+  for (PixelLayout l : kAllLayouts) {
+    to_rgb_case<float>(l, {}, 1920, 1080, rng);
+    to_rgb_case<Half>(l, {ColorMatrix::bt2020ncl, ColorRange::full, ChromaSiting::topleft}, 1920, 1080, rng);
+  }
+  for (PixelLayout l : {PixelLayout::yuv420p, PixelLayout::p010, PixelLayout::nv12, PixelLayout::rgb24})
+    to_rgb_case<Half>(l, {}, 3840, 2160, rng);
+#endif
+}
+
+TEST(KernelsCuda, FromRgbMatchesCpu) {
+  REQUIRE_CUDA();
+#ifdef UPSCALED_WITH_CUDA
+  std::mt19937 rng(202);
+  for (PixelLayout l : kAllLayouts)
+    for (ColorMatrix m : {ColorMatrix::bt601, ColorMatrix::bt709, ColorMatrix::bt2020ncl})
+      for (ColorRange r : {ColorRange::limited, ColorRange::full})
+        for (ChromaSiting s : {ChromaSiting::left, ChromaSiting::center, ChromaSiting::topleft})
+          for (const Sz& z : kSmall) {
+            from_rgb_case<float>(l, {m, r, s}, Dither::none, z.w, z.h, rng);
+            from_rgb_case<Half>(l, {m, r, s}, Dither::ordered, z.w, z.h, rng);
+          }
+  for (PixelLayout l : kAllLayouts) {
+    from_rgb_case<float>(l, {}, Dither::ordered, 1920, 1080, rng);
+    from_rgb_case<Half>(l, {ColorMatrix::bt601, ColorRange::full, ChromaSiting::center}, Dither::none, 1920, 1080, rng);
+  }
+  for (PixelLayout l : {PixelLayout::yuv420p, PixelLayout::yuv420p10, PixelLayout::p010, PixelLayout::nv12})
+    from_rgb_case<Half>(l, {}, Dither::ordered, 3840, 2160, rng);
+#endif
+}
+
+TEST(KernelsCuda, GrayscaleMatchesCpu) {
+  REQUIRE_CUDA();
+#ifdef UPSCALED_WITH_CUDA
+  std::mt19937 rng(303);
+  const Sz sizes[] = {{1, 1}, {3, 5}, {17, 17}, {33, 19}, {1920, 1080}, {3840, 2160}};
+  for (PixelLayout l : kAllLayouts)
+    for (const Sz& z : sizes) {
+      if (z.w == 3840 && l != PixelLayout::p010) continue;
+      const ColorSpec spec{ColorMatrix::bt2020ncl, ColorRange::limited, ChromaSiting::left};
+      HostFrame f(l, z.w, z.h);
+      f.randomize(rng);
+      const std::string what = std::string(layout_name(l)) + " " + std::to_string(z.w) + "x" + std::to_string(z.h);
+      CudaStream s;
+      FrameMirror fm(f);
+      // Full-resolution luma.
+      Guarded lc(static_cast<size_t>(z.w) * 4, z.h, 5, 4), lg(static_cast<size_t>(z.w) * 4, z.h, 9, 4);
+      luma_cpu(f.view(), spec, lc.view<float>(z.w));
+      Mirror lm(lg);
+      luma_cuda(fm.view(), spec, lm.view<float>(z.w), s.stream());
+      // Thumbnails, including one larger than a tiny frame.
+      const int tw = std::max(1, z.w / 30) + 1, th = std::max(1, z.h / 30) + 1;
+      Guarded tc(static_cast<size_t>(tw) * 4, th, 3, 4), tg(static_cast<size_t>(tw) * 4, th, 7, 4);
+      luma_thumbnail_cpu(f.view(), spec, tc.view<float>(tw));
+      Mirror tm(tg);
+      luma_thumbnail_cuda(fm.view(), spec, tm.view<float>(tw), s.stream());
+      s.synchronize();
+      lm.download();
+      tm.download();
+      ASSERT_EQ(lg.check_guards("luma"), "") << what;
+      ASSERT_EQ(tg.check_guards("thumbnail"), "") << what;
+      for (int y = 0; y < z.h; ++y)
+        for (int x = 0; x < z.w; ++x)
+          ASSERT_NEAR(lg.view<float>(z.w).row(y)[x], lc.view<float>(z.w).row(y)[x], 2e-5) << what;
+      for (int y = 0; y < th; ++y)
+        for (int x = 0; x < tw; ++x)
+          ASSERT_NEAR(tg.view<float>(tw).row(y)[x], tc.view<float>(tw).row(y)[x], 2e-5) << what << " thumbnail";
+    }
+  // Neutral gray, float and half.
+  for (const Sz& z : sizes) {
+    HostRgb<float> cpu(z.w, z.h), gpu_f(z.w, z.h, 7);
+    randomize_rgb(cpu, rng, -0.1f, 1.1f);
+    HostRgb<Half> gpu_h(z.w, z.h, 5);
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < z.h; ++y)
+        for (int x = 0; x < z.w; ++x) {
+          gpu_f.at(c, x, y) = cpu.at(c, x, y);
+          gpu_h.at(c, x, y) = float_to_half(cpu.at(c, x, y));
+        }
+    HostRgb<float> cpu_h(z.w, z.h);  // the CPU twin on the half-rounded input
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < z.h; ++y)
+        for (int x = 0; x < z.w; ++x) cpu_h.at(c, x, y) = half_to_float(gpu_h.at(c, x, y));
+    make_gray_cpu(cpu.view(), ColorMatrix::bt709);
+    make_gray_cpu(cpu_h.view(), ColorMatrix::bt709);
+    CudaStream s;
+    RgbMirror<float> mf(gpu_f);
+    RgbMirror<Half> mh(gpu_h);
+    make_gray_cuda(mf.view(), ColorMatrix::bt709, s.stream());
+    make_gray_cuda(mh.view(), ColorMatrix::bt709, s.stream());
+    s.synchronize();
+    mf.download();
+    mh.download();
+    ASSERT_EQ(gpu_f.check_guards(), "");
+    ASSERT_EQ(gpu_h.check_guards(), "");
+    EXPECT_LE(max_rgb_diff(gpu_f, cpu, 0.0), 2e-5) << z.w << "x" << z.h;
+    EXPECT_LE(max_rgb_diff(gpu_h, cpu_h, 1.0 / 2048), 2e-5) << z.w << "x" << z.h << " half";
+  }
+#endif
+}
+
+#ifdef UPSCALED_WITH_CUDA
+template <typename T>
+void resize_case(ResizeFilter f, int sw, int sh, int dw, int dh, std::mt19937& rng) {
+  HostRgb<T> src(sw, sh);
+  randomize_rgb(src, rng);
+  HostRgb<float> src_f(sw, sh), cpu(dw, dh);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < sh; ++y)
+      for (int x = 0; x < sw; ++x) src_f.at(c, x, y) = value_of(src.at(c, x, y));
+  resize_cpu(src_f.cview(), cpu.view(), f);
+  HostRgb<T> gpu(dw, dh, 9);
+  CudaStream s;
+  ResizeCuda plan(sw, sh, dw, dh, f);
+  RgbMirror<T> sm(src), dm(gpu);
+  plan.run(sm.view().as_const(), dm.view(), s.stream());
+  s.synchronize();
+  dm.download();
+  const std::string what = std::string(resize_filter_name(f)) + " " + std::to_string(sw) + "x" + std::to_string(sh) +
+                           " -> " + std::to_string(dw) + "x" + std::to_string(dh) +
+                           (sizeof(T) == 2 ? " half" : " float");
+  ASSERT_EQ(gpu.check_guards(), "") << what;
+  ASSERT_LE(max_rgb_diff(gpu, cpu, sizeof(T) == 2 ? 1.0 / 2048 : 0.0), 2e-5) << what;
+}
+#endif
+
+TEST(KernelsCuda, ResizeMatchesCpu) {
+  REQUIRE_CUDA();
+#ifdef UPSCALED_WITH_CUDA
+  std::mt19937 rng(404);
+  for (ResizeFilter f : {ResizeFilter::bilinear, ResizeFilter::bicubic, ResizeFilter::lanczos3, ResizeFilter::area}) {
+    for (const Sz& a : kSmall)
+      for (const Sz& b : kSmall) {
+        resize_case<float>(f, a.w, a.h, b.w, b.h, rng);
+        resize_case<Half>(f, b.w, b.h, a.w, a.h, rng);
+      }
+    resize_case<float>(f, 1920, 1080, 3840, 2160, rng);
+    resize_case<Half>(f, 3840, 2160, 1920, 1080, rng);
+  }
+  resize_case<Half>(ResizeFilter::lanczos3, 1920, 1080, 3840, 2160, rng);
+  resize_case<float>(ResizeFilter::area, 3840, 2160, 1280, 720, rng);
+  // A plan rejects planes of another size.
+  ResizeCuda plan(8, 8, 4, 4, ResizeFilter::area);
+  CudaStream s;
+  DevicePlane<float> a(8, 8), b(5, 4);
+  EXPECT_THROW(plan.run(a.cview(), b.view(), s.stream()), std::invalid_argument);
+#endif
+}
+
+TEST(KernelsCuda, BackendRegistryIsConsistent) {
+  // Runs everywhere: without a GPU it checks the negative answer's reason is given.
+  const auto backends = available_backends();
+  ASSERT_FALSE(backends.empty());
+  EXPECT_EQ(backends.front(), Backend::cpu);
+  EXPECT_EQ(cuda_usable(), backends.size() == 2);
+  EXPECT_FALSE(cuda_status().empty());
+  if (!cuda_compiled()) {
+    EXPECT_FALSE(cuda_usable());
+  }
+}
+
+}  // namespace
+}  // namespace upscaled::kernels::test
