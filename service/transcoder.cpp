@@ -1,0 +1,34 @@
+// Binds the service's TranscodeFn to the pipeline library (pipeline/transcode_job.h).
+#include "pipeline/transcode_job.h"
+#include "service/job_runner.h"
+
+namespace upscaled::service {
+
+TranscodeFn pipeline_transcoder() {
+  return [](const TranscodeRequest& req, const pipeline::CancelToken& cancel) {
+    const WatchConfig& w = *req.watch;
+    pipeline::JobOptions o;
+    o.input = req.input;
+    o.output = req.output;
+    o.temp_dir = req.temp_dir;
+    o.model.name = w.model;
+    o.model.scale = w.scale;
+    o.model.device = w.device;
+    o.model.precision = w.precision;
+    o.model.tile = w.tile;
+    o.model.models_dir = w.models_dir;
+    o.codec = w.codec;
+    o.crf = w.crf;
+    o.preset = w.preset;
+    o.overwrite = false;
+    if (req.on_progress) {
+      o.on_progress = [cb = req.on_progress](const pipeline::Progress& p) {
+        if (p.frames_total > 0)
+          cb(std::min(1.0, static_cast<double>(p.frames_done) / static_cast<double>(p.frames_total)));
+      };
+    }
+    pipeline::run_transcode(o, cancel);
+  };
+}
+
+}  // namespace upscaled::service
