@@ -23,6 +23,7 @@
 
 #include "kernels/half.h"
 #include "kernels/image_view.h"
+#include "kernels/pixel_format.h"
 
 #include <memory>
 #include <string_view>
@@ -38,6 +39,12 @@ const char* resize_filter_name(ResizeFilter filter);
 
 void resize_cpu(PlaneView<const float> src, PlaneView<float> dst, ResizeFilter filter);
 void resize_cpu(RgbPlanes<const float> src, RgbPlanes<float> dst, ResizeFilter filter);
+
+// Conversion + resize from a decoded frame (to_rgb.h semantics: each source pixel converted
+// and clamped, then filtered): equal to to_rgb followed by resize. The CUDA plan fuses the
+// conversion into its horizontal pass, so no full-size RGB frame is written or read; the CPU
+// version is that composition (with a temporary full-size RGB frame).
+void resize_cpu(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, ResizeFilter filter);
 
 class ResizeCuda {
  public:
@@ -55,6 +62,9 @@ class ResizeCuda {
   void run(PlaneView<const Half> src, PlaneView<Half> dst, Stream stream);
   void run(RgbPlanes<const float> src, RgbPlanes<float> dst, Stream stream);
   void run(RgbPlanes<const Half> src, RgbPlanes<Half> dst, Stream stream);
+  // Fused conversion + resize (see resize_cpu above); src is the plan's source size.
+  void run(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, Stream stream);
+  void run(const FrameView& src, const ColorSpec& spec, RgbPlanes<Half> dst, Stream stream);
 
  private:
   struct Impl;

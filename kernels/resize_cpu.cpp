@@ -1,6 +1,7 @@
 #include "kernels/parallel_cpu.h"
 #include "kernels/resize.h"
 #include "kernels/resize_taps.h"
+#include "kernels/to_rgb.h"
 
 #include <algorithm>
 #include <cmath>
@@ -160,6 +161,18 @@ void resize_cpu(PlaneView<const float> src, PlaneView<float> dst, ResizeFilter f
 
 void resize_cpu(RgbPlanes<const float> src, RgbPlanes<float> dst, ResizeFilter filter) {
   for (int c = 0; c < 3; ++c) resize_cpu(src.plane(c), dst.plane(c), filter);
+}
+
+void resize_cpu(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, ResizeFilter filter) {
+  validate_frame(src, "resize_cpu(frame)");
+  const std::size_t n = static_cast<std::size_t>(src.width) * src.height;
+  std::vector<float> rgb(3 * n);
+  const std::ptrdiff_t pitch = static_cast<std::ptrdiff_t>(src.width) * sizeof(float);
+  RgbPlanes<float> tmp{{rgb.data(), src.width, src.height, pitch},
+                       {rgb.data() + n, src.width, src.height, pitch},
+                       {rgb.data() + 2 * n, src.width, src.height, pitch}};
+  to_rgb_cpu(src, spec, tmp);
+  resize_cpu(tmp.as_const(), dst, filter);
 }
 
 }  // namespace upscaled::kernels

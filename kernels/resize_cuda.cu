@@ -1,7 +1,7 @@
 // CUDA twin of resize_cpu: the same tap tables (make_taps) and the same two passes, the
 // horizontal one into a float32 intermediate owned by the plan, the vertical one into dst.
 // The three planes of an RGB run go through one launch per pass (blockIdx.z = plane).
-#include "kernels/cuda_common.cuh"
+#include "kernels/frame_sampler.cuh"
 #include "kernels/resize.h"
 #include "kernels/resize_taps.h"
 
@@ -36,6 +36,29 @@ __global__ void h_pass(Planes3<const T> src, int sw, int sh, int dw, TapTable t,
     acc += w[k] * to_f(in[i]);
   }
   tmp[(static_cast<std::size_t>(z) * sh + y) * dw + x] = acc;
+}
+
+// Fused variant of h_pass: converts each tap's source pixel from the decoded frame (the
+// conversion of to_rgb_cuda) instead of reading a full-size RGB frame; writes all 3 planes.
+template <typename S>
+__global__ void h_pass_frame(FrameSampler f, int dw, TapTable t, float* tmp) {
+  const int x = blockIdx.x * blockDim.x + threadIdx.x;
+  const int y = blockIdx.y * blockDim.y + threadIdx.y;
+  if (x >= dw || y >= f.height) return;
+  const int first = t.first[x];
+  const float* w = t.w + static_cast<std::size_t>(x) * t.count;
+  float r = 0.f, g = 0.f, b = 0.f;
+  for (int k = 0; k < t.count; ++k) {
+    const int i = min(max(first + k, 0), f.width - 1);
+    const float3 c = sample_rgb<S>(f, i, y);
+    r += w[k] * c.x;
+    g += w[k] * c.y;
+    b += w[k] * c.z;
+  }
+  const std::size_t plane = static_cast<std::size_t>(f.height) * dw, at = static_cast<std::size_t>(y) * dw + x;
+  tmp[at] = r;
+  tmp[plane + at] = g;
+  tmp[2 * plane + at] = b;
 }
 
 template <typename T>
@@ -86,6 +109,33 @@ struct ResizeCuda::Impl {
     cuda_check_launch("ResizeCuda horizontal pass");
     v_pass<T><<<dim3(div_up(dw, 32), div_up(dh, 8), planes), block, 0, to_cuda(stream)>>>(tmp.as<float>(), sh, dw, dh,
                                                                                           vt, d);
+    cuda_check_launch("ResizeCuda vertical pass");
+  }
+
+  template <typename HostT>
+  void run_frame(const FrameView& src, const ColorSpec& spec, const RgbPlanes<HostT>& dst, Stream stream) {
+    using T = typename DeviceType<HostT>::type;
+    validate_frame(src, "ResizeCuda::run(frame)");
+    bool ok = src.width == sw && src.height == sh;
+    for (int c = 0; c < 3; ++c) {
+      const auto d = dst.plane(c);
+      ok = ok && d.data != nullptr && d.width == dw && d.height == dh;
+    }
+    if (!ok)
+      throw std::invalid_argument("ResizeCuda::run(frame): frame " + std::to_string(src.width) + "x" +
+                                  std::to_string(src.height) + " or destination does not match the plan " +
+                                  std::to_string(sw) + "x" + std::to_string(sh) + " -> " + std::to_string(dw) + "x" +
+                                  std::to_string(dh));
+    const FrameSampler f = make_sampler(src, spec);
+    const dim3 block(32, 8);
+    const dim3 hgrid(div_up(dw, 32), div_up(sh, 8));
+    if (f.li.bytes == 1)
+      h_pass_frame<std::uint8_t><<<hgrid, block, 0, to_cuda(stream)>>>(f, dw, ht, tmp.as<float>());
+    else
+      h_pass_frame<std::uint16_t><<<hgrid, block, 0, to_cuda(stream)>>>(f, dw, ht, tmp.as<float>());
+    cuda_check_launch("ResizeCuda fused conversion + horizontal pass");
+    v_pass<T><<<dim3(div_up(dw, 32), div_up(dh, 8), 3), block, 0, to_cuda(stream)>>>(tmp.as<float>(), sh, dw, dh, vt,
+                                                                                     planes3<T>(dst));
     cuda_check_launch("ResizeCuda vertical pass");
   }
 };
@@ -140,6 +190,13 @@ void ResizeCuda::run(RgbPlanes<const float> src, RgbPlanes<float> dst, Stream st
 }
 void ResizeCuda::run(RgbPlanes<const Half> src, RgbPlanes<Half> dst, Stream stream) {
   impl_->run<Half>(src, dst, 3, stream);
+}
+
+void ResizeCuda::run(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, Stream stream) {
+  impl_->run_frame(src, spec, dst, stream);
+}
+void ResizeCuda::run(const FrameView& src, const ColorSpec& spec, RgbPlanes<Half> dst, Stream stream) {
+  impl_->run_frame(src, spec, dst, stream);
 }
 
 }  // namespace upscaled::kernels

@@ -318,6 +318,50 @@ TEST(KernelsCuda, ResizeMatchesCpu) {
 #endif
 }
 
+TEST(KernelsCuda, FusedConvertResizeMatchesCpu) {
+  REQUIRE_CUDA();
+#ifdef UPSCALED_WITH_CUDA
+  std::mt19937 rng(505);
+  struct Case {
+    PixelLayout l;
+    ResizeFilter f;
+    int sw, sh, dw, dh;
+  } cases[] = {{PixelLayout::yuv420p, ResizeFilter::lanczos3, 17, 13, 40, 31},
+               {PixelLayout::nv12, ResizeFilter::bicubic, 33, 19, 7, 5},
+               {PixelLayout::p010, ResizeFilter::area, 16, 9, 3, 2},
+               {PixelLayout::yuv444p10, ResizeFilter::bilinear, 5, 3, 11, 9},
+               {PixelLayout::rgb24, ResizeFilter::lanczos3, 1, 1, 3, 2},
+               {PixelLayout::gray10, ResizeFilter::area, 13, 17, 13, 17},
+               {PixelLayout::yuv420p, ResizeFilter::lanczos3, 1920, 1080, 3840, 2160},
+               {PixelLayout::p010, ResizeFilter::area, 3840, 2160, 1920, 1080}};
+  for (const Case& c : cases) {
+    const ColorSpec spec{ColorMatrix::bt709, ColorRange::limited, ChromaSiting::left};
+    HostFrame f(c.l, c.sw, c.sh);
+    f.randomize(rng);
+    HostRgb<float> cpu(c.dw, c.dh), gpu_f(c.dw, c.dh, 5);
+    HostRgb<Half> gpu_h(c.dw, c.dh, 7);
+    resize_cpu(f.view(), spec, cpu.view(), c.f);
+    CudaStream s;
+    ResizeCuda plan(c.sw, c.sh, c.dw, c.dh, c.f);
+    FrameMirror fm(f);
+    RgbMirror<float> mf(gpu_f);
+    RgbMirror<Half> mh(gpu_h);
+    plan.run(fm.view(), spec, mf.view(), s.stream());
+    plan.run(fm.view(), spec, mh.view(), s.stream());
+    s.synchronize();
+    mf.download();
+    mh.download();
+    const std::string what = std::string(layout_name(c.l)) + " " + resize_filter_name(c.f) + " " +
+                             std::to_string(c.sw) + "x" + std::to_string(c.sh) + " -> " + std::to_string(c.dw) + "x" +
+                             std::to_string(c.dh);
+    ASSERT_EQ(gpu_f.check_guards(), "") << what;
+    ASSERT_EQ(gpu_h.check_guards(), "") << what;
+    EXPECT_LE(max_rgb_diff(gpu_f, cpu, 0.0), 3e-5) << what;
+    EXPECT_LE(max_rgb_diff(gpu_h, cpu, 1.0 / 2048), 3e-5) << what << " half";
+  }
+#endif
+}
+
 TEST(KernelsCuda, BackendRegistryIsConsistent) {
   // Runs everywhere: without a GPU it checks the negative answer's reason is given.
   const auto backends = available_backends();

@@ -2,9 +2,11 @@
 // downscales give block means, linear ramps survive in the interior, guards stay intact.
 #include "kernels/resize.h"
 #include "kernel_test_util.h"
+#include "kernels/to_rgb.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace upscaled::kernels::test {
@@ -111,6 +113,31 @@ TEST(ResizeCpu, RgbOverloadResizesEachPlane) {
     resize_cpu(src.cview().plane(c), single.view(), ResizeFilter::lanczos3);
     for (int y = 0; y < 9; ++y)
       for (int x = 0; x < 11; ++x) ASSERT_EQ(single.at(x, y), dst.at(c, x, y));
+  }
+}
+
+// The frame overload is to_rgb followed by resize: a flat YUV colour comes out as that colour.
+TEST(ResizeCpu, FromFrameConvertsThenResizes) {
+  HostFrame f(PixelLayout::nv12, 9, 7);
+  for (int y = 0; y < 7; ++y) std::fill(f.planes[0].row(y), f.planes[0].row(y) + 9, 126);
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 5; ++x) {
+      f.planes[1].row(y)[2 * x] = 100;
+      f.planes[1].row(y)[2 * x + 1] = 170;
+    }
+  HostRgb<float> one(1, 1), out(20, 3);
+  HostFrame px(PixelLayout::yuv444p, 1, 1);
+  px.planes[0].row(0)[0] = 126;
+  px.planes[1].row(0)[0] = 100;
+  px.planes[2].row(0)[0] = 170;
+  const ColorSpec spec{ColorMatrix::bt601, ColorRange::limited, ChromaSiting::center};
+  to_rgb_cpu(px.view(), spec, one.view());
+  for (ResizeFilter flt : kFilters) {
+    resize_cpu(f.view(), spec, out.view(), flt);
+    ASSERT_EQ(out.check_guards(), "");
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < 3; ++y)
+        for (int x = 0; x < 20; ++x) ASSERT_NEAR(out.at(c, x, y), one.at(c, 0, 0), 1e-5) << resize_filter_name(flt);
   }
 }
 

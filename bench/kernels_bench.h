@@ -1,0 +1,29 @@
+// Shared pieces of bench_kernels: one result row per (kernel, size, backend).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace upscaled::bench {
+
+struct KernelResult {
+  std::string name;     // e.g. "to_rgb yuv420p->rgb f16"
+  std::string size;     // "1920x1080"
+  std::string backend;  // "cuda" / "cpu"
+  double bytes = 0;     // minimum bytes read + written by one call
+  double median_ms = 0;
+  double gbps() const { return median_ms > 0 ? bytes / (median_ms * 1e-3) / 1e9 : 0; }
+  double copy_fraction = 0;  // achieved / device-to-device copy bandwidth (GPU only)
+  double cpu_ms = 0;         // CPU mode: median process CPU time of one call, all threads
+};
+
+struct BenchOptions {
+  int runs = 20;
+  bool include_4k = true;
+};
+
+// GPU mode: appends kernel rows to `rows` and the device-to-device copy reference of each
+// size to `copies` (copy_fraction of a row = its GB/s over its size's copy GB/s).
+void run_gpu_bench(const BenchOptions& opt, std::vector<KernelResult>& rows, std::vector<KernelResult>& copies);
+
+}  // namespace upscaled::bench
