@@ -136,6 +136,11 @@ void run_gpu_bench(const BenchOptions& opt, std::vector<KernelResult>& rows, std
       auto down = std::make_shared<ResizeCuda>(w, h, w / 2, h / 2, f);
       add(std::string("resize ") + resize_filter_name(f) + " x2 down f16 (from " + sz + ")", b,
           [&] { down->run(rgb_h.view().as_const(), half_size.view(), st); });
+      if (f == ResizeFilter::lanczos3) {  // the two-pass strategy, for comparison
+        auto up2 = std::make_shared<ResizeCuda>(w / 2, h / 2, w, h, f, ResizeStrategy::two_pass);
+        add(std::string("resize lanczos x2 up f16 two-pass (to ") + sz + ")", b,
+            [&] { up2->run(half_size.view().as_const(), rgb_h.view(), st); });
+      }
     }
   }
 }

@@ -46,11 +46,17 @@ void resize_cpu(RgbPlanes<const float> src, RgbPlanes<float> dst, ResizeFilter f
 // version is that composition (with a temporary full-size RGB frame).
 void resize_cpu(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, ResizeFilter filter);
 
+// automatic: one tiled kernel through shared memory when the filter window fits (it does
+// for upscales and moderate downscales), else two passes through a device intermediate.
+// two_pass forces the latter (tests and benchmarks compare both).
+enum class ResizeStrategy { automatic, two_pass };
+
 class ResizeCuda {
  public:
   // Throws std::invalid_argument for empty sizes, CudaError (or std::runtime_error in a
   // build without CUDA) when allocation fails.
-  ResizeCuda(int src_width, int src_height, int dst_width, int dst_height, ResizeFilter filter);
+  ResizeCuda(int src_width, int src_height, int dst_width, int dst_height, ResizeFilter filter,
+             ResizeStrategy strategy = ResizeStrategy::automatic);
   ~ResizeCuda();
   ResizeCuda(const ResizeCuda&) = delete;
   ResizeCuda& operator=(const ResizeCuda&) = delete;
@@ -65,6 +71,10 @@ class ResizeCuda {
   // Fused conversion + resize (see resize_cpu above); src is the plan's source size.
   void run(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, Stream stream);
   void run(const FrameView& src, const ColorSpec& spec, RgbPlanes<Half> dst, Stream stream);
+
+  // True when plane runs use the single tiled kernel (the fused frame runs always use two
+  // passes: the conversion happens in the horizontal pass).
+  bool tiled() const;
 
  private:
   struct Impl;

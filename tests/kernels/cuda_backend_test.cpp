@@ -272,7 +272,8 @@ TEST(KernelsCuda, GrayscaleMatchesCpu) {
 
 #ifdef UPSCALED_WITH_CUDA
 template <typename T>
-void resize_case(ResizeFilter f, int sw, int sh, int dw, int dh, std::mt19937& rng) {
+void resize_case(ResizeFilter f, int sw, int sh, int dw, int dh, std::mt19937& rng,
+                 ResizeStrategy strategy = ResizeStrategy::automatic) {
   HostRgb<T> src(sw, sh);
   randomize_rgb(src, rng);
   HostRgb<float> src_f(sw, sh), cpu(dw, dh);
@@ -282,7 +283,7 @@ void resize_case(ResizeFilter f, int sw, int sh, int dw, int dh, std::mt19937& r
   resize_cpu(src_f.cview(), cpu.view(), f);
   HostRgb<T> gpu(dw, dh, 9);
   CudaStream s;
-  ResizeCuda plan(sw, sh, dw, dh, f);
+  ResizeCuda plan(sw, sh, dw, dh, f, strategy);
   RgbMirror<T> sm(src), dm(gpu);
   plan.run(sm.view().as_const(), dm.view(), s.stream());
   s.synchronize();
@@ -304,12 +305,20 @@ TEST(KernelsCuda, ResizeMatchesCpu) {
       for (const Sz& b : kSmall) {
         resize_case<float>(f, a.w, a.h, b.w, b.h, rng);
         resize_case<Half>(f, b.w, b.h, a.w, a.h, rng);
+        resize_case<float>(f, a.w, a.h, b.w, b.h, rng, ResizeStrategy::two_pass);
       }
     resize_case<float>(f, 1920, 1080, 3840, 2160, rng);
     resize_case<Half>(f, 3840, 2160, 1920, 1080, rng);
+    resize_case<Half>(f, 1920, 1080, 3840, 2160, rng, ResizeStrategy::two_pass);
+    resize_case<float>(f, 3840, 2160, 480, 270, rng);  // 8x down: window too large, two passes
   }
   resize_case<Half>(ResizeFilter::lanczos3, 1920, 1080, 3840, 2160, rng);
   resize_case<float>(ResizeFilter::area, 3840, 2160, 1280, 720, rng);
+  // Upscales and 2x downscales take the tiled kernel; an 8x Lanczos downscale cannot.
+  EXPECT_TRUE(ResizeCuda(1920, 1080, 3840, 2160, ResizeFilter::lanczos3).tiled());
+  EXPECT_TRUE(ResizeCuda(3840, 2160, 1920, 1080, ResizeFilter::lanczos3).tiled());
+  EXPECT_FALSE(ResizeCuda(3840, 2160, 480, 270, ResizeFilter::lanczos3).tiled());
+  EXPECT_FALSE(ResizeCuda(64, 64, 128, 128, ResizeFilter::bilinear, ResizeStrategy::two_pass).tiled());
   // A plan rejects planes of another size.
   ResizeCuda plan(8, 8, 4, 4, ResizeFilter::area);
   CudaStream s;
