@@ -4,10 +4,7 @@
 #include "app/command_registry.h"
 #include "core/error.h"
 #include "core/log.h"
-
-extern "C" {
-#include <libavutil/log.h>
-}
+#include "io/ffmpeg_log.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -58,7 +55,7 @@ int main(int argc, char** argv) {
   try {
     log::set_level(g.quiet ? log::Level::error : log::parse_level(g.log_level));
     // FFmpeg's own chatter (encoder statistics, probing notes) only when debugging.
-    av_log_set_level(log::enabled(log::Level::debug) ? AV_LOG_INFO : AV_LOG_ERROR);
+    io::route_ffmpeg_log();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "upscaled: --log-level: %s\n", e.what());
     return static_cast<int>(ErrorCode::usage);

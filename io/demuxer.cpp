@@ -45,9 +45,12 @@ Demuxer::Demuxer(const std::filesystem::path& path) : path_(path) {
     // Report the first video stream's codec so that the user knows what is unsupported.
     for (unsigned i = 0; i < ctx_->nb_streams; ++i) {
       const AVCodecParameters* par = ctx_->streams[i]->codecpar;
-      if (par->codec_type == AVMEDIA_TYPE_VIDEO)
-        throw Error(ErrorCode::input_invalid, quoted(path) + ": unsupported video codec '" +
-                                                  avcodec_get_name(par->codec_id) + "' (no decoder in this FFmpeg)");
+      if (par->codec_type != AVMEDIA_TYPE_VIDEO) continue;
+      char fourcc[AV_FOURCC_MAX_STRING_SIZE] = {};
+      av_fourcc_make_string(fourcc, par->codec_tag);
+      throw Error(ErrorCode::input_invalid, quoted(path) + ": unsupported video codec '" +
+                                                avcodec_get_name(par->codec_id) + "' (FourCC " + fourcc +
+                                                "; no decoder in this FFmpeg)");
     }
     throw Error(ErrorCode::input_invalid, quoted(path) + ": no decodable video stream");
   }

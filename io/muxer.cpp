@@ -32,7 +32,7 @@ void copy_chapters(const AVFormatContext* in, AVFormatContext* out) {
 
 Muxer::Muxer(const std::filesystem::path& path, const std::filesystem::path& format_name_hint,
              const AVFormatContext* input, int input_video_index)
-    : path_(path), input_(input), input_video_index_(input_video_index) {
+    : path_(path), final_name_(format_name_hint), input_(input), input_video_index_(input_video_index) {
   const AVOutputFormat* fmt = av_guess_format(nullptr, format_name_hint.c_str(), nullptr);
   if (!fmt)
     throw Error(ErrorCode::output, quoted(format_name_hint) + ": unknown output format (use an extension such as "
@@ -108,19 +108,19 @@ void Muxer::add_video(const AVCodecContext* encoder) {
 void Muxer::write_header() {
   if (!(ctx_->oformat->flags & AVFMT_NOFILE))
     av_check(avio_open(&ctx_->pb, path_.c_str(), AVIO_FLAG_WRITE),
-             quoted(path_.parent_path()) + ": cannot write the output", ErrorCode::output);
+             quoted(final_name_) + ": cannot write the output", ErrorCode::output);
   AVDictionary* opts = nullptr;
   if (is_image_format()) av_dict_set(&opts, "update", "1", 0);  // one picture, no %d pattern
   const int rc = avformat_write_header(ctx_.get(), &opts);
   av_dict_free(&opts);
-  av_check(rc, quoted(path_) + ": writing the container header", ErrorCode::output);
+  av_check(rc, quoted(final_name_) + ": writing the container header", ErrorCode::output);
 }
 
 void Muxer::write_video(AVPacket* pkt, AVRational encoder_time_base) {
   AVStream* out = ctx_->streams[output_video_index_];
   pkt->stream_index = output_video_index_;
   av_packet_rescale_ts(pkt, encoder_time_base, out->time_base);
-  av_check(av_interleaved_write_frame(ctx_.get(), pkt), quoted(path_) + ": writing video", ErrorCode::output);
+  av_check(av_interleaved_write_frame(ctx_.get(), pkt), quoted(final_name_) + ": writing video", ErrorCode::output);
 }
 
 void Muxer::write_copied(AVPacket* pkt) {
@@ -133,16 +133,16 @@ void Muxer::write_copied(AVPacket* pkt) {
   pkt->stream_index = out->index;
   av_packet_rescale_ts(pkt, input_->streams[in_index]->time_base, out->time_base);
   pkt->pos = -1;
-  av_check(av_interleaved_write_frame(ctx_.get(), pkt), quoted(path_) + ": writing a copied stream", ErrorCode::output);
+  av_check(av_interleaved_write_frame(ctx_.get(), pkt), quoted(final_name_) + ": writing a copied stream", ErrorCode::output);
 }
 
 void Muxer::finish() {
-  av_check(av_write_trailer(ctx_.get()), quoted(path_) + ": finishing the container", ErrorCode::output);
+  av_check(av_write_trailer(ctx_.get()), quoted(final_name_) + ": finishing the container", ErrorCode::output);
   if (ctx_->pb && !(ctx_->oformat->flags & AVFMT_NOFILE)) {
     avio_flush(ctx_->pb);
     const int error = ctx_->pb->error;
-    av_check(avio_closep(&ctx_->pb), quoted(path_) + ": closing the output", ErrorCode::output);
-    av_check(error, quoted(path_) + ": write error", ErrorCode::output);
+    av_check(avio_closep(&ctx_->pb), quoted(final_name_) + ": closing the output", ErrorCode::output);
+    av_check(error, quoted(final_name_) + ": write error", ErrorCode::output);
   }
 }
 

@@ -35,6 +35,7 @@ class Muxer {
 
  private:
   std::filesystem::path path_;
+  std::filesystem::path final_name_;  // what the user asked for: named in error messages
   OutputFormatPtr ctx_;
   const AVFormatContext* input_;
   int input_video_index_;

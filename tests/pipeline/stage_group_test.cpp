@@ -1,0 +1,146 @@
+#include "core/error.h"
+#include "pipeline/stage_group.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+using upscaled::Cancelled;
+using upscaled::pipeline::BoundedQueue;
+using upscaled::pipeline::CancelToken;
+using upscaled::pipeline::StageGroup;
+using namespace std::chrono_literals;
+
+namespace {
+
+// source -> a -> middle -> b -> sink, the shape of the real pipeline.
+struct ThreeStages {
+  BoundedQueue<int> a{2}, b{2};
+  std::atomic<int> produced{0}, consumed{0};
+  StageGroup group;
+
+  explicit ThreeStages(CancelToken token = CancelToken()) : group(std::move(token)) {
+    group.add_queue(a);
+    group.add_queue(b);
+  }
+};
+
+}  // namespace
+
+TEST(StageGroup, RunsEveryStageToCompletion) {
+  ThreeStages s;
+  s.group.add_stage(
+      "source",
+      [&] {
+        for (int i = 0; i < 1000; ++i)
+          if (s.a.push(i)) ++s.produced;
+      },
+      [&] { s.a.close(); });
+  s.group.add_stage(
+      "middle",
+      [&] {
+        while (auto v = s.a.pop()) s.b.push(*v * 2);
+      },
+      [&] { s.b.close(); });
+  long long sum = 0;
+  s.group.add_stage("sink", [&] {
+    while (auto v = s.b.pop()) {
+      sum += *v;
+      ++s.consumed;
+    }
+  });
+  s.group.run();
+  EXPECT_EQ(s.produced, 1000);
+  EXPECT_EQ(s.consumed, 1000);
+  EXPECT_EQ(sum, 999LL * 1000);
+  ASSERT_EQ(s.group.timings().size(), 3u);
+  EXPECT_EQ(s.group.timings()[1].name, "middle");
+}
+
+TEST(StageGroup, FailureInTheMiddleStopsBlockedNeighboursAndRethrows) {
+  ThreeStages s;
+  // The source would block forever on a full queue, the sink forever on an empty one:
+  // only cancellation by the failing stage lets run() return.
+  s.group.add_stage(
+      "source",
+      [&] {
+        for (int i = 0;; ++i)
+          if (!s.a.push(i)) return;
+      },
+      [&] { s.a.close(); });
+  s.group.add_stage(
+      "middle",
+      [&] {
+        int n = 0;
+        while (auto v = s.a.pop()) {
+          if (++n == 50) throw std::runtime_error("model exploded at frame 50");
+          s.b.push(*v);
+        }
+      },
+      [&] { s.b.close(); });
+  s.group.add_stage("sink", [&] {
+    while (s.b.pop()) ++s.consumed;
+  });
+  try {
+    s.group.run();
+    FAIL() << "run() must rethrow the stage's exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "model exploded at frame 50");
+  }
+  EXPECT_LT(s.consumed, 50);
+  EXPECT_TRUE(s.a.cancelled());
+  EXPECT_TRUE(s.b.cancelled());
+}
+
+TEST(StageGroup, FirstErrorWinsOverLaterOnes) {
+  BoundedQueue<int> q(1);
+  StageGroup group;
+  group.add_queue(q);
+  group.add_stage("first", [&] { throw upscaled::Error(upscaled::ErrorCode::input_invalid, "first failure"); });
+  group.add_stage("second", [&] {
+    q.pop();  // woken by the cancel that the first failure causes
+    throw std::runtime_error("consequence");
+  });
+  try {
+    group.run();
+    FAIL();
+  } catch (const upscaled::Error& e) {
+    EXPECT_EQ(e.code(), upscaled::ErrorCode::input_invalid);
+    EXPECT_STREQ(e.what(), "first failure");
+  }
+}
+
+TEST(StageGroup, ExternalCancelStopsEverythingWithCancelled) {
+  CancelToken token;
+  ThreeStages s(token);
+  s.group.add_stage(
+      "source",
+      [&] {
+        for (int i = 0;; ++i)
+          if (!s.a.push(i)) return;
+      },
+      [&] { s.a.close(); });
+  s.group.add_stage("sink", [&] {
+    while (s.a.pop()) std::this_thread::sleep_for(1ms);
+  });
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(30ms);
+    token.request();
+  });
+  EXPECT_THROW(s.group.run(), Cancelled);
+  canceller.join();
+}
+
+TEST(StageGroup, OnExitRunsEvenWhenTheBodyThrows) {
+  BoundedQueue<int> out(1);
+  StageGroup group;
+  group.add_queue(out);
+  std::atomic<bool> exited{false};
+  group.add_stage(
+      "thrower", [] { throw std::runtime_error("boom"); }, [&] { exited = true; });
+  EXPECT_THROW(group.run(), std::runtime_error);
+  EXPECT_TRUE(exited);
+}
