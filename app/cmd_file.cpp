@@ -53,6 +53,7 @@ const CommandRegistration registration{10, [](CLI::App& root) -> std::pair<CLI::
   sub->add_option("-m,--model", j.model.name,
                   "model name (see `upscaled models list`), a model file, or lanczos/bicubic/bilinear")
       ->capture_default_str();
+  sub->add_option("--models-dir", j.model.models_dir, "where fetched models live (default: $UPSCALED_MODELS_DIR or ~/.cache/upscaled/models)");
   sub->add_option("-s,--scale", j.model.scale, "scale factor (model's own when omitted)")
       ->check(CLI::IsMember({0, 2, 3, 4, 8}));
   sub->add_option("--size", args->size, "exact output size WxH (display aspect is kept through the pixel aspect)");

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "model/classic_upscaler.h"
+#include "model/registry.h"
 #ifdef UPSCALED_HAVE_TORCH
 #include "model/network_loader.h"
 #endif
@@ -28,8 +29,18 @@ std::unique_ptr<Upscaler> load_upscaler(const ModelRequest& request) {
     const int scale = request.scale > 0 ? request.scale : 2;
     return std::make_unique<ClassicUpscaler>(kernels::parse_resize_filter(request.name), scale);
   }
+  ModelRequest resolved = request;
+  std::error_code ec;
+  if (!std::filesystem::exists(request.name, ec)) {
+    // A registry name: verified against its checksums before any byte is used.
+    const std::string name = request.name.empty() || request.name == "default" ? default_model_name() : request.name;
+    const std::filesystem::path dir = request.models_dir.empty() ? default_models_dir() : request.models_dir;
+    const ResolvedModel model = resolve_model(name, request.scale, dir);
+    resolved.name = model.path.string();
+    resolved.scale = model.scale;
+  }
 #ifdef UPSCALED_HAVE_TORCH
-  return load_network_upscaler(request);
+  return load_network_upscaler(resolved);
 #else
   throw Error(ErrorCode::model, "model '" + request.name +
                                     "': this build has no libtorch (configured with -DUPSCALED_TORCH=OFF); "

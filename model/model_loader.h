@@ -16,7 +16,7 @@
 namespace upscaled::model {
 
 struct ModelRequest {
-  std::string name = "lanczos";
+  std::string name = "default";   // "default" = the registry's default model
   int scale = 0;                    // wanted scale; 0 = the model's own (classic: 2)
   std::string device = "auto";      // auto | cpu | cuda
   std::string precision = "auto";   // auto | fp32 | fp16 | bf16 (CPU is always fp32)
