@@ -10,8 +10,12 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
+
+// cudaStream_t's underlying type, declared at global scope as the CUDA runtime does.
+struct CUstream_st;
 
 namespace upscaled::model {
 
@@ -29,6 +33,18 @@ struct PlanarImage {
   const float* plane(int c) const { return pixels.data() + static_cast<size_t>(c) * width * height; }
 };
 
+// A batch of planar RGB float16 images in device memory: n x 3 x height x width, dense
+// (NCHW). Used by the GPU pipeline so that frames never leave the device.
+struct DeviceImages {
+  void* data = nullptr;  // __half*, device memory, owned by the caller
+  int n = 0;
+  int height = 0;
+  int width = 0;
+};
+
+// cudaStream_t without the CUDA headers.
+using DeviceStream = ::CUstream_st*;
+
 class Upscaler {
  public:
   virtual ~Upscaler() = default;
@@ -38,6 +54,18 @@ class Upscaler {
   // Frames the model prefers per call; the infer stage batches up to this many.
   virtual int preferred_batch() const { return 1; }
   virtual void upscale(std::span<const PlanarImage> in, std::span<PlanarImage> out) = 0;
+
+  // True when upscale_device() can be used: the model runs on a CUDA device.
+  virtual bool runs_on_cuda() const { return false; }
+  // Device path. Asynchronous on `stream`: reads `in` and writes `out` (caller-allocated,
+  // n x 3 x height*scale x width*scale float16, clamped to [0, 1]); both stay owned by the
+  // caller and must live until the stream has passed this work. Tiling and out-of-memory
+  // retries behave as in upscale(). Throws std::logic_error when !runs_on_cuda().
+  virtual void upscale_device(const DeviceImages& in, const DeviceImages& out, DeviceStream stream);
 };
+
+inline void Upscaler::upscale_device(const DeviceImages&, const DeviceImages&, DeviceStream) {
+  throw std::logic_error("this model has no CUDA device path");
+}
 
 }  // namespace upscaled::model
