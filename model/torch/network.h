@@ -27,6 +27,8 @@ class Network {
   // Input pixels a tile must extend past its core for the output core to be exact-ish;
   // tiling uses max(this, the requested overlap).
   virtual int context_pixels() const { return 16; }
+  // Convolution multiply-adds per input pixel (for achieved-FLOP/s figures); 0 = unknown.
+  virtual double multiply_adds_per_input_pixel() const { return 0.0; }
 };
 
 // idealo RDN / RRDN from a TF.js layers model (model.json beside its weight shards).

@@ -1,0 +1,69 @@
+// load_network_upscaler(): resolves a model path (file or folder) to a torchnet::Network by
+// file type and wraps it in a TorchUpscaler. Registry names were already turned into paths
+// by model_loader.cpp; anything that is not an existing path is reported as such.
+#include "model/network_loader.h"
+
+#include "core/error.h"
+#include "core/log.h"
+#include "model/torch/network.h"
+#include "model/torch/torch_upscaler.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace upscaled::model {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string lower_extension(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext;
+}
+
+// A folder stands for its model.json, or for x{scale}/model.json (an UpscalerJS package's
+// models/ folder or the package itself).
+fs::path resolve_folder(const fs::path& dir, int scale) {
+  if (fs::exists(dir / "model.json")) return dir / "model.json";
+  for (const fs::path& base : {dir, dir / "models"}) {
+    if (scale > 0 && fs::exists(base / ("x" + std::to_string(scale)) / "model.json"))
+      return base / ("x" + std::to_string(scale)) / "model.json";
+  }
+  std::string hint = scale > 0 ? "model.json or x" + std::to_string(scale) + "/model.json"
+                               : "model.json (or pass a scale to pick x{scale}/model.json)";
+  throw Error(ErrorCode::model, dir.string() + ": folder holds no " + hint);
+}
+
+}  // namespace
+
+std::unique_ptr<Upscaler> load_network_upscaler(const ModelRequest& request) {
+  fs::path path = request.name;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(ErrorCode::model, path.string() + ": no such model file or folder");
+  if (fs::is_directory(path, ec)) path = resolve_folder(path, request.scale);
+
+  const std::string ext = lower_extension(path);
+  std::unique_ptr<torchnet::Network> net;
+  if (path.filename() == "model.json" || ext == ".json") {
+    net = torchnet::load_tfjs_network(path);
+  } else if (ext == ".pth") {
+    net = torchnet::load_pth_network(path);
+  } else if (ext == ".safetensors") {
+    net = torchnet::load_safetensors_network(path);
+  } else if (ext == ".pt" || ext == ".ts" || ext == ".torchscript") {
+    net = torchnet::load_torchscript_network(path);
+  } else {
+    throw Error(ErrorCode::model, path.string() +
+                                      ": unknown model file type (expected a TF.js model.json, .pth, .safetensors, "
+                                      "or TorchScript .pt/.ts/.torchscript)");
+  }
+  if (request.scale > 0 && request.scale != net->scale())
+    throw Error(ErrorCode::model, path.string() + ": the network upscales x" + std::to_string(net->scale()) + " but x" +
+                                      std::to_string(request.scale) + " was requested");
+  auto upscaler = std::make_unique<torchnet::TorchUpscaler>(std::move(net), request);
+  log::info(log::cat("model ", upscaler->describe()));
+  return upscaler;
+}
+
+}  // namespace upscaled::model

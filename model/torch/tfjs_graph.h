@@ -1,0 +1,53 @@
+// Private to model/torch: a Keras Functional graph compiled into a flat list of libtorch
+// operations (NCHW), with every weight checked against the layer that uses it.
+//
+// Contract: compile_tfjs_graph() validates the whole graph up front (layer classes,
+// channel counts, weight names and shapes) and throws Error(ErrorCode::model) naming the
+// model.json and the layer. TfjsGraph::run() is synchronous on CPU and enqueues on the
+// current CUDA stream on GPU; it frees each intermediate as soon as its last reader ran and
+// reuses buffers in place where nothing else holds them. Not thread-safe.
+#pragma once
+
+#include "model/torch/tfjs_model.h"
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace upscaled::model::torchnet {
+
+struct GraphNode {
+  enum class Kind { input, conv, activation, concat, add, scale, depth_to_space, upsample };
+  Kind kind = Kind::input;
+  std::string name;
+  std::vector<int> inputs;  // indices of earlier nodes
+  int last_use = -1;        // index of the last node reading this one (-1: the output)
+  int channels = 0;         // output channels, checked at compile time
+  int spatial = 1;          // output size / graph input size
+  // conv
+  torch::Tensor weight;           // OIHW
+  torch::Tensor bias;             // [O] or undefined
+  int64_t pad[4] = {0, 0, 0, 0};  // left, right, top, bottom (TF "same" is asymmetric for even kernels)
+  // activation (also a conv's own "activation" field)
+  std::string activation = "linear";
+  double alpha = 0.0;  // LeakyReLU slope
+  // scale: constant factor; depth_to_space / upsample: block size
+  double factor = 1.0;
+  int block = 1;
+  bool bilinear = false;
+};
+
+struct TfjsGraph {
+  std::vector<GraphNode> nodes;  // topological; nodes[0] is the input, output is nodes.back()
+  int scale = 1;
+  double multiply_adds_per_pixel = 0;  // sum over convolutions of k*k*Cin*Cout*spatial^2
+
+  // x: N x C x H x W on the graph's device/dtype. Returns N x C' x H*scale x W*scale.
+  torch::Tensor run(const torch::Tensor& x) const;
+  void to(torch::Device device, torch::Dtype dtype, bool channels_last);
+};
+
+TfjsGraph compile_tfjs_graph(const TfjsModel& model);
+
+}  // namespace upscaled::model::torchnet

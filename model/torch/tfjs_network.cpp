@@ -1,0 +1,155 @@
+// Executes a compiled TF.js graph (tfjs_graph.h) and wraps it as a torchnet::Network:
+// load_tfjs_network() reads model.json + shards, recognises RDN/RRDN for the name and the
+// pixel range, and maps the Network's [0, 1] pixels onto the range the weights expect.
+#include "core/error.h"
+#include "core/log.h"
+#include "model/torch/network.h"
+#include "model/torch/rdn.h"
+#include "model/torch/tfjs_graph.h"
+
+#include <algorithm>
+
+namespace upscaled::model::torchnet {
+namespace {
+
+using Kind = GraphNode::Kind;
+
+torch::Tensor activate(torch::Tensor t, const GraphNode& node, bool in_place) {
+  const std::string& a = node.activation;
+  if (a == "linear") return t;
+  if (a == "relu") return in_place ? t.relu_() : t.relu();
+  if (a == "sigmoid") return in_place ? t.sigmoid_() : t.sigmoid();
+  if (a == "tanh") return in_place ? t.tanh_() : t.tanh();
+  return in_place ? torch::leaky_relu_(t, node.alpha) : torch::leaky_relu(t, node.alpha);
+}
+
+// TF depth_to_space (NHWC): out[h*b+dy, w*b+dx, c] = in[h, w, (dy*b+dx)*C + c]. PyTorch's
+// pixel_shuffle reads channel c*b*b + dy*b + dx instead, so the channel axis is split as
+// (dy, dx, c) here rather than (c, dy, dx).
+torch::Tensor depth_to_space(const torch::Tensor& x, int64_t b) {
+  const int64_t n = x.size(0), c = x.size(1) / (b * b), h = x.size(2), w = x.size(3);
+  return x.reshape({n, b, b, c, h, w}).permute({0, 3, 4, 1, 5, 2}).reshape({n, c, h * b, w * b});
+}
+
+// True when nothing else (no other handle, no view) shares t's memory: in-place is safe.
+bool sole_owner(const torch::Tensor& t) {
+  return t.use_count() == 1 && t.storage().use_count() == 1;
+}
+
+class TfjsNetwork final : public Network {
+ public:
+  TfjsNetwork(TfjsGraph graph, RdnInfo info, std::filesystem::path file)
+      : graph_(std::move(graph)), info_(info), file_(std::move(file)) {}
+
+  torch::Tensor forward(const torch::Tensor& input) override {
+    if (info_.pixel_range == 1.0f) return graph_.run(input);
+    return graph_.run(input * info_.pixel_range).div_(info_.pixel_range);
+  }
+  int scale() const override { return graph_.scale; }
+  std::string describe() const override {
+    return info_.describe() + " x" + std::to_string(graph_.scale) + " from " + file_.string();
+  }
+  void to(torch::Device device, torch::Dtype dtype) override { graph_.to(device, dtype, device.is_cuda()); }
+  // The dense blocks see far (>100 px), but their influence decays quickly; 16 input pixels
+  // of context keeps tiled output within rounding of whole-frame output (tests/model_tfjs).
+  int context_pixels() const override { return 16; }
+  double multiply_adds_per_input_pixel() const override { return graph_.multiply_adds_per_pixel; }
+
+ private:
+  TfjsGraph graph_;
+  RdnInfo info_;
+  std::filesystem::path file_;
+};
+
+}  // namespace
+
+torch::Tensor TfjsGraph::run(const torch::Tensor& x) const {
+  std::vector<torch::Tensor> values(nodes.size());
+  values[0] = x;
+  // Hands out input k of node i; the slot is emptied at its last read so that the returned
+  // handle may be the only reference (then the op may write into it, see sole_owner).
+  auto take = [&](const GraphNode& node, size_t k, int i) -> torch::Tensor {
+    const int j = node.inputs[k];
+    auto& slot = values[static_cast<size_t>(j)];
+    const bool read_again =
+        std::find(node.inputs.begin() + static_cast<std::ptrdiff_t>(k) + 1, node.inputs.end(), j) != node.inputs.end();
+    if (nodes[static_cast<size_t>(j)].last_use == i && !read_again) return std::move(slot);
+    return slot;
+  };
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    const GraphNode& node = nodes[i];
+    const int self = static_cast<int>(i);
+    torch::Tensor out;
+    switch (node.kind) {
+      case Kind::input:
+        break;
+      case Kind::conv: {
+        torch::Tensor in = take(node, 0, self);
+        const bool asymmetric = node.pad[0] != node.pad[1] || node.pad[2] != node.pad[3];
+        if (asymmetric) in = torch::constant_pad_nd(in, {node.pad[0], node.pad[1], node.pad[2], node.pad[3]});
+        const int64_t ph = asymmetric ? 0 : node.pad[2], pw = asymmetric ? 0 : node.pad[0];
+        out = activate(torch::conv2d(in, node.weight, node.bias, 1, {ph, pw}), node, true);
+        break;
+      }
+      case Kind::activation: {
+        torch::Tensor in = take(node, 0, self);
+        out = activate(in, node, sole_owner(in));
+        break;
+      }
+      case Kind::concat: {
+        std::vector<torch::Tensor> ins;
+        for (size_t k = 0; k < node.inputs.size(); ++k) ins.push_back(take(node, k, self));
+        out = torch::cat(ins, 1);
+        break;
+      }
+      case Kind::add: {
+        out = take(node, 0, self);
+        if (!sole_owner(out)) out = out.clone();
+        for (size_t k = 1; k < node.inputs.size(); ++k) out.add_(take(node, k, self));
+        break;
+      }
+      case Kind::scale: {
+        torch::Tensor in = take(node, 0, self);
+        out = sole_owner(in) ? in.mul_(node.factor) : in * node.factor;
+        break;
+      }
+      case Kind::depth_to_space:
+        out = depth_to_space(take(node, 0, self), node.block);
+        break;
+      case Kind::upsample: {
+        torch::Tensor in = take(node, 0, self);
+        const std::vector<double> f{static_cast<double>(node.block), static_cast<double>(node.block)};
+        out = node.bilinear ? torch::upsample_bilinear2d(in, c10::nullopt, false, f)
+                            : torch::upsample_nearest2d(in, c10::nullopt, f);
+        break;
+      }
+    }
+    values[i] = std::move(out);
+  }
+  return std::move(values.back());
+}
+
+void TfjsGraph::to(torch::Device device, torch::Dtype dtype, bool channels_last) {
+  for (GraphNode& node : nodes) {
+    if (node.weight.defined()) {
+      node.weight = node.weight.to(device, dtype);
+      if (channels_last) node.weight = node.weight.contiguous(torch::MemoryFormat::ChannelsLast);
+    }
+    if (node.bias.defined()) node.bias = node.bias.to(device, dtype);
+  }
+}
+
+std::unique_ptr<Network> load_tfjs_network(const std::filesystem::path& model_json) {
+  const TfjsModel model = read_tfjs_model(model_json);
+  TfjsGraph graph = compile_tfjs_graph(model);
+  const RdnInfo info = detect_rdn(model);
+  if (info.arch == RdnInfo::Arch::other)
+    log::warn(log::cat(model_json.string(),
+                       ": not an idealo RDN/RRDN topology; running it as a generic graph "
+                       "with pixels in [0, 1]"));
+  auto net = std::make_unique<TfjsNetwork>(std::move(graph), info, model_json);
+  log::debug(log::cat("loaded ", net->describe()));
+  return net;
+}
+
+}  // namespace upscaled::model::torchnet

@@ -1,0 +1,131 @@
+// TF.js weightsManifest reader: each group's shards are one byte stream, cut into the
+// weights in manifest order (tfjs-core io/weights_loader semantics). float32 is read as is;
+// quantized weights (uint8/uint16 with scale+min, or float16) are dequantized here so that
+// everything downstream sees float32.
+#include "core/error.h"
+#include "model/torch/tfjs_model.h"
+
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+
+namespace upscaled::model::torchnet {
+namespace {
+
+[[noreturn]] void fail(const std::filesystem::path& file, const std::string& what) {
+  throw Error(ErrorCode::model, file.string() + ": " + what);
+}
+
+std::vector<char> read_group_bytes(const nlohmann::json& paths, const std::filesystem::path& dir,
+                                   const std::filesystem::path& model_json) {
+  std::vector<char> bytes;
+  for (const auto& p : paths) {
+    if (!p.is_string()) fail(model_json, "weightsManifest paths must be strings");
+    const auto shard = dir / p.get<std::string>();
+    std::ifstream in(shard, std::ios::binary);
+    if (!in) fail(shard, "weight shard is missing or unreadable (named in " + model_json.filename().string() + ")");
+    const size_t old = bytes.size();
+    in.seekg(0, std::ios::end);
+    const auto size = static_cast<size_t>(in.tellg());
+    in.seekg(0);
+    bytes.resize(old + size);
+    if (size > 0 && !in.read(bytes.data() + old, static_cast<std::streamsize>(size)))
+      fail(shard, "cannot read weight shard");
+  }
+  return bytes;
+}
+
+size_t element_bytes(const std::string& dtype) {
+  if (dtype == "float32" || dtype == "int32") return 4;
+  if (dtype == "uint16" || dtype == "float16") return 2;
+  if (dtype == "uint8") return 1;
+  return 0;
+}
+
+// Decodes `count` elements stored as `stored` at `src` into float32.
+torch::Tensor decode(const char* src, int64_t count, const std::string& stored, const nlohmann::json* quant) {
+  auto out = torch::empty({count}, torch::kFloat32);
+  float* dst = out.data_ptr<float>();
+  if (stored == "float32") {
+    std::memcpy(dst, src, static_cast<size_t>(count) * 4);
+  } else if (stored == "int32") {
+    for (int64_t i = 0; i < count; ++i) {
+      int32_t v;
+      std::memcpy(&v, src + i * 4, 4);
+      dst[i] = static_cast<float>(v);
+    }
+  } else if (stored == "float16") {
+    auto half = torch::from_blob(const_cast<char*>(src), {count}, torch::kFloat16);
+    out.copy_(half);
+  } else {
+    const float scale = quant->at("scale").get<float>();
+    const float min = quant->at("min").get<float>();
+    for (int64_t i = 0; i < count; ++i) {
+      uint32_t q;
+      if (stored == "uint8") {
+        q = static_cast<uint8_t>(src[i]);
+      } else {
+        uint16_t v;
+        std::memcpy(&v, src + i * 2, 2);
+        q = v;
+      }
+      dst[i] = min + scale * static_cast<float>(q);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, torch::Tensor> read_tfjs_weights(const nlohmann::json& manifest, const std::filesystem::path& dir,
+                                                       const std::filesystem::path& model_json) {
+  if (!manifest.is_array()) fail(model_json, "weightsManifest is missing or not a list");
+  std::map<std::string, torch::Tensor> weights;
+  for (const auto& group : manifest) {
+    if (!group.contains("paths") || !group.contains("weights"))
+      fail(model_json, "weightsManifest group without 'paths' and 'weights'");
+    const std::vector<char> bytes = read_group_bytes(group["paths"], dir, model_json);
+    const std::string shard_names = group["paths"].dump();
+    size_t offset = 0;
+    for (const auto& w : group["weights"]) {
+      const std::string name = w.value("name", "");
+      const std::string dtype = w.value("dtype", "float32");
+      if (name.empty() || !w.contains("shape") || !w["shape"].is_array())
+        fail(model_json, "weightsManifest entry without name or shape");
+      if (dtype != "float32" && dtype != "int32")
+        fail(model_json, "weight '" + name + "' has dtype '" + dtype + "' (expected float32)");
+      std::vector<int64_t> shape;
+      int64_t count = 1;
+      for (const auto& d : w["shape"]) {
+        if (!d.is_number_integer() || d.get<int64_t>() < 0) fail(model_json, "weight '" + name + "' has a bad shape");
+        shape.push_back(d.get<int64_t>());
+        count *= shape.back();
+      }
+      std::string stored = dtype;
+      const nlohmann::json* quant = nullptr;
+      if (w.contains("quantization")) {
+        quant = &w["quantization"];
+        stored = quant->value("dtype", "");
+        if (stored != "uint8" && stored != "uint16" && stored != "float16")
+          fail(model_json, "weight '" + name + "' has unsupported quantization dtype '" + stored + "'");
+        if (stored != "float16" && (!quant->contains("scale") || !quant->contains("min")))
+          fail(model_json, "weight '" + name + "' is quantized without scale and min");
+      }
+      const size_t need = static_cast<size_t>(count) * element_bytes(stored);
+      if (offset + need > bytes.size())
+        fail(dir / group["paths"].back().get<std::string>(),
+             "weight data truncated: shards " + shard_names + " hold " + std::to_string(bytes.size()) +
+                 " bytes but the manifest needs at least " + std::to_string(offset + need) + " (at weight '" + name +
+                 "')");
+      weights[name] = decode(bytes.data() + offset, count, stored, quant).reshape(shape);
+      offset += need;
+    }
+    if (offset != bytes.size())
+      fail(dir / group["paths"].back().get<std::string>(),
+           "weight shards " + shard_names + " hold " + std::to_string(bytes.size()) +
+               " bytes but the manifest describes " + std::to_string(offset));
+  }
+  return weights;
+}
+
+}  // namespace upscaled::model::torchnet

@@ -1,0 +1,182 @@
+// TorchUpscaler: device/precision choice, batching, tiling and the out-of-memory retry
+// around a torchnet::Network (contract in torch_upscaler.h).
+#include "model/torch/torch_upscaler.h"
+
+#include "core/error.h"
+#include "core/log.h"
+
+#include <ATen/Context.h>
+#include <c10/util/Exception.h>
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace upscaled::model::torchnet {
+namespace {
+
+const char* dtype_name(torch::Dtype d) {
+  return d == torch::kFloat16 ? "fp16" : d == torch::kBFloat16 ? "bf16" : "fp32";
+}
+
+bool is_out_of_memory(const c10::Error& e) {
+  if (dynamic_cast<const c10::OutOfMemoryError*>(&e)) return true;
+  return std::string(e.what_without_backtrace()).find("out of memory") != std::string::npos;
+}
+
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
+
+// A torch view of a planar image (no copy): 3 x height x width float32.
+torch::Tensor planes(const PlanarImage& img) {
+  return torch::from_blob(const_cast<float*>(img.pixels.data()), {3, img.height, img.width}, torch::kFloat32);
+}
+
+}  // namespace
+
+TilePlan plan_tiles(int width, int height, int tile, int overlap) {
+  TilePlan plan;
+  if (tile <= 0 || (width <= tile && height <= tile)) {
+    plan.tiles.push_back({0, 0, width, height, 0, 0, width, height});
+    return plan;
+  }
+  struct Span {
+    int start, size, core, core_size;
+  };
+  auto cut = [&](int length) {
+    std::vector<Span> spans;
+    const int window = std::min(tile + 2 * overlap, length);
+    for (int core = 0; core < length; core += tile) {
+      const int core_size = std::min(tile, length - core);
+      // Shifting the window inside the frame keeps every window the same size; it still
+      // covers the core (window >= core_size + overlap on the side away from the border).
+      const int start = std::clamp(core - overlap, 0, length - window);
+      spans.push_back({start, window, core, core_size});
+    }
+    return spans;
+  };
+  for (const Span& ys : cut(height))
+    for (const Span& xs : cut(width))
+      plan.tiles.push_back({xs.start, ys.start, xs.size, ys.size, xs.core, ys.core, xs.core_size, ys.core_size});
+  return plan;
+}
+
+TorchUpscaler::TorchUpscaler(std::unique_ptr<Network> network, const ModelRequest& request)
+    : network_(std::move(network)), name_(request.name) {
+  const std::string& dev = request.device;
+  if (dev == "auto") {
+    device_ = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  } else if (dev == "cpu") {
+    device_ = torch::Device(torch::kCPU);
+  } else if (dev.rfind("cuda", 0) == 0) {
+    if (!torch::cuda::is_available())
+      throw Error(ErrorCode::device, "model '" + name_ + "': device '" + dev + "' requested but CUDA is not available");
+    device_ = torch::Device(dev);
+  } else {
+    throw Error(ErrorCode::usage, "model '" + name_ + "': unknown device '" + dev + "' (auto, cpu, cuda[:N])");
+  }
+  const std::string& p = request.precision;
+  if (p != "auto" && p != "fp32" && p != "fp16" && p != "bf16")
+    throw Error(ErrorCode::usage, "model '" + name_ + "': unknown precision '" + p + "' (auto, fp32, fp16, bf16)");
+  if (device_.is_cuda()) {
+    dtype_ = p == "fp32" ? torch::kFloat32 : p == "bf16" ? torch::kBFloat16 : torch::kFloat16;
+    at::globalContext().setBenchmarkCuDNN(true);  // fixed tile/frame sizes: autotune once per shape
+  } else if (p == "fp16" || p == "bf16") {
+    log::warn(log::cat("model '", name_, "': precision ", p, " is GPU-only; the CPU runs fp32"));
+  }
+  tile_ = std::max(0, request.tile);
+  overlap_ = std::max(request.tile_overlap, network_->context_pixels());
+  batch_ = request.batch > 0 ? request.batch : device_.is_cuda() ? 4 : 1;
+  network_->to(device_, dtype_);
+}
+
+std::string TorchUpscaler::describe() const {
+  return log::cat(name_, ": ", network_->describe(), " on ", device_.str(), " ", dtype_name(dtype_),
+                  tile_ > 0 ? log::cat(", tile ", tile_, "+", overlap_) : std::string(", whole frames"), ", batch ",
+                  batch_);
+}
+
+torch::Tensor TorchUpscaler::infer(const torch::Tensor& batch) {
+  torch::Tensor x = batch.to(device_, dtype_);
+  if (device_.is_cuda()) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  torch::Tensor y = network_->forward(x);
+  const int s = network_->scale();
+  if (y.dim() != 4 || y.size(0) != x.size(0) || y.size(1) != 3 || y.size(2) != x.size(2) * s ||
+      y.size(3) != x.size(3) * s)
+    throw Error(ErrorCode::model, "model '" + name_ + "': network output has shape " + c10::str(y.sizes()) +
+                                      ", expected [" + std::to_string(x.size(0)) + ",3," +
+                                      std::to_string(x.size(2) * s) + "," + std::to_string(x.size(3) * s) + "]");
+  return y.to(torch::kFloat32).clamp_(0.0, 1.0).to(torch::kCPU).contiguous();
+}
+
+void TorchUpscaler::run_frames(std::span<const PlanarImage> in, std::span<PlanarImage> out) {
+  const int w = in[0].width, h = in[0].height, s = network_->scale();
+  const TilePlan plan = plan_tiles(w, h, tile_, overlap_);
+  for (auto& o : out) o.resize(w * s, h * s);
+  // Work items: (frame, tile); batched across tiles and frames, all windows share one size.
+  std::vector<std::pair<size_t, size_t>> items;
+  for (size_t f = 0; f < in.size(); ++f)
+    for (size_t t = 0; t < plan.tiles.size(); ++t) items.emplace_back(f, t);
+  for (size_t first = 0; first < items.size(); first += static_cast<size_t>(batch_)) {
+    const size_t n = std::min(items.size() - first, static_cast<size_t>(batch_));
+    std::vector<torch::Tensor> windows;
+    for (size_t i = 0; i < n; ++i) {
+      const auto& [f, t] = items[first + i];
+      const TilePlan::Tile& tile = plan.tiles[t];
+      windows.push_back(planes(in[f]).slice(1, tile.y, tile.y + tile.h).slice(2, tile.x, tile.x + tile.w));
+    }
+    const torch::Tensor result = infer(torch::stack(windows));
+    for (size_t i = 0; i < n; ++i) {
+      const auto& [f, t] = items[first + i];
+      const TilePlan::Tile& tile = plan.tiles[t];
+      const int cx = (tile.core_x - tile.x) * s, cy = (tile.core_y - tile.y) * s;
+      torch::Tensor core =
+          result[static_cast<int64_t>(i)].slice(1, cy, cy + tile.core_h * s).slice(2, cx, cx + tile.core_w * s);
+      planes(out[f])
+          .slice(1, tile.core_y * s, (tile.core_y + tile.core_h) * s)
+          .slice(2, tile.core_x * s, (tile.core_x + tile.core_w) * s)
+          .copy_(core);
+    }
+  }
+}
+
+void TorchUpscaler::upscale(std::span<const PlanarImage> in, std::span<PlanarImage> out) {
+  if (in.size() != out.size())
+    throw Error(ErrorCode::internal,
+                "upscale: " + std::to_string(in.size()) + " inputs but " + std::to_string(out.size()) + " outputs");
+  c10::InferenceMode guard;
+  // Runs of equally sized frames go through together.
+  for (size_t first = 0; first < in.size();) {
+    size_t last = first + 1;
+    while (last < in.size() && in[last].width == in[first].width && in[last].height == in[first].height) ++last;
+    const auto frames = in.subspan(first, last - first);
+    if (frames[0].width <= 0 || frames[0].height <= 0)
+      throw Error(ErrorCode::internal, "upscale: empty frame given to model '" + name_ + "'");
+    for (;;) {
+      try {
+        run_frames(frames, out.subspan(first, last - first));
+        break;
+      } catch (const c10::Error& e) {
+        if (!is_out_of_memory(e))
+          throw Error(device_.is_cuda() ? ErrorCode::device : ErrorCode::model,
+                      "model '" + name_ + "': inference failed: " + first_line(e.what_without_backtrace()));
+        const int longest = std::max(frames[0].width, frames[0].height);
+        int next = tile_ > 0 ? tile_ / 2 : 1;
+        if (tile_ == 0)
+          while (next * 2 < longest) next *= 2;  // largest power of two below the frame
+        if (next < kMinTile)
+          throw Error(ErrorCode::device, "model '" + name_ + "': out of memory on " + device_.str() + " even with " +
+                                             std::to_string(tile_) + "-pixel tiles and batch " +
+                                             std::to_string(batch_));
+        log::warn(log::cat("model '", name_, "': out of memory on ", device_.str(), " with ",
+                           tile_ > 0 ? std::to_string(tile_) + "-pixel tiles" : std::string("whole frames"),
+                           "; retrying with ", next, "-pixel tiles"));
+        tile_ = next;
+      }
+    }
+    first = last;
+  }
+}
+
+}  // namespace upscaled::model::torchnet

@@ -1,0 +1,70 @@
+// Private to model/torch: the model::Upscaler around any torchnet::Network.
+//
+// Contract: upscale() is synchronous (returns once the output planes are written on the
+// host) and not thread-safe; the caller owns the images. On CUDA it enqueues on torch's
+// current stream of the calling thread and waits for it at the end (the copy back to the
+// host). Frames of one call are batched up to preferred_batch(); frames larger than the
+// tile (ModelRequest::tile, or a tile chosen after an out-of-memory) are cut into tiles
+// that each carry max(tile_overlap, Network::context_pixels()) input pixels of context
+// beyond their core; only the core of each tile's output is kept (crop-to-core), so tiles
+// never blend two guesses of the same pixel and no seam averaging is needed.
+// On CUDA out-of-memory the tile is halved (sticky for later calls) and the call retried;
+// below kMinTile it throws Error(ErrorCode::device). Output is clamped to [0, 1].
+#pragma once
+
+#include "model/model_loader.h"
+#include "model/torch/network.h"
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace upscaled::model::torchnet {
+
+struct TilePlan {
+  // One tile: the input window [x, x+w) x [y, y+h) and, inside it, the core whose output
+  // is kept, in frame coordinates.
+  struct Tile {
+    int x, y, w, h;
+    int core_x, core_y, core_w, core_h;
+  };
+  std::vector<Tile> tiles;
+};
+
+// Cuts a width x height frame into cores of at most tile x tile, each window extended by
+// `overlap` on every side and shifted inside the frame so that all windows share one size
+// (one cuDNN plan, batchable). tile <= 0 or a frame within the tile: one whole-frame tile.
+TilePlan plan_tiles(int width, int height, int tile, int overlap);
+
+class TorchUpscaler final : public Upscaler {
+ public:
+  static constexpr int kMinTile = 32;
+
+  // Moves the network to the chosen device/precision. Throws Error(device) when CUDA is
+  // requested but unavailable, Error(usage) for an unknown device or precision.
+  TorchUpscaler(std::unique_ptr<Network> network, const ModelRequest& request);
+
+  int scale() const override { return network_->scale(); }
+  std::string describe() const override;
+  int preferred_batch() const override { return batch_; }
+  void upscale(std::span<const PlanarImage> in, std::span<PlanarImage> out) override;
+
+  // The tile in use now (0 = whole frames); grows smaller after an out-of-memory.
+  int tile() const { return tile_; }
+
+ private:
+  // Upscales equally sized frames with the current tile size and batch.
+  void run_frames(std::span<const PlanarImage> in, std::span<PlanarImage> out);
+  torch::Tensor infer(const torch::Tensor& batch);  // device tensor in, float32 CPU clamped out
+
+  std::unique_ptr<Network> network_;
+  std::string name_;
+  torch::Device device_{torch::kCPU};
+  torch::Dtype dtype_ = torch::kFloat32;
+  int tile_ = 0;
+  int overlap_ = 16;
+  int batch_ = 1;
+};
+
+}  // namespace upscaled::model::torchnet

@@ -1,0 +1,95 @@
+// Upscales the UpscalerJS fixture with every packaged model and compares the result with the
+// package's own published output (assets/samples/{s}x/result.png, 8-bit PNG, produced by
+// UpscalerJS on the whole 128x128 fixture without patching). Our output is rounded to 8 bits
+// like theirs before PSNR is taken over the whole image.
+// slim/medium ship x8 weights but no x8 sample: for those the x8 output, box-downscaled by 8,
+// must reproduce the fixture (a weaker, documented check).
+#include "model/network_loader.h"
+#include "model/torch/throughput.h"
+#include "tests/model_tfjs/tfjs_test_util.h"
+
+#include "core/error.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace upscaled::test {
+namespace {
+
+struct Case {
+  const char* size;
+  int scale;
+};
+
+std::string case_name(const testing::TestParamInfo<Case>& info) {
+  return std::string(info.param.size) + "_x" + std::to_string(info.param.scale);
+}
+
+const Case kPublished[] = {{"slim", 2},   {"slim", 3},  {"slim", 4},  {"medium", 2}, {"medium", 3},
+                           {"medium", 4}, {"thick", 2}, {"thick", 3}, {"thick", 4},  {"thick", 8}};
+
+model::PlanarImage upscale_fixture(const std::filesystem::path& package, int scale, const std::string& device,
+                                   const std::string& precision) {
+  model::ModelRequest request;
+  request.name = (package / "models").string();
+  request.scale = scale;
+  request.device = device;
+  request.precision = precision;
+  auto upscaler = model::load_network_upscaler(request);
+  EXPECT_EQ(upscaler->scale(), scale);
+  const model::PlanarImage fixture = read_image(package / "assets" / "fixture.png");
+  std::vector<model::PlanarImage> out(1);
+  upscaler->upscale(std::span(&fixture, 1), out);
+  EXPECT_EQ(out[0].width, fixture.width * scale);
+  EXPECT_EQ(out[0].height, fixture.height * scale);
+  return out[0];
+}
+
+class PublishedOutput : public testing::TestWithParam<Case> {};
+
+TEST_P(PublishedOutput, CpuFloat32MatchesPublishedSample) {
+  const auto package = package_dir(GetParam().size);
+  if (!package) GTEST_SKIP() << models_dir_hint();
+  const int s = GetParam().scale;
+  const auto out = upscale_fixture(*package, s, "cpu", "fp32");
+  const auto expected = read_image(*package / "assets" / "samples" / (std::to_string(s) + "x") / "result.png");
+  const double psnr = psnr_u8(out, expected);
+  RecordProperty("psnr_db", std::to_string(psnr));
+  std::cout << GetParam().size << " x" << s << " CPU fp32: PSNR " << psnr << " dB\n";
+  EXPECT_GE(psnr, 60.0);
+}
+
+TEST_P(PublishedOutput, CudaFloat16MatchesPublishedSample) {
+  if (!model::torch_cuda_available()) GTEST_SKIP() << "no CUDA device (libtorch reports none)";
+  const auto package = package_dir(GetParam().size);
+  if (!package) GTEST_SKIP() << models_dir_hint();
+  const int s = GetParam().scale;
+  const auto out = upscale_fixture(*package, s, "cuda", "fp16");
+  const auto expected = read_image(*package / "assets" / "samples" / (std::to_string(s) + "x") / "result.png");
+  const double psnr = psnr_u8(out, expected);
+  RecordProperty("psnr_db", std::to_string(psnr));
+  std::cout << GetParam().size << " x" << s << " CUDA fp16: PSNR " << psnr << " dB\n";
+  EXPECT_GE(psnr, 50.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(UpscalerJS, PublishedOutput, testing::ValuesIn(kPublished), case_name);
+
+class UnpublishedX8 : public testing::TestWithParam<const char*> {};
+
+TEST_P(UnpublishedX8, DownscaledOutputReproducesFixture) {
+  const auto package = package_dir(GetParam());
+  if (!package) GTEST_SKIP() << models_dir_hint();
+  const auto out = upscale_fixture(*package, 8, "cpu", "fp32");
+  const auto fixture = read_image(*package / "assets" / "fixture.png");
+  const double psnr = psnr_float(box_downscale(out, 8), fixture);
+  std::cout << GetParam() << " x8: box-downscaled output vs fixture PSNR " << psnr << " dB\n";
+  // An independent Python torch port of the same graphs measured 33.6 dB (slim) and
+  // 34.2 dB (medium) here; bicubic x8 of the fixture scores about 31 dB against thick's sample.
+  EXPECT_GE(psnr, 30.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(UpscalerJS, UnpublishedX8, testing::Values("slim", "medium"));
+
+}  // namespace
+}  // namespace upscaled::test

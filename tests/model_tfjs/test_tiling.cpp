@@ -1,0 +1,91 @@
+// Tiled inference must equal whole-frame inference within rounding, seams included: the
+// fixture (128x128) is cut into 48- or 64-pixel tiles (so several seams cross it) and the
+// PSNR is taken over the whole image. Also: several frames in one batched call equal the
+// frames upscaled one by one.
+#include "model/network_loader.h"
+#include "tests/model_tfjs/tfjs_test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace upscaled::test {
+namespace {
+
+model::PlanarImage run(const std::filesystem::path& package, int scale, int tile, int batch,
+                       const model::PlanarImage& input, std::string* description = nullptr) {
+  model::ModelRequest request;
+  request.name = (package / "models").string();
+  request.scale = scale;
+  request.device = "cpu";
+  request.tile = tile;
+  request.tile_overlap = 16;
+  request.batch = batch;
+  auto upscaler = model::load_network_upscaler(request);
+  if (description) *description = upscaler->describe();
+  std::vector<model::PlanarImage> out(1);
+  upscaler->upscale(std::span(&input, 1), out);
+  return out[0];
+}
+
+struct TileCase {
+  const char* size;
+  int scale;
+  int tile;
+  int batch;
+};
+
+class Tiling : public testing::TestWithParam<TileCase> {};
+
+TEST_P(Tiling, TiledEqualsWholeFrame) {
+  const TileCase c = GetParam();
+  const auto package = package_dir(c.size);
+  if (!package) GTEST_SKIP() << models_dir_hint();
+  const auto fixture = read_image(*package / "assets" / "fixture.png");
+  ASSERT_GT(fixture.width, c.tile);
+  std::string tiled_description;
+  const auto whole = run(*package, c.scale, 0, 1, fixture);
+  const auto tiled = run(*package, c.scale, c.tile, c.batch, fixture, &tiled_description);
+  // The tile really was used (the upscaler reports its tile and the effective overlap).
+  EXPECT_NE(tiled_description.find("tile " + std::to_string(c.tile) + "+16"), std::string::npos) << tiled_description;
+  const double psnr = psnr_float(tiled, whole);
+  std::cout << c.size << " x" << c.scale << " tile " << c.tile << ": tiled vs whole PSNR " << psnr << " dB\n";
+  EXPECT_GE(psnr, 50.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(UpscalerJS, Tiling,
+                         testing::Values(TileCase{"slim", 4, 48, 2}, TileCase{"medium", 2, 48, 4},
+                                         TileCase{"thick", 4, 64, 3}),
+                         [](const testing::TestParamInfo<TileCase>& i) {
+                           return std::string(i.param.size) + "_x" + std::to_string(i.param.scale);
+                         });
+
+TEST(Batching, BatchOfFramesEqualsSingleFrames) {
+  const auto package = package_dir("slim");
+  if (!package) GTEST_SKIP() << models_dir_hint();
+  const auto fixture = read_image(*package / "assets" / "fixture.png");
+  model::PlanarImage flipped = fixture;  // a second, different frame of the same size
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < fixture.height; ++y)
+      for (int x = 0; x < fixture.width; ++x)
+        flipped.plane(c)[static_cast<size_t>(y) * fixture.width + x] =
+            fixture.plane(c)[static_cast<size_t>(fixture.height - 1 - y) * fixture.width + x];
+  model::ModelRequest request;
+  request.name = (*package / "models").string();
+  request.scale = 2;
+  request.device = "cpu";
+  request.batch = 2;
+  auto upscaler = model::load_network_upscaler(request);
+  EXPECT_EQ(upscaler->preferred_batch(), 2);
+  const std::vector<model::PlanarImage> in{fixture, flipped};
+  std::vector<model::PlanarImage> batched(2), single(1);
+  upscaler->upscale(in, batched);
+  for (size_t i = 0; i < 2; ++i) {
+    upscaler->upscale(std::span(&in[i], 1), single);
+    EXPECT_GE(psnr_float(batched[i], single[0]), 80.0) << "frame " << i;
+  }
+  EXPECT_LT(psnr_float(batched[0], batched[1]), 40.0);  // the two frames really differ
+}
+
+}  // namespace
+}  // namespace upscaled::test

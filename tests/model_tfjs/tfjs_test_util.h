@@ -1,0 +1,44 @@
+// Helpers for the TF.js model tests: locating the UpscalerJS packages, reading PNGs through
+// the ffmpeg CLI (libavcodec's png decoder) and comparing images. Synchronous; failures
+// throw std::runtime_error with the command or file that failed.
+#pragma once
+
+#include "model/upscaler.h"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace upscaled::test {
+
+// $UPSCALED_TEST_MODELS_DIR, else the CMake cache default; nullopt when the package folder
+// upscalerjs-esrgan-<size>-1.0.0/package is not there.
+std::optional<std::filesystem::path> package_dir(const std::string& size);
+std::string models_dir_hint();
+
+// Decodes any image ffmpeg reads into planar RGB float in [0, 1] (value / 255).
+model::PlanarImage read_image(const std::filesystem::path& png);
+
+// PSNR in dB over all samples of equally sized images, after rounding `actual` to 8 bits
+// (the published outputs are 8-bit PNGs, so both sides are compared as 8-bit values).
+double psnr_u8(const model::PlanarImage& actual, const model::PlanarImage& expected);
+// PSNR in dB of two float images without rounding (peak 1.0).
+double psnr_float(const model::PlanarImage& a, const model::PlanarImage& b);
+
+// Box-filter downscale by an integer factor (for checks without a published output).
+model::PlanarImage box_downscale(const model::PlanarImage& img, int factor);
+
+// A fresh, empty temporary folder removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace upscaled::test
