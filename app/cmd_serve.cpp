@@ -2,6 +2,7 @@
 #include "app/command_registry.h"
 #include "service/service.h"
 
+#include <cstdio>
 #include <memory>
 
 namespace upscaled::app {

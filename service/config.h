@@ -65,4 +65,9 @@ ServiceConfig parse_config(std::string_view text, const std::filesystem::path& s
 
 const char* input_action_name(InputAction action);
 
+// A systemd drop-in ("[Service]" + one ReadWritePaths= per folder the configuration writes
+// to: state, journal, inputs, outputs, done and failed folders) for ProtectSystem=strict.
+// Paths are quoted and '%' escaped as systemd.unit(5) wants.
+std::string systemd_dropin(const ServiceConfig& config);
+
 }  // namespace upscaled::service

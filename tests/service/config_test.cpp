@@ -138,6 +138,17 @@ TEST(ServiceConfig, MissingKeysAndSyntaxErrors) {
   EXPECT_THAT(error_of(edit(13, "model = ")), HasSubstr("/etc/upscaled/test.toml:13:"));
 }
 
+TEST(ServiceConfig, SystemdDropinListsEveryWrittenFolderQuoted) {
+  ServiceConfig c = parse_config(edit(10, "output = \"/srv/out 100%\""), "t.toml");
+  std::string d = systemd_dropin(c);
+  EXPECT_THAT(d, HasSubstr("[Service]\n"));
+  EXPECT_THAT(d, HasSubstr("ReadWritePaths=\"/var/lib/x\"\n"));
+  EXPECT_THAT(d, HasSubstr("ReadWritePaths=\"/srv/in\"\n"));
+  EXPECT_THAT(d, HasSubstr("ReadWritePaths=\"/srv/out 100%%\"\n"));
+  EXPECT_THAT(d, HasSubstr("ReadWritePaths=\"/srv/failed\"\n"));
+  EXPECT_EQ(d.find("ReadWritePaths=\"/var/lib/x\"\n"), d.rfind("ReadWritePaths=\"/var/lib/x\"\n"));  // once
+}
+
 TEST(ServiceConfig, MissingFileIsNamed) {
   try {
     load_config("/nonexistent/upscaled.toml");

@@ -320,5 +320,28 @@ TEST(ServiceSystemd, UnitPassesSystemdAnalyzeVerify) {
   EXPECT_THAT(r.output, ::testing::Not(HasSubstr("ignoring"))) << r.output;
 }
 
+TEST(ServiceSystemd, CmakeInstallPutsTheFilesInPlace) {
+  TempDir dest;
+  RunResult r{};
+  std::string cmd =
+      "DESTDIR='" + dest.path().string() + "' '" UPSCALED_CMAKE "' --install '" UPSCALED_BUILD_DIR "' 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
+  ASSERT_EQ(WEXITSTATUS(::pclose(p)), 0) << r.output;
+  const std::string prefix = UPSCALED_INSTALL_PREFIX;
+  const fs::path root = dest.path().string() + prefix;
+  std::string unit = read_file(root / "lib/systemd/system/upscaled.service");
+  EXPECT_THAT(unit, HasSubstr("Type=notify"));
+  EXPECT_THAT(unit, HasSubstr("ExecStart=" + prefix + "/bin/upscaled serve --config /etc/upscaled/upscaled.toml\n"));
+  EXPECT_THAT(read_file(root / "lib/sysusers.d/upscaled.conf"), HasSubstr("u upscaled "));
+  EXPECT_THAT(
+      read_file(root / "lib/tmpfiles.d/upscaled.conf"),
+      HasSubstr("C /etc/upscaled/upscaled.toml 0644 root root - " + prefix + "/share/upscaled/upscaled.toml.example"));
+  EXPECT_EQ(read_file(root / "share/upscaled/upscaled.toml.example"),
+            read_file(fs::path(UPSCALED_SOURCE_DIR) / "config/upscaled.toml"));
+  EXPECT_TRUE(fs::exists(root / "bin/upscaled"));
+}
+
 }  // namespace
 }  // namespace upscaled::service::test
