@@ -10,12 +10,14 @@
 #include "io/staged_output.h"
 #include "pipeline/bounded_queue.h"
 #include "pipeline/stage_group.h"
-#include "pipeline/upscale_stage.h"
+#include "pipeline/frame_upscaler.h"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <sstream>
 
 extern "C" {
 #include <libavutil/pixdesc.h>
@@ -148,8 +150,13 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
                      " -> ", geo.out_width, "x", geo.out_height, " ", ec.codec, " (",
                      av_get_pix_fmt_name(encoder.pixel_format()), "), model ", upscaler->describe()));
 
-  const io::ColorInfo out_color{encoder.context()->colorspace, encoder.context()->color_range};
-  UpscaleStage upscale(*upscaler, geo, encoder.pixel_format(), out_color);
+  FrameFormats formats;
+  formats.in_format = ec.source_format;
+  formats.in_color = in_color;
+  formats.in_chroma = par->chroma_location;
+  formats.out_format = encoder.pixel_format();
+  formats.out_color = {encoder.context()->colorspace, encoder.context()->color_range};
+  std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, opt.model.device);
   const int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
   const std::size_t cap = static_cast<std::size_t>(std::max(1, opt.queue_capacity));
 
@@ -220,7 +227,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
             if (!more) break;
             frames.push_back(std::move(*more));
           }
-          for (auto& out : upscale.process(frames))
+          for (auto& out : upscale->process(frames))
             if (!upscaled.push(std::move(out))) return;
         }
       },
@@ -291,6 +298,19 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   result.height = geo.out_height;
   result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   result.model = upscaler->describe();
+  {
+    // Each queue has one consumer; the mux queue has two producers (demux for copied
+    // packets, encode for video) whose push waits cannot be told apart: both get the sum.
+    const auto& t = group.timings();
+    const QueueStats qp = packets.stats(), qd = decoded.stats(), qu = upscaled.stats(), qm = mux_queue.stats();
+    result.stages = {
+        {t[0].name, t[0].wall_s, 0, qp.push_wait_s + qm.push_wait_s},
+        {t[1].name, t[1].wall_s, qp.pop_wait_s, qd.push_wait_s},
+        {t[2].name, t[2].wall_s, qd.pop_wait_s, qu.push_wait_s},
+        {t[3].name, t[3].wall_s, qu.pop_wait_s, qm.push_wait_s},
+        {t[4].name, t[4].wall_s, qm.pop_wait_s, 0},
+    };
+  }
   if (opt.on_progress) {
     Progress p = progress;
     p.frames_done = result.frames;
@@ -299,6 +319,26 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
     opt.on_progress(p);
   }
   return result;
+}
+
+std::string format_stage_stats(const JobResult& r) {
+  std::ostringstream out;
+  out << "stage      wall s   busy s  busy %  wait-in s  wait-out s\n";
+  const StageStats* bottleneck = nullptr;
+  for (const StageStats& s : r.stages) {
+    char line[160];
+    const double pct = s.wall_s > 0 ? 100.0 * s.busy_s() / s.wall_s : 0;
+    std::snprintf(line, sizeof line, "%-9s %7.2f  %7.2f  %5.1f%%  %9.2f  %10.2f\n", s.name.c_str(), s.wall_s, s.busy_s(),
+                  pct, s.wait_input_s, s.wait_output_s);
+    out << line;
+    if (!bottleneck || s.busy_s() > bottleneck->busy_s()) bottleneck = &s;
+  }
+  if (bottleneck) out << "bottleneck: " << bottleneck->name << " (busiest stage)\n";
+  char fps[96];
+  std::snprintf(fps, sizeof fps, "%lld frames in %.2f s: %.2f fps end to end\n", static_cast<long long>(r.frames),
+                r.seconds, r.seconds > 0 ? r.frames / r.seconds : 0.0);
+  out << fps;
+  return out.str();
 }
 
 }  // namespace upscaled::pipeline

@@ -16,6 +16,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace upscaled::pipeline {
 
@@ -42,13 +43,26 @@ struct JobOptions {
   std::function<void(const Progress&)> on_progress;
 };
 
+// Where a stage's time went: waiting for input, waiting for room downstream, or working.
+struct StageStats {
+  std::string name;
+  double wall_s = 0;
+  double wait_input_s = 0;   // blocked on an empty input queue
+  double wait_output_s = 0;  // blocked on a full output queue (backpressure)
+  double busy_s() const { return wall_s - wait_input_s - wait_output_s; }
+};
+
 struct JobResult {
   std::int64_t frames = 0;
   int width = 0;   // output video size
   int height = 0;
   double seconds = 0;
   std::string model;  // Upscaler::describe()
+  std::vector<StageStats> stages;  // in pipeline order
 };
+
+// A table of per-stage busy and waiting time, naming the bottleneck (--stats).
+std::string format_stage_stats(const JobResult& result);
 
 JobResult run_transcode(const JobOptions& options, const CancelToken& cancel = CancelToken());
 

@@ -261,3 +261,21 @@ TEST_F(FileCommand, LeavesNoTemporaryFilesBehind) {
 
 }  // namespace
 }  // namespace upscaled::test
+
+namespace upscaled::test {
+namespace {
+
+TEST(FileStats, StatsNameEveryStageAndTheBottleneck) {
+  TempDir tmp;
+  const auto clip = tmp / "in.mkv";
+  run_ok("ffmpeg -v error -y -f lavfi -i testsrc2=size=64x36:rate=25 -frames:v 12 -c:v libx264 -preset ultrafast " +
+         shell_quote(clip.string()));
+  const CommandResult r = run_command(shell_quote(upscaled_binary()) + " file " + shell_quote(clip.string()) + " -o " +
+                                      shell_quote((tmp / "out.mkv").string()) + " -m bilinear -s 2 --no-progress --stats");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* stage : {"demux", "decode", "upscale", "encode", "mux", "bottleneck:", "12 frames in"})
+    EXPECT_NE(r.output.find(stage), std::string::npos) << stage << " missing from:\n" << r.output;
+}
+
+}  // namespace
+}  // namespace upscaled::test

@@ -1,18 +1,35 @@
-#include "pipeline/upscale_stage.h"
-
+// CPU frame upscaler: swscale converts frames to planar float RGB and back; the model runs
+// through Upscaler::upscale() (which may itself use the GPU, with host copies).
 #include "io/av_error.h"
+#include "kernels/resize.h"
+#include "pipeline/frame_upscaler.h"
 
 namespace upscaled::pipeline {
+namespace {
 
-UpscaleStage::UpscaleStage(model::Upscaler& upscaler, const UpscaleGeometry& geometry, AVPixelFormat out_format,
-                           const io::ColorInfo& out_color)
-    : upscaler_(upscaler),
-      g_(geometry),
-      out_format_(out_format),
-      to_rgb_(geometry.in_width, geometry.in_height),
-      to_frame_(out_color) {}
+class CpuFrameUpscaler final : public FrameUpscaler {
+ public:
+  CpuFrameUpscaler(model::Upscaler& upscaler, const UpscaleGeometry& geometry, const FrameFormats& formats)
+      : upscaler_(upscaler),
+        g_(geometry),
+        out_format_(formats.out_format),
+        to_rgb_(geometry.in_width, geometry.in_height),
+        to_frame_(formats.out_color) {}
 
-std::vector<io::FramePtr> UpscaleStage::process(std::vector<io::FramePtr>& frames) {
+  std::vector<io::FramePtr> process(std::vector<io::FramePtr>& frames) override;
+  std::string name() const override { return "cpu"; }
+
+ private:
+  model::Upscaler& upscaler_;
+  UpscaleGeometry g_;
+  AVPixelFormat out_format_;
+  io::FrameToRgb to_rgb_;
+  io::RgbToFrame to_frame_;
+  std::vector<model::PlanarImage> inputs_, outputs_;
+  model::PlanarImage resized_;
+};
+
+std::vector<io::FramePtr> CpuFrameUpscaler::process(std::vector<io::FramePtr>& frames) {
   const size_t n = frames.size();
   inputs_.resize(n);
   outputs_.resize(n);
@@ -27,11 +44,9 @@ std::vector<io::FramePtr> UpscaleStage::process(std::vector<io::FramePtr>& frame
   result.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const model::PlanarImage* src = &outputs_[i];
-    const bool exact_size = g_.out_width != g_.model_width || g_.out_height != g_.model_height;
     // --size: resample the model's output to the exact size; an odd size for 4:2:0 is only
     // cropped by a pixel (handled by RgbToFrame), not resampled.
-    if (exact_size && (g_.out_width > src->width || g_.out_height > src->height ||
-                       src->width - g_.out_width > 1 || src->height - g_.out_height > 1)) {
+    if (!g_.crop_only()) {
       resized_.resize(g_.out_width, g_.out_height);
       for (int c = 0; c < 3; ++c) {
         kernels::PlaneView<const float> s{src->plane(c), src->width, src->height,
@@ -52,6 +67,13 @@ std::vector<io::FramePtr> UpscaleStage::process(std::vector<io::FramePtr>& frame
     result.push_back(std::move(out));
   }
   return result;
+}
+
+}  // namespace
+
+std::unique_ptr<FrameUpscaler> make_cpu_frame_upscaler(model::Upscaler& upscaler, const UpscaleGeometry& geometry,
+                                                       const FrameFormats& formats) {
+  return std::make_unique<CpuFrameUpscaler>(upscaler, geometry, formats);
 }
 
 }  // namespace upscaled::pipeline
