@@ -1,0 +1,50 @@
+// The GPU frame path against the CPU path on the same clip (runs on a CUDA machine with the
+// UpscalerJS packages; skips visibly elsewhere).
+#include "kernels/backend.h"
+#include "media_tools.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+namespace upscaled::test {
+namespace {
+
+std::filesystem::path slim_x2() {
+  const char* dir = std::getenv("UPSCALED_TEST_MODELS_DIR");
+  if (!dir || !*dir) return {};
+  return std::filesystem::path(dir) / "upscalerjs-esrgan-slim-1.0.0/package/models/x2/model.json";
+}
+
+TEST(GpuPath, MatchesTheCpuPathFramesTimestampsAndAudio) {
+  if (!kernels::cuda_usable()) GTEST_SKIP() << "no usable CUDA device: " << kernels::cuda_status();
+  const auto model = slim_x2();
+  if (model.empty() || !std::filesystem::exists(model))
+    GTEST_SKIP() << "esrgan-slim not found (set UPSCALED_TEST_MODELS_DIR; scripts/fetch-test-models.sh)";
+  TempDir tmp;
+  const auto clip = tmp / "in.mp4";
+  run_ok("ffmpeg -v error -y -f lavfi -i testsrc2=size=160x96:rate=25 -f lavfi -i sine -frames:v 12 -t 0.48 "
+         "-c:v libx264 -c:a aac " + shell_quote(clip.string()));
+  const std::string base = shell_quote(upscaled_binary()) + " file " + shell_quote(clip.string()) + " -m " +
+                           shell_quote(model.string()) + " -s 2 --crf 0 --no-progress -o ";
+  const CommandResult gpu = run_command(base + shell_quote((tmp / "gpu.mkv").string()));
+  ASSERT_EQ(gpu.exit_code, 0) << gpu.output;
+  EXPECT_NE(gpu.output.find("colour conversion on the GPU"), std::string::npos) << gpu.output;
+  const CommandResult cpu = run_command(base + shell_quote((tmp / "cpu.mkv").string()) + " --device cpu");
+  ASSERT_EQ(cpu.exit_code, 0) << cpu.output;
+  EXPECT_NE(cpu.output.find("colour conversion on the CPU (--device cpu)"), std::string::npos) << cpu.output;
+
+  EXPECT_EQ(frame_times(tmp / "gpu.mkv"), frame_times(tmp / "cpu.mkv"));
+  EXPECT_EQ(stream_hash(tmp / "gpu.mkv", "a"), stream_hash(clip, "a"));
+  EXPECT_EQ(stream_hash(tmp / "cpu.mkv", "a"), stream_hash(clip, "a"));
+  const std::string psnr = run_ok("ffmpeg -v info -i " + shell_quote((tmp / "gpu.mkv").string()) + " -i " +
+                                  shell_quote((tmp / "cpu.mkv").string()) + " -lavfi psnr -f null - 2>&1");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(psnr, m, std::regex(R"(average:([0-9.]+|inf))"))) << psnr;
+  const double db = m[1] == "inf" ? 1e9 : std::stod(m[1]);
+  EXPECT_GE(db, 40.0) << psnr;
+  RecordProperty("psnr_gpu_vs_cpu_db", m[1]);
+}
+
+}  // namespace
+}  // namespace upscaled::test
