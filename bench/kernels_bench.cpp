@@ -167,7 +167,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<KernelResult> rows, copies;
+  std::string device = std::to_string(std::thread::hardware_concurrency()) + " CPU threads";
   try {
+    if (gpu) device = gpu_description();
     if (gpu)
       run_gpu_bench(opt, rows, copies);
     else
@@ -176,6 +178,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_kernels: %s\n", e.what());
     return 1;
   }
+  std::printf("bench_kernels: %s mode on %s, median of %d runs\n", gpu ? "GPU" : "CPU", device.c_str(), opt.runs);
   for (const auto& c : copies)
     std::printf("%-46s %-10s %9.3f ms %8.1f GB/s\n", c.name.c_str(), c.size.c_str(), c.median_ms, c.gbps());
   std::printf("%-46s %-10s %12s %13s %s\n", "kernel", "size", "median", "GB/s",
@@ -193,6 +196,7 @@ int main(int argc, char** argv) {
     j["mode"] = gpu ? "gpu" : "cpu";
     j["runs"] = opt.runs;
     j["cuda_status"] = upscaled::kernels::cuda_status();
+    j["device"] = device;
     j["hardware_threads"] = std::thread::hardware_concurrency();
     auto row = [](const KernelResult& r) {
       return nlohmann::json{{"kernel", r.name},

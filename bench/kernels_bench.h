@@ -26,4 +26,7 @@ struct BenchOptions {
 // size to `copies` (copy_fraction of a row = its GB/s over its size's copy GB/s).
 void run_gpu_bench(const BenchOptions& opt, std::vector<KernelResult>& rows, std::vector<KernelResult>& copies);
 
+// "NVIDIA H100 80GB HBM3, sm_90, 132 SMs, driver 12.8" (GPU mode only).
+std::string gpu_description();
+
 }  // namespace upscaled::bench

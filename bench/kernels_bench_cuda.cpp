@@ -67,6 +67,17 @@ std::string size_name(int w, int h) {
 
 }  // namespace
 
+std::string gpu_description() {
+  int dev = 0, driver = 0;
+  cuda_check(cudaGetDevice(&dev), "cudaGetDevice");
+  cudaDeviceProp p{};
+  cuda_check(cudaGetDeviceProperties(&p, dev), "cudaGetDeviceProperties");
+  cudaDriverGetVersion(&driver);
+  return std::string(p.name) + ", sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " +
+         std::to_string(p.multiProcessorCount) + " SMs, " + std::to_string(p.totalGlobalMem >> 20) + " MiB, driver " +
+         std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10);
+}
+
 void run_gpu_bench(const BenchOptions& opt, std::vector<KernelResult>& rows, std::vector<KernelResult>& copies) {
   CudaStream s;
   const Stream st = s.stream();
