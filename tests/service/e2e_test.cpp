@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -279,6 +281,38 @@ TEST(ServiceE2E, FullOutputFilesystemIsRetriedNeverMarkedDoneAndInputStaysIntact
   EXPECT_EQ(svc.wait(20s), 0);
 }
 
+TEST(ServiceE2E, SighupReloadsTheConfigurationAndKeepsTheOldOneWhenBad) {
+  ServiceFolders f;
+  f.write_config("", "extensions = [\"y4m\"]");
+  ServiceProcess svc(f);
+  svc.start();
+  ASSERT_TRUE(wait_until([&] { return read_file(f.log).find("serving") != std::string::npos; }, 10s));
+  // A second watch appears.
+  const fs::path in2 = f.root / "in2", out2 = f.root / "out2";
+  fs::create_directories(in2);
+  {
+    std::ofstream c(f.config, std::ios::app);
+    c << "[[watch]]\ninput = \"" << in2.string() << "\"\noutput = \"" << out2.string() << "\"\nfailed_dir = \""
+      << (f.root / "failed2").string() << "\"\nmodel = \"bicubic\"\npreset = \"ultrafast\"\n";
+  }
+  svc.signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return read_file(f.log).find("reloaded") != std::string::npos; }, 10s));
+  write_file(in2 / "second.y4m", y4m_clip(64, 36, 4, 11));
+  ASSERT_TRUE(wait_until([&] { return f.count(JobState::done) == 1; }, 30s));
+  EXPECT_EQ(frames_of(out2 / "second.mkv"), 4);
+  EXPECT_TRUE(fs::exists(in2 / "second.y4m"));  // on_done defaults to keep
+  // A broken file on SIGHUP: logged, the running configuration stays.
+  write_file(f.config, read_file(f.config) + "nonsense = 1\n");
+  svc.signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return read_file(f.log).find("reload failed") != std::string::npos; }, 10s));
+  EXPECT_THAT(read_file(f.log), HasSubstr("key 'watch[1].nonsense': unknown key"));
+  write_file(f.in / "first.y4m", y4m_clip(64, 36, 4, 12));
+  ASSERT_TRUE(wait_until([&] { return f.count(JobState::done) == 2; }, 30s));
+  EXPECT_EQ(frames_of(f.out / "first.mkv"), 4);
+  svc.signal(SIGTERM);
+  EXPECT_EQ(svc.wait(20s), 0);
+}
+
 TEST(ServiceE2E, ConfigurationErrorsNameFileLineAndKey) {
   TempDir dir;
   fs::path cfg = dir / "bad.toml";
@@ -318,6 +352,42 @@ TEST(ServiceSystemd, UnitPassesSystemdAnalyzeVerify) {
   EXPECT_THAT(r.output, ::testing::Not(HasSubstr("Unknown key"))) << r.output;
   EXPECT_THAT(r.output, ::testing::Not(HasSubstr("Failed to parse"))) << r.output;
   EXPECT_THAT(r.output, ::testing::Not(HasSubstr("ignoring"))) << r.output;
+}
+
+TEST(ServiceSystemd, NotifiesReadyStatusWatchdogAndStopping) {
+  ServiceFolders f;
+  f.write_config("", "extensions = [\"y4m\"]");
+  const fs::path sock_path = f.root / "notify.sock";
+  int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path.c_str());
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string received;
+  auto drain = [&] {
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(sock, buf, sizeof buf, 0)) > 0;) received += std::string(buf, n) + "\n";
+  };
+  ServiceProcess svc(f);
+  svc.env = {"NOTIFY_SOCKET=" + sock_path.string(), "WATCHDOG_USEC=400000"};
+  svc.start();
+  ASSERT_TRUE(wait_until([&] { return drain(), received.find("READY=1") != std::string::npos; }, 10s)) << received;
+  write_file(f.in / "n.y4m", y4m_clip(64, 36, 4, 13));
+  ASSERT_TRUE(wait_until([&] { return drain(), received.find("1 done") != std::string::npos; }, 30s)) << received;
+  EXPECT_THAT(received, HasSubstr("STATUS=0 queued, 0 done, 0 failed"));
+  // WatchdogSec/2 = 0.2 s: pings keep coming while idle.
+  received.clear();
+  std::this_thread::sleep_for(1s);
+  drain();
+  std::size_t pings = 0;
+  for (std::size_t at = 0; (at = received.find("WATCHDOG=1", at)) != std::string::npos; ++at) ++pings;
+  EXPECT_GE(pings, 3u) << received;
+  svc.signal(SIGTERM);
+  EXPECT_EQ(svc.wait(20s), 0);
+  drain();
+  EXPECT_THAT(received, HasSubstr("STOPPING=1"));
+  ::close(sock);
 }
 
 TEST(ServiceSystemd, CmakeInstallPutsTheFilesInPlace) {

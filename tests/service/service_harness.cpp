@@ -75,6 +75,7 @@ void ServiceProcess::start() {
     int fd = ::open(f_.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
+    for (auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
     ::execl(UPSCALED_BINARY, "upscaled", "serve", "--config", f_.config.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }

@@ -36,6 +36,7 @@ class ServiceProcess {
   // Waits for exit; returns the exit code, or 128 + signal; nullopt on timeout.
   std::optional<int> wait(std::chrono::milliseconds timeout);
   bool running() const { return pid_ > 0; }
+  std::vector<std::string> env;  // "NAME=value" entries added to the service's environment
 
  private:
   const ServiceFolders& f_;
