@@ -80,6 +80,31 @@ TEST(ServiceE2E, MovedInFileIsProcessedOnce) {
   EXPECT_EQ(svc.wait(20s), 0);
 }
 
+TEST(ServiceE2E, AnyFileNameWorksAndSymlinksAreNotFollowed) {
+  ServiceFolders f;
+  f.write_config("", "on_done = \"keep\"");
+  const std::vector<std::string> stems = {"-rf", "with space", "new\nline", std::string("bytes\xff\xfe"), "--config"};
+  for (std::size_t i = 0; i < stems.size(); ++i) {
+    write_file(f.in / (stems[i] + ".y4m"), y4m_clip(64, 36, 3, 300 + static_cast<unsigned>(i)));
+  }
+  // A symlink to a clip outside the tree, and to a folder outside it: never processed.
+  fs::create_directories(f.root / "outside");
+  write_file(f.root / "outside" / "secret.y4m", y4m_clip(64, 36, 3, 399));
+  fs::create_symlink(f.root / "outside" / "secret.y4m", f.in / "link.y4m");
+  fs::create_directory_symlink(f.root / "outside", f.in / "linkdir");
+  ServiceProcess svc(f);
+  svc.start();
+  ASSERT_TRUE(wait_until([&] { return f.count(JobState::done) == static_cast<int>(stems.size()); }, 60s))
+      << read_file(f.log);
+  std::this_thread::sleep_for(700ms);
+  EXPECT_EQ(f.jobs().size(), stems.size());
+  for (auto& stem : stems) EXPECT_EQ(frames_of(f.out / (stem + ".mkv")), 3) << stem;
+  EXPECT_EQ(visible(f.out).size(), stems.size());
+  EXPECT_TRUE(fs::exists(f.in / "with space.y4m"));  // on_done = "keep"
+  svc.signal(SIGTERM);
+  EXPECT_EQ(svc.wait(20s), 0);
+}
+
 TEST(ServiceE2E, TwoHundredFilesDroppedAtOnceEachComeOutExactlyOnce) {
   ServiceFolders f;
   f.write_config("", "extensions = [\"y4m\"]");

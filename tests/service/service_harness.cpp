@@ -34,13 +34,13 @@ void ServiceFolders::write_config(const std::string& service_extra, const std::s
     << "input = \"" << in.string() << "\"\n"
     << "output = \"" << out.string() << "\"\n"
     << "failed_dir = \"" << failed.string() << "\"\n"
-    << "done_dir = \"" << done.string() << "\"\n"
-    << "on_done = \"move\"\n"
-    << "model = \"bicubic\"\n"
-    << "scale = 2\n"
-    << "device = \"cpu\"\n"
-    << "preset = \"ultrafast\"\n"
-    << watch_extra << "\n";
+    << "done_dir = \"" << done.string() << "\"\n";
+  for (const char* line :
+       {"on_done = \"move\"", "model = \"bicubic\"", "scale = 2", "device = \"cpu\"", "preset = \"ultrafast\""}) {
+    std::string key = std::string(line).substr(0, std::string(line).find(' '));
+    if (watch_extra.find(key + " =") == std::string::npos) c << line << "\n";
+  }
+  c << watch_extra << "\n";
 }
 
 std::vector<JobRecord> ServiceFolders::jobs() const {
