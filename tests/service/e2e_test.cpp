@@ -415,6 +415,17 @@ TEST(ServiceSystemd, NotifiesReadyStatusWatchdogAndStopping) {
   ::close(sock);
 }
 
+TEST(ServiceSystemd, DropinNamesTheConfiguredFolders) {
+  ServiceFolders f;
+  f.write_config();
+  RunResult r = run_upscaled("serve --config '" + f.config.string() + "' --systemd-dropin");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("[Service]\n"));
+  for (const fs::path& d : {f.state, f.in, f.out, f.done, f.failed}) {
+    EXPECT_THAT(r.output, HasSubstr("ReadWritePaths=\"" + d.string() + "\"\n"));
+  }
+}
+
 TEST(ServiceSystemd, CmakeInstallPutsTheFilesInPlace) {
   TempDir dest;
   RunResult r{};
