@@ -41,7 +41,14 @@ TEST(ServiceCrash, KillNineAtRandomMomentsThenEveryJobDoneExactlyOnce) {
     }
     ServiceProcess svc(f);
     svc.start();
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(40, 400)(rng)));
+    if (round % 2 == 0) {
+      // Somewhere inside a job: wait for one to run, then a little more.
+      wait_until([&] { return f.count(JobState::running) > 0; }, 10s);
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 80)(rng)));
+    } else {
+      // Anywhere: start-up, recovery, scanning, settling, a job, idle.
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(10, 400)(rng)));
+    }
     killed_while_running += f.count(JobState::running) > 0;
     svc.signal(SIGKILL);
     ASSERT_EQ(svc.wait(10s), 128 + SIGKILL);
@@ -53,7 +60,7 @@ TEST(ServiceCrash, KillNineAtRandomMomentsThenEveryJobDoneExactlyOnce) {
     }
   }
   std::printf("kill -9 rounds: %d of %d landed while a job was running\n", killed_while_running, kRounds);
-  EXPECT_GE(killed_while_running, kRounds / 4) << "too few kills landed during a job to prove anything";
+  EXPECT_GE(killed_while_running, kRounds / 3) << "too few kills landed during a job to prove anything";
 
   ServiceProcess svc(f);
   svc.start();
