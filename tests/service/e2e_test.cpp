@@ -140,13 +140,11 @@ TEST(ServiceE2E, TwoHundredFilesDroppedAtOnceEachComeOutExactlyOnce) {
   EXPECT_EQ(svc.wait(20s), 0);
 }
 
-// A clip long enough to be interrupted: 640x360 -> 1280x720, 250 frames, made by ffmpeg.
-fs::path long_clip(const fs::path& dir) {
+// A clip long enough to be interrupted (made by ffmpeg; bicubic x2 doubles its size).
+fs::path ffmpeg_clip(const fs::path& dir, const std::string& size, int frames) {
   fs::path p = dir / "long.mkv";
-  std::string cmd =
-      "ffmpeg -nostdin -v error -y -f lavfi -i testsrc=size=640x360:rate=25 -frames:v 250 "
-      "-c:v libx264 -preset ultrafast -pix_fmt yuv420p '" +
-      p.string() + "'";
+  std::string cmd = "ffmpeg -nostdin -v error -y -f lavfi -i testsrc=size=" + size + ":rate=25 -frames:v " +
+                    std::to_string(frames) + " -c:v libx264 -preset ultrafast -pix_fmt yuv420p '" + p.string() + "'";
   if (std::system(cmd.c_str()) != 0) return {};
   return p;
 }
@@ -154,7 +152,7 @@ fs::path long_clip(const fs::path& dir) {
 TEST(ServiceE2E, SigtermAbortsAJobPastTheStopTimeoutAndExitsZero) {
   ServiceFolders f;
   f.write_config("stop_timeout_seconds = 0.3");
-  fs::path clip = long_clip(f.root.path());
+  fs::path clip = ffmpeg_clip(f.root.path(), "640x360", 250);
   ASSERT_FALSE(clip.empty()) << "ffmpeg could not generate the test clip";
   const std::string bytes = read_file(clip);
   ServiceProcess svc(f);
@@ -178,18 +176,19 @@ TEST(ServiceE2E, SigtermAbortsAJobPastTheStopTimeoutAndExitsZero) {
 
 TEST(ServiceE2E, SigtermLetsARunningJobFinishWithinTheStopTimeout) {
   ServiceFolders f;
-  f.write_config("stop_timeout_seconds = 60", "extensions = [\"y4m\"]");
+  f.write_config("stop_timeout_seconds = 60", "extensions = [\"mkv\"]");
   ServiceProcess svc(f);
   svc.start();
-  write_file(f.root / "m.y4m", y4m_clip(320, 180, 60, 5));
-  fs::rename(f.root / "m.y4m", f.in / "m.y4m");
+  fs::path clip = ffmpeg_clip(f.root.path(), "320x180", 200);
+  ASSERT_FALSE(clip.empty()) << "ffmpeg could not generate the test clip";
+  fs::rename(clip, f.in / "m.mkv");
   ASSERT_TRUE(wait_until([&] { return f.count(JobState::running) == 1; }, 20s));
   svc.signal(SIGTERM);
   EXPECT_EQ(svc.wait(60s), 0);
   auto jobs = f.jobs();
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].state, JobState::done);
-  EXPECT_EQ(frames_of(f.out / "m.mkv"), 60);
+  EXPECT_EQ(frames_of(f.out / "m.mkv"), 200);
   const std::string log = read_file(f.log);
   auto stop = log.find("stopping"), done = log.find("job 1: done");
   ASSERT_NE(stop, std::string::npos);
