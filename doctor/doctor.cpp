@@ -11,6 +11,7 @@
 #include "model/torch_info.h"
 #endif
 
+#include <algorithm>
 #include <chrono>
 
 namespace upscaled::doctor {
@@ -29,8 +30,9 @@ TorchFacts torch_facts(bool run_conv, int cuda_device) {
   t.cudnn_available = info.cudnn_available;
   t.cudnn_version = info.cudnn_version;
   t.error = info.error;
-  if (run_conv && t.cuda_available && cuda_device >= 0) {
-    const auto conv = model::run_torch_conv_probe(cuda_device);
+  if (run_conv && t.cuda_available) {
+    // libtorch may see a GPU this binary's own kernels cannot use: prove it on GPU 0 then.
+    const auto conv = model::run_torch_conv_probe(std::max(cuda_device, 0));
     t.conv_run = true;
     t.conv_ok = conv.ok;
     t.conv_device = conv.device;
