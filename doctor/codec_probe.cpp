@@ -1,8 +1,10 @@
 // NVDEC/NVENC session probes through FFmpeg (doctor/codec_probe.h).
 #include "doctor/codec_probe.h"
 
+#include "core/log.h"
 #include "io/av_error.h"
 #include "io/av_handles.h"
+#include "io/ffmpeg_log.h"
 
 extern "C" {
 #include <libavutil/hwcontext.h>
@@ -25,7 +27,14 @@ thread_local std::string* t_capture = nullptr;
 
 void capture_callback(void* avcl, int level, const char* fmt, va_list vl) {
   if (!t_capture) {
-    av_log_default_callback(avcl, level, fmt, vl);
+    // Another thread's line while a probe runs: the project's routing (io/ffmpeg_log.h).
+    if (level > AV_LOG_VERBOSE || !log::enabled(log::Level::debug)) return;
+    char line[1024];
+    int print_prefix = 1;
+    av_log_format_line2(avcl, level, fmt, vl, line, sizeof line, &print_prefix);
+    std::string text(line);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    if (!text.empty()) log::debug("ffmpeg: " + text);
     return;
   }
   if (level > AV_LOG_WARNING) return;
@@ -39,7 +48,8 @@ void capture_callback(void* avcl, int level, const char* fmt, va_list vl) {
   *t_capture += text;
 }
 
-// Installs the capture for the probing thread; restores FFmpeg's default callback after.
+// Installs the capture for the probing thread; afterwards FFmpeg's lines go to the
+// project's logger again (io::route_ffmpeg_log, what app/main.cpp installs at start).
 class LogCapture {
  public:
   LogCapture() {
@@ -48,7 +58,7 @@ class LogCapture {
   }
   ~LogCapture() {
     t_capture = nullptr;
-    av_log_set_callback(av_log_default_callback);
+    io::route_ffmpeg_log();
   }
   LogCapture(const LogCapture&) = delete;
   LogCapture& operator=(const LogCapture&) = delete;

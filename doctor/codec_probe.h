@@ -6,9 +6,9 @@
 //
 // Contract: probe_nv_codecs() is synchronous and takes up to a few hundred milliseconds
 // with a GPU (doctor caches its result per driver; see codec_cache.h). While it runs,
-// FFmpeg's log callback is replaced by one that captures this thread's messages and passes
-// other threads' to av_log_default_callback; afterwards av_log_default_callback is
-// installed again. Call it before anything installs a log callback of its own.
+// FFmpeg's log callback is replaced by one that captures this thread's messages (thread-
+// local target, nothing shared) and routes other threads' lines like io/ffmpeg_log.h does;
+// afterwards io::route_ffmpeg_log() is installed, the routing app/main.cpp sets at start.
 #pragma once
 
 #include <nlohmann/json.hpp>
