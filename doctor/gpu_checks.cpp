@@ -112,7 +112,8 @@ std::vector<Check> torch_checks(const TorchFacts& t, const DriverInfo& driver) {
     c.status = Status::warn;
     c.summary += " (CPU build): networks run on the CPU";
     c.action = driver.libcuda_loaded
-                   ? "link a CUDA build of libtorch (https://pytorch.org, libtorch cuXYZ) to use the GPU"
+                   ? "link a CUDA build of libtorch (https://pytorch.org, libtorch cuXYZ); with one, make sure "
+                     "libtorch_cuda.so is linked (-Wl,--no-as-needed)"
                    : "";
   } else {
     c.summary += " for CUDA " + cuda_version_text(t.cuda_version) + ", cuDNN " + cudnn_version_text(t.cudnn_version);

@@ -18,12 +18,15 @@ TorchInfo query_torch_info() {
   info.version = TORCH_VERSION;
   try {
     const auto& hooks = at::detail::getCUDAHooks();
-    // hasCUDART() is true when libtorch_cuda registered its hooks, with or without a GPU.
-    info.built_with_cuda = hooks.hasCUDART();
-    if (info.built_with_cuda) {
+    // A CPU build's hooks throw here; libtorch_cuda's return the CUDART_VERSION it was
+    // compiled with, with or without a GPU (unlike hasCUDA(), which needs a device).
+    try {
       info.cuda_version = static_cast<int>(hooks.versionCUDART());
-      if (hooks.compiledWithCuDNN()) info.cudnn_version = hooks.versionCuDNN();
+      info.built_with_cuda = info.cuda_version > 0;
+    } catch (const std::exception&) {
+      info.built_with_cuda = false;
     }
+    if (info.built_with_cuda && hooks.compiledWithCuDNN()) info.cudnn_version = hooks.versionCuDNN();
     info.cuda_available = torch::cuda::is_available();
     info.device_count = info.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
     info.cudnn_available = info.cuda_available && torch::cuda::cudnn_is_available();
