@@ -17,8 +17,8 @@ std::unique_ptr<Network> network_from_state_dict(StateDict dict) {
   const std::vector<std::string> keys = dict.keys();
   std::string found;
   for (size_t i = 0; i < keys.size() && i < 3; ++i) found += (i ? ", '" : "'") + keys[i] + "'";
-  // The original ESRGAN repository's layout; its keys would need renaming, which we do not guess.
-  const bool old_esrgan = dict.contains("model.0.weight") || dict.contains("conv_first.weight");
+  // The original ESRGAN repository's key layouts; they would need renaming, which we do not guess.
+  const bool old_esrgan = dict.contains("model.0.weight") || dict.contains("RRDB_trunk.0.RDB1.conv1.weight");
   throw Error(ErrorCode::model,
               dict.file() + ": unknown network" + (old_esrgan ? " (old ESRGAN key layout?)" : "") +
                   ": expected Real-ESRGAN RRDBNet keys (conv_first, body.N.rdb1.conv1, ..., conv_last) or "

@@ -3,6 +3,8 @@
 // Tolerance: max|out - ref| <= 1e-4 * max|ref| (relative_max_error), float32 on the CPU.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "model/torch/network.h"
 #include "tests/model_formats/npy_reader.h"
 
@@ -47,7 +49,9 @@ TEST_P(FixtureMatches, OutputMatchesPythonReference) {
   ASSERT_EQ(out.scalar_type(), torch::kFloat32);
   const double err = relative_max_error(out, reference);
   EXPECT_LE(err, kTolerance) << c.file << " vs " << c.reference;
-  RecordProperty("relative_max_error", std::to_string(err));
+  std::ostringstream text;
+  text << std::scientific << err;
+  RecordProperty("relative_max_error", text.str());
 }
 
 INSTANTIATE_TEST_SUITE_P(
