@@ -85,6 +85,36 @@ void compile_conv(const TfjsModel& model, const TfjsLayer& layer, int in_channel
   node.channels = filters;
 }
 
+// Removes the constant multiplications (RRDN's residual scaling, beta = 0.2) as separate
+// kernels: into the weights and bias of a linear convolution that feeds only them, else into
+// the add that is their only reader (out = a + beta * b in one kernel). The folded node
+// stays as a pass-through so that indices and last uses do not change.
+void fold_scales(TfjsGraph& graph) {
+  std::vector<int> readers(graph.nodes.size(), 0);
+  std::vector<int> reader(graph.nodes.size(), -1);
+  for (size_t i = 0; i < graph.nodes.size(); ++i)
+    for (int in : graph.nodes[i].inputs) {
+      ++readers[static_cast<size_t>(in)];
+      reader[static_cast<size_t>(in)] = static_cast<int>(i);
+    }
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    GraphNode& node = graph.nodes[i];
+    if (node.kind != Kind::scale || node.factor == 1.0) continue;
+    GraphNode& producer = graph.nodes[static_cast<size_t>(node.inputs[0])];
+    if (producer.kind == Kind::conv && producer.activation == "linear" &&
+        readers[static_cast<size_t>(node.inputs[0])] == 1) {
+      producer.weight.mul_(node.factor);
+      if (producer.bias.defined()) producer.bias.mul_(node.factor);
+      node.factor = 1.0;
+    } else if (readers[i] == 1 && graph.nodes[static_cast<size_t>(reader[i])].kind == Kind::add) {
+      GraphNode& add = graph.nodes[static_cast<size_t>(reader[i])];
+      for (size_t k = 0; k < add.inputs.size(); ++k)
+        if (add.inputs[k] == static_cast<int>(i)) add.alphas[k] *= node.factor;
+      node.factor = 1.0;
+    }
+  }
+}
+
 }  // namespace
 
 TfjsGraph compile_tfjs_graph(const TfjsModel& model) {
@@ -125,6 +155,7 @@ TfjsGraph compile_tfjs_graph(const TfjsModel& model) {
       for (size_t i = 0; i < node.inputs.size(); ++i) node.channels += in_ch(i);
     } else if (cls == "Add") {
       node.kind = Kind::add;
+      node.alphas.assign(node.inputs.size(), 1.0);
       node.channels = in_ch(0);
       for (size_t i = 1; i < node.inputs.size(); ++i)
         if (in_ch(i) != node.channels) fail(model, layer.name, "adds tensors with different channel counts");
@@ -173,6 +204,7 @@ TfjsGraph compile_tfjs_graph(const TfjsModel& model) {
   if (out.channels != 3) fail(model, out.name, "output has " + std::to_string(out.channels) + " channels, expected 3");
   graph.nodes.back().last_use = -1;
   graph.scale = spatial.back();
+  fold_scales(graph);
   return graph;
 }
 

@@ -32,8 +32,10 @@ struct GraphNode {
   // activation (also a conv's own "activation" field)
   std::string activation = "linear";
   double alpha = 0.0;  // LeakyReLU slope
-  // scale: constant factor; depth_to_space / upsample: block size
+  // scale: constant factor (1 once folded into its producer or consumer: a pass-through);
+  // add: per-input factors (a folded scale), all 1 otherwise. depth_to_space / upsample: block size.
   double factor = 1.0;
+  std::vector<double> alphas;
   int block = 1;
   bool bilinear = false;
 };

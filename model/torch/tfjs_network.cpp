@@ -103,14 +103,25 @@ torch::Tensor TfjsGraph::run(const torch::Tensor& x) const {
         break;
       }
       case Kind::add: {
-        out = take(node, 0, self);
-        if (!sole_owner(out)) out = out.clone();
-        for (size_t k = 1; k < node.inputs.size(); ++k) out.add_(take(node, k, self));
+        // Accumulate into an input of factor 1 (folded scales ride on add_'s alpha).
+        const size_t base =
+            static_cast<size_t>(std::find(node.alphas.begin(), node.alphas.end(), 1.0) - node.alphas.begin());
+        if (base == node.alphas.size()) {
+          out = take(node, 0, self) * node.alphas[0];
+        } else {
+          out = take(node, base, self);
+          if (!sole_owner(out)) out = out.clone();
+        }
+        for (size_t k = 0; k < node.inputs.size(); ++k)
+          if (k != base && !(base == node.alphas.size() && k == 0)) out.add_(take(node, k, self), node.alphas[k]);
         break;
       }
       case Kind::scale: {
         torch::Tensor in = take(node, 0, self);
-        out = sole_owner(in) ? in.mul_(node.factor) : in * node.factor;
+        if (node.factor == 1.0)
+          out = std::move(in);  // folded away at compile time
+        else
+          out = sole_owner(in) ? in.mul_(node.factor) : in * node.factor;
         break;
       }
       case Kind::depth_to_space:

@@ -49,9 +49,10 @@ model::PlanarImage upscale_fixture(const std::filesystem::path& package, int sca
 class PublishedOutput : public testing::TestWithParam<Case> {};
 
 TEST_P(PublishedOutput, CpuFloat32MatchesPublishedSample) {
-  const auto package = package_dir(GetParam().size);
-  if (!package) GTEST_SKIP() << models_dir_hint();
   const int s = GetParam().scale;
+  std::string why;
+  const auto package = package_with_model(GetParam().size, s, &why);
+  if (!package) GTEST_SKIP() << why;
   const auto out = upscale_fixture(*package, s, "cpu", "fp32");
   const auto expected = read_image(*package / "assets" / "samples" / (std::to_string(s) + "x") / "result.png");
   const double psnr = psnr_u8(out, expected);
@@ -62,9 +63,10 @@ TEST_P(PublishedOutput, CpuFloat32MatchesPublishedSample) {
 
 TEST_P(PublishedOutput, CudaFloat16MatchesPublishedSample) {
   if (!model::torch_cuda_available()) GTEST_SKIP() << "no CUDA device (libtorch reports none)";
-  const auto package = package_dir(GetParam().size);
-  if (!package) GTEST_SKIP() << models_dir_hint();
   const int s = GetParam().scale;
+  std::string why;
+  const auto package = package_with_model(GetParam().size, s, &why);
+  if (!package) GTEST_SKIP() << why;
   const auto out = upscale_fixture(*package, s, "cuda", "fp16");
   const auto expected = read_image(*package / "assets" / "samples" / (std::to_string(s) + "x") / "result.png");
   const double psnr = psnr_u8(out, expected);
@@ -73,13 +75,31 @@ TEST_P(PublishedOutput, CudaFloat16MatchesPublishedSample) {
   EXPECT_GE(psnr, 50.0);
 }
 
+// bfloat16 keeps 8 mantissa bits, so it cannot reach the float16 bar and the issue sets
+// none. 35 dB is a loose floor chosen without a GPU measurement; the PSNR is printed so that
+// the docs can record the real figure.
+TEST_P(PublishedOutput, CudaBFloat16IsPlausible) {
+  if (!model::torch_cuda_available()) GTEST_SKIP() << "no CUDA device (libtorch reports none)";
+  const int s = GetParam().scale;
+  std::string why;
+  const auto package = package_with_model(GetParam().size, s, &why);
+  if (!package) GTEST_SKIP() << why;
+  const auto out = upscale_fixture(*package, s, "cuda", "bf16");
+  const auto expected = read_image(*package / "assets" / "samples" / (std::to_string(s) + "x") / "result.png");
+  const double psnr = psnr_u8(out, expected);
+  RecordProperty("psnr_db", std::to_string(psnr));
+  std::cout << GetParam().size << " x" << s << " CUDA bf16: PSNR " << psnr << " dB\n";
+  EXPECT_GE(psnr, 35.0);
+}
+
 INSTANTIATE_TEST_SUITE_P(UpscalerJS, PublishedOutput, testing::ValuesIn(kPublished), case_name);
 
 class UnpublishedX8 : public testing::TestWithParam<const char*> {};
 
 TEST_P(UnpublishedX8, DownscaledOutputReproducesFixture) {
-  const auto package = package_dir(GetParam());
-  if (!package) GTEST_SKIP() << models_dir_hint();
+  std::string why;
+  const auto package = package_with_model(GetParam(), 8, &why);
+  if (!package) GTEST_SKIP() << why;
   const auto out = upscale_fixture(*package, 8, "cpu", "fp32");
   const auto fixture = read_image(*package / "assets" / "fixture.png");
   const double psnr = psnr_float(box_downscale(out, 8), fixture);

@@ -3,6 +3,7 @@
 // PSNR is taken over the whole image. Also: several frames in one batched call equal the
 // frames upscaled one by one.
 #include "model/network_loader.h"
+#include "model/torch/throughput.h"
 #include "tests/model_tfjs/tfjs_test_util.h"
 
 #include <gtest/gtest.h>
@@ -13,11 +14,13 @@ namespace upscaled::test {
 namespace {
 
 model::PlanarImage run(const std::filesystem::path& package, int scale, int tile, int batch,
-                       const model::PlanarImage& input, std::string* description = nullptr) {
+                       const model::PlanarImage& input, std::string* description = nullptr,
+                       const std::string& device = "cpu", const std::string& precision = "auto") {
   model::ModelRequest request;
   request.name = (package / "models").string();
   request.scale = scale;
-  request.device = "cpu";
+  request.device = device;
+  request.precision = precision;
   request.tile = tile;
   request.tile_overlap = 16;
   request.batch = batch;
@@ -39,8 +42,9 @@ class Tiling : public testing::TestWithParam<TileCase> {};
 
 TEST_P(Tiling, TiledEqualsWholeFrame) {
   const TileCase c = GetParam();
-  const auto package = package_dir(c.size);
-  if (!package) GTEST_SKIP() << models_dir_hint();
+  std::string why;
+  const auto package = package_with_model(c.size, c.scale, &why);
+  if (!package) GTEST_SKIP() << why;
   const auto fixture = read_image(*package / "assets" / "fixture.png");
   ASSERT_GT(fixture.width, c.tile);
   std::string tiled_description;
@@ -53,6 +57,22 @@ TEST_P(Tiling, TiledEqualsWholeFrame) {
   EXPECT_GE(psnr, 50.0);
 }
 
+TEST_P(Tiling, CudaFloat16TiledEqualsWholeFrame) {
+  if (!model::torch_cuda_available()) GTEST_SKIP() << "no CUDA device (libtorch reports none)";
+  const TileCase c = GetParam();
+  std::string why;
+  const auto package = package_with_model(c.size, c.scale, &why);
+  if (!package) GTEST_SKIP() << why;
+  const auto fixture = read_image(*package / "assets" / "fixture.png");
+  std::string tiled_description;
+  const auto whole = run(*package, c.scale, 0, 1, fixture, nullptr, "cuda", "fp16");
+  const auto tiled = run(*package, c.scale, c.tile, c.batch, fixture, &tiled_description, "cuda", "fp16");
+  EXPECT_NE(tiled_description.find("tile " + std::to_string(c.tile) + "+16"), std::string::npos) << tiled_description;
+  const double psnr = psnr_float(tiled, whole);
+  std::cout << c.size << " x" << c.scale << " tile " << c.tile << " CUDA fp16: tiled vs whole PSNR " << psnr << " dB\n";
+  EXPECT_GE(psnr, 50.0);
+}
+
 INSTANTIATE_TEST_SUITE_P(UpscalerJS, Tiling,
                          testing::Values(TileCase{"slim", 4, 48, 2}, TileCase{"medium", 2, 48, 4},
                                          TileCase{"thick", 4, 64, 3}),
@@ -61,8 +81,9 @@ INSTANTIATE_TEST_SUITE_P(UpscalerJS, Tiling,
                          });
 
 TEST(Batching, BatchOfFramesEqualsSingleFrames) {
-  const auto package = package_dir("slim");
-  if (!package) GTEST_SKIP() << models_dir_hint();
+  std::string why;
+  const auto package = package_with_model("slim", 2, &why);
+  if (!package) GTEST_SKIP() << why;
   const auto fixture = read_image(*package / "assets" / "fixture.png");
   model::PlanarImage flipped = fixture;  // a second, different frame of the same size
   for (int c = 0; c < 3; ++c)

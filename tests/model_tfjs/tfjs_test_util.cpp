@@ -42,6 +42,20 @@ std::optional<fs::path> package_dir(const std::string& size) {
   return std::nullopt;
 }
 
+std::optional<fs::path> package_with_model(const std::string& size, int scale, std::string* why) {
+  const auto dir = package_dir(size);
+  if (!dir) {
+    *why = models_dir_hint();
+    return std::nullopt;
+  }
+  const fs::path json = *dir / "models" / ("x" + std::to_string(scale)) / "model.json";
+  if (!fs::exists(json)) {
+    *why = json.string() + " is not there (partial copy of the package)";
+    return std::nullopt;
+  }
+  return dir;
+}
+
 std::string models_dir_hint() {
   return "UpscalerJS packages not found in '" + models_root().string() +
          "': run scripts/fetch-test-models.sh DIR and set UPSCALED_TEST_MODELS_DIR=DIR";

@@ -14,6 +14,9 @@ namespace upscaled::test {
 // $UPSCALED_TEST_MODELS_DIR, else the CMake cache default; nullopt when the package folder
 // upscalerjs-esrgan-<size>-1.0.0/package is not there.
 std::optional<std::filesystem::path> package_dir(const std::string& size);
+// As package_dir, but also nullopt when models/x{scale}/model.json is absent (a partial copy,
+// e.g. on a machine where only some models were staged); *why says what is missing.
+std::optional<std::filesystem::path> package_with_model(const std::string& size, int scale, std::string* why);
 std::string models_dir_hint();
 
 // Decodes any image ffmpeg reads into planar RGB float in [0, 1] (value / 255).
