@@ -5,6 +5,9 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "pipeline/transcode_job.h"
+#ifdef HAVE_UPSCALED_DOCTOR
+#include "doctor/doctor.h"
+#endif
 
 #include <cstdio>
 #include <memory>
@@ -17,6 +20,8 @@ struct FileArgs {
   pipeline::JobOptions job;
   std::string size;
   bool no_progress = false;
+  bool stats = false;
+  bool require_gpu = false;
 };
 
 std::pair<int, int> parse_size(const std::string& text) {
@@ -28,6 +33,18 @@ std::pair<int, int> parse_size(const std::string& text) {
 
 int run_file(FileArgs& a) {
   if (!a.size.empty()) a.job.size = parse_size(a.size);
+  pipeline::check_job_paths(a.job);
+#ifdef HAVE_UPSCALED_DOCTOR
+  // The same checks as `upscaled doctor`, quiet unless something is wrong; one line per
+  // stage decision; --require-gpu turns a CPU fallback into exit code 7.
+  doctor::StartupOptions startup;
+  startup.model = a.job.model;
+  startup.encoder = a.job.codec;
+  startup.require_gpu = a.require_gpu;
+  doctor::startup_check(startup);
+#else
+  if (a.require_gpu) throw Error(ErrorCode::gpu_required, "--require-gpu: this build has no environment checks");
+#endif
   ProgressPrinter printer(!global_options().quiet && !a.no_progress);
   a.job.on_progress = [&](const pipeline::Progress& p) { printer.update(p); };
   pipeline::CancelToken cancel;
@@ -37,6 +54,7 @@ int run_file(FileArgs& a) {
     printer.finish();
     log::info(log::cat("wrote '", a.job.output.string(), "': ", r.frames, " frames at ", r.width, "x", r.height, " in ",
                        static_cast<int>(r.seconds * 10) / 10.0, " s (", r.model, ")"));
+    if (a.stats) std::fputs(pipeline::format_stage_stats(r).c_str(), stderr);
     return 0;
   } catch (...) {
     printer.finish();
@@ -62,7 +80,8 @@ const CommandRegistration registration{10, [](CLI::App& root) -> std::pair<CLI::
   sub->add_option("--preset", j.preset, "encoder preset (ultrafast ... veryslow)")->capture_default_str();
   sub->add_flag("--overwrite", j.overwrite, "replace OUT if it exists");
   sub->add_option("--device", j.model.device, "where the model runs")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->check(CLI::IsMember({"auto", "cpu", "cuda", "cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:4", "cuda:5",
+                             "cuda:6", "cuda:7"}))
       ->capture_default_str();
   sub->add_option("--precision", j.model.precision, "network precision on the GPU")
       ->check(CLI::IsMember({"auto", "fp32", "fp16", "bf16"}))
@@ -76,6 +95,8 @@ const CommandRegistration registration{10, [](CLI::App& root) -> std::pair<CLI::
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   sub->add_flag("--no-progress", args->no_progress, "no progress bar or progress log lines");
+  sub->add_flag("--stats", args->stats, "print per-stage busy and waiting time at the end");
+  sub->add_flag("--require-gpu", args->require_gpu, "fail (exit 7) instead of falling back to the CPU");
   return {sub, [args] { return run_file(*args); }};
 }};
 

@@ -9,8 +9,14 @@
 #include <c10/util/Exception.h>
 #include <torch/cuda.h>
 
+#ifdef UPSCALED_TORCH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 namespace upscaled::model::torchnet {
 namespace {
@@ -107,16 +113,15 @@ torch::Tensor TorchUpscaler::infer(const torch::Tensor& batch) {
     throw Error(ErrorCode::model, "model '" + name_ + "': network output has shape " + c10::str(y.sizes()) +
                                       ", expected [" + std::to_string(x.size(0)) + ",3," +
                                       std::to_string(x.size(2) * s) + "," + std::to_string(x.size(3) * s) + "]");
-  return y.to(torch::kFloat32).clamp_(0.0, 1.0).to(torch::kCPU).contiguous();
+  return y.clamp(0.0, 1.0);
 }
 
-void TorchUpscaler::run_frames(std::span<const PlanarImage> in, std::span<PlanarImage> out) {
-  const int w = in[0].width, h = in[0].height, s = network_->scale();
+void TorchUpscaler::run_frames(size_t count, int w, int h, const FrameTensor& frame, const FrameTensor& target) {
+  const int s = network_->scale();
   const TilePlan plan = plan_tiles(w, h, tile_, overlap_);
-  for (auto& o : out) o.resize(w * s, h * s);
   // Work items: (frame, tile); batched across tiles and frames, all windows share one size.
   std::vector<std::pair<size_t, size_t>> items;
-  for (size_t f = 0; f < in.size(); ++f)
+  for (size_t f = 0; f < count; ++f)
     for (size_t t = 0; t < plan.tiles.size(); ++t) items.emplace_back(f, t);
   for (size_t first = 0; first < items.size(); first += static_cast<size_t>(batch_)) {
     const size_t n = std::min(items.size() - first, static_cast<size_t>(batch_));
@@ -124,7 +129,7 @@ void TorchUpscaler::run_frames(std::span<const PlanarImage> in, std::span<Planar
     for (size_t i = 0; i < n; ++i) {
       const auto& [f, t] = items[first + i];
       const TilePlan::Tile& tile = plan.tiles[t];
-      windows.push_back(planes(in[f]).slice(1, tile.y, tile.y + tile.h).slice(2, tile.x, tile.x + tile.w));
+      windows.push_back(frame(f).slice(1, tile.y, tile.y + tile.h).slice(2, tile.x, tile.x + tile.w));
     }
     const torch::Tensor result = infer(torch::stack(windows));
     for (size_t i = 0; i < n; ++i) {
@@ -133,10 +138,36 @@ void TorchUpscaler::run_frames(std::span<const PlanarImage> in, std::span<Planar
       const int cx = (tile.core_x - tile.x) * s, cy = (tile.core_y - tile.y) * s;
       torch::Tensor core =
           result[static_cast<int64_t>(i)].slice(1, cy, cy + tile.core_h * s).slice(2, cx, cx + tile.core_w * s);
-      planes(out[f])
+      target(f)
           .slice(1, tile.core_y * s, (tile.core_y + tile.core_h) * s)
           .slice(2, tile.core_x * s, (tile.core_x + tile.core_w) * s)
           .copy_(core);
+    }
+  }
+}
+
+void TorchUpscaler::run_with_retry(size_t count, int width, int height, const FrameTensor& frame,
+                                   const FrameTensor& target) {
+  if (width <= 0 || height <= 0) throw Error(ErrorCode::internal, "upscale: empty frame given to model '" + name_ + "'");
+  for (;;) {
+    try {
+      run_frames(count, width, height, frame, target);
+      return;
+    } catch (const c10::Error& e) {
+      if (!is_out_of_memory(e))
+        throw Error(device_.is_cuda() ? ErrorCode::device : ErrorCode::model,
+                    "model '" + name_ + "': inference failed: " + first_line(e.what_without_backtrace()));
+      const int longest = std::max(width, height);
+      int next = tile_ > 0 ? tile_ / 2 : 1;
+      if (tile_ == 0)
+        while (next * 2 < longest) next *= 2;  // largest power of two below the frame
+      if (next < kMinTile)
+        throw Error(ErrorCode::device, "model '" + name_ + "': out of memory on " + device_.str() + " even with " +
+                                           std::to_string(tile_) + "-pixel tiles and batch " + std::to_string(batch_));
+      log::warn(log::cat("model '", name_, "': out of memory on ", device_.str(), " with ",
+                         tile_ > 0 ? std::to_string(tile_) + "-pixel tiles" : std::string("whole frames"),
+                         "; retrying with ", next, "-pixel tiles"));
+      tile_ = next;
     }
   }
 }
@@ -146,37 +177,37 @@ void TorchUpscaler::upscale(std::span<const PlanarImage> in, std::span<PlanarIma
     throw Error(ErrorCode::internal,
                 "upscale: " + std::to_string(in.size()) + " inputs but " + std::to_string(out.size()) + " outputs");
   c10::InferenceMode guard;
+  const int s = network_->scale();
   // Runs of equally sized frames go through together.
   for (size_t first = 0; first < in.size();) {
     size_t last = first + 1;
     while (last < in.size() && in[last].width == in[first].width && in[last].height == in[first].height) ++last;
-    const auto frames = in.subspan(first, last - first);
-    if (frames[0].width <= 0 || frames[0].height <= 0)
-      throw Error(ErrorCode::internal, "upscale: empty frame given to model '" + name_ + "'");
-    for (;;) {
-      try {
-        run_frames(frames, out.subspan(first, last - first));
-        break;
-      } catch (const c10::Error& e) {
-        if (!is_out_of_memory(e))
-          throw Error(device_.is_cuda() ? ErrorCode::device : ErrorCode::model,
-                      "model '" + name_ + "': inference failed: " + first_line(e.what_without_backtrace()));
-        const int longest = std::max(frames[0].width, frames[0].height);
-        int next = tile_ > 0 ? tile_ / 2 : 1;
-        if (tile_ == 0)
-          while (next * 2 < longest) next *= 2;  // largest power of two below the frame
-        if (next < kMinTile)
-          throw Error(ErrorCode::device, "model '" + name_ + "': out of memory on " + device_.str() + " even with " +
-                                             std::to_string(tile_) + "-pixel tiles and batch " +
-                                             std::to_string(batch_));
-        log::warn(log::cat("model '", name_, "': out of memory on ", device_.str(), " with ",
-                           tile_ > 0 ? std::to_string(tile_) + "-pixel tiles" : std::string("whole frames"),
-                           "; retrying with ", next, "-pixel tiles"));
-        tile_ = next;
-      }
-    }
+    for (size_t f = first; f < last; ++f) out[f].resize(in[f].width * s, in[f].height * s);
+    run_with_retry(
+        last - first, in[first].width, in[first].height, [&](size_t f) { return planes(in[first + f]); },
+        [&](size_t f) { return planes(out[first + f]); });
     first = last;
   }
+}
+
+void TorchUpscaler::upscale_device(const DeviceImages& in, const DeviceImages& out, DeviceStream stream) {
+#ifdef UPSCALED_TORCH_CUDA
+  if (!device_.is_cuda()) throw std::logic_error("upscale_device: model '" + name_ + "' runs on the CPU");
+  const int s = network_->scale();
+  if (in.n != out.n || out.width != in.width * s || out.height != in.height * s)
+    throw Error(ErrorCode::internal, "upscale_device: output batch does not match input x" + std::to_string(s));
+  c10::InferenceMode guard;
+  c10::cuda::CUDAStreamGuard on_stream(c10::cuda::getStreamFromExternal(stream, device_.index() < 0 ? 0 : device_.index()));
+  const auto options = torch::TensorOptions().dtype(torch::kFloat16).device(device_);
+  const torch::Tensor src = torch::from_blob(in.data, {in.n, 3, in.height, in.width}, options);
+  const torch::Tensor dst = torch::from_blob(out.data, {out.n, 3, out.height, out.width}, options);
+  run_with_retry(
+      static_cast<size_t>(in.n), in.width, in.height, [&](size_t f) { return src[static_cast<int64_t>(f)]; },
+      [&](size_t f) { return dst[static_cast<int64_t>(f)]; });
+#else
+  (void)in, (void)out, (void)stream;
+  throw std::logic_error("upscale_device: this libtorch has no CUDA");
+#endif
 }
 
 }  // namespace upscaled::model::torchnet

@@ -15,6 +15,7 @@
 #include "model/model_loader.h"
 #include "model/torch/network.h"
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -49,14 +50,22 @@ class TorchUpscaler final : public Upscaler {
   std::string describe() const override;
   int preferred_batch() const override { return batch_; }
   void upscale(std::span<const PlanarImage> in, std::span<PlanarImage> out) override;
+  bool runs_on_cuda() const override { return device_.is_cuda(); }
+  // Runs on `stream` (made torch's current stream for the call); same tiling and retries.
+  void upscale_device(const DeviceImages& in, const DeviceImages& out, DeviceStream stream) override;
 
   // The tile in use now (0 = whole frames); grows smaller after an out-of-memory.
   int tile() const { return tile_; }
 
  private:
-  // Upscales equally sized frames with the current tile size and batch.
-  void run_frames(std::span<const PlanarImage> in, std::span<PlanarImage> out);
-  torch::Tensor infer(const torch::Tensor& batch);  // device tensor in, float32 CPU clamped out
+  // Upscales `count` equally sized frames with the current tile size and batch: frame(f)
+  // gives frame f's 3 x h x w input, target(f) its 3 x h*s x w*s output (any device/dtype:
+  // results are copied and converted into it).
+  using FrameTensor = std::function<torch::Tensor(size_t)>;
+  void run_frames(size_t count, int width, int height, const FrameTensor& frame, const FrameTensor& target);
+  // run_frames, halving the tile after each CUDA out-of-memory down to kMinTile.
+  void run_with_retry(size_t count, int width, int height, const FrameTensor& frame, const FrameTensor& target);
+  torch::Tensor infer(const torch::Tensor& batch);  // any tensor in; model device and dtype out, clamped
 
   std::unique_ptr<Network> network_;
   std::string name_;

@@ -72,7 +72,7 @@ TEST(Plan, NoDriverFallsBackToCpuEverywhere) {
     EXPECT_EQ(s->device, "cpu") << s->stage;
     EXPECT_FALSE(s->gpu);
   }
-  EXPECT_TRUE(plan.decode.fallback);
+  EXPECT_FALSE(plan.decode.fallback);  // the pipeline decodes on the CPU anyway (no NVDEC path yet)
   EXPECT_TRUE(plan.preprocess.fallback);
   EXPECT_TRUE(plan.infer.fallback);
   EXPECT_FALSE(plan.encode.fallback);  // libx264 was chosen, not fallen back to
@@ -93,7 +93,8 @@ TEST(Plan, DeviceCpuIsAChoiceNotAFallback) {
 TEST(Plan, H100UsesGpuButEncodesOnCpu) {
   const auto f = h100();
   auto plan = decide_plan(f.inputs("libx264"));
-  EXPECT_EQ(plan.decode.device, "nvdec");
+  EXPECT_EQ(plan.decode.device, "cpu");  // NVDEC is reported, not used: no NVDEC path yet
+  EXPECT_NE(plan.decode.reason.find("NVDEC is present for"), std::string::npos) << plan.decode.reason;
   EXPECT_EQ(plan.preprocess.device, "cuda");
   EXPECT_EQ(plan.infer.device, "cuda");
   EXPECT_EQ(plan.encode.device, "cpu");
@@ -109,7 +110,7 @@ TEST(Plan, H100UsesGpuButEncodesOnCpu) {
   EXPECT_NE(plan.encode.reason.find("unsupported device"), std::string::npos);
 }
 
-TEST(Plan, InputCodecWithoutNvdecFallsBack) {
+TEST(Plan, DecodeIsCpuAndNeverAFallbackUntilNvdecIsWired) {
   auto f = h100();
   f.codecs.nvdec[3].ok = false;  // av1
   f.codecs.nvdec[3].reason = "Codec av1 is not supported";
@@ -117,8 +118,9 @@ TEST(Plan, InputCodecWithoutNvdecFallsBack) {
   in.input_codec = "av1";
   const auto plan = decide_plan(in);
   EXPECT_EQ(plan.decode.device, "cpu");
-  EXPECT_TRUE(plan.decode.fallback);
-  EXPECT_NE(plan.decode.reason.find("not supported"), std::string::npos);
+  EXPECT_FALSE(plan.decode.fallback);
+  EXPECT_NE(plan.decode.reason.find("no NVDEC path"), std::string::npos) << plan.decode.reason;
+  EXPECT_EQ(plan.decode.reason.find("av1"), std::string::npos) << "av1 opened no NVDEC session";
 }
 
 TEST(Plan, KernelImageMissingOrCpuTorch) {
