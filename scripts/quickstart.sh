@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
 scripts/build.sh
-bin=build/app/upscaled
+bin=${BUILD_DIR:-build}/app/upscaled
 "$bin" doctor || true   # reports what will run where; the job below works either way
 "$bin" models fetch "$("$bin" models list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["default_model"])')"
 
