@@ -11,8 +11,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
 scripts/build.sh
 bin=${BUILD_DIR:-build}/app/upscaled
-"$bin" doctor || true   # reports what will run where; the job below works either way
 "$bin" models fetch "$("$bin" models list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["default_model"])')"
+"$bin" doctor || true   # reports what will run where; the job below works either way
 
 mkdir -p out
 input=${1:-}
