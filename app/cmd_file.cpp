@@ -27,7 +27,8 @@ struct FileArgs {
 std::pair<int, int> parse_size(const std::string& text) {
   static const std::regex re(R"((\d+)[xX](\d+))");
   std::smatch m;
-  if (!std::regex_match(text, m, re)) throw Error(ErrorCode::usage, "--size '" + text + "': expected WxH, e.g. 1920x1080");
+  if (!std::regex_match(text, m, re))
+    throw Error(ErrorCode::usage, "--size '" + text + "': expected WxH, e.g. 1920x1080");
   return {std::stoi(m[1]), std::stoi(m[2])};
 }
 
@@ -62,43 +63,51 @@ int run_file(FileArgs& a) {
   }
 }
 
-const CommandRegistration registration{10, [](CLI::App& root) -> std::pair<CLI::App*, CommandRun> {
-  auto args = std::make_shared<FileArgs>();
-  auto& j = args->job;
-  CLI::App* sub = root.add_subcommand("file", "upscale one video or image file");
-  sub->add_option("input", j.input, "input video or image")->required();
-  sub->add_option("-o,--output", j.output, "output file (.mp4, .mkv, .webm, .mov, .png, .jpg)")->required();
-  sub->add_option("-m,--model", j.model.name,
-                  "model name (see `upscaled models list`), a model file, or lanczos/bicubic/bilinear")
-      ->capture_default_str();
-  sub->add_option("--models-dir", j.model.models_dir, "where fetched models live (default: $UPSCALED_MODELS_DIR or ~/.cache/upscaled/models)");
-  sub->add_option("-s,--scale", j.model.scale, "scale factor (model's own when omitted)")
-      ->check(CLI::IsMember({0, 2, 3, 4, 8}));
-  sub->add_option("--size", args->size, "exact output size WxH (display aspect is kept through the pixel aspect)");
-  sub->add_option("--codec", j.codec, "video encoder")->check(CLI::IsMember({"libx264", "libx265"}))->capture_default_str();
-  sub->add_option("--crf", j.crf, "encoder quality (lower is better)")->check(CLI::Range(0, 51))->capture_default_str();
-  sub->add_option("--preset", j.preset, "encoder preset (ultrafast ... veryslow)")->capture_default_str();
-  sub->add_flag("--overwrite", j.overwrite, "replace OUT if it exists");
-  sub->add_option("--device", j.model.device, "where the model runs")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda", "cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:4", "cuda:5",
-                             "cuda:6", "cuda:7"}))
-      ->capture_default_str();
-  sub->add_option("--precision", j.model.precision, "network precision on the GPU")
-      ->check(CLI::IsMember({"auto", "fp32", "fp16", "bf16"}))
-      ->capture_default_str();
-  sub->add_option("--tile", j.model.tile, "tile size in input pixels (0 = whole frame)")->check(CLI::NonNegativeNumber);
-  sub->add_option("--tile-overlap", j.model.tile_overlap, "tile overlap in input pixels")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  sub->add_option("--batch", j.model.batch, "frames per network call (0 = model's choice)")->check(CLI::NonNegativeNumber);
-  sub->add_option("--queue-capacity", j.queue_capacity, "frames held between two stages")
-      ->check(CLI::Range(1, 1024))
-      ->capture_default_str();
-  sub->add_flag("--no-progress", args->no_progress, "no progress bar or progress log lines");
-  sub->add_flag("--stats", args->stats, "print per-stage busy and waiting time at the end");
-  sub->add_flag("--require-gpu", args->require_gpu, "fail (exit 7) instead of falling back to the CPU");
-  return {sub, [args] { return run_file(*args); }};
-}};
+const CommandRegistration registration{
+    10, [](CLI::App& root) -> std::pair<CLI::App*, CommandRun> {
+      auto args = std::make_shared<FileArgs>();
+      auto& j = args->job;
+      CLI::App* sub = root.add_subcommand("file", "upscale one video or image file");
+      sub->add_option("input", j.input, "input video or image")->required();
+      sub->add_option("-o,--output", j.output, "output file (.mp4, .mkv, .webm, .mov, .png, .jpg)")->required();
+      sub->add_option("-m,--model", j.model.name,
+                      "model name (see `upscaled models list`), a model file, or lanczos/bicubic/bilinear")
+          ->capture_default_str();
+      sub->add_option("--models-dir", j.model.models_dir,
+                      "where fetched models live (default: $UPSCALED_MODELS_DIR or ~/.cache/upscaled/models)");
+      sub->add_option("-s,--scale", j.model.scale, "scale factor (model's own when omitted)")
+          ->check(CLI::IsMember({0, 2, 3, 4, 8}));
+      sub->add_option("--size", args->size, "exact output size WxH (display aspect is kept through the pixel aspect)");
+      sub->add_option("--codec", j.codec, "video encoder")
+          ->check(CLI::IsMember({"libx264", "libx265"}))
+          ->capture_default_str();
+      sub->add_option("--crf", j.crf, "encoder quality (lower is better)")
+          ->check(CLI::Range(0, 51))
+          ->capture_default_str();
+      sub->add_option("--preset", j.preset, "encoder preset (ultrafast ... veryslow)")->capture_default_str();
+      sub->add_flag("--overwrite", j.overwrite, "replace OUT if it exists");
+      sub->add_option("--device", j.model.device, "where the model runs")
+          ->check(CLI::IsMember(
+              {"auto", "cpu", "cuda", "cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:4", "cuda:5", "cuda:6", "cuda:7"}))
+          ->capture_default_str();
+      sub->add_option("--precision", j.model.precision, "network precision on the GPU")
+          ->check(CLI::IsMember({"auto", "fp32", "fp16", "bf16"}))
+          ->capture_default_str();
+      sub->add_option("--tile", j.model.tile, "tile size in input pixels (0 = whole frame)")
+          ->check(CLI::NonNegativeNumber);
+      sub->add_option("--tile-overlap", j.model.tile_overlap, "tile overlap in input pixels")
+          ->check(CLI::NonNegativeNumber)
+          ->capture_default_str();
+      sub->add_option("--batch", j.model.batch, "frames per network call (0 = model's choice)")
+          ->check(CLI::NonNegativeNumber);
+      sub->add_option("--queue-capacity", j.queue_capacity, "frames held between two stages")
+          ->check(CLI::Range(1, 1024))
+          ->capture_default_str();
+      sub->add_flag("--no-progress", args->no_progress, "no progress bar or progress log lines");
+      sub->add_flag("--stats", args->stats, "print per-stage busy and waiting time at the end");
+      sub->add_flag("--require-gpu", args->require_gpu, "fail (exit 7) instead of falling back to the CPU");
+      return {sub, [args] { return run_file(*args); }};
+    }};
 
 }  // namespace
 }  // namespace upscaled::app

@@ -22,12 +22,18 @@ spdlog::logger& logger() {
 
 spdlog::level::level_enum to_spd(Level level) {
   switch (level) {
-    case Level::trace: return spdlog::level::trace;
-    case Level::debug: return spdlog::level::debug;
-    case Level::info: return spdlog::level::info;
-    case Level::warn: return spdlog::level::warn;
-    case Level::error: return spdlog::level::err;
-    case Level::off: return spdlog::level::off;
+    case Level::trace:
+      return spdlog::level::trace;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warn:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
+    case Level::off:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
@@ -45,21 +51,31 @@ Level parse_level(std::string_view name) {
                               "' (expected trace, debug, info, warn, error or off)");
 }
 
-void set_level(Level level) { logger().set_level(to_spd(level)); }
+void set_level(Level level) {
+  logger().set_level(to_spd(level));
+}
 
 Level level() {
   switch (logger().level()) {
-    case spdlog::level::trace: return Level::trace;
-    case spdlog::level::debug: return Level::debug;
-    case spdlog::level::info: return Level::info;
-    case spdlog::level::warn: return Level::warn;
+    case spdlog::level::trace:
+      return Level::trace;
+    case spdlog::level::debug:
+      return Level::debug;
+    case spdlog::level::info:
+      return Level::info;
+    case spdlog::level::warn:
+      return Level::warn;
     case spdlog::level::err:
-    case spdlog::level::critical: return Level::error;
-    default: return Level::off;
+    case spdlog::level::critical:
+      return Level::error;
+    default:
+      return Level::off;
   }
 }
 
-bool enabled(Level l) { return logger().should_log(to_spd(l)); }
+bool enabled(Level l) {
+  return logger().should_log(to_spd(l));
+}
 
 void write(Level l, std::string_view message) {
   logger().log(to_spd(l), "{}", message);

@@ -22,11 +22,21 @@ bool enabled(Level level);
 
 void write(Level level, std::string_view message);
 
-inline void trace(std::string_view m) { write(Level::trace, m); }
-inline void debug(std::string_view m) { write(Level::debug, m); }
-inline void info(std::string_view m) { write(Level::info, m); }
-inline void warn(std::string_view m) { write(Level::warn, m); }
-inline void error(std::string_view m) { write(Level::error, m); }
+inline void trace(std::string_view m) {
+  write(Level::trace, m);
+}
+inline void debug(std::string_view m) {
+  write(Level::debug, m);
+}
+inline void info(std::string_view m) {
+  write(Level::info, m);
+}
+inline void warn(std::string_view m) {
+  write(Level::warn, m);
+}
+inline void error(std::string_view m) {
+  write(Level::error, m);
+}
 
 // Concatenates anything that has an operator<<, e.g. log::info(log::cat("fps ", fps)).
 template <typename... Args>

@@ -28,8 +28,8 @@ void Decoder::send(const AVPacket* pkt) {
   if (rc < 0) {
     std::string at;
     if (pkt && pkt->pts != AV_NOPTS_VALUE) at = " at " + std::to_string(pkt->pts * av_q2d(time_base_)) + " s";
-    throw Error(ErrorCode::input_invalid, "'" + source_.string() + "': corrupt video data" + at + " (" +
-                                              av_error_text(rc) + ")");
+    throw Error(ErrorCode::input_invalid,
+                "'" + source_.string() + "': corrupt video data" + at + " (" + av_error_text(rc) + ")");
   }
 }
 

@@ -11,13 +11,14 @@
 namespace upscaled::io {
 namespace {
 
-std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+std::string quoted(const std::filesystem::path& p) {
+  return "'" + p.string() + "'";
+}
 
 void check_readable(const std::filesystem::path& path) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status))
-    throw Error(ErrorCode::input_missing, quoted(path) + ": no such file");
+  if (ec || !std::filesystem::exists(status)) throw Error(ErrorCode::input_missing, quoted(path) + ": no such file");
   if (std::filesystem::is_directory(status)) throw Error(ErrorCode::input_missing, quoted(path) + ": is a directory");
   std::ifstream probe(path, std::ios::binary);
   if (!probe) throw Error(ErrorCode::input_missing, quoted(path) + ": cannot be read: " + std::strerror(errno));
@@ -36,11 +37,13 @@ Demuxer::Demuxer(const std::filesystem::path& path) : path_(path) {
   ctx_.reset(raw);
   rc = avformat_find_stream_info(ctx_.get(), nullptr);
   if (rc < 0)
-    throw Error(ErrorCode::input_invalid, quoted(path) + ": cannot read stream information (" + av_error_text(rc) + ")");
+    throw Error(ErrorCode::input_invalid,
+                quoted(path) + ": cannot read stream information (" + av_error_text(rc) + ")");
 
   const AVCodec* decoder = nullptr;
   video_index_ = av_find_best_stream(ctx_.get(), AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0);
-  if (video_index_ == AVERROR_STREAM_NOT_FOUND) throw Error(ErrorCode::input_invalid, quoted(path) + ": has no video stream");
+  if (video_index_ == AVERROR_STREAM_NOT_FOUND)
+    throw Error(ErrorCode::input_invalid, quoted(path) + ": has no video stream");
   if (video_index_ == AVERROR_DECODER_NOT_FOUND || !decoder) {
     // Report the first video stream's codec so that the user knows what is unsupported.
     for (unsigned i = 0; i < ctx_->nb_streams; ++i) {

@@ -73,9 +73,9 @@ Encoder::Encoder(const EncoderConfig& cfg) {
     ctx_->flags |= AV_CODEC_FLAG_QSCALE;
     ctx_->global_quality = FF_QP2LAMBDA * 2;  // visually lossless JPEG
   }
-  av_check(avcodec_open2(ctx_.get(), codec, nullptr), "cannot open the " + name + " encoder (" +
-                                                          std::to_string(cfg.width) + "x" + std::to_string(cfg.height) +
-                                                          ", " + av_get_pix_fmt_name(ctx_->pix_fmt) + ")",
+  av_check(avcodec_open2(ctx_.get(), codec, nullptr),
+           "cannot open the " + name + " encoder (" + std::to_string(cfg.width) + "x" + std::to_string(cfg.height) +
+               ", " + av_get_pix_fmt_name(ctx_->pix_fmt) + ")",
            ErrorCode::usage);
 }
 

@@ -18,7 +18,7 @@ struct EncoderConfig {
   int height = 0;
   AVPixelFormat source_format = AV_PIX_FMT_NONE;  // the decoded format; kept when supported
   AVRational time_base{1, 25};
-  AVRational frame_rate{0, 1};   // average rate, a hint for rate control; 0/1 = unknown
+  AVRational frame_rate{0, 1};  // average rate, a hint for rate control; 0/1 = unknown
   AVRational sample_aspect_ratio{0, 1};
   AVColorPrimaries primaries = AVCOL_PRI_UNSPECIFIED;
   AVColorTransferCharacteristic transfer = AVCOL_TRC_UNSPECIFIED;

@@ -29,6 +29,8 @@ void forward(void* avcl, int level, const char* fmt, va_list args) {
 
 }  // namespace
 
-void route_ffmpeg_log() { av_log_set_callback(forward); }
+void route_ffmpeg_log() {
+  av_log_set_callback(forward);
+}
 
 }  // namespace upscaled::io

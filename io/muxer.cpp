@@ -8,7 +8,9 @@
 namespace upscaled::io {
 namespace {
 
-std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+std::string quoted(const std::filesystem::path& p) {
+  return "'" + p.string() + "'";
+}
 
 void copy_chapters(const AVFormatContext* in, AVFormatContext* out) {
   for (unsigned i = 0; i < in->nb_chapters; ++i) {
@@ -35,10 +37,12 @@ Muxer::Muxer(const std::filesystem::path& path, const std::filesystem::path& for
     : path_(path), final_name_(format_name_hint), input_(input), input_video_index_(input_video_index) {
   const AVOutputFormat* fmt = av_guess_format(nullptr, format_name_hint.c_str(), nullptr);
   if (!fmt)
-    throw Error(ErrorCode::output, quoted(format_name_hint) + ": unknown output format (use an extension such as "
-                                                              ".mp4, .mkv, .webm, .mov, .png or .jpg)");
+    throw Error(ErrorCode::output, quoted(format_name_hint) +
+                                       ": unknown output format (use an extension such as "
+                                       ".mp4, .mkv, .webm, .mov, .png or .jpg)");
   AVFormatContext* raw = nullptr;
-  av_check(avformat_alloc_output_context2(&raw, fmt, nullptr, path.c_str()), quoted(format_name_hint), ErrorCode::output);
+  av_check(avformat_alloc_output_context2(&raw, fmt, nullptr, path.c_str()), quoted(format_name_hint),
+           ErrorCode::output);
   ctx_.reset(raw);
 
   av_dict_copy(&ctx_->metadata, input->metadata, 0);
@@ -58,8 +62,8 @@ Muxer::Muxer(const std::filesystem::path& path, const std::filesystem::path& for
     const AVMediaType type = in->codecpar->codec_type;
     // Matroska stores attachments (fonts) by MIME type, outside its codec tables.
     const int query = avformat_query_codec(fmt, in->codecpar->codec_id, FF_COMPLIANCE_NORMAL);
-    const bool storable = type == AVMEDIA_TYPE_ATTACHMENT ? std::strstr(fmt->name, "matroska") != nullptr
-                                                          : (query == 1 || query < 0);
+    const bool storable =
+        type == AVMEDIA_TYPE_ATTACHMENT ? std::strstr(fmt->name, "matroska") != nullptr : (query == 1 || query < 0);
     if (!storable) {
       if (type == AVMEDIA_TYPE_DATA || type == AVMEDIA_TYPE_UNKNOWN) continue;  // e.g. timecode tracks
       throw Error(ErrorCode::output, quoted(format_name_hint) + ": input stream #" + std::to_string(i) + " (" +
@@ -81,7 +85,9 @@ Muxer::Muxer(const std::filesystem::path& path, const std::filesystem::path& for
   }
 }
 
-bool Muxer::wants_global_header() const { return ctx_->oformat->flags & AVFMT_GLOBALHEADER; }
+bool Muxer::wants_global_header() const {
+  return ctx_->oformat->flags & AVFMT_GLOBALHEADER;
+}
 
 bool Muxer::is_image_format() const {
   const char* name = ctx_->oformat->name;
@@ -107,8 +113,8 @@ void Muxer::add_video(const AVCodecContext* encoder) {
 
 void Muxer::write_header() {
   if (!(ctx_->oformat->flags & AVFMT_NOFILE))
-    av_check(avio_open(&ctx_->pb, path_.c_str(), AVIO_FLAG_WRITE),
-             quoted(final_name_) + ": cannot write the output", ErrorCode::output);
+    av_check(avio_open(&ctx_->pb, path_.c_str(), AVIO_FLAG_WRITE), quoted(final_name_) + ": cannot write the output",
+             ErrorCode::output);
   AVDictionary* opts = nullptr;
   if (is_image_format()) av_dict_set(&opts, "update", "1", 0);  // one picture, no %d pattern
   const int rc = avformat_write_header(ctx_.get(), &opts);
@@ -133,7 +139,8 @@ void Muxer::write_copied(AVPacket* pkt) {
   pkt->stream_index = out->index;
   av_packet_rescale_ts(pkt, input_->streams[in_index]->time_base, out->time_base);
   pkt->pos = -1;
-  av_check(av_interleaved_write_frame(ctx_.get(), pkt), quoted(final_name_) + ": writing a copied stream", ErrorCode::output);
+  av_check(av_interleaved_write_frame(ctx_.get(), pkt), quoted(final_name_) + ": writing a copied stream",
+           ErrorCode::output);
 }
 
 void Muxer::finish() {

@@ -34,8 +34,8 @@ ColorInfo effective_color(AVColorSpace matrix, AVColorRange range, AVPixelFormat
 
 void FrameToRgb::convert(const AVFrame* frame, float* r, float* g, float* b) {
   const auto fmt = static_cast<AVPixelFormat>(frame->format);
-  sws_.reset(sws_getCachedContext(sws_.release(), frame->width, frame->height, fmt, width_, height_,
-                                  AV_PIX_FMT_GBRPF32, kSwsFlags, nullptr, nullptr, nullptr));
+  sws_.reset(sws_getCachedContext(sws_.release(), frame->width, frame->height, fmt, width_, height_, AV_PIX_FMT_GBRPF32,
+                                  kSwsFlags, nullptr, nullptr, nullptr));
   if (!sws_) throw Error(ErrorCode::internal, std::string("no swscale conversion from ") + av_get_pix_fmt_name(fmt));
   if (!is_rgb_like(fmt)) {
     const ColorInfo c = effective_color(frame->colorspace, frame->color_range, fmt, frame->height);
@@ -52,7 +52,8 @@ void FrameToRgb::convert(const AVFrame* frame, float* r, float* g, float* b) {
            "converting a frame to RGB");
 }
 
-void RgbToFrame::convert(const float* r, const float* g, const float* b, int src_width, int src_height, AVFrame* frame) {
+void RgbToFrame::convert(const float* r, const float* g, const float* b, int src_width, int src_height,
+                         AVFrame* frame) {
   (void)src_height;
   const auto fmt = static_cast<AVPixelFormat>(frame->format);
   sws_.reset(sws_getCachedContext(sws_.release(), frame->width, frame->height, AV_PIX_FMT_GBRPF32, frame->width,
@@ -60,9 +61,9 @@ void RgbToFrame::convert(const float* r, const float* g, const float* b, int src
   if (!sws_) throw Error(ErrorCode::internal, std::string("no swscale conversion to ") + av_get_pix_fmt_name(fmt));
   if (!is_rgb_like(fmt)) {
     const int* coeffs = sws_getCoefficients(target_.matrix);
-    av_check(sws_setColorspaceDetails(sws_.get(), coeffs, 1, coeffs, target_.range == AVCOL_RANGE_JPEG, 0, 1 << 16,
-                                      1 << 16),
-             "setting the output colour matrix");
+    av_check(
+        sws_setColorspaceDetails(sws_.get(), coeffs, 1, coeffs, target_.range == AVCOL_RANGE_JPEG, 0, 1 << 16, 1 << 16),
+        "setting the output colour matrix");
   }
   const uint8_t* src[4] = {reinterpret_cast<const uint8_t*>(g), reinterpret_cast<const uint8_t*>(b),
                            reinterpret_cast<const uint8_t*>(r), nullptr};

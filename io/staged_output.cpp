@@ -15,9 +15,13 @@
 namespace upscaled::io {
 namespace {
 
-std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+std::string quoted(const std::filesystem::path& p) {
+  return "'" + p.string() + "'";
+}
 
-ErrorCode errno_code(int err) { return err == ENOSPC || err == EDQUOT ? ErrorCode::no_space : ErrorCode::output; }
+ErrorCode errno_code(int err) {
+  return err == ENOSPC || err == EDQUOT ? ErrorCode::no_space : ErrorCode::output;
+}
 
 void fsync_path(const std::filesystem::path& path, int flags) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);

@@ -14,8 +14,7 @@ namespace upscaled::io {
 
 class StagedOutput {
  public:
-  StagedOutput(const std::filesystem::path& final_path, bool overwrite,
-               const std::filesystem::path& staging_dir = {});
+  StagedOutput(const std::filesystem::path& final_path, bool overwrite, const std::filesystem::path& staging_dir = {});
   ~StagedOutput();
   StagedOutput(const StagedOutput&) = delete;
   StagedOutput& operator=(const StagedOutput&) = delete;

@@ -13,8 +13,10 @@ bool is_presentation(AVPacketSideDataType type) {
     case AV_PKT_DATA_MASTERING_DISPLAY_METADATA:
     case AV_PKT_DATA_CONTENT_LIGHT_LEVEL:
     case AV_PKT_DATA_STEREO3D:
-    case AV_PKT_DATA_SPHERICAL: return true;
-    default: return false;
+    case AV_PKT_DATA_SPHERICAL:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -28,8 +30,8 @@ void copy_stream_side_data(const AVStream* in, AVStream* out, bool only_presenta
     if (only_presentation && !is_presentation(sd.type)) continue;
     // avcodec_parameters_copy() already carries coded side data in these versions.
     if (av_packet_side_data_get(out->codecpar->coded_side_data, out->codecpar->nb_coded_side_data, sd.type)) continue;
-    AVPacketSideData* dst = av_packet_side_data_new(&out->codecpar->coded_side_data,
-                                                    &out->codecpar->nb_coded_side_data, sd.type, sd.size, 0);
+    AVPacketSideData* dst = av_packet_side_data_new(&out->codecpar->coded_side_data, &out->codecpar->nb_coded_side_data,
+                                                    sd.type, sd.size, 0);
     if (!dst) throw std::bad_alloc();
     std::memcpy(dst->data, sd.data, sd.size);
   }

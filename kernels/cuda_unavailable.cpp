@@ -42,8 +42,12 @@ void make_gray_cuda(RgbPlanes<Half>, ColorMatrix, Stream) {
 }
 
 struct ResizeCuda::Impl {};
-ResizeCuda::ResizeCuda(int, int, int, int, ResizeFilter, ResizeStrategy) { unavailable("ResizeCuda"); }
-bool ResizeCuda::tiled() const { return false; }
+ResizeCuda::ResizeCuda(int, int, int, int, ResizeFilter, ResizeStrategy) {
+  unavailable("ResizeCuda");
+}
+bool ResizeCuda::tiled() const {
+  return false;
+}
 ResizeCuda::~ResizeCuda() = default;
 ResizeCuda::ResizeCuda(ResizeCuda&&) noexcept = default;
 ResizeCuda& ResizeCuda::operator=(ResizeCuda&&) noexcept = default;

@@ -16,14 +16,14 @@
 namespace upscaled::model {
 
 struct ModelRequest {
-  std::string name = "default";   // "default" = the registry's default model
-  int scale = 0;                    // wanted scale; 0 = the model's own (classic: 2)
-  std::string device = "auto";      // auto | cpu | cuda
-  std::string precision = "auto";   // auto | fp32 | fp16 | bf16 (CPU is always fp32)
-  int tile = 0;                     // 0 = whole frame (tile only when needed)
-  int tile_overlap = 16;            // input pixels shared by neighbouring tiles
-  int batch = 0;                    // 0 = model's preference
-  std::filesystem::path models_dir; // empty = default_models_dir()
+  std::string name = "default";      // "default" = the registry's default model
+  int scale = 0;                     // wanted scale; 0 = the model's own (classic: 2)
+  std::string device = "auto";       // auto | cpu | cuda
+  std::string precision = "auto";    // auto | fp32 | fp16 | bf16 (CPU is always fp32)
+  int tile = 0;                      // 0 = whole frame (tile only when needed)
+  int tile_overlap = 16;             // input pixels shared by neighbouring tiles
+  int batch = 0;                     // 0 = model's preference
+  std::filesystem::path models_dir;  // empty = default_models_dir()
 };
 
 // $UPSCALED_MODELS_DIR, else $XDG_CACHE_HOME/upscaled/models, else ~/.cache/upscaled/models.

@@ -118,9 +118,7 @@ class BoundedQueue final : public Cancellable {
 
  private:
   using Clock = std::chrono::steady_clock;
-  static double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-  }
+  static double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
   const std::size_t capacity_;
   mutable std::mutex mutex_;

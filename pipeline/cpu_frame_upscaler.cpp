@@ -5,8 +5,8 @@
 #include "io/av_error.h"
 #include "io/kernel_layout.h"
 #include "kernels/from_rgb.h"
-#include "kernels/to_rgb.h"
 #include "kernels/resize.h"
+#include "kernels/to_rgb.h"
 #include "pipeline/frame_upscaler.h"
 
 #include <optional>
@@ -47,7 +47,8 @@ class CpuFrameUpscaler final : public FrameUpscaler {
 // Views of the top-left width x height of an image's planes (rows keep the image's pitch).
 kernels::RgbPlanes<float> planes(model::PlanarImage& img, int width, int height) {
   const auto pitch = static_cast<std::ptrdiff_t>(img.width * sizeof(float));
-  return {{img.plane(0), width, height, pitch}, {img.plane(1), width, height, pitch}, {img.plane(2), width, height, pitch}};
+  return {
+      {img.plane(0), width, height, pitch}, {img.plane(1), width, height, pitch}, {img.plane(2), width, height, pitch}};
 }
 kernels::RgbPlanes<float> planes(const model::PlanarImage& img, int width, int height) {
   return planes(const_cast<model::PlanarImage&>(img), width, height);

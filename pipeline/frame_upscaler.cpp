@@ -20,8 +20,10 @@ std::string gpu_obstacle(const model::Upscaler& upscaler, const UpscaleGeometry&
 #else
   if (!kernels::cuda_usable()) return "no usable CUDA device (" + kernels::cuda_status() + ")";
   if (!upscaler.runs_on_cuda()) return "the model runs on the CPU";
-  if (!io::kernel_layout(f.in_format)) return std::string("input format ") + av_get_pix_fmt_name(f.in_format) + " has no GPU conversion";
-  if (!io::kernel_layout(f.out_format)) return std::string("output format ") + av_get_pix_fmt_name(f.out_format) + " has no GPU conversion";
+  if (!io::kernel_layout(f.in_format))
+    return std::string("input format ") + av_get_pix_fmt_name(f.in_format) + " has no GPU conversion";
+  if (!io::kernel_layout(f.out_format))
+    return std::string("output format ") + av_get_pix_fmt_name(f.out_format) + " has no GPU conversion";
   if (!g.crop_only()) return "--size resampling runs on the CPU";
   return "";
 #endif

@@ -147,7 +147,8 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   void reserve(int n) {
     if (n <= capacity_) return;
     const std::size_t in_rgb = static_cast<std::size_t>(n) * 3 * g_.in_width * g_.in_height * sizeof(kernels::Half);
-    const std::size_t out_rgb = static_cast<std::size_t>(n) * 3 * g_.model_width * g_.model_height * sizeof(kernels::Half);
+    const std::size_t out_rgb =
+        static_cast<std::size_t>(n) * 3 * g_.model_width * g_.model_height * sizeof(kernels::Half);
     upload_ = PinnedBuffer(n * in_.bytes);
     download_ = PinnedBuffer(n * out_.bytes);
     dev_in_ = kernels::DeviceBuffer(n * in_.bytes);
@@ -160,8 +161,8 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   void pack(const AVFrame* f, std::uint8_t* dst) const {
     for (int p = 0; p < in_.planes; ++p)
       for (int y = 0; y < in_.rows[p]; ++y)
-        std::memcpy(dst + in_.offset[p] + y * in_.pitch[p], f->data[p] + static_cast<std::ptrdiff_t>(y) * f->linesize[p],
-                    in_.pitch[p]);
+        std::memcpy(dst + in_.offset[p] + y * in_.pitch[p],
+                    f->data[p] + static_cast<std::ptrdiff_t>(y) * f->linesize[p], in_.pitch[p]);
   }
 
   io::FramePtr unpack(const std::uint8_t* src, std::int64_t pts) const {
@@ -172,8 +173,8 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     io::av_check(av_frame_get_buffer(f.get(), 0), "allocating an output frame");
     for (int p = 0; p < out_.planes; ++p)
       for (int y = 0; y < out_.rows[p]; ++y)
-        std::memcpy(f->data[p] + static_cast<std::ptrdiff_t>(y) * f->linesize[p], src + out_.offset[p] + y * out_.pitch[p],
-                    out_.pitch[p]);
+        std::memcpy(f->data[p] + static_cast<std::ptrdiff_t>(y) * f->linesize[p],
+                    src + out_.offset[p] + y * out_.pitch[p], out_.pitch[p]);
     f->pts = pts;
     return f;
   }

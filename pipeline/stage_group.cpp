@@ -14,7 +14,9 @@ StageGroup::~StageGroup() {
   if (cancel_subscription_ != SIZE_MAX) cancel_.unsubscribe(cancel_subscription_);
 }
 
-void StageGroup::add_queue(Cancellable& queue) { queues_.push_back(&queue); }
+void StageGroup::add_queue(Cancellable& queue) {
+  queues_.push_back(&queue);
+}
 
 void StageGroup::add_stage(std::string name, std::function<void()> body, std::function<void()> on_exit) {
   stages_.push_back({std::move(name), std::move(body), std::move(on_exit)});
@@ -33,7 +35,9 @@ void StageGroup::fail(std::exception_ptr error) {
   for (auto* q : to_cancel) q->cancel();
 }
 
-void StageGroup::cancel() { fail(std::make_exception_ptr(Cancelled())); }
+void StageGroup::cancel() {
+  fail(std::make_exception_ptr(Cancelled()));
+}
 
 void StageGroup::run() {
   cancel_subscription_ = cancel_.subscribe([this] { cancel(); });

@@ -9,8 +9,8 @@
 #include "io/rgb_converter.h"
 #include "io/staged_output.h"
 #include "pipeline/bounded_queue.h"
-#include "pipeline/stage_group.h"
 #include "pipeline/frame_upscaler.h"
+#include "pipeline/stage_group.h"
 
 #include <algorithm>
 #include <atomic>
@@ -33,7 +33,9 @@ struct MuxItem {
   bool video = false;
 };
 
-std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+std::string quoted(const std::filesystem::path& p) {
+  return "'" + p.string() + "'";
+}
 
 std::string lower_extension(const std::filesystem::path& p) {
   std::string ext = p.extension().string();
@@ -75,8 +77,8 @@ UpscaleGeometry plan_geometry(const JobOptions& opt, const AVCodecParameters* pa
 // The scale the model runs at: the asked one, or for --size the smallest that reaches it.
 int wanted_scale(const JobOptions& opt, const AVCodecParameters* par) {
   if (opt.model.scale > 0 || !opt.size) return opt.model.scale;
-  const double need = std::max(static_cast<double>(opt.size->first) / par->width,
-                               static_cast<double>(opt.size->second) / par->height);
+  const double need =
+      std::max(static_cast<double>(opt.size->first) / par->width, static_cast<double>(opt.size->second) / par->height);
   for (int s : {1, 2, 3, 4, 8})
     if (s >= need - 1e-9) return std::max(s, 2);
   return 8;
@@ -289,7 +291,8 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   group.run();
   if (cancel.requested()) throw Cancelled();
   if (frames_out.load() == 0)
-    throw Error(ErrorCode::input_invalid, quoted(opt.input) + ": no video frame could be decoded (truncated or corrupt?)");
+    throw Error(ErrorCode::input_invalid,
+                quoted(opt.input) + ": no video frame could be decoded (truncated or corrupt?)");
   staged.commit();
 
   JobResult result;
@@ -328,8 +331,8 @@ std::string format_stage_stats(const JobResult& r) {
   for (const StageStats& s : r.stages) {
     char line[160];
     const double pct = s.wall_s > 0 ? 100.0 * s.busy_s() / s.wall_s : 0;
-    std::snprintf(line, sizeof line, "%-9s %7.2f  %7.2f  %5.1f%%  %9.2f  %10.2f\n", s.name.c_str(), s.wall_s, s.busy_s(),
-                  pct, s.wait_input_s, s.wait_output_s);
+    std::snprintf(line, sizeof line, "%-9s %7.2f  %7.2f  %5.1f%%  %9.2f  %10.2f\n", s.name.c_str(), s.wall_s,
+                  s.busy_s(), pct, s.wait_input_s, s.wait_output_s);
     out << line;
     if (!bottleneck || s.busy_s() > bottleneck->busy_s()) bottleneck = &s;
   }

@@ -30,13 +30,13 @@ struct Progress {
 struct JobOptions {
   std::filesystem::path input;
   std::filesystem::path output;
-  model::ModelRequest model;            // model.scale is the wanted scale factor
+  model::ModelRequest model;                // model.scale is the wanted scale factor
   std::optional<std::pair<int, int>> size;  // --size WxH: exact output size
-  std::string codec = "libx264";        // libx264 | libx265 (video outputs)
+  std::string codec = "libx264";            // libx264 | libx265 (video outputs)
   int crf = 18;
   std::string preset = "medium";
   bool overwrite = false;
-  int queue_capacity = 8;               // frames per queue between stages
+  int queue_capacity = 8;  // frames per queue between stages
   // Where the output is staged before the final rename; empty = the output's folder.
   std::filesystem::path temp_dir;
   // Called from the pipeline's threads about every 0.5 s and once at the end.
@@ -54,10 +54,10 @@ struct StageStats {
 
 struct JobResult {
   std::int64_t frames = 0;
-  int width = 0;   // output video size
+  int width = 0;  // output video size
   int height = 0;
   double seconds = 0;
-  std::string model;  // Upscaler::describe()
+  std::string model;               // Upscaler::describe()
   std::vector<StageStats> stages;  // in pipeline order
 };
 

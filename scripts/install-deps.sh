@@ -18,6 +18,7 @@ pkgs=(
   libssl-dev libcurl4-openssl-dev
   libffmpeg-nvenc-dev
   python3
+  clang-format
 )
 if [[ "${1:-}" == "--with-fixtures" ]]; then pkgs+=(python3-torch python3-numpy); fi
 # npm fetches the UpscalerJS model packages. A machine that already has Node.js from

@@ -148,7 +148,8 @@ void TorchUpscaler::run_frames(size_t count, int w, int h, const FrameTensor& fr
 
 void TorchUpscaler::run_with_retry(size_t count, int width, int height, const FrameTensor& frame,
                                    const FrameTensor& target) {
-  if (width <= 0 || height <= 0) throw Error(ErrorCode::internal, "upscale: empty frame given to model '" + name_ + "'");
+  if (width <= 0 || height <= 0)
+    throw Error(ErrorCode::internal, "upscale: empty frame given to model '" + name_ + "'");
   for (;;) {
     try {
       run_frames(count, width, height, frame, target);
@@ -197,7 +198,8 @@ void TorchUpscaler::upscale_device(const DeviceImages& in, const DeviceImages& o
   if (in.n != out.n || out.width != in.width * s || out.height != in.height * s)
     throw Error(ErrorCode::internal, "upscale_device: output batch does not match input x" + std::to_string(s));
   c10::InferenceMode guard;
-  c10::cuda::CUDAStreamGuard on_stream(c10::cuda::getStreamFromExternal(stream, device_.index() < 0 ? 0 : device_.index()));
+  c10::cuda::CUDAStreamGuard on_stream(
+      c10::cuda::getStreamFromExternal(stream, device_.index() < 0 ? 0 : device_.index()));
   const auto options = torch::TensorOptions().dtype(torch::kFloat16).device(device_);
   const torch::Tensor src = torch::from_blob(in.data, {in.n, 3, in.height, in.width}, options);
   const torch::Tensor dst = torch::from_blob(out.data, {out.n, 3, out.height, out.width}, options);

@@ -103,8 +103,7 @@ TEST_F(BadInput, UnsupportedVideoCodec) {
 }
 
 TEST_F(BadInput, OutputFolderMissing) {
-  const std::string msg =
-      expect_failure(good_clip(), path("no/such/folder/out.mp4"), kOutput, "no/such/folder");
+  const std::string msg = expect_failure(good_clip(), path("no/such/folder/out.mp4"), kOutput, "no/such/folder");
   EXPECT_NE(msg.find("does not exist"), std::string::npos) << msg;
 }
 

@@ -30,7 +30,8 @@ std::filesystem::path ensure_clip(const std::string& name, const std::function<v
 }
 
 std::filesystem::path ensure_ffmpeg_clip(const std::string& name, const std::string& args) {
-  return ensure_clip(name, [&](const std::string& out) { run_ok("ffmpeg -v error -y " + args + " " + shell_quote(out)); });
+  return ensure_clip(name,
+                     [&](const std::string& out) { run_ok("ffmpeg -v error -y " + args + " " + shell_quote(out)); });
 }
 
 std::filesystem::path side_file(const std::string& name, const std::string& bytes) {
@@ -47,18 +48,23 @@ class FileCommand : public ::testing::Test {
  protected:
   // H.264 + AAC + mov_text + chapters + colour tags + 4:3 pixels + a 90-degree rotation.
   static std::filesystem::path h264_mp4() {
-    const auto srt = side_file("subs.srt", "1\n00:00:00,000 --> 00:00:00,800\nHello\n\n2\n00:00:01,000 --> "
-                                           "00:00:01,900\nWorld\n");
+    const auto srt = side_file("subs.srt",
+                               "1\n00:00:00,000 --> 00:00:00,800\nHello\n\n2\n00:00:01,000 --> "
+                               "00:00:01,900\nWorld\n");
     const auto meta = side_file("chapters.txt",
                                 ";FFMETADATA1\ntitle=Chaptered clip\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\n"
                                 "title=One\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=2000\ntitle=Two\n");
     const auto plain = ensure_ffmpeg_clip(
-        "plain.mp4", "-f lavfi -i testsrc2=size=320x180:rate=25:duration=2 -f lavfi -i sine=frequency=440:duration=2 "
-                     "-i " + shell_quote(srt.string()) + " -map 0:v -map 1:a -map 2:s -c:v libx264 -preset ultrafast "
-                     "-pix_fmt yuv420p -color_primaries bt709 -color_trc bt709 -colorspace bt709 -vf setsar=4/3 "
-                     "-c:a aac -c:s mov_text");
+        "plain.mp4",
+        "-f lavfi -i testsrc2=size=320x180:rate=25:duration=2 -f lavfi -i sine=frequency=440:duration=2 "
+        "-i " +
+            shell_quote(srt.string()) +
+            " -map 0:v -map 1:a -map 2:s -c:v libx264 -preset ultrafast "
+            "-pix_fmt yuv420p -color_primaries bt709 -color_trc bt709 -colorspace bt709 -vf setsar=4/3 "
+            "-c:a aac -c:s mov_text");
     // FFmpeg 5.1's CLI cannot write a display matrix: add it in code, then the metadata.
-    const auto rotated = ensure_clip("rotated.mp4", [&](const std::string& out) { remux_with_rotation(plain, out, 90); });
+    const auto rotated =
+        ensure_clip("rotated.mp4", [&](const std::string& out) { remux_with_rotation(plain, out, 90); });
     return ensure_ffmpeg_clip("h264.mp4", "-i " + shell_quote(rotated.string()) + " -i " + shell_quote(meta.string()) +
                                               " -map 0 -map_metadata 1 -map_chapters 1 -c copy "
                                               "-metadata:s:a:0 language=fra -f mp4");
@@ -69,26 +75,30 @@ class FileCommand : public ::testing::Test {
   }
   static std::filesystem::path vp9_mkv() {
     return ensure_ffmpeg_clip(
-        "vp9.mkv", "-f lavfi -i testsrc2=size=320x180:rate=25:duration=2 -f lavfi -i sine=frequency=330:duration=2 "
-                   "-map 0:v -map 1:a -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 300k -c:a libopus -attach " +
-                       shell_quote(font_file().string()) +
-                       " -metadata:s:t:0 mimetype=application/x-truetype-font -metadata:s:t:0 filename=font.ttf -f matroska");
+        "vp9.mkv",
+        "-f lavfi -i testsrc2=size=320x180:rate=25:duration=2 -f lavfi -i sine=frequency=330:duration=2 "
+        "-map 0:v -map 1:a -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 300k -c:a libopus -attach " +
+            shell_quote(font_file().string()) +
+            " -metadata:s:t:0 mimetype=application/x-truetype-font -metadata:s:t:0 filename=font.ttf -f matroska");
   }
   // Variable frame rate: 10 frames at 25 fps, then 10 at 5 fps, then 10 at 50 fps.
   static std::filesystem::path vfr_mkv() {
     return ensure_ffmpeg_clip(
-        "vfr.mkv", "-f lavfi -i testsrc2=size=160x90:rate=25 -frames:v 30 -vf "
-                   "\"settb=1/1000,setpts='if(lt(N,10),N*0.04,if(lt(N,20),0.4+(N-10)*0.2,2.4+(N-20)*0.02))/TB'\" "
-                   "-fps_mode passthrough -enc_time_base 1:1000 -c:v libx264 -preset ultrafast -f matroska");
+        "vfr.mkv",
+        "-f lavfi -i testsrc2=size=160x90:rate=25 -frames:v 30 -vf "
+        "\"settb=1/1000,setpts='if(lt(N,10),N*0.04,if(lt(N,20),0.4+(N-10)*0.2,2.4+(N-20)*0.02))/TB'\" "
+        "-fps_mode passthrough -enc_time_base 1:1000 -c:v libx264 -preset ultrafast -f matroska");
   }
   // Odd size, so no 4:2:0 H.264 is possible: lossless FFV1 in 4:4:4.
   static std::filesystem::path odd_mkv() {
-    return ensure_ffmpeg_clip("odd.mkv", "-f lavfi -i testsrc=size=853x481:rate=25 -frames:v 6 -pix_fmt yuv444p "
-                                         "-c:v ffv1 -f matroska");
+    return ensure_ffmpeg_clip("odd.mkv",
+                              "-f lavfi -i testsrc=size=853x481:rate=25 -frames:v 6 -pix_fmt yuv444p "
+                              "-c:v ffv1 -f matroska");
   }
   static std::filesystem::path tenbit_mp4() {
-    return ensure_ffmpeg_clip("tenbit.mp4", "-f lavfi -i testsrc2=size=192x108:rate=25 -frames:v 10 -c:v libx264 "
-                                            "-preset ultrafast -pix_fmt yuv420p10le -f mp4");
+    return ensure_ffmpeg_clip("tenbit.mp4",
+                              "-f lavfi -i testsrc2=size=192x108:rate=25 -frames:v 10 -c:v libx264 "
+                              "-preset ultrafast -pix_fmt yuv420p10le -f mp4");
   }
   static std::filesystem::path still_png() {
     return ensure_ffmpeg_clip("still.png", "-f lavfi -i testsrc=size=97x61 -frames:v 1 -c:v png -f image2");
@@ -116,7 +126,8 @@ class FileCommand : public ::testing::Test {
     ASSERT_EQ(ta.size(), tb.size()) << "frame count differs";
     const double sa = from_first_frame ? std::stod(ta[0]) : 0, sb = from_first_frame ? std::stod(tb[0]) : 0;
     for (size_t i = 0; i < ta.size(); ++i)
-      ASSERT_NEAR(std::stod(ta[i]) - sa, std::stod(tb[i]) - sb, 1e-6) << "frame " << i << ": " << ta[i] << " vs " << tb[i];
+      ASSERT_NEAR(std::stod(ta[i]) - sa, std::stod(tb[i]) - sb, 1e-6)
+          << "frame " << i << ": " << ta[i] << " vs " << tb[i];
   }
 
   TempDir work_dir_;
@@ -169,7 +180,8 @@ TEST_F(FileCommand, MatroskaVp9OpusKeepsFontAttachmentBitExact) {
   EXPECT_EQ(stream_hash(dst, "a"), stream_hash(src, "a"));
   EXPECT_EQ(probe_video(dst).width, 640);
   ASSERT_EQ(count_streams(dst, "t"), 1);
-  run_ok("cd " + shell_quote(work_.string()) + " && ffmpeg -v error -dump_attachment:t:0 dumped.ttf -i up.mkv 2>/dev/null; true");
+  run_ok("cd " + shell_quote(work_.string()) +
+         " && ffmpeg -v error -dump_attachment:t:0 dumped.ttf -i up.mkv 2>/dev/null; true");
   EXPECT_EQ(read_file(out("dumped.ttf")), read_file(font_file()));
   EXPECT_NE(probe_entries(dst, "stream_tags=mimetype").find("application/x-truetype-font"), std::string::npos);
 }
@@ -277,8 +289,9 @@ TEST(FileStats, StatsNameEveryStageAndTheBottleneck) {
   const auto clip = tmp / "in.mkv";
   run_ok("ffmpeg -v error -y -f lavfi -i testsrc2=size=64x36:rate=25 -frames:v 12 -c:v libx264 -preset ultrafast " +
          shell_quote(clip.string()));
-  const CommandResult r = run_command(shell_quote(upscaled_binary()) + " file " + shell_quote(clip.string()) + " -o " +
-                                      shell_quote((tmp / "out.mkv").string()) + " -m bilinear -s 2 --no-progress --stats");
+  const CommandResult r =
+      run_command(shell_quote(upscaled_binary()) + " file " + shell_quote(clip.string()) + " -o " +
+                  shell_quote((tmp / "out.mkv").string()) + " -m bilinear -s 2 --no-progress --stats");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* stage : {"demux", "decode", "upscale", "encode", "mux", "bottleneck:", "12 frames in"})
     EXPECT_NE(r.output.find(stage), std::string::npos) << stage << " missing from:\n" << r.output;

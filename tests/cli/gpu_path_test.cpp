@@ -23,8 +23,10 @@ TEST(GpuPath, MatchesTheCpuPathFramesTimestampsAndAudio) {
     GTEST_SKIP() << "esrgan-slim not found (set UPSCALED_TEST_MODELS_DIR; scripts/fetch-test-models.sh)";
   TempDir tmp;
   const auto clip = tmp / "in.mp4";
-  run_ok("ffmpeg -v error -y -f lavfi -i testsrc2=size=160x96:rate=25 -f lavfi -i sine -frames:v 12 -t 0.48 "
-         "-c:v libx264 -c:a aac " + shell_quote(clip.string()));
+  run_ok(
+      "ffmpeg -v error -y -f lavfi -i testsrc2=size=160x96:rate=25 -f lavfi -i sine -frames:v 12 -t 0.48 "
+      "-c:v libx264 -c:a aac " +
+      shell_quote(clip.string()));
   const std::string base = shell_quote(upscaled_binary()) + " file " + shell_quote(clip.string()) + " -m " +
                            shell_quote(model.string()) + " -s 2 --crf 0 --no-progress -o ";
   const CommandResult gpu = run_command(base + shell_quote((tmp / "gpu.mkv").string()));

@@ -43,7 +43,9 @@ std::string run_ok(const std::string& command) {
   return r.output;
 }
 
-bool have_program(const std::string& name) { return run_command("command -v " + name).exit_code == 0; }
+bool have_program(const std::string& name) {
+  return run_command("command -v " + name).exit_code == 0;
+}
 
 std::string upscaled_binary() {
   if (const char* env = std::getenv("UPSCALED_TEST_BINARY")) return env;
@@ -123,8 +125,8 @@ std::string stream_hash(const std::filesystem::path& file, const std::string& sp
 }
 
 int count_streams(const std::filesystem::path& file, const std::string& type) {
-  const std::string out = run_ok("ffprobe -v error -select_streams " + type + " -show_entries stream=index -of csv=p=0 " +
-                                 shell_quote(file.string()));
+  const std::string out = run_ok("ffprobe -v error -select_streams " + type +
+                                 " -show_entries stream=index -of csv=p=0 " + shell_quote(file.string()));
   int n = 0;
   for (char c : out) n += c == '\n';
   return n;

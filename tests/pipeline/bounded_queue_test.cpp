@@ -13,7 +13,9 @@
 using upscaled::pipeline::BoundedQueue;
 using namespace std::chrono_literals;
 
-TEST(BoundedQueue, RejectsZeroCapacity) { EXPECT_THROW(BoundedQueue<int>(0), std::invalid_argument); }
+TEST(BoundedQueue, RejectsZeroCapacity) {
+  EXPECT_THROW(BoundedQueue<int>(0), std::invalid_argument);
+}
 
 TEST(BoundedQueue, FifoOrderAndSize) {
   BoundedQueue<int> q(3);

@@ -1,5 +1,5 @@
-#include "core/error.h"
 #include "pipeline/stage_group.h"
+#include "core/error.h"
 
 #include <gtest/gtest.h>
 
