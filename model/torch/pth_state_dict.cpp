@@ -11,6 +11,19 @@ std::string shape_text(c10::IntArrayRef shape) {
   return s + "]";
 }
 
+int64_t body_index(const std::string& key, std::string* rest) {
+  if (key.rfind("body.", 0) != 0) return -1;
+  const size_t dot = key.find('.', 5);
+  if (dot == std::string::npos || dot == 5) return -1;
+  int64_t n = 0;
+  for (size_t i = 5; i < dot; ++i) {
+    if (key[i] < '0' || key[i] > '9' || n > 100000) return -1;
+    n = n * 10 + (key[i] - '0');
+  }
+  *rest = key.substr(dot);
+  return n;
+}
+
 void StateDict::add(const std::string& key, const torch::Tensor& tensor) {
   if (!tensors_.emplace(key, tensor.to(torch::kFloat32).contiguous()).second)
     throw Error(ErrorCode::model, file_ + ": key '" + key + "' appears twice");

@@ -57,4 +57,8 @@ Conv3x3 take_conv(StateDict& dict, const std::string& prefix, int64_t out, int64
 // "[64, 3, 3, 3]" for error messages.
 std::string shape_text(c10::IntArrayRef shape);
 
+// For a key "body.<N><rest>" (N decimal, rest starting with '.'): N, with `rest` set to the
+// part after the number. -1 for any other key. Both Real-ESRGAN networks count their blocks so.
+int64_t body_index(const std::string& key, std::string* rest);
+
 }  // namespace upscaled::model::torchnet

@@ -111,16 +111,10 @@ class RrdbNet final : public Network {
 };
 
 // N of "body.N.rdb...", or -1.
-int64_t body_index(const std::string& key) {
-  if (key.rfind("body.", 0) != 0) return -1;
-  const size_t dot = key.find('.', 5);
-  if (dot == std::string::npos || dot == 5 || key.compare(dot, 4, ".rdb") != 0) return -1;
-  int64_t n = 0;
-  for (size_t i = 5; i < dot; ++i) {
-    if (key[i] < '0' || key[i] > '9' || n > 100000) return -1;
-    n = n * 10 + (key[i] - '0');
-  }
-  return n;
+int64_t block_index(const std::string& key) {
+  std::string rest;
+  const int64_t n = body_index(key, &rest);
+  return n >= 0 && rest.rfind(".rdb", 0) == 0 ? n : -1;
 }
 
 }  // namespace
@@ -143,7 +137,7 @@ std::unique_ptr<Network> make_rrdbnet(StateDict dict) {
     dict.fail(kArch, "conv_first takes " + std::to_string(in_ch) +
                          " input channels; expected 3 (x4), 12 (x2, pixel-unshuffled) or 48 (x1, pixel-unshuffled)");
   int64_t num_block = 0;
-  for (const std::string& key : dict.keys()) num_block = std::max(num_block, body_index(key) + 1);
+  for (const std::string& key : dict.keys()) num_block = std::max(num_block, block_index(key) + 1);
   return std::make_unique<RrdbNet>(dict, unshuffle, first.size(0), grow.size(0), num_block);
 }
 

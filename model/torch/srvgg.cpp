@@ -56,17 +56,9 @@ class SrvggNet final : public Network {
 
 // N of "body.N.weight" / "body.N.bias", or -1.
 int64_t layer_index(const std::string& key) {
-  if (key.rfind("body.", 0) != 0) return -1;
-  const size_t dot = key.find('.', 5);
-  if (dot == std::string::npos || dot == 5) return -1;
-  const std::string rest = key.substr(dot);
-  if (rest != ".weight" && rest != ".bias") return -1;
-  int64_t n = 0;
-  for (size_t i = 5; i < dot; ++i) {
-    if (key[i] < '0' || key[i] > '9' || n > 100000) return -1;
-    n = n * 10 + (key[i] - '0');
-  }
-  return n;
+  std::string rest;
+  const int64_t n = body_index(key, &rest);
+  return n >= 0 && (rest == ".weight" || rest == ".bias") ? n : -1;
 }
 
 }  // namespace
