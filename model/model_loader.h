@@ -9,6 +9,7 @@
 
 #include "model/upscaler.h"
 
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -18,12 +19,21 @@ namespace upscaled::model {
 struct ModelRequest {
   std::string name = "default";      // "default" = the registry's default model
   int scale = 0;                     // wanted scale; 0 = the model's own (classic: 2)
-  std::string device = "auto";       // auto | cpu | cuda
+  std::string device = "auto";       // auto | cpu | cuda | cuda:N
   std::string precision = "auto";    // auto | fp32 | fp16 | bf16 (CPU is always fp32)
   int tile = 0;                      // 0 = whole frame (tile only when needed)
   int tile_overlap = 16;             // input pixels shared by neighbouring tiles
   int batch = 0;                     // 0 = model's preference
   std::filesystem::path models_dir;  // empty = default_models_dir()
+  // Device memory this process may plan for on the model's GPU (0 = 90% of what is free
+  // when the process first uses it); shared by every job of the process (core/device_memory_ledger.h).
+  std::size_t gpu_memory_limit = 0;
+  // How long a job waits for other jobs on the same GPU to release memory before failing
+  // with a (transient) device error.
+  double gpu_memory_wait_seconds = 0;
+  // Jobs expected to share the GPU (the service's jobs_per_gpu): a job asks for at most its
+  // share of the capacity, so one job's preference does not starve the others.
+  int gpu_jobs = 1;
 };
 
 // $UPSCALED_MODELS_DIR, else $XDG_CACHE_HOME/upscaled/models, else ~/.cache/upscaled/models.

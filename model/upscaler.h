@@ -53,6 +53,13 @@ class Upscaler {
   virtual std::string describe() const = 0;
   // Frames the model prefers per call; the infer stage batches up to this many.
   virtual int preferred_batch() const { return 1; }
+  // Called once the frame size is known, before preferred_batch() is read for the job: a
+  // GPU model reserves its device memory here and picks tile and batch to fit it (may
+  // block while other jobs hold the GPU's memory; throws Error(ErrorCode::device) when it
+  // cannot get enough). The model also does this on first use if nobody called it.
+  virtual void prepare(int width, int height) { (void)width, (void)height; }
+  // The CUDA device the model runs on; -1 on the CPU.
+  virtual int cuda_device() const { return -1; }
   virtual void upscale(std::span<const PlanarImage> in, std::span<PlanarImage> out) = 0;
 
   // True when upscale_device() can be used: the model runs on a CUDA device.

@@ -158,6 +158,9 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   formats.in_chroma = par->chroma_location;
   formats.out_format = encoder.pixel_format();
   formats.out_color = {encoder.context()->colorspace, encoder.context()->color_range};
+  // A GPU model reserves its device memory and picks tile and batch before the batch size
+  // is read (may wait for other jobs on the same GPU).
+  upscaler->prepare(geo.in_width, geo.in_height);
   std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, opt.model.device);
   const int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
   const std::size_t cap = static_cast<std::size_t>(std::max(1, opt.queue_capacity));

@@ -52,6 +52,11 @@ struct ServiceConfig {
   double transient_backoff_max_seconds = 900.0;
   std::vector<int> gpus;  // GPU indices; empty = let the pipeline choose
   int jobs_per_gpu = 1;
+  // Device memory the service's jobs may plan for on each GPU together, in MiB (0 = 90% of
+  // what is free when the first job starts), and how long a job waits for another job's
+  // memory before it is retried later as a transient failure.
+  int gpu_memory_mb = 0;
+  double gpu_memory_wait_seconds = 300.0;
   std::vector<WatchConfig> watches;
 
   // Worker threads: jobs_per_gpu per listed GPU (one GPU's worth when none is listed).

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "pipeline/cancel_token.h"
+#include "pipeline/transcode_job.h"
 #include "service/config.h"
 #include "service/journal.h"
 
@@ -33,6 +34,9 @@ struct TranscodeRequest {
   std::filesystem::path temp_dir;  // where the pipeline may stage its own temporaries
   const WatchConfig* watch = nullptr;
   int gpu = -1;                             // GPU index from [service] gpus, -1 when none is listed
+  std::size_t gpu_memory_bytes = 0;         // [service] gpu_memory_mb (0 = free memory)
+  double gpu_memory_wait_seconds = 0;       // [service] gpu_memory_wait_seconds
+  int gpu_jobs = 1;                         // [service] jobs_per_gpu: jobs sharing the GPU
   std::function<void(double)> on_progress;  // fraction 0..1, from any thread
 };
 // Synchronous; throws upscaled::Error / Cancelled like pipeline::run_transcode.
@@ -42,6 +46,8 @@ using VerifyFn = std::function<void(const std::filesystem::path& input, const st
 
 // The real thing: pipeline::run_transcode with the watch's model and encoder settings.
 TranscodeFn pipeline_transcoder();
+// The pipeline options a request runs with (the watch's settings, the worker's GPU).
+pipeline::JobOptions transcode_options(const TranscodeRequest& request);
 
 // Hidden folder inside the output folder (same file system, so the final rename is atomic).
 std::filesystem::path staging_dir(const WatchConfig& watch);

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "kernels/device_probe.h"
 #include "service/verify.h"
 #include "service/watcher.h"
 
@@ -35,6 +36,18 @@ void notify(const std::string& state) {
 }
 
 namespace {
+
+// Every index in `gpus` must be a CUDA device here: a worker bound to a missing GPU would
+// fail every job it takes.
+void check_gpus(const ServiceConfig& config) {
+  if (config.gpus.empty()) return;
+  const kernels::DeviceProbe probe = kernels::probe_devices(0);
+  for (int gpu : config.gpus)
+    if (gpu >= probe.device_count)
+      throw Error(ErrorCode::device, log::cat(config.source.string(), ": gpus: GPU ", gpu,
+                                              " is not a CUDA device of this machine (", probe.device_count, " visible",
+                                              probe.error.empty() ? std::string() : ": " + probe.error, ")"));
+}
 
 double watchdog_interval_s() {
 #ifdef UPSCALED_HAVE_SYSTEMD
@@ -186,6 +199,7 @@ int Service::run() {
   } sfd_closer{sfd};
 
   config_ = std::make_shared<const ServiceConfig>(load_config(config_path_));
+  check_gpus(*config_);
   InstanceLock lock(config_->state_dir);
   journal_ = std::make_unique<Journal>(config_->journal_path());
   if (int n = journal_->recover_running()) log::info(log::cat(n, " interrupted job(s) queued again"));

@@ -4,30 +4,38 @@
 
 namespace upscaled::service {
 
+pipeline::JobOptions transcode_options(const TranscodeRequest& req) {
+  const WatchConfig& w = *req.watch;
+  pipeline::JobOptions o;
+  o.input = req.input;
+  o.output = req.output;
+  o.temp_dir = req.temp_dir;
+  o.model.name = w.model;
+  o.model.scale = w.scale;
+  // A worker bound to GPU N runs the whole job there, unless the watch wants the CPU.
+  o.model.device = req.gpu >= 0 && w.device != "cpu" ? "cuda:" + std::to_string(req.gpu) : w.device;
+  o.model.gpu_memory_limit = req.gpu_memory_bytes;
+  o.model.gpu_memory_wait_seconds = req.gpu_memory_wait_seconds;
+  o.model.gpu_jobs = req.gpu_jobs;
+  o.model.precision = w.precision;
+  o.model.tile = w.tile;
+  o.model.models_dir = w.models_dir;
+  o.codec = w.codec;
+  o.crf = w.crf;
+  o.preset = w.preset;
+  o.overwrite = false;
+  if (req.on_progress) {
+    o.on_progress = [cb = req.on_progress](const pipeline::Progress& p) {
+      if (p.frames_total > 0)
+        cb(std::min(1.0, static_cast<double>(p.frames_done) / static_cast<double>(p.frames_total)));
+    };
+  }
+  return o;
+}
+
 TranscodeFn pipeline_transcoder() {
   return [](const TranscodeRequest& req, const pipeline::CancelToken& cancel) {
-    const WatchConfig& w = *req.watch;
-    pipeline::JobOptions o;
-    o.input = req.input;
-    o.output = req.output;
-    o.temp_dir = req.temp_dir;
-    o.model.name = w.model;
-    o.model.scale = w.scale;
-    o.model.device = w.device;
-    o.model.precision = w.precision;
-    o.model.tile = w.tile;
-    o.model.models_dir = w.models_dir;
-    o.codec = w.codec;
-    o.crf = w.crf;
-    o.preset = w.preset;
-    o.overwrite = false;
-    if (req.on_progress) {
-      o.on_progress = [cb = req.on_progress](const pipeline::Progress& p) {
-        if (p.frames_total > 0)
-          cb(std::min(1.0, static_cast<double>(p.frames_done) / static_cast<double>(p.frames_total)));
-      };
-    }
-    pipeline::run_transcode(o, cancel);
+    pipeline::run_transcode(transcode_options(req), cancel);
   };
 }
 

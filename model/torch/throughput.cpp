@@ -11,10 +11,25 @@
 #include <algorithm>
 #include <chrono>
 
+#ifdef UPSCALED_TORCH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
 namespace upscaled::model {
 
 bool torch_cuda_available() {
   return torch::cuda::is_available();
+}
+
+bool limit_torch_cuda_memory(double fraction, int device) {
+#ifdef UPSCALED_TORCH_CUDA
+  c10::cuda::CUDACachingAllocator::emptyCache();
+  c10::cuda::CUDACachingAllocator::setMemoryFraction(fraction, static_cast<c10::DeviceIndex>(device));
+  return true;
+#else
+  (void)fraction, (void)device;
+  return false;
+#endif
 }
 
 namespace {

@@ -17,6 +17,11 @@ namespace upscaled::model {
 
 bool torch_cuda_available();
 
+// For tests that provoke an out-of-memory on purpose: caps torch's caching allocator on
+// `device` at `fraction` of the GPU's memory (1.0 = no cap) after returning its cached
+// blocks to the driver. False when this libtorch has no CUDA.
+bool limit_torch_cuda_memory(double fraction, int device);
+
 struct ThroughputResult {
   std::string network;    // Network::describe()
   std::string device;     // "cpu", "cuda:0"

@@ -94,6 +94,12 @@ TorchUpscaler::TorchUpscaler(std::unique_ptr<Network> network, const ModelReques
   tile_ = std::max(0, request.tile);
   overlap_ = std::max(request.tile_overlap, network_->context_pixels());
   batch_ = request.batch > 0 ? request.batch : device_.is_cuda() ? 4 : 1;
+  max_batch_ = batch_;
+  user_tile_ = request.tile > 0;
+  user_batch_ = request.batch > 0;
+  memory_limit_ = request.gpu_memory_limit;
+  memory_wait_s_ = request.gpu_memory_wait_seconds;
+  memory_share_ = std::max(1, request.gpu_jobs);
   network_->to(device_, dtype_);
 }
 
@@ -150,6 +156,7 @@ void TorchUpscaler::run_with_retry(size_t count, int width, int height, const Fr
                                    const FrameTensor& target) {
   if (width <= 0 || height <= 0)
     throw Error(ErrorCode::internal, "upscale: empty frame given to model '" + name_ + "'");
+  prepare(width, height);
   for (;;) {
     try {
       run_frames(count, width, height, frame, target);

@@ -8,15 +8,23 @@
 // that each carry max(tile_overlap, Network::context_pixels()) input pixels of context
 // beyond their core; only the core of each tile's output is kept (crop-to-core), so tiles
 // never blend two guesses of the same pixel and no seam averaging is needed.
+// On CUDA, tile and batch are chosen from device memory before the first frame (prepare()):
+// the network's memory per input pixel is measured once per model and precision, the job
+// reserves what it needs from the process's DeviceMemoryLedger (between the smallest plan
+// and whole frames at the preferred batch) and plans inside that reservation, which it
+// holds until destroyed. A user-given --tile/--batch is kept; it must fit.
 // On CUDA out-of-memory the tile is halved (sticky for later calls) and the call retried;
 // below kMinTile it throws Error(ErrorCode::device). Output is clamped to [0, 1].
 #pragma once
 
+#include "core/device_memory_ledger.h"
+#include "core/inference_plan.h"
 #include "model/model_loader.h"
 #include "model/torch/network.h"
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,8 +62,13 @@ class TorchUpscaler final : public Upscaler {
   // Runs on `stream` (made torch's current stream for the call); same tiling and retries.
   void upscale_device(const DeviceImages& in, const DeviceImages& out, DeviceStream stream) override;
 
+  void prepare(int width, int height) override;
+  int cuda_device() const override { return device_.is_cuda() ? std::max<int>(0, device_.index()) : -1; }
+
   // The tile in use now (0 = whole frames); grows smaller after an out-of-memory.
   int tile() const { return tile_; }
+  // Bytes of device memory reserved for this model's work (0 on the CPU or before prepare()).
+  std::size_t reserved_bytes() const { return reservation_.bytes(); }
 
  private:
   // Upscales `count` equally sized frames with the current tile size and batch: frame(f)
@@ -66,6 +79,9 @@ class TorchUpscaler final : public Upscaler {
   // run_frames, halving the tile after each CUDA out-of-memory down to kMinTile.
   void run_with_retry(size_t count, int width, int height, const FrameTensor& frame, const FrameTensor& target);
   torch::Tensor infer(const torch::Tensor& batch);  // any tensor in; model device and dtype out, clamped
+  MemoryCost measure_memory_cost();                 // CUDA: allocator peaks of small forward passes
+
+  PlanRequest plan_request(int width, int height) const;
 
   std::unique_ptr<Network> network_;
   std::string name_;
@@ -74,6 +90,15 @@ class TorchUpscaler final : public Upscaler {
   int tile_ = 0;
   int overlap_ = 16;
   int batch_ = 1;
+  // Memory planning (CUDA only).
+  int max_batch_ = 1;
+  bool user_tile_ = false, user_batch_ = false;
+  std::size_t memory_limit_ = 0;
+  double memory_wait_s_ = 0;
+  int memory_share_ = 1;
+  std::optional<MemoryCost> cost_;
+  DeviceMemoryLedger::Reservation reservation_;
+  int planned_width_ = 0, planned_height_ = 0;
 };
 
 }  // namespace upscaled::model::torchnet

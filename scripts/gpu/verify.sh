@@ -66,14 +66,16 @@ thick_x4=$carry/upscalerjs-esrgan-thick-1.0.0/package/models/x4/model.json
     ffprobe -v error -select_streams v -show_entries frame=pts_time -of csv=p=0 $f | md5sum
     ffmpeg -v error -i $f -map 0:a -c copy -f streamhash -hash md5 -
   done
+  echo "--- service: gpus = [0], jobs_per_gpu = 2, six clips"
+  bash scripts/gpu/service-smoke.sh "$bin" "$carry/upscalerjs-esrgan-slim-1.0.0/package/models/x4/model.json"
 } > "$out/e2e.txt" 2>&1
 
 say "tests"
 # The call has a 10-minute limit: GPU-relevant tests first, then the rest in what is left.
 left() { echo $(( ${VERIFY_BUDGET_S:-560} - ($(date +%s) - t0) )); }
-(cd $build && timeout $(left) ctest -j8 --timeout 300 --output-on-failure -R "Cuda|Gpu|Published|Tiling|Doctor|doctor|Tfjs|Pth|Safetensors|Torch") > "$out/ctest.log" 2>&1
+(cd $build && timeout $(left) ctest -j8 --timeout 300 --output-on-failure -R "Cuda|Gpu|Published|Tiling|Doctor|doctor|Tfjs|Pth|Safetensors|Torch|MemoryPlan") > "$out/ctest.log" 2>&1
 say "gpu-relevant ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest.log")"
-(cd $build && timeout $(left) ctest -j8 --timeout 200 --output-on-failure -E "Cuda|Gpu|Published|Tiling|Doctor|doctor|Tfjs|Pth|Safetensors|Torch") >> "$out/ctest.log" 2>&1
+(cd $build && timeout $(left) ctest -j8 --timeout 200 --output-on-failure -E "Cuda|Gpu|Published|Tiling|Doctor|doctor|Tfjs|Pth|Safetensors|Torch|MemoryPlan") >> "$out/ctest.log" 2>&1
 say "other ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest.log" | tail -1)"
 grep -E "\*\*\*Failed|Skipped\)|Not Run|Timeout" "$out/ctest.log" | head -60 >> "$summary"
 say "total $(( $(date +%s) - t0 )) s"

@@ -109,6 +109,17 @@ TEST(ServiceConfig, ValidTextGivesValues) {
   EXPECT_EQ(c.watches[0].model, "bicubic");
 }
 
+TEST(ServiceConfig, GpuMemoryKeys) {
+  std::string text = kValid;
+  text.replace(text.find("jobs_per_gpu = 2\n"), 17,
+               "jobs_per_gpu = 2\ngpu_memory_mb = 8192\ngpu_memory_wait_seconds = 12.5\n");
+  ServiceConfig c = parse_config(text, "t.toml");
+  EXPECT_EQ(c.gpu_memory_mb, 8192);
+  EXPECT_DOUBLE_EQ(c.gpu_memory_wait_seconds, 12.5);
+  text.replace(text.find("gpu_memory_mb = 8192"), 20, "gpu_memory_mb = -1");
+  EXPECT_THAT(error_of(text), HasSubstr("key 'service.gpu_memory_mb'"));
+}
+
 TEST(ServiceConfig, UnknownKeyNamesFileLineAndKey) {
   EXPECT_EQ(error_of(edit(5, "bogus = 3")), "/etc/upscaled/test.toml:5: key 'service.bogus': unknown key");
   EXPECT_EQ(error_of(edit(0, "colour = \"red\"")), "/etc/upscaled/test.toml:15: key 'watch[0].colour': unknown key");

@@ -351,5 +351,18 @@ TEST(ServiceE2E, ConfigurationErrorsNameFileLineAndKey) {
   EXPECT_THAT(r.output, HasSubstr(cfg.string() + ":6: key 'watch[0].modle': unknown key"));
 }
 
+TEST(ServiceE2E, AGpuIndexThatIsNotADeviceHereStopsTheStart) {
+  TempDir dir;
+  fs::path cfg = dir / "gpus.toml";
+  for (const char* d : {"in", "out", "failed", "state"}) fs::create_directories(dir / d);
+  write_file(cfg, "[service]\nstate_dir = \"" + (dir / "state").string() + "\"\ngpus = [77]\n[[watch]]\ninput = \"" +
+                      (dir / "in").string() + "\"\noutput = \"" + (dir / "out").string() + "\"\nfailed_dir = \"" +
+                      (dir / "failed").string() + "\"\n");
+  RunResult r = run_upscaled("serve --config '" + cfg.string() + "'");
+  EXPECT_EQ(r.code, static_cast<int>(ErrorCode::device)) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(cfg.string() + ": gpus: GPU 77 is not a CUDA device of this machine"));
+  EXPECT_FALSE(fs::exists(dir / "state" / "journal.sqlite3"));  // stopped before touching any state
+}
+
 }  // namespace
 }  // namespace upscaled::service::test

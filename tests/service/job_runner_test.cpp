@@ -251,5 +251,37 @@ TEST_F(RunnerTest, WorkersPerGpuAndDeleteAction) {
   EXPECT_EQ(test::list_dir(watch().output).size(), 13u);  // 12 outputs + the staging folder
 }
 
+// A worker bound to GPU N runs its whole job on cuda:N with the service's memory settings;
+// a watch that wants the CPU keeps it.
+TEST(TranscodeOptions, WorkerGpuSelectsTheDeviceAndMemorySettingsReachTheModel) {
+  WatchConfig w;
+  w.model = "esrgan-slim";
+  w.device = "auto";
+  TranscodeRequest req;
+  req.input = "/in/a.mp4";
+  req.output = "/out/.staging/a.mkv";
+  req.watch = &w;
+  req.gpu = 3;
+  req.gpu_memory_bytes = 512u << 20;
+  req.gpu_memory_wait_seconds = 42;
+  req.gpu_jobs = 2;
+  pipeline::JobOptions o = transcode_options(req);
+  EXPECT_EQ(o.model.device, "cuda:3");
+  EXPECT_EQ(o.model.gpu_memory_limit, 512u << 20);
+  EXPECT_EQ(o.model.gpu_memory_wait_seconds, 42);
+  EXPECT_EQ(o.model.gpu_jobs, 2);
+  EXPECT_EQ(o.model.name, "esrgan-slim");
+  EXPECT_EQ(o.input, "/in/a.mp4");
+  EXPECT_FALSE(o.overwrite);
+
+  w.device = "cuda";
+  EXPECT_EQ(transcode_options(req).model.device, "cuda:3");
+  w.device = "cpu";
+  EXPECT_EQ(transcode_options(req).model.device, "cpu");
+  w.device = "auto";
+  req.gpu = -1;  // no gpus listed: the pipeline picks
+  EXPECT_EQ(transcode_options(req).model.device, "auto");
+}
+
 }  // namespace
 }  // namespace upscaled::service

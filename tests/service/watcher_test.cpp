@@ -4,8 +4,11 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <set>
 #include <thread>
 
 namespace upscaled::service {
@@ -51,6 +54,37 @@ TEST(WatcherNames, IgnoresHiddenTemporaryAndPartialNames) {
   EXPECT_TRUE(ignored_name("a.txt", {"mp4", "mkv"}));
   EXPECT_FALSE(ignored_name("A.MP4", {"mp4", "mkv"}));
   EXPECT_TRUE(ignored_name("noext", {"mp4"}));
+}
+
+// The kernel drops events once its queue holds max_queued_events; the watcher must report
+// the overflow and the rescan must find every file whose events were lost.
+TEST_F(WatcherTest, QueueOverflowIsReportedAndTheRescanFindsEverything) {
+  std::ifstream limit_file("/proc/sys/fs/inotify/max_queued_events");
+  long limit = 0;
+  if (!(limit_file >> limit) || limit <= 0) GTEST_SKIP() << "cannot read /proc/sys/fs/inotify/max_queued_events";
+  if (limit > 200000) GTEST_SKIP() << "max_queued_events is " << limit << ": overflowing it would take too long";
+  Watcher w = make();
+  w.rescan();
+  // Each file queues at least IN_CLOSE_WRITE (and IN_CREATE): limit files are enough.
+  const long count = limit + 16;
+  for (long i = 0; i < count; ++i) {
+    const int fd = ::open((in / ("f" + std::to_string(i) + ".mp4")).c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+  }
+  bool overflowed = false;
+  while (true) {  // drain like the main loop: read until the queue is empty
+    const bool o = w.read_events();
+    overflowed = overflowed || o;
+    pollfd p{w.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) break;
+  }
+  ASSERT_TRUE(overflowed) << "no IN_Q_OVERFLOW after " << count << " files";
+  w.rescan();
+  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(kSettle * 1000) + 50));
+  std::set<std::string> seen;
+  for (auto& r : pump(w, 500ms)) seen.insert(r.path.filename().string());
+  EXPECT_EQ(static_cast<long>(seen.size()), count);
 }
 
 TEST_F(WatcherTest, FileIsReadyOnceAfterSettling) {

@@ -1,0 +1,132 @@
+// TorchUpscaler's device-memory planning (contract in torch_upscaler.h): measure the
+// network's memory per input pixel once, reserve from the process's ledger, fit tile and
+// batch inside the reservation.
+#include "core/error.h"
+#include "core/log.h"
+#include "model/torch/torch_upscaler.h"
+
+#ifdef UPSCALED_TORCH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
+#endif
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <mutex>
+
+namespace upscaled::model::torchnet {
+namespace {
+
+#ifdef UPSCALED_TORCH_CUDA
+std::size_t free_device_memory(int device) {
+  c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device));
+  std::size_t free = 0, total = 0;
+  if (cudaMemGetInfo(&free, &total) != cudaSuccess) return 0;
+  // Memory this process's caching allocator holds but does not use is free for our jobs.
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
+  const auto cached = stats.reserved_bytes[0].current - stats.allocated_bytes[0].current;
+  return free + static_cast<std::size_t>(std::max<std::int64_t>(0, cached));
+}
+
+DeviceMemoryLedger& ledger() {
+  return DeviceMemoryLedger::process(free_device_memory);
+}
+
+// One measurement per model, precision and device for the whole process: later jobs with
+// the same model reuse it (and do not measure while another job's allocations move).
+std::mutex measure_mutex;
+std::map<std::string, MemoryCost> measured_costs;
+#endif
+
+}  // namespace
+
+PlanRequest TorchUpscaler::plan_request(int width, int height) const {
+  PlanRequest r;
+  r.width = width;
+  r.height = height;
+  r.max_batch = max_batch_;
+  r.user_tile = user_tile_ ? tile_ : 0;
+  r.user_batch = user_batch_ ? batch_ : 0;
+  r.overlap = overlap_;
+  r.min_tile = kMinTile;
+  // The GPU pipeline's own buffers per frame of a batch: packed input and output pictures
+  // (at most 3 bytes per pixel each) and float16 RGB before and after the network.
+  const double s2 = static_cast<double>(network_->scale()) * network_->scale();
+  r.io_bytes_per_pixel = 3.0 * (1 + s2) + 6.0 * (1 + s2);
+  return r;
+}
+
+#ifdef UPSCALED_TORCH_CUDA
+MemoryCost TorchUpscaler::measure_memory_cost() {
+  namespace alloc = c10::cuda::CUDACachingAllocator;
+  const auto index = static_cast<c10::DeviceIndex>(cuda_device());
+  const std::string key = name_ + "|" + network_->describe() + "|" + device_.str() + "|" + std::to_string(int(dtype_));
+  std::lock_guard lock(measure_mutex);
+  if (auto it = measured_costs.find(key); it != measured_costs.end()) return it->second;
+  c10::cuda::CUDAGuard guard(index);
+  c10::InferenceMode inference;
+  auto peak_for = [&](int side) {
+    c10::cuda::getCurrentCUDAStream(index).synchronize();
+    alloc::resetPeakStats(index);
+    const std::int64_t before = alloc::getDeviceStats(index).allocated_bytes[0].current;
+    {
+      const torch::Tensor y =
+          infer(torch::zeros({1, 3, side, side}, torch::TensorOptions().device(device_).dtype(dtype_)));
+      c10::cuda::getCurrentCUDAStream(index).synchronize();
+    }
+    return static_cast<double>(alloc::getDeviceStats(index).allocated_bytes[0].peak - before);
+  };
+  peak_for(64);  // cuDNN autotuning and lazy state, not counted
+  const double small = peak_for(96), large = peak_for(192);
+  MemoryCost cost;
+  // Output (3 x s^2 values) and input of the dtype are a floor no measurement may go under.
+  const double element = dtype_ == torch::kFloat32 ? 4.0 : 2.0;
+  const double floor_per_pixel = element * 3.0 * (1.0 + network_->scale() * network_->scale());
+  cost.per_pixel = std::max(floor_per_pixel, (large - small) / (192.0 * 192.0 - 96.0 * 96.0));
+  cost.fixed = std::max(0.0, small - cost.per_pixel * 96.0 * 96.0);
+  // Margins: allocator rounding, and cuDNN picking algorithms with larger workspaces for
+  // larger inputs than the ones measured.
+  cost.per_pixel *= 1.25;
+  cost.fixed = cost.fixed * 1.25 + 64.0 * 1024 * 1024;
+  log::debug(log::cat("model '", name_, "': device memory ", static_cast<long long>(cost.per_pixel),
+                      " bytes per input pixel + ", format_bytes(static_cast<std::size_t>(cost.fixed)), " per call"));
+  measured_costs.emplace(key, cost);
+  return cost;
+}
+#endif
+
+void TorchUpscaler::prepare(int width, int height) {
+#ifdef UPSCALED_TORCH_CUDA
+  if (!device_.is_cuda() || (width == planned_width_ && height == planned_height_)) return;
+  const int device = cuda_device();
+  if (!cost_) cost_ = measure_memory_cost();
+  if (memory_limit_ > 0) ledger().set_limit(device, memory_limit_);
+  const PlanRequest request = plan_request(width, height);
+  std::optional<InferencePlan> plan = reservation_ ? fit_plan(*cost_, request, reservation_.bytes()) : std::nullopt;
+  if (!plan) {  // first frame, or a larger frame than the reservation was made for
+    reservation_.release();
+    const std::size_t least = smallest_plan(*cost_, request).bytes;
+    const std::size_t share = ledger().capacity(device) / static_cast<std::size_t>(memory_share_);
+    const std::size_t want = std::max(least, std::min(preferred_plan(*cost_, request).bytes, share));
+    const auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(memory_wait_s_ * 1000));
+    reservation_ = ledger().reserve(device, least, want, wait);
+    plan = fit_plan(*cost_, request, reservation_.bytes());
+    if (!plan) throw Error(ErrorCode::internal, "model '" + name_ + "': no plan fits its own reservation");
+  }
+  tile_ = plan->tile;
+  batch_ = plan->batch;
+  planned_width_ = width;
+  planned_height_ = height;
+  log::info(log::cat("model '", name_, "': ", format_bytes(reservation_.bytes()), " of GPU memory reserved on ",
+                     device_.str(), " (", format_bytes(ledger().capacity(device)), " usable by this process): ",
+                     tile_ > 0 ? log::cat(tile_, "-pixel tiles") : std::string("whole frames"), ", batch ", batch_,
+                     " for ", width, "x", height));
+#else
+  (void)width, (void)height;
+#endif
+}
+
+}  // namespace upscaled::model::torchnet
