@@ -4,6 +4,7 @@
 #include "app/signal_forwarder.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "pipeline/duplicate_skipper.h"
 #include "pipeline/transcode_job.h"
 #ifdef HAVE_UPSCALED_DOCTOR
 #include "doctor/doctor.h"
@@ -19,6 +20,8 @@ namespace {
 struct FileArgs {
   pipeline::JobOptions job;
   std::string size;
+  std::string fit = "stretch";
+  std::string pre_resize = "auto";
   bool no_progress = false;
   bool stats = false;
   bool require_gpu = false;
@@ -33,7 +36,9 @@ std::pair<int, int> parse_size(const std::string& text) {
 }
 
 int run_file(FileArgs& a) {
-  if (!a.size.empty()) a.job.size = parse_size(a.size);
+  if (!a.size.empty()) a.job.geometry.size = parse_size(a.size);
+  a.job.geometry.fit = pipeline::parse_fit(a.fit);
+  a.job.geometry.pre_resize = a.pre_resize == "auto";
   pipeline::check_job_paths(a.job);
 #ifdef HAVE_UPSCALED_DOCTOR
   // The same checks as `upscaled doctor`, quiet unless something is wrong; one line per
@@ -77,7 +82,23 @@ const CommandRegistration registration{
                       "where fetched models live (default: $UPSCALED_MODELS_DIR or ~/.cache/upscaled/models)");
       sub->add_option("-s,--scale", j.model.scale, "scale factor (model's own when omitted)")
           ->check(CLI::IsMember({0, 2, 3, 4, 8}));
-      sub->add_option("--size", args->size, "exact output size WxH (display aspect is kept through the pixel aspect)");
+      sub->add_option("--outscale", j.geometry.outscale,
+                      "final size = input x F (e.g. 1.5); the model runs at -s or the smallest scale >= F");
+      sub->add_option("--size", args->size, "exact output size WxH (see --fit)");
+      sub->add_option("--fit", args->fit,
+                      "with --size: stretch (keep display aspect through the pixel aspect), pad (black bars) or "
+                      "crop (fill and cut the edges)")
+          ->check(CLI::IsMember({"stretch", "pad", "crop"}))
+          ->capture_default_str();
+      sub->add_option("--pre-resize", args->pre_resize,
+                      "auto: shrink the input before the network when the output needs less than input x scale")
+          ->check(CLI::IsMember({"auto", "never"}))
+          ->capture_default_str();
+      sub->add_flag("--grayscale", j.grayscale, "monochrome output: R = G = B = luma, chroma exactly neutral");
+      sub->add_flag("--skip-duplicates{" + std::to_string(pipeline::kDefaultDuplicateThreshold) + "}",
+                    j.skip_duplicates,
+                    "reuse the previous picture for frames whose 64x36 luma thumbnail differs by less than "
+                    "THRESHOLD (mean absolute difference, 0..1; default 0.002) from the last upscaled one");
       sub->add_option("--codec", j.codec, "video encoder")
           ->check(CLI::IsMember({"libx264", "libx265"}))
           ->capture_default_str();
