@@ -22,6 +22,8 @@ struct FileArgs {
   std::string size;
   std::string fit = "stretch";
   std::string pre_resize = "auto";
+  std::string skip_duplicates;  // "" with the option given: the default threshold
+  CLI::Option* skip_option = nullptr;
   bool no_progress = false;
   bool stats = false;
   bool require_gpu = false;
@@ -35,10 +37,29 @@ std::pair<int, int> parse_size(const std::string& text) {
   return {std::stoi(m[1]), std::stoi(m[2])};
 }
 
+// --skip-duplicates[=T]. An optional value also takes a following bare word, so anything
+// that is not a number is named in the error (the input given after the option, typically).
+double parse_threshold(const std::string& text) {
+  if (text.empty()) return pipeline::kDefaultDuplicateThreshold;
+  std::size_t used = 0;
+  double t = -1;
+  try {
+    t = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || !(t > 0 && t < 1))
+    throw Error(ErrorCode::usage, "--skip-duplicates '" + text +
+                                      "': expected a mean luma difference above 0 and below 1, e.g. "
+                                      "--skip-duplicates=0.002 (give the input before the option)");
+  return t;
+}
+
 int run_file(FileArgs& a) {
   if (!a.size.empty()) a.job.geometry.size = parse_size(a.size);
   a.job.geometry.fit = pipeline::parse_fit(a.fit);
   a.job.geometry.pre_resize = a.pre_resize == "auto";
+  if (a.skip_option->count() > 0) a.job.skip_duplicates = parse_threshold(a.skip_duplicates);
   pipeline::check_job_paths(a.job);
 #ifdef HAVE_UPSCALED_DOCTOR
   // The same checks as `upscaled doctor`, quiet unless something is wrong; one line per
@@ -95,10 +116,12 @@ const CommandRegistration registration{
           ->check(CLI::IsMember({"auto", "never"}))
           ->capture_default_str();
       sub->add_flag("--grayscale", j.grayscale, "monochrome output: R = G = B = luma, chroma exactly neutral");
-      sub->add_flag("--skip-duplicates{" + std::to_string(pipeline::kDefaultDuplicateThreshold) + "}",
-                    j.skip_duplicates,
-                    "reuse the previous picture for frames whose 64x36 luma thumbnail differs by less than "
-                    "THRESHOLD (mean absolute difference, 0..1; default 0.002) from the last upscaled one");
+      args->skip_option =
+          sub->add_option("--skip-duplicates", args->skip_duplicates,
+                          "[=THRESHOLD] reuse the previous picture for frames whose 64x36 luma thumbnail differs by "
+                          "less than THRESHOLD (mean absolute difference, 0..1; default 0.002) from the last "
+                          "upscaled one")
+              ->expected(0, 1);
       sub->add_option("--codec", j.codec, "video encoder")
           ->check(CLI::IsMember({"libx264", "libx265"}))
           ->capture_default_str();

@@ -52,7 +52,7 @@ TEST_P(GpuGeometry, MatchesTheCpuPath) {
   TempDir tmp;
   const auto clip = tmp / "in.mkv";
   run_ok(std::string("ffmpeg -v error -y -f lavfi -i ") +
-         (c.duplicates ? "testsrc2=size=161x91:rate=5,fps=25" : "testsrc2=size=161x91:rate=25") +
+         (c.duplicates ? "testsrc=size=161x91:rate=5,fps=25" : "testsrc=size=161x91:rate=25") +
          " -frames:v 15 -pix_fmt yuv420p -c:v ffv1 " + shell_quote(clip.string()));
   const std::string base = shell_quote(upscaled_binary()) + " file " + shell_quote(clip.string()) + " -m " +
                            shell_quote(model.string()) + " -s 2 --crf 0 --no-progress --batch 4 " + c.args + " -o ";
@@ -69,7 +69,9 @@ TEST_P(GpuGeometry, MatchesTheCpuPath) {
   EXPECT_EQ(g.height, p.height);
   EXPECT_EQ(g.sample_aspect_ratio, p.sample_aspect_ratio);
   EXPECT_EQ(skipped(gpu.output), skipped(cpu.output));
-  if (c.duplicates) EXPECT_EQ(skipped(gpu.output), "12") << gpu.output;
+  if (c.duplicates) {
+    EXPECT_EQ(skipped(gpu.output), "12") << gpu.output;
+  }
   const double db = psnr(tmp / "gpu.mkv", tmp / "cpu.mkv");
   EXPECT_GE(db, 40.0);
   RecordProperty("psnr_gpu_vs_cpu_db", std::to_string(db));
@@ -84,7 +86,7 @@ INSTANTIATE_TEST_SUITE_P(
                       GpuCase{"SizeCrop", "--size 200x200 --fit crop", false},
                       GpuCase{"Grayscale", "--grayscale", false}, GpuCase{"SkipDuplicates", "--skip-duplicates", true},
                       GpuCase{"DeviceIndex", "--device cuda:0", false}),
-    [](const ::testing::TestParamInfo<GpuCase>& info) { return std::string(info.param.name); });
+    [](const ::testing::TestParamInfo<GpuCase>& param) { return std::string(param.param.name); });
 
 }  // namespace
 }  // namespace upscaled::test
