@@ -4,6 +4,7 @@
 #include "app/signal_forwarder.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "pipeline/duplicate_skipper.h"
 #include "pipeline/transcode_job.h"
 #ifdef HAVE_UPSCALED_DOCTOR
 #include "doctor/doctor.h"
@@ -19,6 +20,10 @@ namespace {
 struct FileArgs {
   pipeline::JobOptions job;
   std::string size;
+  std::string fit = "stretch";
+  std::string pre_resize = "auto";
+  std::string skip_duplicates;  // "" with the option given: the default threshold
+  CLI::Option* skip_option = nullptr;
   bool no_progress = false;
   bool stats = false;
   bool require_gpu = false;
@@ -32,8 +37,29 @@ std::pair<int, int> parse_size(const std::string& text) {
   return {std::stoi(m[1]), std::stoi(m[2])};
 }
 
+// --skip-duplicates[=T]. An optional value also takes a following bare word, so anything
+// that is not a number is named in the error (the input given after the option, typically).
+double parse_threshold(const std::string& text) {
+  if (text.empty()) return pipeline::kDefaultDuplicateThreshold;
+  std::size_t used = 0;
+  double t = -1;
+  try {
+    t = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || !(t > 0 && t < 1))
+    throw Error(ErrorCode::usage, "--skip-duplicates '" + text +
+                                      "': expected a mean luma difference above 0 and below 1, e.g. "
+                                      "--skip-duplicates=0.002 (give the input before the option)");
+  return t;
+}
+
 int run_file(FileArgs& a) {
-  if (!a.size.empty()) a.job.size = parse_size(a.size);
+  if (!a.size.empty()) a.job.geometry.size = parse_size(a.size);
+  a.job.geometry.fit = pipeline::parse_fit(a.fit);
+  a.job.geometry.pre_resize = a.pre_resize == "auto";
+  if (a.skip_option->count() > 0) a.job.skip_duplicates = parse_threshold(a.skip_duplicates);
   pipeline::check_job_paths(a.job);
 #ifdef HAVE_UPSCALED_DOCTOR
   // The same checks as `upscaled doctor`, quiet unless something is wrong; one line per
@@ -77,7 +103,25 @@ const CommandRegistration registration{
                       "where fetched models live (default: $UPSCALED_MODELS_DIR or ~/.cache/upscaled/models)");
       sub->add_option("-s,--scale", j.model.scale, "scale factor (model's own when omitted)")
           ->check(CLI::IsMember({0, 2, 3, 4, 8}));
-      sub->add_option("--size", args->size, "exact output size WxH (display aspect is kept through the pixel aspect)");
+      sub->add_option("--outscale", j.geometry.outscale,
+                      "final size = input x F (e.g. 1.5); the model runs at -s or the smallest scale >= F");
+      sub->add_option("--size", args->size, "exact output size WxH (see --fit)");
+      sub->add_option("--fit", args->fit,
+                      "with --size: stretch (keep display aspect through the pixel aspect), pad (black bars) or "
+                      "crop (fill and cut the edges)")
+          ->check(CLI::IsMember({"stretch", "pad", "crop"}))
+          ->capture_default_str();
+      sub->add_option("--pre-resize", args->pre_resize,
+                      "auto: shrink the input before the network when the output needs less than input x scale")
+          ->check(CLI::IsMember({"auto", "never"}))
+          ->capture_default_str();
+      sub->add_flag("--grayscale", j.grayscale, "monochrome output: R = G = B = luma, chroma exactly neutral");
+      args->skip_option =
+          sub->add_option("--skip-duplicates", args->skip_duplicates,
+                          "[=THRESHOLD] reuse the previous picture for frames whose 64x36 luma thumbnail differs by "
+                          "less than THRESHOLD (mean absolute difference, 0..1; default 0.002) from the last "
+                          "upscaled one")
+              ->expected(0, 1);
       sub->add_option("--codec", j.codec, "video encoder")
           ->check(CLI::IsMember({"libx264", "libx265"}))
           ->capture_default_str();

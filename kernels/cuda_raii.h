@@ -41,6 +41,26 @@ inline cudaStream_t to_cuda(Stream s) {
   return reinterpret_cast<cudaStream_t>(s);
 }
 
+// Makes `device` the calling thread's current device for the guard's life and restores the
+// previous one after. The current device is per thread: code that allocates or launches on
+// a chosen GPU from a thread it does not own takes one of these first.
+class CudaDeviceGuard {
+ public:
+  explicit CudaDeviceGuard(int device) : device_(device) {
+    cuda_check(cudaGetDevice(&previous_), "cudaGetDevice");
+    if (previous_ != device_) cuda_check(cudaSetDevice(device_), "cudaSetDevice");
+  }
+  ~CudaDeviceGuard() {
+    if (previous_ != device_) cudaSetDevice(previous_);
+  }
+  CudaDeviceGuard(const CudaDeviceGuard&) = delete;
+  CudaDeviceGuard& operator=(const CudaDeviceGuard&) = delete;
+
+ private:
+  int device_;
+  int previous_ = 0;
+};
+
 // An owned non-blocking stream (never synchronises with the legacy default stream).
 class CudaStream {
  public:

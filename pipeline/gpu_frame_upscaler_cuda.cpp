@@ -1,25 +1,43 @@
 // GPU frame upscaler: decoded frames are uploaded once from pinned host memory, converted to
-// float16 RGB by the project's kernels, upscaled by the model's device path and converted
-// to the encoder's format on the device; only the encoder-ready picture comes back.
+// float16 RGB by the project's kernels (area pre-resize fused into the conversion),
+// upscaled by the model's device path, resampled / padded / cropped, made gray if asked and
+// converted to the encoder's format on the device; only the encoder-ready picture comes back.
 //
-// Everything runs on this stage's own non-blocking stream; the one wait per batch is on
-// that stream (never the device), before the host copies the results into AVFrames.
-// Buffers grow to the largest batch seen and are reused (no cudaMalloc per frame).
+// Everything runs on this stage's own non-blocking stream on the model's device (set on the
+// calling thread for each batch); the waits are on that stream (never the device): one per
+// batch before the host copies the results into AVFrames, and with --skip-duplicates one
+// more for the tiny luma thumbnails that decide which frames run. Buffers grow to the
+// largest batch seen and are reused (no cudaMalloc per frame); resize plans are made once.
 #include "core/log.h"
 #include "io/av_error.h"
 #include "io/kernel_layout.h"
 #include "kernels/cuda_raii.h"
 #include "kernels/from_rgb.h"
+#include "kernels/grayscale.h"
+#include "kernels/resize.h"
 #include "kernels/to_rgb.h"
+#include "pipeline/duplicate_skipper.h"
 #include "pipeline/frame_upscaler.h"
 
 #include <cstring>
+#include <optional>
 
 namespace upscaled::pipeline {
 namespace {
 
 using kernels::cuda_check;
+using kernels::Half;
 using kernels::PinnedBuffer;
+
+// Planes of picture i of a dense n x 3 x height x width batch, viewed at (x, y) as w x h.
+kernels::RgbPlanes<Half> batch_planes(Half* base, int i, int width, int height, int x, int y, int w, int h) {
+  const std::size_t plane = static_cast<std::size_t>(width) * height;
+  const std::size_t at = static_cast<std::size_t>(y) * width + x;
+  const auto pitch = static_cast<std::ptrdiff_t>(width * sizeof(Half));
+  return {{base + (i * 3 + 0) * plane + at, w, h, pitch},
+          {base + (i * 3 + 1) * plane + at, w, h, pitch},
+          {base + (i * 3 + 2) * plane + at, w, h, pitch}};
+}
 
 // A picture packed plane after plane, rows tight (pitch = row bytes).
 struct PackedLayout {
@@ -58,77 +76,139 @@ struct PackedLayout {
 
 class GpuFrameUpscaler final : public FrameUpscaler {
  public:
-  GpuFrameUpscaler(model::Upscaler& upscaler, const UpscaleGeometry& g, const FrameFormats& f)
+  // The caller has made options.device current (make_gpu_frame_upscaler): the stream, the
+  // plans and every buffer belong to that device.
+  GpuFrameUpscaler(model::Upscaler& upscaler, const FramePlan& plan, const FrameFormats& f, const FrameOptions& o)
       : upscaler_(upscaler),
-        g_(g),
+        p_(plan),
         formats_(f),
-        in_(*io::kernel_layout(f.in_format), g.in_width, g.in_height),
-        out_(*io::kernel_layout(f.out_format), g.out_width, g.out_height),
+        options_(o),
+        device_(cuda_device_index(o.device)),
+        in_(*io::kernel_layout(f.in_format), plan.src_width, plan.src_height),
+        out_(*io::kernel_layout(f.out_format), plan.out_width, plan.out_height),
         in_spec_(io::kernel_color(f.in_color, f.in_chroma)),
         out_spec_(io::kernel_color(f.out_color, AVCHROMA_LOC_LEFT)),
-        dither_(kernels::layout_info(out_.layout).bits == 8 ? kernels::Dither::ordered : kernels::Dither::none) {}
+        dither_(kernels::layout_info(out_.layout).bits == 8 ? kernels::Dither::ordered : kernels::Dither::none),
+        skipper_(o.skip_threshold, plan.src_width, plan.src_height) {
+    if (p_.pre_resize())
+      pre_.emplace(p_.src_width, p_.src_height, p_.net_width, p_.net_height, kernels::ResizeFilter::area);
+    if (p_.post_resize()) {
+      post_.emplace(p_.model_width, p_.model_height, p_.picture_width, p_.picture_height, post_resize_filter(p_));
+      // One canvas serves every picture of a batch: they are drawn and converted in stream
+      // order. Zeroed once (float16 0 is all-zero bits): the pad bars are never written again.
+      canvas_ = kernels::DeviceBuffer(std::size_t{3} * p_.canvas_width * p_.canvas_height * sizeof(Half));
+      cuda_check(cudaMemsetAsync(canvas_.get(), 0, canvas_.bytes(), stream_.get()), "clearing the canvas");
+    }
+    if (skipper_.enabled()) {
+      thumb_bytes_ = static_cast<std::size_t>(skipper_.thumb_width()) * skipper_.thumb_height() * sizeof(float);
+    }
+  }
 
   std::string name() const override { return "cuda"; }
+  std::int64_t skipped() const override { return skipper_.skipped() + (cpu_ ? cpu_->skipped() : 0); }
 
   std::vector<io::FramePtr> process(std::vector<io::FramePtr>& frames) override {
     // A frame that differs from the first (a mid-stream size or format change) takes the
     // CPU route, which rescales it to the first frame's size.
     for (auto& f : frames)
-      if (f->width != g_.in_width || f->height != g_.in_height || f->format != formats_.in_format)
+      if (f->width != p_.src_width || f->height != p_.src_height || f->format != formats_.in_format)
         return cpu_fallback().process(frames);
+    // This runs on the upscale stage's thread, whose current device is not ours by default.
+    kernels::CudaDeviceGuard device(device_);
     const int n = static_cast<int>(frames.size());
     reserve(n);
     const cudaStream_t s = stream_.get();
     const auto ks = stream_.stream();
-    const std::size_t in_plane = static_cast<std::size_t>(g_.in_width) * g_.in_height;
-    const std::size_t model_plane = static_cast<std::size_t>(g_.model_width) * g_.model_height;
 
     for (int i = 0; i < n; ++i) pack(frames[i].get(), upload_.get() + i * in_.bytes);
     cuda_check(cudaMemcpyAsync(dev_in_.get(), upload_.get(), n * in_.bytes, cudaMemcpyHostToDevice, s), "upload");
-    auto* rgb_in = rgb_in_.as<kernels::Half>();
-    auto* rgb_out = rgb_out_.as<kernels::Half>();
-    for (int i = 0; i < n; ++i) {
-      kernels::RgbPlanes<kernels::Half> dst;
-      for (int c = 0; c < 3; ++c) {
-        kernels::PlaneView<kernels::Half> v{rgb_in + (i * 3 + c) * in_plane, g_.in_width, g_.in_height,
-                                            static_cast<std::ptrdiff_t>(g_.in_width * sizeof(kernels::Half))};
-        (c == 0 ? dst.r : c == 1 ? dst.g : dst.b) = v;
+    const std::vector<int>& run = skipper_.select(n, thumbnails(n));
+    const int k = static_cast<int>(run.size());
+    if (k > 0) {
+      auto* rgb_in = rgb_in_.as<Half>();
+      auto* rgb_out = rgb_out_.as<Half>();
+      for (int j = 0; j < k; ++j) {
+        const kernels::FrameView src = in_.view(dev_in_.as<const std::uint8_t>() + run[j] * in_.bytes);
+        const auto dst = batch_planes(rgb_in, j, p_.net_width, p_.net_height, 0, 0, p_.net_width, p_.net_height);
+        if (pre_)
+          pre_->run(src, in_spec_, dst, ks);
+        else
+          kernels::to_rgb_cuda(src, in_spec_, dst, ks);
       }
-      kernels::to_rgb_cuda(in_.view(dev_in_.as<const std::uint8_t>() + i * in_.bytes), in_spec_, dst, ks);
+      upscaler_.upscale_device({rgb_in, k, p_.net_height, p_.net_width}, {rgb_out, k, p_.model_height, p_.model_width},
+                               s);
+      for (int j = 0; j < k; ++j) to_output(rgb_out, j);
+      cuda_check(cudaMemcpyAsync(download_.get(), dev_out_.get(), k * out_.bytes, cudaMemcpyDeviceToHost, s),
+                 "download");
+      stream_.synchronize();
     }
-    upscaler_.upscale_device({rgb_in, n, g_.in_height, g_.in_width}, {rgb_out, n, g_.model_height, g_.model_width}, s);
-    for (int i = 0; i < n; ++i) {
-      // The output view may be a pixel narrower or shorter than the model's (even sizes
-      // for 4:2:0): the planes keep the model's pitch, the crop drops the last column/row.
-      kernels::RgbPlanes<const kernels::Half> src;
-      for (int c = 0; c < 3; ++c) {
-        kernels::PlaneView<const kernels::Half> v{rgb_out + (i * 3 + c) * model_plane, g_.out_width, g_.out_height,
-                                                  static_cast<std::ptrdiff_t>(g_.model_width * sizeof(kernels::Half))};
-        (c == 0 ? src.r : c == 1 ? src.g : src.b) = v;
-      }
-      kernels::from_rgb_cuda(src, out_spec_, out_.view(dev_out_.as<std::uint8_t>() + i * out_.bytes), dither_, ks);
-    }
-    cuda_check(cudaMemcpyAsync(download_.get(), dev_out_.get(), n * out_.bytes, cudaMemcpyDeviceToHost, s), "download");
-    stream_.synchronize();
 
-    std::vector<io::FramePtr> result;
-    result.reserve(n);
-    for (int i = 0; i < n; ++i) result.push_back(unpack(download_.get() + i * out_.bytes, frames[i]->pts));
-    return result;
+    std::vector<io::FramePtr> pictures;
+    pictures.reserve(k);
+    for (int j = 0; j < k; ++j) pictures.push_back(unpack(download_.get() + j * out_.bytes, frames[run[j]]->pts));
+    return skipper_.assemble(std::move(pictures), frames);
   }
 
  private:
+  // With --skip-duplicates: every frame's luma thumbnail, made on the device and copied back
+  // (a few KiB; the one extra wait per batch). Otherwise a provider that is never called.
+  std::function<kernels::PlaneView<const float>(int)> thumbnails(int n) {
+    if (!skipper_.enabled()) return {};
+    const int tw = skipper_.thumb_width(), th = skipper_.thumb_height();
+    const auto pitch = static_cast<std::ptrdiff_t>(tw * sizeof(float));
+    for (int i = 0; i < n; ++i)
+      kernels::luma_thumbnail_cuda(
+          in_.view(dev_in_.as<const std::uint8_t>() + i * in_.bytes), in_spec_,
+          {reinterpret_cast<float*>(dev_thumbs_.as<std::uint8_t>() + i * thumb_bytes_), tw, th, pitch},
+          stream_.stream());
+    cuda_check(
+        cudaMemcpyAsync(host_thumbs_.get(), dev_thumbs_.get(), n * thumb_bytes_, cudaMemcpyDeviceToHost, stream_.get()),
+        "thumbnail download");
+    stream_.synchronize();
+    return [this, tw, th, pitch](int i) -> kernels::PlaneView<const float> {
+      return {reinterpret_cast<const float*>(host_thumbs_.get() + i * thumb_bytes_), tw, th, pitch};
+    };
+  }
+
+  // Model output j -> (resample onto the canvas) -> window -> (gray) -> encoder picture j.
+  void to_output(Half* rgb_out, int j) {
+    const auto ks = stream_.stream();
+    kernels::RgbPlanes<Half> window;
+    if (post_) {
+      const auto model =
+          batch_planes(rgb_out, j, p_.model_width, p_.model_height, 0, 0, p_.model_width, p_.model_height);
+      post_->run(model.as_const(),
+                 batch_planes(canvas_.as<Half>(), 0, p_.canvas_width, p_.canvas_height, p_.picture_x, p_.picture_y,
+                              p_.picture_width, p_.picture_height),
+                 ks);
+      window = batch_planes(canvas_.as<Half>(), 0, p_.canvas_width, p_.canvas_height, p_.window_x, p_.window_y,
+                            p_.out_width, p_.out_height);
+    } else {
+      // The window may drop an odd last row/column (4:2:0) or be a --fit crop of the output.
+      window = batch_planes(rgb_out, j, p_.model_width, p_.model_height, p_.window_x, p_.window_y, p_.out_width,
+                            p_.out_height);
+    }
+    if (options_.grayscale) kernels::make_gray_cuda(window, in_spec_.matrix, ks);
+    kernels::from_rgb_cuda(window.as_const(), out_spec_, out_.view(dev_out_.as<std::uint8_t>() + j * out_.bytes),
+                           dither_, ks);
+  }
+
   void reserve(int n) {
     if (n <= capacity_) return;
-    const std::size_t in_rgb = static_cast<std::size_t>(n) * 3 * g_.in_width * g_.in_height * sizeof(kernels::Half);
-    const std::size_t out_rgb =
-        static_cast<std::size_t>(n) * 3 * g_.model_width * g_.model_height * sizeof(kernels::Half);
+    const std::size_t in_rgb = static_cast<std::size_t>(n) * 3 * p_.net_width * p_.net_height * sizeof(Half);
+    const std::size_t out_rgb = static_cast<std::size_t>(n) * 3 * p_.model_width * p_.model_height * sizeof(Half);
+    // A batch that threw may have left work queued on the old buffers: let it pass first.
+    stream_.synchronize();
     upload_ = PinnedBuffer(n * in_.bytes);
     download_ = PinnedBuffer(n * out_.bytes);
     dev_in_ = kernels::DeviceBuffer(n * in_.bytes);
     dev_out_ = kernels::DeviceBuffer(n * out_.bytes);
     rgb_in_ = kernels::DeviceBuffer(in_rgb);
     rgb_out_ = kernels::DeviceBuffer(out_rgb);
+    if (thumb_bytes_) {
+      dev_thumbs_ = kernels::DeviceBuffer(n * thumb_bytes_);
+      host_thumbs_ = PinnedBuffer(n * thumb_bytes_);
+    }
     capacity_ = n;
   }
 
@@ -142,8 +222,8 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   io::FramePtr unpack(const std::uint8_t* src, std::int64_t pts) const {
     io::FramePtr f = io::make_frame();
     f->format = formats_.out_format;
-    f->width = g_.out_width;
-    f->height = g_.out_height;
+    f->width = p_.out_width;
+    f->height = p_.out_height;
     io::av_check(av_frame_get_buffer(f.get(), 0), "allocating an output frame");
     for (int p = 0; p < out_.planes; ++p)
       for (int y = 0; y < out_.rows[p]; ++y)
@@ -156,29 +236,38 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   FrameUpscaler& cpu_fallback() {
     if (!cpu_) {
       log::warn("frames: a frame differs in size or format from the first; such frames take the CPU route");
-      cpu_ = make_cpu_frame_upscaler(upscaler_, g_, formats_);
+      cpu_ = make_cpu_frame_upscaler(upscaler_, p_, formats_, options_);
     }
     return *cpu_;
   }
 
   model::Upscaler& upscaler_;
-  UpscaleGeometry g_;
+  FramePlan p_;
   FrameFormats formats_;
+  FrameOptions options_;
+  int device_;
   PackedLayout in_, out_;
   kernels::ColorSpec in_spec_, out_spec_;
   kernels::Dither dither_;
+  DuplicateSkipper skipper_;
   kernels::CudaStream stream_;
+  std::optional<kernels::ResizeCuda> pre_, post_;
+  kernels::DeviceBuffer canvas_;
+  std::size_t thumb_bytes_ = 0;
   int capacity_ = 0;
-  PinnedBuffer upload_, download_;
-  kernels::DeviceBuffer dev_in_, dev_out_, rgb_in_, rgb_out_;
+  PinnedBuffer upload_, download_, host_thumbs_;
+  kernels::DeviceBuffer dev_in_, dev_out_, rgb_in_, rgb_out_, dev_thumbs_;
   std::unique_ptr<FrameUpscaler> cpu_;
 };
 
 }  // namespace
 
-std::unique_ptr<FrameUpscaler> make_gpu_frame_upscaler(model::Upscaler& upscaler, const UpscaleGeometry& geometry,
-                                                       const FrameFormats& formats) {
-  return std::make_unique<GpuFrameUpscaler>(upscaler, geometry, formats);
+std::unique_ptr<FrameUpscaler> make_gpu_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
+                                                       const FrameFormats& formats, const FrameOptions& options) {
+  // Construction allocates (stream, plans, canvas): on the model's device, whichever thread
+  // builds the job; the calling thread's own device is restored after.
+  kernels::CudaDeviceGuard device(cuda_device_index(options.device));
+  return std::make_unique<GpuFrameUpscaler>(upscaler, plan, formats, options);
 }
 
 }  // namespace upscaled::pipeline

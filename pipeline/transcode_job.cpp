@@ -50,40 +50,6 @@ std::string encoder_for(const std::filesystem::path& output, const std::string& 
   return video_codec;
 }
 
-UpscaleGeometry plan_geometry(const JobOptions& opt, const AVCodecParameters* par, int scale, bool needs_even) {
-  UpscaleGeometry g;
-  g.in_width = par->width;
-  g.in_height = par->height;
-  g.model_width = g.in_width * scale;
-  g.model_height = g.in_height * scale;
-  if (opt.size) {
-    g.out_width = opt.size->first;
-    g.out_height = opt.size->second;
-  } else {
-    g.out_width = g.model_width;
-    g.out_height = g.model_height;
-  }
-  if (needs_even) {
-    const int w = g.out_width & ~1, h = g.out_height & ~1;
-    if (w != g.out_width || h != g.out_height)
-      log::warn(log::cat("output ", g.out_width, "x", g.out_height, " is odd; the encoder's 4:2:0 format needs even ",
-                         "sizes, cropping to ", w, "x", h));
-    g.out_width = std::max(2, w);
-    g.out_height = std::max(2, h);
-  }
-  return g;
-}
-
-// The scale the model runs at: the asked one, or for --size the smallest that reaches it.
-int wanted_scale(const JobOptions& opt, const AVCodecParameters* par) {
-  if (opt.model.scale > 0 || !opt.size) return opt.model.scale;
-  const double need =
-      std::max(static_cast<double>(opt.size->first) / par->width, static_cast<double>(opt.size->second) / par->height);
-  for (int s : {1, 2, 3, 4, 8})
-    if (s >= need - 1e-9) return std::max(s, 2);
-  return 8;
-}
-
 }  // namespace
 
 void check_job_paths(const JobOptions& opt) {
@@ -98,8 +64,16 @@ void check_job_paths(const JobOptions& opt) {
     throw Error(ErrorCode::output, quoted(opt.output) + ": output must be a file name, not a folder");
   if (!opt.overwrite && fs::exists(fs::symlink_status(opt.output, ec)))
     throw Error(ErrorCode::output, quoted(opt.output) + ": already exists (use --overwrite to replace it)");
-  if (opt.size && (opt.size->first < 2 || opt.size->second < 2 || opt.size->first > 16384 || opt.size->second > 16384))
+  const GeometryOptions& g = opt.geometry;
+  if (g.size && (g.size->first < 2 || g.size->second < 2 || g.size->first > 16384 || g.size->second > 16384))
     throw Error(ErrorCode::usage, "--size must be between 2x2 and 16384x16384");
+  if (g.size && g.outscale > 0) throw Error(ErrorCode::usage, "--outscale and --size exclude each other; give one");
+  if (g.outscale < 0 || (g.outscale > 0 && g.outscale > 16) || std::isnan(g.outscale))
+    throw Error(ErrorCode::usage, log::cat("--outscale ", g.outscale, ": expected a factor above 0 and at most 16"));
+  if (g.fit != Fit::stretch && !g.size) throw Error(ErrorCode::usage, "--fit needs --size WxH");
+  if (opt.skip_duplicates < 0 || opt.skip_duplicates >= 1 || std::isnan(opt.skip_duplicates))
+    throw Error(ErrorCode::usage, log::cat("--skip-duplicates ", opt.skip_duplicates,
+                                           ": expected a mean luma difference above 0 and below 1"));
 }
 
 JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
@@ -110,8 +84,9 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   const AVStream* in_video = demuxer.video_stream();
   const AVCodecParameters* par = in_video->codecpar;
 
+  const int in_sar_num = par->sample_aspect_ratio.num, in_sar_den = par->sample_aspect_ratio.den;
   model::ModelRequest request = opt.model;
-  request.scale = wanted_scale(opt, par);
+  request.scale = wanted_scale(opt.geometry, opt.model.scale, par->width, par->height, in_sar_num, in_sar_den);
   std::unique_ptr<model::Upscaler> upscaler = model::load_upscaler(request);
   const int scale = upscaler->scale();
 
@@ -125,16 +100,17 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   const bool subsampled_out = ec.codec != "png" && ec.codec != "mjpeg" &&
                               !(src_desc && src_desc->log2_chroma_w == 0 && src_desc->log2_chroma_h == 0 &&
                                 !(src_desc->flags & AV_PIX_FMT_FLAG_RGB));
-  const UpscaleGeometry geo = plan_geometry(opt, par, scale, subsampled_out);
+  const FramePlan geo =
+      plan_frames(opt.geometry, par->width, par->height, in_sar_num, in_sar_den, scale, subsampled_out);
+  const bool fitted = opt.geometry.size && opt.geometry.fit != Fit::stretch;
+  if (!fitted && (geo.out_width != geo.canvas_width || geo.out_height != geo.canvas_height))
+    log::warn(log::cat("output ", geo.canvas_width, "x", geo.canvas_height, " is odd; the encoder's 4:2:0 format ",
+                       "needs even sizes, cropping to ", geo.out_width, "x", geo.out_height));
   ec.width = geo.out_width;
   ec.height = geo.out_height;
   ec.time_base = in_video->time_base;
   ec.frame_rate = in_video->avg_frame_rate.num > 0 ? in_video->avg_frame_rate : in_video->r_frame_rate;
-  // Display aspect stays the input's: with an exact --size the pixels change shape.
-  AVRational sar = par->sample_aspect_ratio.num > 0 ? par->sample_aspect_ratio : AVRational{1, 1};
-  av_reduce(&sar.num, &sar.den, static_cast<int64_t>(sar.num) * par->width * geo.out_height,
-            static_cast<int64_t>(sar.den) * par->height * geo.out_width, 1 << 30);
-  ec.sample_aspect_ratio = (par->sample_aspect_ratio.num > 0 || sar.num != sar.den) ? sar : AVRational{0, 1};
+  ec.sample_aspect_ratio = {geo.sar_num, geo.sar_den};
   const io::ColorInfo in_color = io::effective_color(par->color_space, par->color_range, ec.source_format, par->height);
   ec.primaries = par->color_primaries;
   ec.transfer = par->color_trc;
@@ -158,10 +134,19 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   formats.in_chroma = par->chroma_location;
   formats.out_format = encoder.pixel_format();
   formats.out_color = {encoder.context()->colorspace, encoder.context()->color_range};
+  log::info("frames: " + describe(geo, opt.geometry.fit));
+  if (opt.geometry.pre_resize && geo.pre_resize())
+    log::info(log::cat("pre-resize: the network gets ", geo.net_width, "x", geo.net_height, " instead of ",
+                       geo.src_width, "x", geo.src_height, " (area filter; its output still covers the ",
+                       geo.picture_width, "x", geo.picture_height, " picture)"));
+  FrameOptions frame_options;
+  frame_options.grayscale = opt.grayscale;
+  frame_options.skip_threshold = opt.skip_duplicates;
+  frame_options.device = opt.model.device;
   // A GPU model reserves its device memory and picks tile and batch before the batch size
   // is read (may wait for other jobs on the same GPU).
-  upscaler->prepare(geo.in_width, geo.in_height);
-  std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, opt.model.device);
+  upscaler->prepare(geo.net_width, geo.net_height);
+  std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, frame_options);
   const int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
   const std::size_t cap = static_cast<std::size_t>(std::max(1, opt.queue_capacity));
 
@@ -304,6 +289,12 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   result.height = geo.out_height;
   result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   result.model = upscaler->describe();
+  result.skipped_frames = upscale->skipped();
+  result.network_width = geo.net_width;
+  result.network_height = geo.net_height;
+  if (opt.skip_duplicates > 0)
+    log::info(log::cat("--skip-duplicates: ", result.skipped_frames, " of ", result.frames,
+                       " frames repeated the previous picture (network skipped)"));
   {
     // Each queue has one consumer; the mux queue has two producers (demux for copied
     // packets, encode for video) whose push waits cannot be told apart: both get the sum.
@@ -344,6 +335,7 @@ std::string format_stage_stats(const JobResult& r) {
   std::snprintf(fps, sizeof fps, "%lld frames in %.2f s: %.2f fps end to end\n", static_cast<long long>(r.frames),
                 r.seconds, r.seconds > 0 ? r.frames / r.seconds : 0.0);
   out << fps;
+  if (r.skipped_frames > 0) out << r.skipped_frames << " duplicate frames skipped the network\n";
   return out.str();
 }
 

@@ -10,6 +10,7 @@
 
 #include "model/model_loader.h"
 #include "pipeline/cancel_token.h"
+#include "pipeline/frame_geometry.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -30,9 +31,11 @@ struct Progress {
 struct JobOptions {
   std::filesystem::path input;
   std::filesystem::path output;
-  model::ModelRequest model;                // model.scale is the wanted scale factor
-  std::optional<std::pair<int, int>> size;  // --size WxH: exact output size
-  std::string codec = "libx264";            // libx264 | libx265 (video outputs)
+  model::ModelRequest model;      // model.scale is the wanted scale factor
+  GeometryOptions geometry;       // --outscale, --size, --fit, --pre-resize
+  bool grayscale = false;         // --grayscale
+  double skip_duplicates = 0;     // --skip-duplicates threshold (mean abs luma difference); 0 = off
+  std::string codec = "libx264";  // libx264 | libx265 (video outputs)
   int crf = 18;
   std::string preset = "medium";
   bool overwrite = false;
@@ -57,8 +60,11 @@ struct JobResult {
   int width = 0;  // output video size
   int height = 0;
   double seconds = 0;
-  std::string model;               // Upscaler::describe()
-  std::vector<StageStats> stages;  // in pipeline order
+  std::string model;                // Upscaler::describe()
+  std::int64_t skipped_frames = 0;  // --skip-duplicates: frames that repeated the previous picture
+  int network_width = 0;            // what the network was fed (smaller than the input when
+  int network_height = 0;           // pre-resized)
+  std::vector<StageStats> stages;   // in pipeline order
 };
 
 // A table of per-stage busy and waiting time, naming the bottleneck (--stats).
