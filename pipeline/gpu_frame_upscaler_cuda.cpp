@@ -5,12 +5,16 @@
 // Everything runs on this stage's own non-blocking stream; the one wait per batch is on
 // that stream (never the device), before the host copies the results into AVFrames.
 // Buffers grow to the largest batch seen and are reused (no cudaMalloc per frame).
+// NVDEC frames (AV_PIX_FMT_CUDA) skip the pack and upload: the stream waits for their
+// decode event and the kernels read FFmpeg's device planes (pipeline/device_frames_cuda.h).
 #include "core/log.h"
 #include "io/av_error.h"
+#include "io/hw_decode.h"
 #include "io/kernel_layout.h"
 #include "kernels/cuda_raii.h"
 #include "kernels/from_rgb.h"
 #include "kernels/to_rgb.h"
+#include "pipeline/device_frames_cuda.h"
 #include "pipeline/frame_upscaler.h"
 
 #include <cstring>
@@ -74,8 +78,10 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     // A frame that differs from the first (a mid-stream size or format change) takes the
     // CPU route, which rescales it to the first frame's size.
     for (auto& f : frames)
-      if (f->width != g_.in_width || f->height != g_.in_height || f->format != formats_.in_format)
+      if (!accepts(f.get())) {
+        io::download_device_frames(frames);
         return cpu_fallback().process(frames);
+      }
     const int n = static_cast<int>(frames.size());
     reserve(n);
     const cudaStream_t s = stream_.get();
@@ -83,8 +89,17 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     const std::size_t in_plane = static_cast<std::size_t>(g_.in_width) * g_.in_height;
     const std::size_t model_plane = static_cast<std::size_t>(g_.model_width) * g_.model_height;
 
-    for (int i = 0; i < n; ++i) pack(frames[i].get(), upload_.get() + i * in_.bytes);
-    cuda_check(cudaMemcpyAsync(dev_in_.get(), upload_.get(), n * in_.bytes, cudaMemcpyHostToDevice, s), "upload");
+    bool any_host = false;
+    for (int i = 0; i < n; ++i) {
+      if (io::is_device_frame(frames[i].get())) {
+        wait_for_decode(frames[i].get(), s);
+        continue;
+      }
+      pack(frames[i].get(), upload_.get() + i * in_.bytes);
+      any_host = true;
+    }
+    if (any_host)
+      cuda_check(cudaMemcpyAsync(dev_in_.get(), upload_.get(), n * in_.bytes, cudaMemcpyHostToDevice, s), "upload");
     auto* rgb_in = rgb_in_.as<kernels::Half>();
     auto* rgb_out = rgb_out_.as<kernels::Half>();
     for (int i = 0; i < n; ++i) {
@@ -94,7 +109,10 @@ class GpuFrameUpscaler final : public FrameUpscaler {
                                             static_cast<std::ptrdiff_t>(g_.in_width * sizeof(kernels::Half))};
         (c == 0 ? dst.r : c == 1 ? dst.g : dst.b) = v;
       }
-      kernels::to_rgb_cuda(in_.view(dev_in_.as<const std::uint8_t>() + i * in_.bytes), in_spec_, dst, ks);
+      const kernels::FrameView src = io::is_device_frame(frames[i].get())
+                                         ? *device_frame_view(frames[i].get())
+                                         : in_.view(dev_in_.as<const std::uint8_t>() + i * in_.bytes);
+      kernels::to_rgb_cuda(src, in_spec_, dst, ks);
     }
     upscaler_.upscale_device({rgb_in, n, g_.in_height, g_.in_width}, {rgb_out, n, g_.model_height, g_.model_width}, s);
     for (int i = 0; i < n; ++i) {
@@ -118,6 +136,12 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   }
 
  private:
+  // The first frame's size, and the decoded format or an NVDEC frame the kernels read.
+  bool accepts(const AVFrame* f) const {
+    if (f->width != g_.in_width || f->height != g_.in_height) return false;
+    return io::is_device_frame(f) ? device_frame_view(f).has_value() : f->format == formats_.in_format;
+  }
+
   void reserve(int n) {
     if (n <= capacity_) return;
     const std::size_t in_rgb = static_cast<std::size_t>(n) * 3 * g_.in_width * g_.in_height * sizeof(kernels::Half);

@@ -32,7 +32,9 @@ struct JobOptions {
   std::filesystem::path output;
   model::ModelRequest model;                // model.scale is the wanted scale factor
   std::optional<std::pair<int, int>> size;  // --size WxH: exact output size
-  std::string codec = "libx264";            // libx264 | libx265 (video outputs)
+  std::string codec = "libx264";            // libx264 | libx265 | h264 | hevc | av1 | *_nvenc (video outputs)
+  std::string decode = "auto";              // auto | cpu | nvdec (pipeline/nvdec_session.h)
+  std::string encode = "auto";              // auto | cpu | nvenc (io/encoder_select.h)
   int crf = 18;
   std::string preset = "medium";
   bool overwrite = false;
