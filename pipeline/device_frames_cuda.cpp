@@ -20,7 +20,7 @@ void destroy_event(void* opaque, std::uint8_t*) {
 
 class CudaDecodeStream final : public DecodeStream {
  public:
-  explicit CudaDecodeStream(int device) {
+  explicit CudaDecodeStream(int device) : device_(device) {
     try {
       cuda_check(cudaSetDevice(device), "cudaSetDevice");
       stream_ = std::make_unique<kernels::CudaStream>();
@@ -33,6 +33,8 @@ class CudaDecodeStream final : public DecodeStream {
   void* cuda_stream() const override { return stream_->get(); }
 
   void mark_decoded(AVFrame* frame) override {
+    // The decode thread's current device: the event must live where the stream does.
+    cuda_check(cudaSetDevice(device_), "cudaSetDevice (decode thread)");
     cudaEvent_t event = nullptr;
     cuda_check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreate (decoded frame)");
     AVBufferRef* ref = av_buffer_create(reinterpret_cast<std::uint8_t*>(event), sizeof(event), destroy_event, event,
@@ -47,6 +49,7 @@ class CudaDecodeStream final : public DecodeStream {
   }
 
  private:
+  int device_ = 0;
   std::unique_ptr<kernels::CudaStream> stream_;
 };
 
