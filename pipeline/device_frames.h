@@ -19,7 +19,8 @@ namespace upscaled::pipeline {
 class DecodeStream {
  public:
   virtual ~DecodeStream() = default;
-  virtual void* cuda_stream() const = 0;  // a cudaStream_t / CUstream
+  virtual void* cuda_stream() const = 0;   // a cudaStream_t / CUstream
+  virtual void* cuda_context() const = 0;  // the GPU's primary context (CUcontext), runtime-owned
   virtual void mark_decoded(AVFrame* frame) = 0;
 };
 

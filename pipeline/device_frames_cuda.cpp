@@ -18,11 +18,32 @@ void destroy_event(void* opaque, std::uint8_t*) {
   cudaEventDestroy(static_cast<cudaEvent_t>(opaque));
 }
 
+// The calling thread's current CUcontext through the runtime's driver entry point (no link
+// against libcuda: CPU-only machines must still start the binary).
+void* current_context() {
+  using CtxGetCurrent = int (*)(void**);  // CUresult cuCtxGetCurrent(CUcontext*)
+  void* fn = nullptr;
+  cudaDriverEntryPointQueryResult found{};
+#if CUDART_VERSION >= 12050
+  cuda_check(cudaGetDriverEntryPointByVersion("cuCtxGetCurrent", &fn, 12000, cudaEnableDefault, &found),
+             "cudaGetDriverEntryPointByVersion(cuCtxGetCurrent)");
+#else
+  cuda_check(cudaGetDriverEntryPoint("cuCtxGetCurrent", &fn, cudaEnableDefault, &found),
+             "cudaGetDriverEntryPoint(cuCtxGetCurrent)");
+#endif
+  void* context = nullptr;
+  if (found != cudaDriverEntryPointSuccess || !fn || reinterpret_cast<CtxGetCurrent>(fn)(&context) != 0 || !context)
+    throw Error(ErrorCode::device, "cannot read the CUDA primary context (cuCtxGetCurrent)");
+  return context;
+}
+
 class CudaDecodeStream final : public DecodeStream {
  public:
   explicit CudaDecodeStream(int device) : device_(device) {
     try {
       cuda_check(cudaSetDevice(device), "cudaSetDevice");
+      cuda_check(cudaFree(nullptr), "CUDA runtime initialisation");  // primary context now current
+      context_ = current_context();
       stream_ = std::make_unique<kernels::CudaStream>();
     } catch (const kernels::CudaError& e) {
       throw Error(ErrorCode::device,
@@ -31,6 +52,7 @@ class CudaDecodeStream final : public DecodeStream {
   }
 
   void* cuda_stream() const override { return stream_->get(); }
+  void* cuda_context() const override { return context_; }
 
   void mark_decoded(AVFrame* frame) override {
     // The decode thread's current device: the event must live where the stream does.
@@ -50,6 +72,7 @@ class CudaDecodeStream final : public DecodeStream {
 
  private:
   int device_ = 0;
+  void* context_ = nullptr;
   std::unique_ptr<kernels::CudaStream> stream_;
 };
 

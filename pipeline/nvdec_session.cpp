@@ -55,7 +55,7 @@ bool NvdecSession::start(const NvdecRequest& r) {
   if (why.empty()) {
     try {
       stream_ = make_decode_stream(r.device);
-      device_ = std::make_unique<io::CudaHwDevice>(r.device, stream_->cuda_stream());
+      device_ = std::make_unique<io::CudaHwDevice>(r.device, stream_->cuda_context(), stream_->cuda_stream());
     } catch (const Error& e) {
       device_.reset();
       stream_.reset();
