@@ -4,6 +4,7 @@
 #include "app/signal_forwarder.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "io/encoder_select.h"
 #include "pipeline/duplicate_skipper.h"
 #include "pipeline/transcode_job.h"
 #ifdef HAVE_UPSCALED_DOCTOR
@@ -66,7 +67,8 @@ int run_file(FileArgs& a) {
   // stage decision; --require-gpu turns a CPU fallback into exit code 7.
   doctor::StartupOptions startup;
   startup.model = a.job.model;
-  startup.encoder = a.job.codec;
+  startup.encoder = io::encoder_candidates(a.job.codec, a.job.encode).front();  // NVENC when it is tried
+  startup.decode = a.job.decode;
   startup.require_gpu = a.require_gpu;
   doctor::startup_check(startup);
 #else
@@ -122,8 +124,15 @@ const CommandRegistration registration{
                           "less than THRESHOLD (mean absolute difference, 0..1; default 0.002) from the last "
                           "upscaled one")
               ->expected(0, 1);
-      sub->add_option("--codec", j.codec, "video encoder")
-          ->check(CLI::IsMember({"libx264", "libx265"}))
+      sub->add_option("--codec", j.codec, "video codec (h264, hevc, av1) or encoder (libx264, h264_nvenc, ...)")
+          ->check(CLI::IsMember({"libx264", "libx265", "h264", "hevc", "av1", "h264_nvenc", "hevc_nvenc", "av1_nvenc",
+                                 "libsvtav1", "libaom-av1"}))
+          ->capture_default_str();
+      sub->add_option("--decode", j.decode, "video decoding: NVDEC when the GPU path runs (auto), cpu, or nvdec")
+          ->check(CLI::IsMember({"auto", "cpu", "nvdec"}))
+          ->capture_default_str();
+      sub->add_option("--encode", j.encode, "video encoding: NVENC then CPU (auto), cpu, or nvenc")
+          ->check(CLI::IsMember({"auto", "cpu", "nvenc"}))
           ->capture_default_str();
       sub->add_option("--crf", j.crf, "encoder quality (lower is better)")
           ->check(CLI::Range(0, 51))

@@ -138,6 +138,7 @@ Report run_checks(const StartupOptions& o, Depth depth) {
   in.classic_model = classic;
   in.encoder = o.encoder;
   in.input_codec = o.input_codec;
+  in.decode = o.decode;
   in.driver = &driver;
   in.devices = &devices;
   in.torch = &torch;

@@ -26,6 +26,7 @@ struct StartupOptions {
   model::ModelRequest model;        // name, device (auto | cpu | cuda), models_dir
   std::string encoder = "libx264";  // libx264 | libx265 | h264_nvenc | hevc_nvenc | av1_nvenc
   std::string input_codec;          // FFmpeg name of the input's video codec ("h264"); empty = unknown
+  std::string decode = "auto";      // --decode: auto | cpu | nvdec
   bool require_gpu = false;         // any CPU fallback is an error (ErrorCode::gpu_required)
   std::filesystem::path state_dir;  // empty = default_state_dir()
   std::filesystem::path cache_dir;  // empty = default_cache_dir(); holds the codec probe cache

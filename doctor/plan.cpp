@@ -32,6 +32,29 @@ std::string gpu_unusable_reason(const PlanInputs& in) {
   return {};
 }
 
+// NVDEC feeds the GPU frame path (pipeline/nvdec_session.h): it is used when the colour
+// conversion and the network run on the GPU and NVDEC opened a session for the codec. The
+// job decides per file (profile, bit depth, chroma) and logs its own line; a CPU decode
+// counts as a fallback only for --decode nvdec.
+StageDecision decide_decode(const PlanInputs& in, const StagePlan& plan) {
+  const bool required = in.decode == "nvdec";
+  if (in.decode == "cpu") return decision("decode", false, "nvdec", false, "--decode cpu: libavcodec on the CPU");
+  std::string codecs;
+  for (const auto& c : plan.nvdec_codecs) codecs += (codecs.empty() ? "" : ", ") + c;
+  std::string why;
+  if (!plan.preprocess.gpu || !plan.infer.gpu)
+    why = "NVDEC feeds the GPU frame path, which does not run (" +
+          (!plan.preprocess.gpu ? plan.preprocess.reason : plan.infer.reason) + ")";
+  else if (codecs.empty())
+    why = "NVDEC opened no decoder session on this GPU";
+  else if (!in.input_codec.empty() && !plan.nvdec_supports(in.input_codec))
+    why = "NVDEC has no " + in.input_codec + " decoder here (it has " + codecs + ")";
+  if (!why.empty()) return decision("decode", false, "nvdec", required, "libavcodec on the CPU: " + why);
+  return decision("decode", true, "nvdec", required,
+                  in.input_codec.empty() ? "NVDEC for " + codecs + " (4:2:0, 8/10-bit; other inputs decode on the CPU)"
+                                         : "NVDEC for " + in.input_codec + "; frames stay on the GPU");
+}
+
 }  // namespace
 
 bool StagePlan::any_fallback() const {
@@ -84,15 +107,7 @@ StagePlan decide_plan(const PlanInputs& in) {
     for (const auto& p : in.codecs->nvdec)
       if (p.ok) plan.nvdec_codecs.push_back(p.codec);
   }
-  // The pipeline decodes with libavcodec on the CPU: NVDEC decoding is not wired in yet, so
-  // the plan says so (and --require-gpu does not count it) rather than promise NVDEC.
-  std::string nvdec_note;
-  if (!plan.nvdec_codecs.empty()) {
-    for (const auto& c : plan.nvdec_codecs) nvdec_note += (nvdec_note.empty() ? "" : ", ") + c;
-    nvdec_note = " (NVDEC is present for " + nvdec_note + ")";
-  }
-  plan.decode = decision("decode", false, "nvdec", false,
-                         "libavcodec on the CPU; the pipeline has no NVDEC path yet" + nvdec_note);
+  plan.decode = decide_decode(in, plan);
 
   // encode: NVENC only when an *_nvenc encoder is configured; libx264/libx265 are a choice.
   const bool nvenc_wanted = wanted && in.encoder.size() > 6 && in.encoder.ends_with("_nvenc");

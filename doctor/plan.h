@@ -18,7 +18,8 @@ struct PlanInputs {
   std::string device = "auto";  // the user's wish: auto | cpu | cuda
   bool classic_model = true;
   std::string encoder = "libx264";
-  std::string input_codec;  // empty = unknown
+  std::string input_codec;      // empty = unknown
+  std::string decode = "auto";  // --decode: auto | cpu | nvdec
   const DriverInfo* driver = nullptr;
   const kernels::DeviceProbe* devices = nullptr;
   const TorchFacts* torch = nullptr;

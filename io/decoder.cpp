@@ -6,7 +6,7 @@
 
 namespace upscaled::io {
 
-Decoder::Decoder(const AVStream* stream, const std::filesystem::path& source)
+Decoder::Decoder(const AVStream* stream, const std::filesystem::path& source, const HwDecodeOptions* hw)
     : time_base_(stream->time_base), source_(source) {
   const AVCodec* codec = avcodec_find_decoder(stream->codecpar->codec_id);
   const std::string where = "'" + source.string() + "'";
@@ -18,6 +18,13 @@ Decoder::Decoder(const AVStream* stream, const std::filesystem::path& source)
   av_check(avcodec_parameters_to_context(ctx_.get(), stream->codecpar), where + ": decoder parameters");
   ctx_->pkt_timebase = stream->time_base;
   ctx_->thread_count = 0;  // auto
+  if (hw) {
+    hw_state_ = std::make_unique<HwDecodeState>();
+    hw_state_->source = source.string();
+    enable_hw_decode(ctx_.get(), *hw, *hw_state_);
+    on_device_frame_ = hw->on_device_frame;
+    ctx_->thread_count = 1;  // NVDEC decodes; frame threads would only add decoder surfaces
+  }
   av_check(avcodec_open2(ctx_.get(), codec, nullptr), where + ": cannot open the " + codec->name + " decoder",
            ErrorCode::input_invalid);
 }
@@ -39,6 +46,10 @@ bool Decoder::receive(AVFrame* frame) {
   if (rc < 0)
     throw Error(ErrorCode::input_invalid, "'" + source_.string() + "': decoding failed (" + av_error_text(rc) + ")");
   frame->pts = frame->best_effort_timestamp;
+  if (hw_state_) {
+    check_required_device_frame(frame, *hw_state_);
+    if (on_device_frame_ && is_device_frame(frame)) on_device_frame_(frame);
+  }
   return true;
 }
 

@@ -5,17 +5,23 @@
 // needs more input. Frames carry best_effort_timestamp in `pts`, in the stream's
 // time_base. Corrupt data throws Error(input_invalid) naming the file and the position.
 // FFmpeg's frame threading is used (threads = cores).
+// With HwDecodeOptions (io/hw_decode.h) the decoder uses NVDEC where it can: frames come
+// back in device memory (AV_PIX_FMT_CUDA), one decoding thread, CPU fallback as described
+// there. Movable; the get_format state moves with it.
 #pragma once
 
 #include "io/av_handles.h"
+#include "io/hw_decode.h"
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 
 namespace upscaled::io {
 
 class Decoder {
  public:
-  Decoder(const AVStream* stream, const std::filesystem::path& source);
+  Decoder(const AVStream* stream, const std::filesystem::path& source, const HwDecodeOptions* hw = nullptr);
 
   AVCodecContext* context() const { return ctx_.get(); }
   void send(const AVPacket* pkt);
@@ -27,6 +33,8 @@ class Decoder {
   CodecContextPtr ctx_;
   AVRational time_base_;
   std::filesystem::path source_;
+  std::unique_ptr<HwDecodeState> hw_state_;  // null without HwDecodeOptions; ctx_->opaque
+  std::function<void(AVFrame*)> on_device_frame_;
 };
 
 }  // namespace upscaled::io

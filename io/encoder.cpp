@@ -1,6 +1,7 @@
 #include "io/encoder.h"
 
 #include "io/av_error.h"
+#include "io/encoder_select.h"
 
 extern "C" {
 #include <libavutil/opt.h>
@@ -72,6 +73,8 @@ Encoder::Encoder(const EncoderConfig& cfg) {
   } else if (name == "mjpeg") {
     ctx_->flags |= AV_CODEC_FLAG_QSCALE;
     ctx_->global_quality = FF_QP2LAMBDA * 2;  // visually lossless JPEG
+  } else {
+    apply_encoder_options(ctx_.get(), cfg);  // NVENC, AV1 (io/encoder_select.h)
   }
   av_check(avcodec_open2(ctx_.get(), codec, nullptr),
            "cannot open the " + name + " encoder (" + std::to_string(cfg.width) + "x" + std::to_string(cfg.height) +

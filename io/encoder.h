@@ -1,4 +1,5 @@
-// Encodes the upscaled video: libx264/libx265 for video outputs, png/mjpeg for images.
+// Encodes the upscaled video: libx264/libx265 (or NVENC, AV1: io/encoder_select.h) for
+// video outputs, png/mjpeg for images.
 //
 // Contract: synchronous, single-threaded use (the encode stage owns it). Opened in the
 // constructor with everything the muxer's header needs (extradata with global headers).
@@ -13,7 +14,7 @@
 namespace upscaled::io {
 
 struct EncoderConfig {
-  std::string codec = "libx264";  // libx264, libx265, png, mjpeg
+  std::string codec = "libx264";  // libx264, libx265, *_nvenc, libsvtav1, png, mjpeg
   int width = 0;
   int height = 0;
   AVPixelFormat source_format = AV_PIX_FMT_NONE;  // the decoded format; kept when supported

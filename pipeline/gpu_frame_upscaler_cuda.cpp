@@ -8,14 +8,18 @@
 // batch before the host copies the results into AVFrames, and with --skip-duplicates one
 // more for the tiny luma thumbnails that decide which frames run. Buffers grow to the
 // largest batch seen and are reused (no cudaMalloc per frame); resize plans are made once.
+// NVDEC frames (AV_PIX_FMT_CUDA) skip the pack and upload: the stream waits for their
+// decode event and the kernels read FFmpeg's device planes (pipeline/device_frames_cuda.h).
 #include "core/log.h"
 #include "io/av_error.h"
+#include "io/hw_decode.h"
 #include "io/kernel_layout.h"
 #include "kernels/cuda_raii.h"
 #include "kernels/from_rgb.h"
 #include "kernels/grayscale.h"
 #include "kernels/resize.h"
 #include "kernels/to_rgb.h"
+#include "pipeline/device_frames_cuda.h"
 #include "pipeline/duplicate_skipper.h"
 #include "pipeline/frame_upscaler.h"
 
@@ -111,8 +115,10 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     // A frame that differs from the first (a mid-stream size or format change) takes the
     // CPU route, which rescales it to the first frame's size.
     for (auto& f : frames)
-      if (f->width != p_.src_width || f->height != p_.src_height || f->format != formats_.in_format)
+      if (!accepts(f.get())) {
+        io::download_device_frames(frames);
         return cpu_fallback().process(frames);
+      }
     // This runs on the upscale stage's thread, whose current device is not ours by default.
     kernels::CudaDeviceGuard device(device_);
     const int n = static_cast<int>(frames.size());
@@ -120,15 +126,24 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     const cudaStream_t s = stream_.get();
     const auto ks = stream_.stream();
 
-    for (int i = 0; i < n; ++i) pack(frames[i].get(), upload_.get() + i * in_.bytes);
-    cuda_check(cudaMemcpyAsync(dev_in_.get(), upload_.get(), n * in_.bytes, cudaMemcpyHostToDevice, s), "upload");
-    const std::vector<int>& run = skipper_.select(n, thumbnails(n));
+    bool any_host = false;
+    for (int i = 0; i < n; ++i) {
+      if (io::is_device_frame(frames[i].get())) {
+        wait_for_decode(frames[i].get(), s);
+        continue;
+      }
+      pack(frames[i].get(), upload_.get() + i * in_.bytes);
+      any_host = true;
+    }
+    if (any_host)
+      cuda_check(cudaMemcpyAsync(dev_in_.get(), upload_.get(), n * in_.bytes, cudaMemcpyHostToDevice, s), "upload");
+    const std::vector<int>& run = skipper_.select(n, thumbnails(frames));
     const int k = static_cast<int>(run.size());
     if (k > 0) {
       auto* rgb_in = rgb_in_.as<Half>();
       auto* rgb_out = rgb_out_.as<Half>();
       for (int j = 0; j < k; ++j) {
-        const kernels::FrameView src = in_.view(dev_in_.as<const std::uint8_t>() + run[j] * in_.bytes);
+        const kernels::FrameView src = input_view(frames, run[j]);
         const auto dst = batch_planes(rgb_in, j, p_.net_width, p_.net_height, 0, 0, p_.net_width, p_.net_height);
         if (pre_)
           pre_->run(src, in_spec_, dst, ks);
@@ -152,13 +167,14 @@ class GpuFrameUpscaler final : public FrameUpscaler {
  private:
   // With --skip-duplicates: every frame's luma thumbnail, made on the device and copied back
   // (a few KiB; the one extra wait per batch). Otherwise a provider that is never called.
-  std::function<kernels::PlaneView<const float>(int)> thumbnails(int n) {
+  std::function<kernels::PlaneView<const float>(int)> thumbnails(const std::vector<io::FramePtr>& frames) {
     if (!skipper_.enabled()) return {};
+    const int n = static_cast<int>(frames.size());
     const int tw = skipper_.thumb_width(), th = skipper_.thumb_height();
     const auto pitch = static_cast<std::ptrdiff_t>(tw * sizeof(float));
     for (int i = 0; i < n; ++i)
       kernels::luma_thumbnail_cuda(
-          in_.view(dev_in_.as<const std::uint8_t>() + i * in_.bytes), in_spec_,
+          input_view(frames, i), in_spec_,
           {reinterpret_cast<float*>(dev_thumbs_.as<std::uint8_t>() + i * thumb_bytes_), tw, th, pitch},
           stream_.stream());
     cuda_check(
@@ -168,6 +184,19 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     return [this, tw, th, pitch](int i) -> kernels::PlaneView<const float> {
       return {reinterpret_cast<const float*>(host_thumbs_.get() + i * thumb_bytes_), tw, th, pitch};
     };
+  }
+
+  // The first frame's size, and the decoded format or an NVDEC frame the kernels read.
+  bool accepts(const AVFrame* f) const {
+    if (f->width != p_.src_width || f->height != p_.src_height) return false;
+    return io::is_device_frame(f) ? device_frame_view(f).has_value() : f->format == formats_.in_format;
+  }
+
+  // Frame i's planes on the device: FFmpeg's own for NVDEC frames, else the uploaded copy.
+  kernels::FrameView input_view(const std::vector<io::FramePtr>& frames, int i) const {
+    const AVFrame* f = frames[static_cast<std::size_t>(i)].get();
+    if (io::is_device_frame(f)) return *device_frame_view(f);
+    return in_.view(dev_in_.as<const std::uint8_t>() + i * in_.bytes);
   }
 
   // Model output j -> (resample onto the canvas) -> window -> (gray) -> encoder picture j.

@@ -5,11 +5,13 @@
 #include "io/decoder.h"
 #include "io/demuxer.h"
 #include "io/encoder.h"
+#include "io/encoder_select.h"
 #include "io/muxer.h"
 #include "io/rgb_converter.h"
 #include "io/staged_output.h"
 #include "pipeline/bounded_queue.h"
 #include "pipeline/frame_upscaler.h"
+#include "pipeline/nvdec_session.h"
 #include "pipeline/stage_group.h"
 
 #include <algorithm>
@@ -80,9 +82,12 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   const auto t0 = Clock::now();
   check_job_paths(opt);
   io::Demuxer demuxer(opt.input);
+  NvdecSession nvdec;  // before the decoder: outlives it and every frame it decodes
   io::Decoder decoder(demuxer.video_stream(), opt.input);
   const AVStream* in_video = demuxer.video_stream();
   const AVCodecParameters* par = in_video->codecpar;
+  NvdecRequest nvdec_request{opt.decode, opt.input.string(), par};
+  NvdecSession::precheck(nvdec_request);
 
   const int in_sar_num = par->sample_aspect_ratio.num, in_sar_den = par->sample_aspect_ratio.den;
   model::ModelRequest request = opt.model;
@@ -120,12 +125,12 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   ec.crf = opt.crf;
   ec.preset = opt.preset;
   ec.global_header = muxer.wants_global_header();
-  io::Encoder encoder(ec);
+  io::Encoder encoder = io::open_video_encoder(ec, opt.encode);
   muxer.add_video(encoder.context());
   muxer.write_header();
 
   log::info(log::cat(quoted(opt.input), ": ", par->width, "x", par->height, " ", avcodec_get_name(par->codec_id),
-                     " -> ", geo.out_width, "x", geo.out_height, " ", ec.codec, " (",
+                     " -> ", geo.out_width, "x", geo.out_height, " ", encoder.context()->codec->name, " (",
                      av_get_pix_fmt_name(encoder.pixel_format()), "), model ", upscaler->describe()));
 
   FrameFormats formats;
@@ -149,6 +154,12 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, frame_options);
   const int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
   const std::size_t cap = static_cast<std::size_t>(std::max(1, opt.queue_capacity));
+  // NVDEC surfaces held at once: the decoded queue, the batch being upscaled, one frame
+  // being pushed, and a margin.
+  nvdec_request.gpu_frames = upscale->name() == "cuda";
+  nvdec_request.device = cuda_device_index(opt.model.device);
+  nvdec_request.extra_frames = static_cast<int>(cap) + batch + 2;
+  if (nvdec.start(nvdec_request)) decoder = io::Decoder(in_video, opt.input, &nvdec.options());
 
   BoundedQueue<io::PacketPtr> packets(cap * 4);
   BoundedQueue<io::FramePtr> decoded(cap);

@@ -35,7 +35,9 @@ struct JobOptions {
   GeometryOptions geometry;       // --outscale, --size, --fit, --pre-resize
   bool grayscale = false;         // --grayscale
   double skip_duplicates = 0;     // --skip-duplicates threshold (mean abs luma difference); 0 = off
-  std::string codec = "libx264";  // libx264 | libx265 (video outputs)
+  std::string codec = "libx264";  // libx264 | libx265 | h264 | hevc | av1 | *_nvenc (video outputs)
+  std::string decode = "auto";    // auto | cpu | nvdec (pipeline/nvdec_session.h)
+  std::string encode = "auto";    // auto | cpu | nvenc (io/encoder_select.h)
   int crf = 18;
   std::string preset = "medium";
   bool overwrite = false;

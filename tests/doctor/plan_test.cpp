@@ -72,7 +72,7 @@ TEST(Plan, NoDriverFallsBackToCpuEverywhere) {
     EXPECT_EQ(s->device, "cpu") << s->stage;
     EXPECT_FALSE(s->gpu);
   }
-  EXPECT_FALSE(plan.decode.fallback);  // the pipeline decodes on the CPU anyway (no NVDEC path yet)
+  EXPECT_FALSE(plan.decode.fallback);  // --decode auto: CPU decoding is not a fallback
   EXPECT_TRUE(plan.preprocess.fallback);
   EXPECT_TRUE(plan.infer.fallback);
   EXPECT_FALSE(plan.encode.fallback);  // libx264 was chosen, not fallen back to
@@ -93,8 +93,9 @@ TEST(Plan, DeviceCpuIsAChoiceNotAFallback) {
 TEST(Plan, H100UsesGpuButEncodesOnCpu) {
   const auto f = h100();
   auto plan = decide_plan(f.inputs("libx264"));
-  EXPECT_EQ(plan.decode.device, "cpu");  // NVDEC is reported, not used: no NVDEC path yet
-  EXPECT_NE(plan.decode.reason.find("NVDEC is present for"), std::string::npos) << plan.decode.reason;
+  EXPECT_EQ(plan.decode.device, "nvdec");  // the GPU frame path runs: NVDEC feeds it
+  EXPECT_TRUE(plan.decode.gpu);
+  EXPECT_NE(plan.decode.reason.find("NVDEC for h264, hevc"), std::string::npos) << plan.decode.reason;
   EXPECT_EQ(plan.preprocess.device, "cuda");
   EXPECT_EQ(plan.infer.device, "cuda");
   EXPECT_EQ(plan.encode.device, "cpu");
@@ -110,17 +111,42 @@ TEST(Plan, H100UsesGpuButEncodesOnCpu) {
   EXPECT_NE(plan.encode.reason.find("unsupported device"), std::string::npos);
 }
 
-TEST(Plan, DecodeIsCpuAndNeverAFallbackUntilNvdecIsWired) {
+TEST(Plan, DecodeUsesNvdecForTheInputCodecWhenItOpenedASession) {
   auto f = h100();
   f.codecs.nvdec[3].ok = false;  // av1
   f.codecs.nvdec[3].reason = "Codec av1 is not supported";
   auto in = f.inputs();
+  in.input_codec = "hevc";
+  auto plan = decide_plan(in);
+  EXPECT_EQ(plan.decode.device, "nvdec");
+  EXPECT_NE(plan.decode.reason.find("NVDEC for hevc"), std::string::npos) << plan.decode.reason;
+
   in.input_codec = "av1";
-  const auto plan = decide_plan(in);
+  plan = decide_plan(in);
+  EXPECT_EQ(plan.decode.device, "cpu");
+  EXPECT_FALSE(plan.decode.fallback);  // auto: not counted by --require-gpu
+  EXPECT_NE(plan.decode.reason.find("no av1 decoder"), std::string::npos) << plan.decode.reason;
+
+  in.decode = "nvdec";  // required: the same CPU decode is now a fallback
+  plan = decide_plan(in);
+  EXPECT_EQ(plan.decode.device, "cpu");
+  EXPECT_TRUE(plan.decode.fallback);
+  EXPECT_TRUE(plan.any_fallback());
+}
+
+TEST(Plan, DecodeStaysOnTheCpuWithoutTheGpuFramePathOrWhenAsked) {
+  const auto f = h100();
+  auto in = f.inputs("libx264", true);  // classic resampler: frames are converted on the CPU
+  auto plan = decide_plan(in);
+  EXPECT_EQ(plan.decode.device, "cpu");
+  EXPECT_NE(plan.decode.reason.find("GPU frame path"), std::string::npos) << plan.decode.reason;
+
+  in = f.inputs();
+  in.decode = "cpu";
+  plan = decide_plan(in);
   EXPECT_EQ(plan.decode.device, "cpu");
   EXPECT_FALSE(plan.decode.fallback);
-  EXPECT_NE(plan.decode.reason.find("no NVDEC path"), std::string::npos) << plan.decode.reason;
-  EXPECT_EQ(plan.decode.reason.find("av1"), std::string::npos) << "av1 opened no NVDEC session";
+  EXPECT_NE(plan.decode.reason.find("--decode cpu"), std::string::npos) << plan.decode.reason;
 }
 
 TEST(Plan, KernelImageMissingOrCpuTorch) {
