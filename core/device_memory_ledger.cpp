@@ -48,8 +48,8 @@ void DeviceMemoryLedger::set_limit(int device, std::size_t bytes) {
   devices_[device].limit = bytes;
 }
 
-std::optional<DeviceMemoryLedger::Reservation> DeviceMemoryLedger::take_locked(int device, Device& d,
-                                                                                std::size_t min, std::size_t want) {
+std::optional<DeviceMemoryLedger::Reservation> DeviceMemoryLedger::take_locked(int device, Device& d, std::size_t min,
+                                                                               std::size_t want) {
   const std::size_t cap = d.limit > 0 ? std::min(d.limit, d.capacity) : d.capacity;
   const std::size_t free = cap > d.reserved ? cap - d.reserved : 0;
   if (free < min) return std::nullopt;
@@ -62,7 +62,7 @@ std::optional<DeviceMemoryLedger::Reservation> DeviceMemoryLedger::take_locked(i
 }
 
 std::optional<DeviceMemoryLedger::Reservation> DeviceMemoryLedger::try_reserve(int device, std::size_t min,
-                                                                                std::size_t want) {
+                                                                               std::size_t want) {
   std::lock_guard lock(mutex_);
   return take_locked(device, device_locked(device), min, want);
 }
@@ -82,8 +82,8 @@ DeviceMemoryLedger::Reservation DeviceMemoryLedger::reserve(int device, std::siz
     if (released_.wait_until(lock, deadline) == std::cv_status::timeout) {
       if (auto r = take_locked(device, d, min, want)) return std::move(*r);
       throw Error(ErrorCode::device, "not enough GPU memory on " + where + ": this job needs at least " +
-                                         format_bytes(min) + ", other jobs hold " + format_bytes(d.reserved) +
-                                         " of " + format_bytes(cap));
+                                         format_bytes(min) + ", other jobs hold " + format_bytes(d.reserved) + " of " +
+                                         format_bytes(cap));
     }
   }
 }

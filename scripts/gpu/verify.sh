@@ -39,7 +39,7 @@ say "benchmarks"
 {
   $build/bench/bench_kernels --gpu --runs 20
   thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
-  for p in fp16 bf16; do
+  for p in fp16; do
     $build/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda --precision $p \
       --sizes 640x360,1280x720 --warmup 3 --iterations 15
   done
@@ -50,9 +50,10 @@ thick_x4=$carry/upscalerjs-esrgan-thick-1.0.0/package/models/x4/model.json
 {
   ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440 -frames:v 300 -t 10 \
     -c:v libx264 -preset veryfast -c:a aac /tmp/bench360.mp4
-  for run in 1 2; do
-    echo "--- run $run: 640x360 300 frames, esrgan-thick x4 fp16 -> 2560x1440 libx264 veryfast"
-    $bin file /tmp/bench360.mp4 -o /tmp/bench-out.mp4 -m "$thick_x4" -s 4 --preset veryfast --overwrite --stats --no-progress
+  for decode in auto cpu; do
+    echo "--- --decode $decode: 640x360 300 frames, esrgan-thick x4 fp16 -> 2560x1440 libx264 veryfast"
+    $bin file /tmp/bench360.mp4 -o /tmp/bench-out.mp4 -m "$thick_x4" -s 4 --preset veryfast --decode $decode \
+      --overwrite --stats --no-progress
   done
   echo "--- echo-hereweare.webm, esrgan-thick x4 -> 1920x1080 libx264 veryfast"
   $bin file "$carry/echo-hereweare.webm" -o /tmp/echo-up.mkv -m "$thick_x4" -s 4 --preset veryfast --overwrite --stats --no-progress
@@ -73,9 +74,9 @@ thick_x4=$carry/upscalerjs-esrgan-thick-1.0.0/package/models/x4/model.json
 say "tests"
 # The call has a 10-minute limit: GPU-relevant tests first, then the rest in what is left.
 left() { echo $(( ${VERIFY_BUDGET_S:-560} - ($(date +%s) - t0) )); }
-(cd $build && timeout $(left) ctest -j8 --timeout 300 --output-on-failure -R "Cuda|Gpu|Published|Tiling|Doctor|doctor|Tfjs|Pth|Safetensors|Torch|MemoryPlan") > "$out/ctest.log" 2>&1
+(cd $build && timeout $(left) ctest -j8 --timeout 300 --output-on-failure -R "Cuda|Gpu|Published|Tiling|Doctor|doctor|Tfjs|Pth|Safetensors|Torch|MemoryPlan|Nvdec|HwCodec|GpuGeometry") > "$out/ctest.log" 2>&1
 say "gpu-relevant ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest.log")"
-(cd $build && timeout $(left) ctest -j8 --timeout 200 --output-on-failure -E "Cuda|Gpu|Published|Tiling|Doctor|doctor|Tfjs|Pth|Safetensors|Torch|MemoryPlan") >> "$out/ctest.log" 2>&1
+(cd $build && timeout $(left) ctest -j8 --timeout 200 --output-on-failure -E "Cuda|Gpu|Published|Tiling|Doctor|doctor|Tfjs|Pth|Safetensors|Torch|MemoryPlan|Nvdec|HwCodec|GpuGeometry") >> "$out/ctest.log" 2>&1
 say "other ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest.log" | tail -1)"
 grep -E "\*\*\*Failed|Skipped\)|Not Run|Timeout" "$out/ctest.log" | head -60 >> "$summary"
 say "total $(( $(date +%s) - t0 )) s"
