@@ -3,9 +3,10 @@
 // One thread handles a strip of 8 horizontal pixels and, for 4:2:0, both luma rows of its
 // chroma row: it reads 8 RGB values per plane and row with one 16/32-byte load (plus the
 // left neighbour column and, for co-sited vertical chroma, the row above, which the filters
-// need), writes its 8 luma codes per row and its 4 chroma cells with one 4..16-byte store
-// each, so every output byte has one writer. Unaligned rows (any pitch is legal) and the
-// strip at the right edge use scalar accesses with the same arithmetic.
+// need), all of them before it uses any (one memory round trip per thread), then writes its
+// 8 luma codes per row and its 4 chroma cells with one 4..16-byte store each, so every
+// output byte has one writer. Unaligned rows (any pitch is legal) and the strips at the left
+// and right edges use scalar accesses with the same arithmetic.
 //
 // The per-thread bodies are __host__ __device__, so they can be run on the host against
 // the CPU twin when no GPU is at hand.
@@ -54,23 +55,112 @@ UPSCALED_HD S* code_row(std::uint8_t* base, std::ptrdiff_t pitch, int y) {
   return reinterpret_cast<S*>(base + y * pitch);
 }
 
-// RGB row y (clamped) at columns x0 - 1 .. x0 + 7 (clamped into the row), sanitised:
-// v[c][0] is column x0 - 1, v[c][1 + i] column x0 + i.
+// Raw RGB of one plane row at columns x0 - 1 .. x0 + 7: loaded first, unpacked later, so
+// that a thread issues every load before it uses any.
 template <typename In>
-UPSCALED_HD void load_rgb9(const Planes3<In>& src, int y, int x0, int width, float v[3][9]) {
+struct Raw9;
+template <>
+struct Raw9<const __half> {
+  uint4 m;           // x0 .. x0 + 7
+  unsigned short l;  // x0 - 1
+  UPSCALED_HD void load_fast(const __half* row, int x0) {
+    m = *reinterpret_cast<const uint4*>(row + x0);
+    l = reinterpret_cast<const unsigned short*>(row)[x0 - 1];
+  }
+  UPSCALED_HD void load_clamped(const __half* row, int x0, int width) {
+    const auto* r = reinterpret_cast<const unsigned short*>(row);
+    unsigned w[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int a = x0 + 2 * i < width ? x0 + 2 * i : width - 1,
+                b = x0 + 2 * i + 1 < width ? x0 + 2 * i + 1 : width - 1;
+      w[i] = r[a] | (static_cast<unsigned>(r[b]) << 16);
+    }
+    m = make_uint4(w[0], w[1], w[2], w[3]);
+    l = r[x0 > 0 ? x0 - 1 : 0];
+  }
+  UPSCALED_HD void unpack(float v[9]) const {
+    const unsigned w[4] = {m.x, m.y, m.z, m.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      __half2 h;
+      memcpy(&h, &w[i], 4);
+      v[1 + 2 * i] = __low2float(h);
+      v[2 + 2 * i] = __high2float(h);
+    }
+    __half hl;
+    memcpy(&hl, &l, 2);
+    v[0] = __half2float(hl);
+  }
+};
+template <>
+struct Raw9<const float> {
+  float4 m0, m1;
+  float l;
+  UPSCALED_HD void load_fast(const float* row, int x0) {
+    m0 = *reinterpret_cast<const float4*>(row + x0);
+    m1 = *reinterpret_cast<const float4*>(row + x0 + 4);
+    l = row[x0 - 1];
+  }
+  UPSCALED_HD void load_clamped(const float* row, int x0, int width) {
+    float e[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) e[i] = row[x0 + i < width ? x0 + i : width - 1];
+    m0 = make_float4(e[0], e[1], e[2], e[3]);
+    m1 = make_float4(e[4], e[5], e[6], e[7]);
+    l = row[x0 > 0 ? x0 - 1 : 0];
+  }
+  UPSCALED_HD void unpack(float v[9]) const {
+    v[0] = l;
+    v[1] = m0.x, v[2] = m0.y, v[3] = m0.z, v[4] = m0.w;
+    v[5] = m1.x, v[6] = m1.y, v[7] = m1.z, v[8] = m1.w;
+  }
+};
+
+// Rows ys[0 .. NR) of all three planes at columns x0 - 1 .. x0 + 7 (clamped into the row).
+// Fast path when the strip has a left neighbour, ends inside the row and every row address
+// is 16-byte aligned: straight-line wide loads.
+template <int NR, typename In>
+UPSCALED_HD void load_rows(const Planes3<In>& src, const int ys[NR], int x0, int width, Raw9<In> raw[NR][3]) {
+  bool fast = x0 >= 1 && x0 + 8 <= width;
+#pragma unroll
+  for (int k = 0; k < NR; ++k)
+#pragma unroll
+    for (int c = 0; c < 3; ++c) fast = fast && aligned_to(src.row(c, ys[k]) + x0, 16);
+  if (fast) {
+#pragma unroll
+    for (int k = 0; k < NR; ++k)
+#pragma unroll
+      for (int c = 0; c < 3; ++c) raw[k][c].load_fast(src.row(c, ys[k]), x0);
+  } else {
+#pragma unroll
+    for (int k = 0; k < NR; ++k)
+#pragma unroll
+      for (int c = 0; c < 3; ++c) raw[k][c].load_clamped(src.row(c, ys[k]), x0, width);
+  }
+}
+
+template <typename In>
+UPSCALED_HD void unpack_row(const Raw9<In> raw[3], float v[3][9]) {
 #pragma unroll
   for (int c = 0; c < 3; ++c) {
-    const In* row = src.row(c, y);
-    load8_clamped(row, x0, width, 0, &v[c][1]);
-    v[c][0] = to_f(row[x0 > 0 ? x0 - 1 : 0]);
+    raw[c].unpack(v[c]);
 #pragma unroll
     for (int i = 0; i < 9; ++i) v[c][i] = sane01(v[c][i]);
   }
 }
 
-template <typename S>
-UPSCALED_HD void luma8(const FromRgbArgs& a, int y, int x0, const float v[3][9]) {
-  unsigned q[8];
+// One row (packed layouts): sanitised values, v[c][0] = column x0 - 1, v[c][1 + i] = x0 + i.
+template <typename In>
+UPSCALED_HD void load_rgb9(const Planes3<In>& src, int y, int x0, int width, float v[3][9]) {
+  const int ys[1] = {y};
+  Raw9<In> raw[1][3];
+  load_rows<1>(src, ys, x0, width, raw);
+  unpack_row(raw[0], v);
+}
+
+// Luma codes of the 8 pixels of row y (not stored yet).
+UPSCALED_HD void luma8(const FromRgbArgs& a, int y, int x0, const float v[3][9], unsigned q[8]) {
   const detail::RgbToYuv& m = a.m;
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
@@ -78,7 +168,6 @@ UPSCALED_HD void luma8(const FromRgbArgs& a, int y, int x0, const float v[3][9])
     const float code = m.m[0] * v[0][1 + i] + m.m[1] * v[1][1 + i] + m.m[2] * v[2][1 + i] + m.off[0];
     q[i] = static_cast<unsigned>(detail::quantise(code, t, m.max_code) << a.shift);
   }
-  store_codes<S, 8>(code_row<S>(a.p[0], a.pitch[0], y), x0, a.width, q);
 }
 
 // Chroma of cells [c0, c0 + n) of chroma row cy from the vertically filtered RGB columns
@@ -134,47 +223,37 @@ UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float 
 }
 
 // YUV and gray layouts: strip (sx, cy) = luma columns [8 sx, 8 sx + 8) of the luma rows of
-// chroma row cy (rows [cy << SY, (cy + 1) << SY)). Rows are streamed in the order of the
-// vertical chroma taps (the CPU's summation order); each luma row's codes are written when
-// the row is first read.
-template <typename S, int SX, int SY, typename In>
+// chroma row cy. NT: vertical chroma taps, 1 (no vertical subsampling), 2 (centred, [1 1]
+// over rows 2cy, 2cy + 1) or 3 (co-sited, [1 2 1] over rows 2cy - 1 .. 2cy + 1); rows are
+// clamped into the picture as the CPU clamps them. Every load comes before the first store
+// (stores may alias the source for all the compiler knows, so a store between two loads
+// would serialise the thread's memory round trips); sums run in the CPU's tap order.
+template <typename S, int SX, int NT, typename In>
 UPSCALED_HD void from_rgb_strip(const FromRgbArgs& a, const Planes3<In>& src, int sx, int cy) {
-  const int x0 = 8 * sx;
-  float v[3][9];
-  if constexpr (SY == 0) {
-    load_rgb9(src, cy, x0, a.width, v);
-    luma8<S>(a, cy, x0, v);
-    if (!a.yuv) return;
-      // tv = {1, 0, {1}}: the CPU's sum is 0 + 1 * v.
+  constexpr int SY = NT == 1 ? 0 : 1, OFF = NT == 3 ? 1 : 0;
+  const int x0 = 8 * sx, y0 = cy << SY;
+  unsigned q[1 << SY][8];
+  float acc[3][9];
+  int ys[NT];
+#pragma unroll
+  for (int k = 0; k < NT; ++k) ys[k] = clampi(y0 - OFF + k, 0, a.height - 1);
+  Raw9<In> raw[NT][3];
+  load_rows<NT>(src, ys, x0, a.width, raw);
+#pragma unroll
+  for (int k = 0; k < NT; ++k) {
+    float v[3][9];
+    unpack_row(raw[k], v);
+    if (k >= OFF && k - OFF < (1 << SY)) luma8(a, y0 + k - OFF, x0, v, q[k - OFF]);
+    const float wk = a.tv.w[k];
 #pragma unroll
     for (int c = 0; c < 3; ++c)
 #pragma unroll
-      for (int j = 0; j < 9; ++j) v[c][j] = 0.f + a.tv.w[0] * v[c][j];
-    chroma_cells<S, SX>(a, cy, x0, v);
-  } else {
-    float acc[3][9];
-#pragma unroll
-    for (int c = 0; c < 3; ++c)
-#pragma unroll
-      for (int j = 0; j < 9; ++j) acc[c][j] = 0.f;
-    const int y0 = cy << SY, ybase = y0 + a.tv.first;
-    bool seen0 = false, seen1 = false;
-#pragma unroll
-    for (int k = 0; k < 3; ++k) {  // tv.n is 2 or 3; unrolled so that every index is static
-      if (k >= a.tv.n) break;
-      const int y = clampi(ybase + k, 0, a.height - 1);
-      load_rgb9(src, y, x0, a.width, v);
-      if ((y == y0 && !seen0) || (y == y0 + 1 && !seen1)) luma8<S>(a, y, x0, v);
-      seen0 = seen0 || y == y0;
-      seen1 = seen1 || y == y0 + 1;
-      const float wk = a.tv.w[k];
-#pragma unroll
-      for (int c = 0; c < 3; ++c)
-#pragma unroll
-        for (int j = 0; j < 9; ++j) acc[c][j] += wk * v[c][j];
-    }
-    chroma_cells<S, SX>(a, cy, x0, acc);
+      for (int j = 0; j < 9; ++j) acc[c][j] = (k == 0 ? 0.f : acc[c][j]) + wk * v[c][j];
   }
+#pragma unroll
+  for (int d = 0; d < (1 << SY); ++d)
+    if (y0 + d < a.height) store_codes<S, 8>(code_row<S>(a.p[0], a.pitch[0], y0 + d), x0, a.width, q[d]);
+  if (a.yuv) chroma_cells<S, SX>(a, cy, x0, acc);
 }
 
 // rgb24 / bgr24: 8 pixels = 24 bytes.
@@ -223,13 +302,13 @@ using namespace cudadetail;
 
 constexpr int kBlockX = 32, kBlockY = 8;
 
-// 4:2:0 strips hold three RGB rows of 9 columns; 3 blocks per multiprocessor keep that at
-// 80 registers without spilling.
-template <typename S, int SX, int SY, typename In>
-__global__ void __launch_bounds__(kBlockX* kBlockY, 3) from_rgb_kernel(FromRgbArgs a, Planes3<In> src) {
+// Registers: a thread holds NT rows of 3 x 9 values in flight; the bound keeps co-sited
+// 4:2:0 (3 rows) at 2 blocks per multiprocessor and the others at 3 or more.
+template <typename S, int SX, int NT, typename In>
+__global__ void __launch_bounds__(kBlockX* kBlockY, NT == 3 ? 2 : 3) from_rgb_kernel(FromRgbArgs a, Planes3<In> src) {
   const int sx = blockIdx.x * kBlockX + threadIdx.x, cy = blockIdx.y * kBlockY + threadIdx.y;
-  if (8 * sx >= a.width || (cy << SY) >= a.height) return;
-  from_rgb_strip<S, SX, SY, In>(a, src, sx, cy);
+  if (8 * sx >= a.width || (cy << (NT == 1 ? 0 : 1)) >= a.height) return;
+  from_rgb_strip<S, SX, NT, In>(a, src, sx, cy);
 }
 
 template <typename In>
@@ -254,21 +333,24 @@ void launch(RgbPlanes<HostIn> src, const ColorSpec& spec, const MutableFrameView
   auto rows = [&](int shift_y) { return dim3(gx, div_up(div_up(dst.height, 1 << shift_y), kBlockY)); };
   if (li.packed_rgb) {
     from_rgb_packed_kernel<In><<<rows(0), block, 0, st>>>(a, s);
-  } else if (li.chroma_shift_x == 1 && li.chroma_shift_y == 1) {
+  } else if (li.chroma_shift_y == 1) {  // 4:2:0
+    const bool three = a.tv.n == 3;
     if (li.bytes == 1)
-      from_rgb_kernel<std::uint8_t, 1, 1, In><<<rows(1), block, 0, st>>>(a, s);
+      three ? from_rgb_kernel<std::uint8_t, 1, 3, In><<<rows(1), block, 0, st>>>(a, s)
+            : from_rgb_kernel<std::uint8_t, 1, 2, In><<<rows(1), block, 0, st>>>(a, s);
     else
-      from_rgb_kernel<std::uint16_t, 1, 1, In><<<rows(1), block, 0, st>>>(a, s);
-  } else if (li.chroma_shift_x == 1) {
+      three ? from_rgb_kernel<std::uint16_t, 1, 3, In><<<rows(1), block, 0, st>>>(a, s)
+            : from_rgb_kernel<std::uint16_t, 1, 2, In><<<rows(1), block, 0, st>>>(a, s);
+  } else if (li.chroma_shift_x == 1) {  // 4:2:2
     if (li.bytes == 1)
-      from_rgb_kernel<std::uint8_t, 1, 0, In><<<rows(0), block, 0, st>>>(a, s);
+      from_rgb_kernel<std::uint8_t, 1, 1, In><<<rows(0), block, 0, st>>>(a, s);
     else
-      from_rgb_kernel<std::uint16_t, 1, 0, In><<<rows(0), block, 0, st>>>(a, s);
+      from_rgb_kernel<std::uint16_t, 1, 1, In><<<rows(0), block, 0, st>>>(a, s);
   } else {  // 4:4:4 and gray (a.yuv false: luma only)
     if (li.bytes == 1)
-      from_rgb_kernel<std::uint8_t, 0, 0, In><<<rows(0), block, 0, st>>>(a, s);
+      from_rgb_kernel<std::uint8_t, 0, 1, In><<<rows(0), block, 0, st>>>(a, s);
     else
-      from_rgb_kernel<std::uint16_t, 0, 0, In><<<rows(0), block, 0, st>>>(a, s);
+      from_rgb_kernel<std::uint16_t, 0, 1, In><<<rows(0), block, 0, st>>>(a, s);
   }
   cuda_check_launch(who);
 }

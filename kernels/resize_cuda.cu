@@ -1,16 +1,20 @@
 // CUDA twin of resize_cpu: the same tap tables (make_taps) and the same two passes
-// (horizontal, then vertical) with the same sums. Two strategies (blockIdx.z = plane):
+// (horizontal, then vertical) with the same sums. Two strategies:
 //
-//  - tiled (default): one kernel per run. A block of 256 threads owns a 128-wide output tile
-//    of `th` rows (8..64, chosen per plan) and
-//      1. copies the tile's source window into shared memory (float16 planes stay float16
-//         there: exact, and half the bytes; the fused frame run converts each source pixel
-//         of the decoded frame here instead, so no full-size RGB frame is ever written);
-//      2. horizontal pass: a thread takes two window rows and a run of 8 or 16 output
-//         columns, keeps the taps of each row in registers and slides them along the row
-//         (one new shared-memory read per source column crossed, not one per tap); the
-//         weights of a column are the same for every row, so a warp reads them once
-//         (broadcast); results go to a float32 tile in shared memory, 16 bytes at a time;
+//  - tiled (default): one kernel per run over 128-wide output tiles of `th` rows (8..64,
+//    chosen per plan). Blocks of 256 threads are persistent: a block walks the tiles
+//    blockIdx.x, + gridDim.x, ... and, while it filters one tile, copies the next tile's
+//    taps and source window into its other shared-memory buffer (cp.async), so memory
+//    latency hides behind arithmetic. Per tile:
+//      1. (prefetched) the tile's packed taps and source window: float16 planes stay float16
+//         in shared memory (exact, half the bytes); the fused frame run converts each source
+//         pixel of the decoded frame into three float planes instead, so no full-size RGB
+//         frame is ever written;
+//      2. horizontal pass: a thread takes two window rows and a run of 8 output columns,
+//         keeps the taps of each row in registers and slides them along the row (one new
+//         shared-memory read per source column crossed, not one per tap); a column's weights
+//         are the same for every row, so a warp reads them once (broadcast); results go to a
+//         float32 tile in shared memory, 16 bytes at a time;
 //      3. vertical pass: a thread takes 4 adjacent columns and th / 8 consecutive output
 //         rows and slides its taps down the columns the same way, writing 4 outputs per
 //         store (8 or 16 bytes).
@@ -60,61 +64,77 @@ UPSCALED_HD int float_bits(float f) {
   return i;
 }
 
+// Taps of entry i of a packed table in shared memory (16-byte rows).
 template <int KP>
 UPSCALED_HD void load_taps(const float* tab, int i, float w[KP]) {
-  const float4* p = reinterpret_cast<const float4*>(tab + static_cast<std::size_t>(i) * KP);
+  const float4* p = reinterpret_cast<const float4*>(tab + i * KP);
 #pragma unroll
   for (int q = 0; q < KP / 4; ++q) {
-#ifdef __CUDA_ARCH__
-    const float4 v = __ldg(p + q);
-#else
     const float4 v = p[q];
-#endif
     w[4 * q] = v.x, w[4 * q + 1] = v.y, w[4 * q + 2] = v.z, w[4 * q + 3] = v.w;
   }
 }
 
 template <int KP>
 UPSCALED_HD int tap_first(const float* tab, int i) {
-  return float_bits(tab[static_cast<std::size_t>(i) * KP + KP - 1]);
+  return float_bits(tab[i * KP + KP - 1]);
 }
 
 struct TiledArgs {
   const float* htab;  // packed horizontal taps, padded to a multiple of kTileW entries
   const float* vtab;  // packed vertical taps, padded to a multiple of th entries
+  const int2* xinfo;  // per column of tiles: source window origin (even) and width
+  const int2* yinfo;  // per row of tiles: source window origin and height
   int sw, sh, dw, dh;
   int th;                      // tile height, multiple of kVertSegments
-  int rsx;                     // horizontal-pass run length: 8 or 16
+  int rsx;                     // horizontal-pass run length (multiple of 4, divides kTileW)
   int rows_alloc, cols_alloc;  // shared-memory window: rows per plane, row stride (elements)
+  int ntx, nty, ntiles;        // tiles: x fastest, then y, then plane
+  int buf_floats;              // one prefetch buffer: taps and window, in floats (multiple of 4)
 };
 
-// One block's tile: origin and source window.
+// One tile: origin and source window.
 struct TileCtx {
   int x0, y0, z;  // output tile origin, plane (planar runs)
   int wx0, wy0;   // source window origin (wx0 even)
   int ncols, nrows;
 };
 
-template <int KT>
-UPSCALED_HD TileCtx tile_ctx(const TiledArgs& a, int bx, int by, int bz) {
-  constexpr int KP = packed_floats(KT);
+UPSCALED_HD TileCtx tile_at(const TiledArgs& a, int i) {
   TileCtx t;
+  const int bx = i % a.ntx, q = i / a.ntx;
+  const int by = q % a.nty;
+  t.z = q / a.nty;
   t.x0 = bx * kTileW;
   t.y0 = by * a.th;
-  t.z = bz;
-  const int fx = tap_first<KP>(a.htab, t.x0);
-  t.wx0 = fx - (fx & 1);  // even, so that float16 pairs load as one word
-  t.ncols = tap_first<KP>(a.htab, t.x0 + kTileW - 1) + KT - t.wx0;
-  t.wy0 = tap_first<KP>(a.vtab, t.y0);
-  t.nrows = tap_first<KP>(a.vtab, t.y0 + a.th - 1) + KT - t.wy0;
+#ifdef __CUDA_ARCH__
+  const int2 xi = __ldg(a.xinfo + bx), yi = __ldg(a.yinfo + by);
+#else
+  const int2 xi = a.xinfo[bx], yi = a.yinfo[by];
+#endif
+  t.wx0 = xi.x, t.ncols = xi.y, t.wy0 = yi.x, t.nrows = yi.y;
   return t;
 }
 
-// ---- Phase 1: source window -> shared memory (replicated borders by clamping).
+// A prefetch buffer: the tile's horizontal taps (kTileW entries), vertical taps (th
+// entries), then its source window (np planes).
+template <int KP>
+UPSCALED_HD float* htaps_of(float* buf) {
+  return buf;
+}
+template <int KP>
+UPSCALED_HD float* vtaps_of(float* buf) {
+  return buf + kTileW * KP;
+}
+template <int KP, typename InT>
+UPSCALED_HD InT* window_of(const TiledArgs& a, float* buf) {
+  return reinterpret_cast<InT*>(buf + (kTileW + a.th) * KP);
+}
 
-// 4-byte global -> shared copy that does not wait for the load (cp.async, sm_80+): a thread
-// issues all of its window's loads at once instead of one round trip per register batch.
-// async_wait() before the barrier. Plain copies on older targets and on the host.
+// ---- Asynchronous global -> shared copies (cp.async, sm_80+): a thread issues all of its
+// tile's copies without waiting; async_wait<N>() leaves the N most recent groups pending.
+// Plain copies on older targets and on the host.
+
 UPSCALED_HD void copy4_async(void* smem, const void* global) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   const auto s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
@@ -123,10 +143,34 @@ UPSCALED_HD void copy4_async(void* smem, const void* global) {
   memcpy(smem, global, 4);
 #endif
 }
+UPSCALED_HD void copy16_async(void* smem, const void* global) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const auto s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(global) : "memory");
+#else
+  memcpy(smem, global, 16);
+#endif
+}
+UPSCALED_HD void async_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+template <int N>
 UPSCALED_HD void async_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.wait_all;\n" ::: "memory");
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 #endif
+}
+
+// ---- Phase 1: the tile's taps and source window -> a shared-memory buffer.
+
+template <int KP>
+UPSCALED_HD void fetch_taps(const TiledArgs& a, const TileCtx& t, float* buf, int tid) {
+  const float* h = a.htab + static_cast<std::size_t>(t.x0) * KP;
+  const float* v = a.vtab + static_cast<std::size_t>(t.y0) * KP;
+  const int nh = kTileW * KP / 4, nv = a.th * KP / 4;
+  for (int i = tid; i < nh + nv; i += kTiledThreads) copy16_async(buf + 4 * i, i < nh ? h + 4 * i : v + 4 * (i - nh));
 }
 
 // Planar float16: pairs of samples, one 4-byte copy where the address allows.
@@ -146,7 +190,6 @@ UPSCALED_HD void fill_window(const TiledArgs& a, const TileCtx& t, const Planes3
       }
     }
   }
-  async_wait();
 }
 
 // Planar float32 (rows of 4-byte aligned floats).
@@ -157,13 +200,12 @@ UPSCALED_HD void fill_window(const TiledArgs& a, const TileCtx& t, const Planes3
     float* out = in + r * a.cols_alloc;
     for (int c = tid & 31; c < t.ncols; c += 32) copy4_async(out + c, row + clampi(t.wx0 + c, 0, a.sw - 1));
   }
-  async_wait();
 }
 
 // Decoded frame: each source pixel converted as to_rgb does, into three float planes.
 template <typename S>
 UPSCALED_HD void fill_window_frame(const TiledArgs& a, const TileCtx& t, const FrameSampler& f, float* in, int tid) {
-  const std::size_t plane = static_cast<std::size_t>(a.rows_alloc) * a.cols_alloc;
+  const int plane = a.rows_alloc * a.cols_alloc;
   for (int r = tid >> 5; r < t.nrows; r += kTiledThreads / 32) {
     const int y = clampi(t.wy0 + r, 0, a.sh - 1);
     float* out = in + r * a.cols_alloc;
@@ -186,7 +228,8 @@ UPSCALED_HD void slide(float w[KT], float next) {
 }
 
 template <int KT, int NP, typename InT>
-UPSCALED_HD void h_pass_tile(const TiledArgs& a, const TileCtx& t, const InT* in, float* mid, int tid) {
+UPSCALED_HD void h_pass_tile(const TiledArgs& a, const TileCtx& t, const float* htaps, const InT* in, float* mid,
+                             int tid) {
   constexpr int KP = packed_floats(KT);
   const int nrh = (t.nrows + 1) >> 1;  // a thread takes rows r and r + nrh
   const int runs = kTileW / a.rsx;
@@ -201,7 +244,7 @@ UPSCALED_HD void h_pass_tile(const TiledArgs& a, const TileCtx& t, const InT* in
     float* m0 = mid + (p * a.rows_alloc + r0) * kMidW;
     float* m1 = mid + (p * a.rows_alloc + r1) * kMidW;
     const int xs = j * a.rsx;
-    int cur = tap_first<KP>(a.htab, t.x0 + xs) - t.wx0;
+    int cur = tap_first<KP>(htaps, xs) - t.wx0;
     float w0[KT], w1[KT];
 #pragma unroll
     for (int k = 0; k < KT; ++k) w0[k] = to_f(i0[cur + k]), w1[k] = to_f(i1[cur + k]);
@@ -210,7 +253,7 @@ UPSCALED_HD void h_pass_tile(const TiledArgs& a, const TileCtx& t, const InT* in
 #pragma unroll
       for (int q = 0; q < 4; ++q) {
         float wt[KP];
-        load_taps<KP>(a.htab, t.x0 + xx + q, wt);
+        load_taps<KP>(htaps, xx + q, wt);
         const int o = float_bits(wt[KP - 1]) - t.wx0;
         for (; cur < o; ++cur) {
           slide<KT>(w0, to_f(i0[cur + KT]));
@@ -251,14 +294,15 @@ UPSCALED_HD void store4(__half* row, int x, int width, float4 v) {
 }
 
 template <int KT, int NP, typename T>
-UPSCALED_HD void v_pass_tile(const TiledArgs& a, const TileCtx& t, const float* mid, const Planes3<T>& dst, int tid) {
+UPSCALED_HD void v_pass_tile(const TiledArgs& a, const TileCtx& t, const float* vtaps, const float* mid,
+                             const Planes3<T>& dst, int tid) {
   constexpr int KP = packed_floats(KT);
   const int g = tid & 31, seg = tid >> 5;
   const int rs = a.th / kVertSegments;
   const int ys = seg * rs;
   const int x = t.x0 + 4 * g;
   if (x >= a.dw || t.y0 + ys >= a.dh) return;
-  const int first = tap_first<KP>(a.vtab, t.y0 + ys) - t.wy0;
+  const int first = tap_first<KP>(vtaps, ys) - t.wy0;
 #pragma unroll 1
   for (int p = 0; p < NP; ++p) {
     const float* col = mid + p * a.rows_alloc * kMidW + 4 * g;
@@ -270,7 +314,7 @@ UPSCALED_HD void v_pass_tile(const TiledArgs& a, const TileCtx& t, const float* 
       const int y = t.y0 + yy;
       if (y >= a.dh) break;
       float wt[KP];
-      load_taps<KP>(a.vtab, y, wt);
+      load_taps<KP>(vtaps, yy, wt);
       const int o = float_bits(wt[KP - 1]) - t.wy0;
       for (; cur < o; ++cur) {
 #pragma unroll
@@ -361,35 +405,69 @@ __global__ void v_pass(const float* tmp, int sh, int dw, int dh, TapTable t, Pla
   dst.row_dyn(z, y)[x] = from_f<T>(acc);
 }
 
-// The tiled kernel: planar (NP = 1, blockIdx.z = plane) or fused frame (NP = 3).
-template <int KT, typename InT, typename T>
+// The tile loop shared by the planar and fused kernels. PERSIST: a block walks tiles
+// blockIdx.x, + gridDim.x, ... and copies the next tile's taps and window into the other
+// buffer while it filters the current one; otherwise one tile per block.
+template <int KT, int NP, bool PERSIST, typename InT, typename T, typename Fetch>
+__device__ __forceinline__ void tile_loop(const TiledArgs& a, float* mid, float* bufs, const Planes3<T>& dst,
+                                          Fetch fetch) {
+  constexpr int KP = packed_floats(KT);
+  const int tid = threadIdx.x;
+  int i = blockIdx.x;
+  TileCtx t = tile_at(a, i);
+  fetch(t, bufs);
+  async_commit();
+  int n = PERSIST ? i + static_cast<int>(gridDim.x) : a.ntiles;
+  TileCtx tn = t;
+  if (n < a.ntiles) tn = tile_at(a, n);
+  for (int k = 0;; ++k) {
+    float* cur = bufs + (PERSIST ? (k & 1) * a.buf_floats : 0);
+    if (PERSIST && n < a.ntiles) {
+      fetch(tn, bufs + ((k + 1) & 1) * a.buf_floats);
+      async_commit();
+      async_wait<1>();
+    } else {
+      async_wait<0>();
+    }
+    const int nn = PERSIST && n < a.ntiles ? n + static_cast<int>(gridDim.x) : a.ntiles;
+    TileCtx tnn = tn;
+    if (nn < a.ntiles) tnn = tile_at(a, nn);  // its latency hides behind this tile's passes
+    __syncthreads();
+    h_pass_tile<KT, NP>(a, t, htaps_of<KP>(cur), window_of<KP, InT>(a, cur), mid, tid);
+    __syncthreads();
+    v_pass_tile<KT, NP>(a, t, vtaps_of<KP>(cur), mid, dst, tid);
+    if (n >= a.ntiles) break;
+    __syncthreads();  // mid and this buffer are rewritten next
+    t = tn;
+    tn = tnn;
+    n = nn;
+  }
+}
+
+// The tiled kernel, planar: NP = 1, the plane is part of the tile index.
+template <int KT, typename InT, typename T, bool PERSIST>
 __global__ void __launch_bounds__(kTiledThreads, min_blocks(KT))
     resize_tiled(TiledArgs a, Planes3<const InT> src, Planes3<T> dst) {
   extern __shared__ float4 smem4[];
+  constexpr int KP = packed_floats(KT);
   float* mid = reinterpret_cast<float*>(smem4);
-  InT* in = reinterpret_cast<InT*>(mid + a.rows_alloc * kMidW);
-  const TileCtx t = tile_ctx<KT>(a, blockIdx.x, blockIdx.y, blockIdx.z);
-  const int tid = threadIdx.x;
-  fill_window(a, t, src, in, tid);
-  __syncthreads();
-  h_pass_tile<KT, 1>(a, t, in, mid, tid);
-  __syncthreads();
-  v_pass_tile<KT, 1>(a, t, mid, dst, tid);
+  tile_loop<KT, 1, PERSIST, InT>(a, mid, mid + a.rows_alloc * kMidW, dst, [&](const TileCtx& t, float* buf) {
+    fetch_taps<KP>(a, t, buf, threadIdx.x);
+    fill_window(a, t, src, window_of<KP, InT>(a, buf), threadIdx.x);
+  });
 }
 
-template <int KT, typename S, typename T>
+// The tiled kernel, fused frame -> RGB: NP = 3 planes per tile.
+template <int KT, typename S, typename T, bool PERSIST>
 __global__ void __launch_bounds__(kTiledThreads, min_blocks(KT))
     resize_tiled_frame(TiledArgs a, FrameSampler f, Planes3<T> dst) {
   extern __shared__ float4 smem4[];
+  constexpr int KP = packed_floats(KT);
   float* mid = reinterpret_cast<float*>(smem4);
-  float* in = mid + 3 * a.rows_alloc * kMidW;
-  const TileCtx t = tile_ctx<KT>(a, blockIdx.x, blockIdx.y, 0);
-  const int tid = threadIdx.x;
-  fill_window_frame<S>(a, t, f, in, tid);
-  __syncthreads();
-  h_pass_tile<KT, 3>(a, t, in, mid, tid);
-  __syncthreads();
-  v_pass_tile<KT, 3>(a, t, mid, dst, tid);
+  tile_loop<KT, 3, PERSIST, float>(a, mid, mid + 3 * a.rows_alloc * kMidW, dst, [&](const TileCtx& t, float* buf) {
+    fetch_taps<KP>(a, t, buf, threadIdx.x);
+    fill_window_frame<S>(a, t, f, window_of<KP, float>(a, buf), threadIdx.x);
+  });
 }
 
 // Tap-count buckets of the tiled kernel (odd counts come from make_taps; 11 runs as 13).
@@ -422,64 +500,64 @@ int round_up(int v, int m) {
   return (v + m - 1) / m * m;
 }
 
-// Shared-memory window sizes of every tile for tile height th.
-struct Window {
-  int rows = 0, cols = 0;
+// Source windows of every column and row of tiles for tile height th: origin (even for
+// columns, so that float16 pairs load as one word) and extent (KT taps past the last first
+// index; taps beyond a filter's count have weight 0 but are read, so they must be finite).
+struct Windows {
+  std::vector<int> x, y;  // (origin, extent) pairs
+  int max_cols = 0, max_rows = 0;
 };
-Window max_window(const detail::Taps& h, const detail::Taps& v, int kt, int dw, int dh, int th) {
-  Window w;
+Windows windows(const detail::Taps& h, const detail::Taps& v, int kt, int dw, int dh, int th) {
+  Windows w;
   for (int x0 = 0; x0 < dw; x0 += kTileW) {
-    const int f0 = h.first[x0];
-    const int wx0 = f0 - (f0 & 1);
-    w.cols = std::max(w.cols, h.first[std::min(x0 + kTileW, dw) - 1] + kt - wx0);
+    const int f0 = h.first[x0], wx0 = f0 - (f0 & 1);
+    const int cols = h.first[std::min(x0 + kTileW, dw) - 1] + kt - wx0;
+    w.x.insert(w.x.end(), {wx0, cols});
+    w.max_cols = std::max(w.max_cols, cols);
   }
-  for (int y0 = 0; y0 < dh; y0 += th) w.rows = std::max(w.rows, v.first[std::min(y0 + th, dh) - 1] + kt - v.first[y0]);
+  for (int y0 = 0; y0 < dh; y0 += th) {
+    const int rows = v.first[std::min(y0 + th, dh) - 1] + kt - v.first[y0];
+    w.y.insert(w.y.end(), {v.first[y0], rows});
+    w.max_rows = std::max(w.max_rows, rows);
+  }
   return w;
 }
 
 struct TileChoice {
-  int th = 0, rsx = 16, rows_alloc = 0, cols_alloc = 0;
+  int th = 0, rsx = 8, rows_alloc = 0, cols_alloc = 0, buf_floats = 0;
   std::size_t shared = 0;
 };
 
-// Picks the tile height and run length with the lowest estimated cost per output (shared-
-// memory wavefronts and issue slots, from the access counts of the three phases) among those
-// whose window fits `limit` bytes of shared memory. np: planes per block; in_bytes: bytes per
-// window sample.
-TileChoice choose_tile(const detail::Taps& h, const detail::Taps& v, int kt, int np, int in_bytes, int sw, int sh,
-                       int dw, int dh, std::size_t limit, std::size_t per_sm) {
-  TileChoice best;
-  double best_cost = 0;
+// Shared memory of one block for tile height th: mid (np planes of rows x kMidW floats) and
+// `nbuf` prefetch buffers (taps and np window planes).
+TileChoice tile_layout(const Windows& w, int kt, int np, int in_bytes, int th, int nbuf) {
+  TileChoice c;
+  c.th = th;
+  int cols = round_up(w.max_cols, 2);
+  if (in_bytes == 2) {
+    if (cols % 4 != 2) cols += 2;  // odd word stride: conflict-free column reads
+  } else if (cols % 2 == 0) {
+    ++cols;
+  }
+  c.rows_alloc = w.max_rows;
+  c.cols_alloc = cols;
   const int kp = packed_floats(kt);
-  const double shx = static_cast<double>(sw) / dw, shy = static_cast<double>(sh) / dh;
-  for (int th = 64; th >= kVertSegments; th -= kVertSegments) {
-    const Window w = max_window(h, v, kt, dw, dh, th);
-    int cols = round_up(w.cols, 2);
-    if (in_bytes == 2) {
-      if (cols % 4 != 2) cols += 2;  // odd word stride: conflict-free column reads
-    } else if (cols % 2 == 0) {
-      ++cols;
-    }
-    const std::size_t bytes = static_cast<std::size_t>(np) * w.rows *
-                              (static_cast<std::size_t>(kMidW) * 4 + static_cast<std::size_t>(cols) * in_bytes);
-    if (bytes > limit) continue;
-    const double blocks_per_sm = std::min(static_cast<double>(min_blocks(kt)) + (kt <= 3 ? 1 : 0),
-                                          std::floor(static_cast<double>(per_sm) / static_cast<double>(bytes + 1024)));
-    if (blocks_per_sm < 1) continue;
-    for (int rsx : {8, 16}) {
-      const double items = np * std::ceil(w.rows / 2.0) * (kTileW / rsx);
-      const double h_cost =
-          std::ceil(items / 32) * (rsx * (kp / 4.0 + 2 * shx + 2 + (2.0 * kt + 2 * shx * kt) / 4) + 2.0 * kt);
-      const double rs = th / kVertSegments;
-      const double v_cost = np * kVertSegments * (rs * (kp / 4.0 + 4 * shy + kt + shy * kt + 1) + 4.0 * kt);
-      const double fill = np * static_cast<double>(w.rows) * w.cols / 32 * (in_bytes == 2 ? 1 : 2);
-      double cost = (h_cost + v_cost + fill) / (static_cast<double>(np) * kTileW * th);
-      if (blocks_per_sm < 3) cost *= 1.1;
-      if (best.th == 0 || cost < best_cost) {
-        best_cost = cost;
-        best = {th, rsx, w.rows, cols, bytes};
-      }
-    }
+  const std::size_t window_bytes = static_cast<std::size_t>(np) * w.max_rows * cols * in_bytes;
+  c.buf_floats = (kTileW + th) * kp + round_up(static_cast<int>((window_bytes + 3) / 4), 4);
+  c.shared = (static_cast<std::size_t>(np) * w.max_rows * kMidW + static_cast<std::size_t>(nbuf) * c.buf_floats) * 4;
+  return c;
+}
+
+// Tile height: the tallest (fewest window rows per output row, longest vertical runs) whose
+// block still leaves room for `want` blocks per multiprocessor, within `limit` bytes.
+TileChoice choose_tile(const detail::Taps& h, const detail::Taps& v, int kt, int np, int in_bytes, int dw, int dh,
+                       int nbuf, std::size_t limit, std::size_t per_sm, int want) {
+  TileChoice best;
+  for (int th = kVertSegments; th <= 64; th += kVertSegments) {
+    const TileChoice c = tile_layout(windows(h, v, kt, dw, dh, th), kt, np, in_bytes, th, nbuf);
+    if (c.shared > limit) break;
+    if (best.th != 0 && (c.shared + 1024) * want > per_sm) break;
+    best = c;
   }
   return best;
 }
@@ -493,14 +571,31 @@ std::size_t device_attr(cudaDeviceAttr attr, std::size_t fallback) {
   return static_cast<std::size_t>(v);
 }
 
+// Lets a kernel use `bytes` of dynamic shared memory and prefer the largest shared-memory
+// carve-out (the default split can leave room for fewer blocks than the registers allow).
 template <typename Kernel>
-void allow_shared(Kernel k, std::size_t bytes) {
+void configure_kernel(Kernel k, std::size_t bytes) {
+  cuda_check(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared),
+             "ResizeCuda: shared-memory carve-out");
   if (bytes > 48 * 1024)
     cuda_check(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
                "ResizeCuda: shared-memory limit");
 }
 
+// Blocks for a run: one per tile, or for the persistent loop as many as fit at once.
+template <typename Kernel>
+unsigned grid_for(Kernel k, std::size_t bytes, int ntiles, bool persist) {
+  if (!persist) return static_cast<unsigned>(ntiles);
+  int per_sm = 0;
+  cuda_check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, kTiledThreads, bytes), "ResizeCuda: occupancy");
+  const int sms = static_cast<int>(device_attr(cudaDevAttrMultiProcessorCount, 1));
+  return static_cast<unsigned>(std::max(1, std::min(ntiles, per_sm * sms)));
+}
+
 }  // namespace
+
+// The persistent, double-buffered tile loop (false: one tile per block).
+constexpr bool kPersistent = true;
 
 struct ResizeCuda::Impl {
   int sw, sh, dw, dh;
@@ -508,46 +603,80 @@ struct ResizeCuda::Impl {
   DeviceBuffer tables;  // h.first | v.first | h.weights | v.weights, for the two-pass kernels
   DeviceBuffer tmp;     // 3 planes of sh x dw floats, allocated on first two-pass use
   TapTable ht{}, vt{};
-  int kt = 0;                     // > 0: the tiled kernel with this many taps
-  TileChoice tile_h16, tile_f32;  // planar float16 / float32 tiles (th 0: not tiled)
-  TileChoice tile_frame;          // fused frame runs
-  DeviceBuffer packed;            // packed tables of the three tile choices
-  const float* ph[3] = {};        // per choice: horizontal, vertical packed tables
-  const float* pv[3] = {};
+  int kt = 0;  // > 0: the tiled kernel with this many taps
+  // Tiled runs: planar float16, planar float32, fused frame (choice.th 0: not tiled).
+  struct Tiled {
+    TileChoice c;
+    const float *htab = nullptr, *vtab = nullptr;
+    const int2 *xinfo = nullptr, *yinfo = nullptr;
+    int ntx = 0, nty = 0;
+  } tiled[3];
+  DeviceBuffer packed;                                     // packed taps and window tables of the three
+  std::vector<std::pair<const void*, int>> blocks_per_sm;  // configured kernels
 
   void ensure_tmp() {
     if (tmp.get() == nullptr) tmp = DeviceBuffer(static_cast<std::size_t>(3) * sh * dw * sizeof(float));
   }
 
-  TiledArgs args(const TileChoice& c, int which) const {
-    return {ph[which], pv[which], sw, sh, dw, dh, c.th, c.rsx, c.rows_alloc, c.cols_alloc};
+  TiledArgs args(int which, int planes) const {
+    const Tiled& t = tiled[which];
+    return {t.htab,
+            t.vtab,
+            t.xinfo,
+            t.yinfo,
+            sw,
+            sh,
+            dw,
+            dh,
+            t.c.th,
+            t.c.rsx,
+            t.c.rows_alloc,
+            t.c.cols_alloc,
+            t.ntx,
+            t.nty,
+            t.ntx * t.nty * planes,
+            t.c.buf_floats};
+  }
+
+  // Grid for `k` (configured on first use: shared-memory limit and carve-out, occupancy).
+  template <typename Kernel>
+  unsigned grid(Kernel k, const TileChoice& c, int ntiles) {
+    const void* key = reinterpret_cast<const void*>(k);
+    int per_sm = -1;
+    for (const auto& e : blocks_per_sm)
+      if (e.first == key) per_sm = e.second;
+    if (per_sm < 0) {
+      configure_kernel(k, c.shared);
+      cuda_check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, kTiledThreads, c.shared),
+                 "ResizeCuda: occupancy");
+      blocks_per_sm.emplace_back(key, per_sm);
+    }
+    if (!kPersistent) return static_cast<unsigned>(ntiles);
+    const int sms = static_cast<int>(device_attr(cudaDevAttrMultiProcessorCount, 1));
+    return static_cast<unsigned>(std::max(1, std::min(ntiles, std::max(1, per_sm) * sms)));
   }
 
   template <typename T>
   void launch_tiled(const Planes3<const T>& s, const Planes3<T>& d, int planes, cudaStream_t stream) {
     const int which = sizeof(T) == 2 ? 0 : 1;
-    const TileChoice& c = which == 0 ? tile_h16 : tile_f32;
-    const TiledArgs a = args(c, which);
-    const dim3 grid(div_up(dw, kTileW), div_up(dh, c.th), planes);
-    auto go = [&](auto kernel) {
-      allow_shared(kernel, c.shared);
-      kernel<<<grid, kTiledThreads, c.shared, stream>>>(a, s, d);
-    };
+    const TileChoice& c = tiled[which].c;
+    const TiledArgs a = args(which, planes);
+    auto go = [&](auto kernel) { kernel<<<grid(kernel, c, a.ntiles), kTiledThreads, c.shared, stream>>>(a, s, d); };
     switch (kt) {
       case 3:
-        go(resize_tiled<3, T, T>);
+        go(resize_tiled<3, T, T, kPersistent>);
         break;
       case 5:
-        go(resize_tiled<5, T, T>);
+        go(resize_tiled<5, T, T, kPersistent>);
         break;
       case 7:
-        go(resize_tiled<7, T, T>);
+        go(resize_tiled<7, T, T, kPersistent>);
         break;
       case 9:
-        go(resize_tiled<9, T, T>);
+        go(resize_tiled<9, T, T, kPersistent>);
         break;
       default:
-        go(resize_tiled<13, T, T>);
+        go(resize_tiled<13, T, T, kPersistent>);
         break;
     }
     cuda_check_launch("ResizeCuda tiled pass");
@@ -555,28 +684,24 @@ struct ResizeCuda::Impl {
 
   template <typename S, typename T>
   void launch_tiled_frame(const FrameSampler& f, const Planes3<T>& d, cudaStream_t stream) {
-    const TileChoice& c = tile_frame;
-    const TiledArgs a = args(c, 2);
-    const dim3 grid(div_up(dw, kTileW), div_up(dh, c.th), 1);
-    auto go = [&](auto kernel) {
-      allow_shared(kernel, c.shared);
-      kernel<<<grid, kTiledThreads, c.shared, stream>>>(a, f, d);
-    };
+    const TileChoice& c = tiled[2].c;
+    const TiledArgs a = args(2, 1);
+    auto go = [&](auto kernel) { kernel<<<grid(kernel, c, a.ntiles), kTiledThreads, c.shared, stream>>>(a, f, d); };
     switch (kt) {
       case 3:
-        go(resize_tiled_frame<3, S, T>);
+        go(resize_tiled_frame<3, S, T, kPersistent>);
         break;
       case 5:
-        go(resize_tiled_frame<5, S, T>);
+        go(resize_tiled_frame<5, S, T, kPersistent>);
         break;
       case 7:
-        go(resize_tiled_frame<7, S, T>);
+        go(resize_tiled_frame<7, S, T, kPersistent>);
         break;
       case 9:
-        go(resize_tiled_frame<9, S, T>);
+        go(resize_tiled_frame<9, S, T, kPersistent>);
         break;
       default:
-        go(resize_tiled_frame<13, S, T>);
+        go(resize_tiled_frame<13, S, T, kPersistent>);
         break;
     }
     cuda_check_launch("ResizeCuda tiled fused conversion");
@@ -596,7 +721,7 @@ struct ResizeCuda::Impl {
     }
     const Planes3<const T> s = planes3<const T>(src);
     const Planes3<T> d = planes3<T>(dst);
-    if ((sizeof(T) == 2 ? tile_h16 : tile_f32).th > 0) {
+    if (tiled[sizeof(T) == 2 ? 0 : 1].c.th > 0) {
       launch_tiled<T>(s, d, planes, to_cuda(stream));
       return;
     }
@@ -625,7 +750,7 @@ struct ResizeCuda::Impl {
                                   std::to_string(sw) + "x" + std::to_string(sh) + " -> " + std::to_string(dw) + "x" +
                                   std::to_string(dh));
     const FrameSampler f = make_sampler(src, spec);
-    if (tile_frame.th > 0) {
+    if (tiled[2].c.th > 0) {
       if (f.li.bytes == 1)
         launch_tiled_frame<std::uint8_t, T>(f, planes3<T>(dst), to_cuda(stream));
       else
@@ -682,42 +807,54 @@ ResizeCuda::ResizeCuda(int src_width, int src_height, int dst_width, int dst_hei
   if (strategy == ResizeStrategy::two_pass) return;
   m.kt = bucket_for(std::max(m.h.count, m.v.count));
   if (m.kt == 0) return;
-  // Tiles: the device's opt-in shared-memory limit per block (capped, so that a few blocks
-  // share a multiprocessor), for planar float16, planar float32 and fused frame runs.
+  // Tiles within the device's opt-in shared-memory limit per block (capped at 96 KiB), tall
+  // enough for long vertical runs yet leaving room for as many blocks per multiprocessor as
+  // the registers allow: planar float16, planar float32 and fused frame runs.
   const std::size_t limit =
       std::min<std::size_t>(device_attr(cudaDevAttrMaxSharedMemoryPerBlockOptin, 48 * 1024), 96 * 1024);
   const std::size_t per_sm = device_attr(cudaDevAttrMaxSharedMemoryPerMultiprocessor, 64 * 1024);
-  const int W = src_width, H = src_height, w = dst_width, hh = dst_height;
-  m.tile_h16 = choose_tile(m.h, m.v, m.kt, 1, 2, W, H, w, hh, limit, per_sm);
-  m.tile_f32 = choose_tile(m.h, m.v, m.kt, 1, 4, W, H, w, hh, limit, per_sm);
-  m.tile_frame = choose_tile(m.h, m.v, m.kt, 3, 4, W, H, w, hh, limit, per_sm);
-  const TileChoice* choice[3] = {&m.tile_h16, &m.tile_f32, &m.tile_frame};
-  std::vector<float> all;
-  std::size_t offs[3][2] = {};
-  const int padded_w = round_up(w, kTileW);
+  const int nbuf = kPersistent ? 2 : 1;
+  const int want = min_blocks(m.kt);
+  const int np[3] = {1, 1, 3}, in_bytes[3] = {2, 4, 4};
+  std::vector<unsigned char> all;
+  std::size_t offs[3][4] = {};
+  auto append = [&all](const void* data, std::size_t bytes) {
+    const std::size_t at = (all.size() + 15) / 16 * 16;
+    all.resize(at + bytes);
+    std::memcpy(all.data() + at, data, bytes);
+    return at;
+  };
+  const std::vector<float> ph = pack_taps(m.h, m.kt, round_up(dst_width, kTileW));
   for (int i = 0; i < 3; ++i) {
-    if (choice[i]->th == 0) continue;
-    offs[i][0] = all.size();
-    const std::vector<float> ph = pack_taps(m.h, m.kt, padded_w);
-    all.insert(all.end(), ph.begin(), ph.end());
-    offs[i][1] = all.size();
-    const std::vector<float> pv = pack_taps(m.v, m.kt, round_up(hh, choice[i]->th));
-    all.insert(all.end(), pv.begin(), pv.end());
+    Impl::Tiled& t = m.tiled[i];
+    t.c = choose_tile(m.h, m.v, m.kt, np[i], in_bytes[i], dst_width, dst_height, nbuf, limit, per_sm, want);
+    if (t.c.th == 0) continue;
+    const Windows w = windows(m.h, m.v, m.kt, dst_width, dst_height, t.c.th);
+    t.ntx = static_cast<int>(w.x.size() / 2);
+    t.nty = static_cast<int>(w.y.size() / 2);
+    const std::vector<float> pv = pack_taps(m.v, m.kt, round_up(dst_height, t.c.th));
+    offs[i][0] = append(ph.data(), ph.size() * sizeof(float));
+    offs[i][1] = append(pv.data(), pv.size() * sizeof(float));
+    offs[i][2] = append(w.x.data(), w.x.size() * sizeof(int));
+    offs[i][3] = append(w.y.data(), w.y.size() * sizeof(int));
   }
   if (all.empty()) return;
-  m.packed = DeviceBuffer(all.size() * sizeof(float));
-  cuda_check(cudaMemcpy(m.packed.get(), all.data(), all.size() * sizeof(float), cudaMemcpyHostToDevice),
-             "ResizeCuda packed tap upload");
+  m.packed = DeviceBuffer(all.size());
+  cuda_check(cudaMemcpy(m.packed.get(), all.data(), all.size(), cudaMemcpyHostToDevice), "ResizeCuda tap upload");
+  const auto* at = static_cast<const unsigned char*>(m.packed.get());
   for (int i = 0; i < 3; ++i) {
-    if (choice[i]->th == 0) continue;
-    m.ph[i] = m.packed.as<float>() + offs[i][0];
-    m.pv[i] = m.packed.as<float>() + offs[i][1];
+    Impl::Tiled& t = m.tiled[i];
+    if (t.c.th == 0) continue;
+    t.htab = reinterpret_cast<const float*>(at + offs[i][0]);
+    t.vtab = reinterpret_cast<const float*>(at + offs[i][1]);
+    t.xinfo = reinterpret_cast<const int2*>(at + offs[i][2]);
+    t.yinfo = reinterpret_cast<const int2*>(at + offs[i][3]);
   }
 }
 
 ResizeCuda::~ResizeCuda() = default;
 bool ResizeCuda::tiled() const {
-  return impl_->tile_h16.th > 0 && impl_->tile_f32.th > 0;
+  return impl_->tiled[0].c.th > 0 && impl_->tiled[1].c.th > 0;
 }
 ResizeCuda::ResizeCuda(ResizeCuda&&) noexcept = default;
 ResizeCuda& ResizeCuda::operator=(ResizeCuda&&) noexcept = default;
