@@ -55,34 +55,41 @@ UPSCALED_HD S* code_row(std::uint8_t* base, std::ptrdiff_t pitch, int y) {
   return reinterpret_cast<S*>(base + y * pitch);
 }
 
-// Raw RGB of one plane row at columns x0 - 1 .. x0 + 7: loaded first, unpacked later, so
-// that a thread issues every load before it uses any.
-template <typename In>
-struct Raw9;
-template <>
-struct Raw9<const __half> {
-  uint4 m;           // x0 .. x0 + 7
-  unsigned short l;  // x0 - 1
+// Raw RGB of one plane row at columns x0 - 1 .. x0 + W - 1 (W = 4 or 8): loaded first,
+// unpacked later, so that a thread issues every load before it uses any.
+template <typename In, int W>
+struct Raw;
+template <int W>
+struct Raw<const __half, W> {
+  std::conditional_t<W == 8, uint4, uint2> m;  // x0 .. x0 + W - 1
+  unsigned short l;                            // x0 - 1
   UPSCALED_HD void load_fast(const __half* row, int x0) {
-    m = *reinterpret_cast<const uint4*>(row + x0);
+    m = *reinterpret_cast<const decltype(m)*>(row + x0);
     l = reinterpret_cast<const unsigned short*>(row)[x0 - 1];
   }
   UPSCALED_HD void load_clamped(const __half* row, int x0, int width) {
     const auto* r = reinterpret_cast<const unsigned short*>(row);
-    unsigned w[4];
+    unsigned w[W / 2];
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < W / 2; ++i) {
       const int a = x0 + 2 * i < width ? x0 + 2 * i : width - 1,
                 b = x0 + 2 * i + 1 < width ? x0 + 2 * i + 1 : width - 1;
       w[i] = r[a] | (static_cast<unsigned>(r[b]) << 16);
     }
-    m = make_uint4(w[0], w[1], w[2], w[3]);
+    if constexpr (W == 8)
+      m = make_uint4(w[0], w[1], w[2], w[3]);
+    else
+      m = make_uint2(w[0], w[1]);
     l = r[x0 > 0 ? x0 - 1 : 0];
   }
-  UPSCALED_HD void unpack(float v[9]) const {
-    const unsigned w[4] = {m.x, m.y, m.z, m.w};
+  UPSCALED_HD void unpack(float v[W + 1]) const {
+    unsigned w[W / 2];
+    if constexpr (W == 8)
+      w[0] = m.x, w[1] = m.y, w[2] = m.z, w[3] = m.w;
+    else
+      w[0] = m.x, w[1] = m.y;
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < W / 2; ++i) {
       __half2 h;
       memcpy(&h, &w[i], 4);
       v[1 + 2 * i] = __low2float(h);
@@ -93,40 +100,42 @@ struct Raw9<const __half> {
     v[0] = __half2float(hl);
   }
 };
-template <>
-struct Raw9<const float> {
-  float4 m0, m1;
+template <int W>
+struct Raw<const float, W> {
+  float4 m[W / 4];
   float l;
   UPSCALED_HD void load_fast(const float* row, int x0) {
-    m0 = *reinterpret_cast<const float4*>(row + x0);
-    m1 = *reinterpret_cast<const float4*>(row + x0 + 4);
+#pragma unroll
+    for (int i = 0; i < W / 4; ++i) m[i] = reinterpret_cast<const float4*>(row + x0)[i];
     l = row[x0 - 1];
   }
   UPSCALED_HD void load_clamped(const float* row, int x0, int width) {
-    float e[8];
+    float e[W];
 #pragma unroll
-    for (int i = 0; i < 8; ++i) e[i] = row[x0 + i < width ? x0 + i : width - 1];
-    m0 = make_float4(e[0], e[1], e[2], e[3]);
-    m1 = make_float4(e[4], e[5], e[6], e[7]);
+    for (int i = 0; i < W; ++i) e[i] = row[x0 + i < width ? x0 + i : width - 1];
+#pragma unroll
+    for (int i = 0; i < W / 4; ++i) m[i] = make_float4(e[4 * i], e[4 * i + 1], e[4 * i + 2], e[4 * i + 3]);
     l = row[x0 > 0 ? x0 - 1 : 0];
   }
-  UPSCALED_HD void unpack(float v[9]) const {
+  UPSCALED_HD void unpack(float v[W + 1]) const {
     v[0] = l;
-    v[1] = m0.x, v[2] = m0.y, v[3] = m0.z, v[4] = m0.w;
-    v[5] = m1.x, v[6] = m1.y, v[7] = m1.z, v[8] = m1.w;
+#pragma unroll
+    for (int i = 0; i < W / 4; ++i)
+      v[1 + 4 * i] = m[i].x, v[2 + 4 * i] = m[i].y, v[3 + 4 * i] = m[i].z, v[4 + 4 * i] = m[i].w;
   }
 };
 
-// Rows ys[0 .. NR) of all three planes at columns x0 - 1 .. x0 + 7 (clamped into the row).
-// Fast path when the strip has a left neighbour, ends inside the row and every row address
-// is 16-byte aligned: straight-line wide loads.
-template <int NR, typename In>
-UPSCALED_HD void load_rows(const Planes3<In>& src, const int ys[NR], int x0, int width, Raw9<In> raw[NR][3]) {
-  bool fast = x0 >= 1 && x0 + 8 <= width;
+// Rows ys[0 .. NR) of all three planes at columns x0 - 1 .. x0 + W - 1 (clamped into the
+// row). Fast path when the strip has a left neighbour, ends inside the row and every row
+// address is aligned for the vector: straight-line wide loads.
+template <int NR, int W, typename In>
+UPSCALED_HD void load_rows(const Planes3<In>& src, const int ys[NR], int x0, int width, Raw<In, W> raw[NR][3]) {
+  constexpr unsigned align = W * sizeof(In) > 16 ? 16 : W * sizeof(In);
+  bool fast = x0 >= 1 && x0 + W <= width;
 #pragma unroll
   for (int k = 0; k < NR; ++k)
 #pragma unroll
-    for (int c = 0; c < 3; ++c) fast = fast && aligned_to(src.row(c, ys[k]) + x0, 16);
+    for (int c = 0; c < 3; ++c) fast = fast && aligned_to(src.row(c, ys[k]) + x0, align);
   if (fast) {
 #pragma unroll
     for (int k = 0; k < NR; ++k)
@@ -140,13 +149,13 @@ UPSCALED_HD void load_rows(const Planes3<In>& src, const int ys[NR], int x0, int
   }
 }
 
-template <typename In>
-UPSCALED_HD void unpack_row(const Raw9<In> raw[3], float v[3][9]) {
+template <int W, typename In>
+UPSCALED_HD void unpack_row(const Raw<In, W> raw[3], float v[3][W + 1]) {
 #pragma unroll
   for (int c = 0; c < 3; ++c) {
     raw[c].unpack(v[c]);
 #pragma unroll
-    for (int i = 0; i < 9; ++i) v[c][i] = sane01(v[c][i]);
+    for (int i = 0; i < W + 1; ++i) v[c][i] = sane01(v[c][i]);
   }
 }
 
@@ -154,29 +163,30 @@ UPSCALED_HD void unpack_row(const Raw9<In> raw[3], float v[3][9]) {
 template <typename In>
 UPSCALED_HD void load_rgb9(const Planes3<In>& src, int y, int x0, int width, float v[3][9]) {
   const int ys[1] = {y};
-  Raw9<In> raw[1][3];
-  load_rows<1>(src, ys, x0, width, raw);
-  unpack_row(raw[0], v);
+  Raw<In, 8> raw[1][3];
+  load_rows<1, 8>(src, ys, x0, width, raw);
+  unpack_row<8>(raw[0], v);
 }
 
-// Luma codes of the 8 pixels of row y (not stored yet).
-UPSCALED_HD void luma8(const FromRgbArgs& a, int y, int x0, const float v[3][9], unsigned q[8]) {
+// Luma codes of the W pixels of row y (not stored yet).
+template <int W>
+UPSCALED_HD void luma_codes(const FromRgbArgs& a, int y, int x0, const float v[3][W + 1], unsigned q[W]) {
   const detail::RgbToYuv& m = a.m;
 #pragma unroll
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < W; ++i) {
     const float t = a.dither ? detail::bayer8(x0 + i, y) : 0.5f;
     const float code = m.m[0] * v[0][1 + i] + m.m[1] * v[1][1 + i] + m.m[2] * v[2][1 + i] + m.off[0];
-    q[i] = static_cast<unsigned>(detail::quantise(code, t, m.max_code) << a.shift);
+    q[i] = static_cast<unsigned>(quantise_fast(code, t, m.max_code) << a.shift);
   }
 }
 
 // Chroma of cells [c0, c0 + n) of chroma row cy from the vertically filtered RGB columns
-// acc[c][0 .. 9) (column x0 - 1 + j, as load_rgb9) or, without horizontal subsampling,
+// acc[c][0 .. W] (column x0 - 1 + j, as load_rows) or, without horizontal subsampling,
 // acc[c][1 + i]. Same order as chroma_row() in from_rgb_cpu.cpp: vertical sums first, then
 // horizontal, then the chroma rows of the matrix.
-template <typename S, int SX>
-UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float acc[3][9]) {
-  constexpr int n = 8 >> SX;
+template <typename S, int SX, int W>
+UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float acc[3][W + 1]) {
+  constexpr int n = W >> SX;
   const int c0 = x0 >> SX;
   float R[n], G[n], B[n];
   if constexpr (SX == 0) {
@@ -207,8 +217,8 @@ UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float 
     const int cx = c0 + i;
     const float u = m.m[3] * R[i] + m.m[4] * G[i] + m.m[5] * B[i] + m.off[1];
     const float v = m.m[6] * R[i] + m.m[7] * G[i] + m.m[8] * B[i] + m.off[2];
-    qu[i] = static_cast<unsigned>(detail::quantise(u, a.dither ? detail::bayer8(cx, cy) : 0.5f, m.max_code) << a.shift);
-    qv[i] = static_cast<unsigned>(detail::quantise(v, a.dither ? detail::bayer8(cx + 4, cy + 2) : 0.5f, m.max_code)
+    qu[i] = static_cast<unsigned>(quantise_fast(u, a.dither ? detail::bayer8(cx, cy) : 0.5f, m.max_code) << a.shift);
+    qv[i] = static_cast<unsigned>(quantise_fast(v, a.dither ? detail::bayer8(cx + 4, cy + 2) : 0.5f, m.max_code)
                                   << a.shift);
   }
   if (a.interleaved) {
@@ -222,38 +232,38 @@ UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float 
   }
 }
 
-// YUV and gray layouts: strip (sx, cy) = luma columns [8 sx, 8 sx + 8) of the luma rows of
+// YUV and gray layouts: strip (sx, cy) = luma columns [W sx, W sx + W) of the luma rows of
 // chroma row cy. NT: vertical chroma taps, 1 (no vertical subsampling), 2 (centred, [1 1]
 // over rows 2cy, 2cy + 1) or 3 (co-sited, [1 2 1] over rows 2cy - 1 .. 2cy + 1); rows are
 // clamped into the picture as the CPU clamps them. Every load comes before the first store
 // (stores may alias the source for all the compiler knows, so a store between two loads
 // would serialise the thread's memory round trips); sums run in the CPU's tap order.
-template <typename S, int SX, int NT, typename In>
+template <typename S, int SX, int NT, int W, typename In>
 UPSCALED_HD void from_rgb_strip(const FromRgbArgs& a, const Planes3<In>& src, int sx, int cy) {
   constexpr int SY = NT == 1 ? 0 : 1, OFF = NT == 3 ? 1 : 0;
-  const int x0 = 8 * sx, y0 = cy << SY;
-  unsigned q[1 << SY][8];
-  float acc[3][9];
+  const int x0 = W * sx, y0 = cy << SY;
+  unsigned q[1 << SY][W];
+  float acc[3][W + 1];
   int ys[NT];
 #pragma unroll
   for (int k = 0; k < NT; ++k) ys[k] = clampi(y0 - OFF + k, 0, a.height - 1);
-  Raw9<In> raw[NT][3];
-  load_rows<NT>(src, ys, x0, a.width, raw);
+  Raw<In, W> raw[NT][3];
+  load_rows<NT, W>(src, ys, x0, a.width, raw);
 #pragma unroll
   for (int k = 0; k < NT; ++k) {
-    float v[3][9];
-    unpack_row(raw[k], v);
-    if (k >= OFF && k - OFF < (1 << SY)) luma8(a, y0 + k - OFF, x0, v, q[k - OFF]);
+    float v[3][W + 1];
+    unpack_row<W>(raw[k], v);
+    if (k >= OFF && k - OFF < (1 << SY)) luma_codes<W>(a, y0 + k - OFF, x0, v, q[k - OFF]);
     const float wk = a.tv.w[k];
 #pragma unroll
     for (int c = 0; c < 3; ++c)
 #pragma unroll
-      for (int j = 0; j < 9; ++j) acc[c][j] = (k == 0 ? 0.f : acc[c][j]) + wk * v[c][j];
+      for (int j = 0; j < W + 1; ++j) acc[c][j] = (k == 0 ? 0.f : acc[c][j]) + wk * v[c][j];
   }
 #pragma unroll
   for (int d = 0; d < (1 << SY); ++d)
-    if (y0 + d < a.height) store_codes<S, 8>(code_row<S>(a.p[0], a.pitch[0], y0 + d), x0, a.width, q[d]);
-  if (a.yuv) chroma_cells<S, SX>(a, cy, x0, acc);
+    if (y0 + d < a.height) store_codes<S, W>(code_row<S>(a.p[0], a.pitch[0], y0 + d), x0, a.width, q[d]);
+  if (a.yuv) chroma_cells<S, SX, W>(a, cy, x0, acc);
 }
 
 // rgb24 / bgr24: 8 pixels = 24 bytes.
@@ -266,9 +276,9 @@ UPSCALED_HD void from_rgb_packed_strip(const FromRgbArgs& a, const Planes3<In>& 
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
     const float t = a.dither ? detail::bayer8(x0 + i, y) : 0.5f;
-    const auto r = static_cast<std::uint8_t>(detail::quantise(v[0][1 + i] * 255.f, t, 255.f));
-    const auto g = static_cast<std::uint8_t>(detail::quantise(v[1][1 + i] * 255.f, t, 255.f));
-    const auto b = static_cast<std::uint8_t>(detail::quantise(v[2][1 + i] * 255.f, t, 255.f));
+    const auto r = static_cast<std::uint8_t>(quantise_fast(v[0][1 + i] * 255.f, t, 255.f));
+    const auto g = static_cast<std::uint8_t>(quantise_fast(v[1][1 + i] * 255.f, t, 255.f));
+    const auto b = static_cast<std::uint8_t>(quantise_fast(v[2][1 + i] * 255.f, t, 255.f));
     px[3 * i] = a.bgr ? b : r;
     px[3 * i + 1] = g;
     px[3 * i + 2] = a.bgr ? r : b;
@@ -302,13 +312,17 @@ using namespace cudadetail;
 
 constexpr int kBlockX = 32, kBlockY = 8;
 
-// Registers: a thread holds NT rows of 3 x 9 values in flight; the bound keeps co-sited
-// 4:2:0 (3 rows) at 2 blocks per multiprocessor and the others at 3 or more.
-template <typename S, int SX, int NT, typename In>
+// Strip width: 4 pixels for 4:2:0 (a thread then loads 2 or 3 rows x 3 planes x 5 values,
+// about what a 4:4:4 thread loads), 8 otherwise. The bound keeps co-sited 4:2:0 (3 rows) at
+// 2 blocks per multiprocessor and the others at 3 or more.
+template <int NT>
+constexpr int strip_width = NT >= 2 ? 4 : 8;
+
+template <typename S, int SX, int NT, typename In, int W = strip_width<NT>>
 __global__ void __launch_bounds__(kBlockX* kBlockY, NT == 3 ? 2 : 3) from_rgb_kernel(FromRgbArgs a, Planes3<In> src) {
   const int sx = blockIdx.x * kBlockX + threadIdx.x, cy = blockIdx.y * kBlockY + threadIdx.y;
-  if (8 * sx >= a.width || (cy << (NT == 1 ? 0 : 1)) >= a.height) return;
-  from_rgb_strip<S, SX, NT, In>(a, src, sx, cy);
+  if (W * sx >= a.width || (cy << (NT == 1 ? 0 : 1)) >= a.height) return;
+  from_rgb_strip<S, SX, NT, W, In>(a, src, sx, cy);
 }
 
 template <typename In>
@@ -328,29 +342,31 @@ void launch(RgbPlanes<HostIn> src, const ColorSpec& spec, const MutableFrameView
   const FromRgbArgs a = make_from_rgb_args(dst, spec, dither);
   const Planes3<In> s = planes3<In>(src);
   const dim3 block(kBlockX, kBlockY);
-  const unsigned gx = div_up(div_up(dst.width, 8), kBlockX);
   const cudaStream_t st = to_cuda(stream);
-  auto rows = [&](int shift_y) { return dim3(gx, div_up(div_up(dst.height, 1 << shift_y), kBlockY)); };
+  auto grid = [&](int width, int shift_y) {
+    return dim3(div_up(div_up(dst.width, width), kBlockX), div_up(div_up(dst.height, 1 << shift_y), kBlockY));
+  };
   if (li.packed_rgb) {
-    from_rgb_packed_kernel<In><<<rows(0), block, 0, st>>>(a, s);
+    from_rgb_packed_kernel<In><<<grid(8, 0), block, 0, st>>>(a, s);
   } else if (li.chroma_shift_y == 1) {  // 4:2:0
+    const dim3 g = grid(strip_width<2>, 1);
     const bool three = a.tv.n == 3;
     if (li.bytes == 1)
-      three ? from_rgb_kernel<std::uint8_t, 1, 3, In><<<rows(1), block, 0, st>>>(a, s)
-            : from_rgb_kernel<std::uint8_t, 1, 2, In><<<rows(1), block, 0, st>>>(a, s);
+      three ? from_rgb_kernel<std::uint8_t, 1, 3, In><<<g, block, 0, st>>>(a, s)
+            : from_rgb_kernel<std::uint8_t, 1, 2, In><<<g, block, 0, st>>>(a, s);
     else
-      three ? from_rgb_kernel<std::uint16_t, 1, 3, In><<<rows(1), block, 0, st>>>(a, s)
-            : from_rgb_kernel<std::uint16_t, 1, 2, In><<<rows(1), block, 0, st>>>(a, s);
+      three ? from_rgb_kernel<std::uint16_t, 1, 3, In><<<g, block, 0, st>>>(a, s)
+            : from_rgb_kernel<std::uint16_t, 1, 2, In><<<g, block, 0, st>>>(a, s);
   } else if (li.chroma_shift_x == 1) {  // 4:2:2
     if (li.bytes == 1)
-      from_rgb_kernel<std::uint8_t, 1, 1, In><<<rows(0), block, 0, st>>>(a, s);
+      from_rgb_kernel<std::uint8_t, 1, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);
     else
-      from_rgb_kernel<std::uint16_t, 1, 1, In><<<rows(0), block, 0, st>>>(a, s);
+      from_rgb_kernel<std::uint16_t, 1, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);
   } else {  // 4:4:4 and gray (a.yuv false: luma only)
     if (li.bytes == 1)
-      from_rgb_kernel<std::uint8_t, 0, 1, In><<<rows(0), block, 0, st>>>(a, s);
+      from_rgb_kernel<std::uint8_t, 0, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);
     else
-      from_rgb_kernel<std::uint16_t, 0, 1, In><<<rows(0), block, 0, st>>>(a, s);
+      from_rgb_kernel<std::uint16_t, 0, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);
   }
   cuda_check_launch(who);
 }

@@ -71,15 +71,15 @@ UPSCALED_HD typename Words8<S>::type ld8(const S* p) {
 }
 UPSCALED_HD void unpack(unsigned w, int /*shift*/, float* out) {
 #pragma unroll
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<float>((w >> (8 * i)) & 0xffu);
+  for (int i = 0; i < 4; ++i) out[i] = u2f((w >> (8 * i)) & 0xffu);
 }
 UPSCALED_HD void unpack(uint2 w, int shift, float* out, std::uint8_t /*tag*/) {
   unpack(w.x, shift, out);
   unpack(w.y, shift, out + 4);
 }
 UPSCALED_HD void unpack16(unsigned w, int shift, float* out) {
-  out[0] = static_cast<float>((w & 0xffffu) >> shift);
-  out[1] = static_cast<float>((w >> 16) >> shift);
+  out[0] = u2f((w & 0xffffu) >> shift);
+  out[1] = u2f((w >> 16) >> shift);
 }
 UPSCALED_HD void unpack(uint2 w, int shift, float* out, std::uint16_t /*tag*/) {
   unpack16(w.x, shift, out);
@@ -138,8 +138,8 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, int y, int x0, int r0, int r1, f
           unpack8<S>(wm[r], sh, m);
 #pragma unroll
           for (int j = 0; j < 4; ++j) u[r][1 + j] = m[2 * j], v[r][1 + j] = m[2 * j + 1];
-          u[r][0] = static_cast<float>(e[r][0] >> sh), v[r][0] = static_cast<float>(e[r][1] >> sh);
-          u[r][5] = static_cast<float>(e[r][2] >> sh), v[r][5] = static_cast<float>(e[r][3] >> sh);
+          u[r][0] = u2f(e[r][0] >> sh), v[r][0] = u2f(e[r][1] >> sh);
+          u[r][5] = u2f(e[r][2] >> sh), v[r][5] = u2f(e[r][3] >> sh);
         }
         return;
       }
@@ -164,15 +164,15 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, int y, int x0, int r0, int r1, f
         for (int r = 0; r < NR; ++r) {
           unpack4<S>(wu[r], sh, &u[r][1]);
           unpack4<S>(wv[r], sh, &v[r][1]);
-          u[r][0] = static_cast<float>(e[r][0] >> sh), v[r][0] = static_cast<float>(e[r][1] >> sh);
-          u[r][5] = static_cast<float>(e[r][2] >> sh), v[r][5] = static_cast<float>(e[r][3] >> sh);
+          u[r][0] = u2f(e[r][0] >> sh), v[r][0] = u2f(e[r][1] >> sh);
+          u[r][5] = u2f(e[r][2] >> sh), v[r][5] = u2f(e[r][3] >> sh);
         }
         return;
       }
     }
     // Scalar path: clamped indices, same values.
 #pragma unroll
-    for (int i = 0; i < 8; ++i) Y[i] = static_cast<float>(ly[x0 + i < a.width ? x0 + i : a.width - 1] >> sh);
+    for (int i = 0; i < 8; ++i) Y[i] = u2f(ly[x0 + i < a.width ? x0 + i : a.width - 1] >> sh);
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
 #pragma unroll
@@ -180,10 +180,10 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, int y, int x0, int r0, int r1, f
         const int cc = clampi(c0 - 1 + j, 0, last);
         if (a.interleaved) {
           const S* q = sample_row<S>(a.p[1], a.pitch[1], rows[r]);
-          u[r][j] = static_cast<float>(q[2 * cc] >> sh), v[r][j] = static_cast<float>(q[2 * cc + 1] >> sh);
+          u[r][j] = u2f(q[2 * cc] >> sh), v[r][j] = u2f(q[2 * cc + 1] >> sh);
         } else {
-          u[r][j] = static_cast<float>(sample_row<S>(a.p[1], a.pitch[1], rows[r])[cc] >> sh);
-          v[r][j] = static_cast<float>(sample_row<S>(a.p[2], a.pitch[2], rows[r])[cc] >> sh);
+          u[r][j] = u2f(sample_row<S>(a.p[1], a.pitch[1], rows[r])[cc] >> sh);
+          v[r][j] = u2f(sample_row<S>(a.p[2], a.pitch[2], rows[r])[cc] >> sh);
         }
       }
     }
@@ -209,11 +209,11 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, int y, int x0, int r0, int r1, f
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const int xx = x0 + i < a.width ? x0 + i : a.width - 1;
-      Y[i] = static_cast<float>(ly[xx] >> sh);
+      Y[i] = u2f(ly[xx] >> sh);
 #pragma unroll
       for (int r = 0; r < NR; ++r) {
-        u[r][i] = static_cast<float>(sample_row<S>(a.p[1], a.pitch[1], rows[r])[xx] >> sh);
-        v[r][i] = static_cast<float>(sample_row<S>(a.p[2], a.pitch[2], rows[r])[xx] >> sh);
+        u[r][i] = u2f(sample_row<S>(a.p[1], a.pitch[1], rows[r])[xx] >> sh);
+        v[r][i] = u2f(sample_row<S>(a.p[2], a.pitch[2], rows[r])[xx] >> sh);
       }
     }
   }
@@ -314,9 +314,9 @@ UPSCALED_HD void to_rgb_packed_strip(const ToRgbArgs& a, const Planes3<Out>& dst
   float r[8], g[8], b[8];
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
-    r[i] = (a.bgr ? px[3 * i + 2] : px[3 * i]) * k;
-    g[i] = px[3 * i + 1] * k;
-    b[i] = (a.bgr ? px[3 * i] : px[3 * i + 2]) * k;
+    r[i] = u2f(a.bgr ? px[3 * i + 2] : px[3 * i]) * k;
+    g[i] = u2f(px[3 * i + 1]) * k;
+    b[i] = u2f(a.bgr ? px[3 * i] : px[3 * i + 2]) * k;
   }
   store8(dst.row(0, y), x0, a.width, r);
   store8(dst.row(1, y), x0, a.width, g);
