@@ -104,13 +104,16 @@ void run_gpu_bench(const BenchOptions& opt, std::vector<KernelResult>& rows, std
     DevRgb<float> rgb_f(w, h);
     const ColorSpec spec{ColorMatrix::bt709, ColorRange::limited, ChromaSiting::left};
     for (PixelLayout l : {PixelLayout::yuv420p, PixelLayout::nv12, PixelLayout::yuv420p10, PixelLayout::p010,
-                          PixelLayout::yuv444p, PixelLayout::rgb24}) {
+                          PixelLayout::yuv422p, PixelLayout::yuv444p, PixelLayout::rgb24, PixelLayout::gray8}) {
       DevFrame f(l, w, h);
       add(std::string("to_rgb ") + layout_name(l) + "->f16", f.bytes + DevRgb<Half>::bytes(w, h),
           [&] { to_rgb_cuda(as_const(f.view), spec, rgb_h.view(), st); });
-      if (l == PixelLayout::yuv420p)
+      if (l == PixelLayout::yuv420p) {
         add("to_rgb yuv420p->f32", f.bytes + DevRgb<float>::bytes(w, h),
             [&] { to_rgb_cuda(as_const(f.view), spec, rgb_f.view(), st); });
+        add("from_rgb f32->yuv420p", f.bytes + DevRgb<float>::bytes(w, h),
+            [&] { from_rgb_cuda(rgb_f.view().as_const(), spec, f.view, Dither::none, st); });
+      }
       add(std::string("from_rgb f16->") + layout_name(l), f.bytes + DevRgb<Half>::bytes(w, h),
           [&] { from_rgb_cuda(rgb_h.view().as_const(), spec, f.view, Dither::none, st); });
       if (layout_info(l).bits == 8)

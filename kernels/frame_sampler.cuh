@@ -35,15 +35,14 @@ inline FrameSampler make_sampler(const FrameView& src, const ColorSpec& spec) {
 }
 
 template <typename S>
-__device__ __forceinline__ float ld_sample(const std::uint8_t* base, std::ptrdiff_t pitch, int x, int y, int stride,
-                                           int shift) {
+UPSCALED_HD float ld_sample(const std::uint8_t* base, std::ptrdiff_t pitch, int x, int y, int stride, int shift) {
   const S* row = reinterpret_cast<const S*>(base + y * pitch);
   return static_cast<float>(row[x * stride] >> shift);
 }
 
 // S: uint8_t or uint16_t sample words (f.li.bytes). Same operation order as to_rgb_cpu.
 template <typename S>
-__device__ __forceinline__ float3 sample_rgb(const FrameSampler& f, int x, int y) {
+UPSCALED_HD float3 sample_rgb(const FrameSampler& f, int x, int y) {
   const LayoutInfo& li = f.li;
   if (li.packed_rgb) {
     const std::uint8_t* in = f.p[0] + y * f.pitch[0] + 3 * x;

@@ -1,94 +1,335 @@
-// CUDA twin of from_rgb_cpu: one thread per chroma cell (2x2 luma pixels for 4:2:0, 2x1 for
-// 4:2:2, one pixel otherwise). It writes the cell's luma samples and its chroma sample, so
-// each output byte has exactly one writer; overlapping RGB reads of neighbouring cells are
-// served from L1/L2.
+// CUDA twin of from_rgb_cpu, same arithmetic in the same order.
+//
+// One thread handles a strip of 8 horizontal pixels and, for 4:2:0, both luma rows of its
+// chroma row: it reads 8 RGB values per plane and row with one 16/32-byte load (plus the
+// left neighbour column and, for co-sited vertical chroma, the row above, which the filters
+// need), all of them before it uses any (one memory round trip per thread), then writes its
+// 8 luma codes per row and its 4 chroma cells with one 4..16-byte store each, so every
+// output byte has one writer. Unaligned rows (any pitch is legal) and the strips at the left
+// and right edges use scalar accesses with the same arithmetic.
+//
+// The per-thread bodies are __host__ __device__, so they can be run on the host against
+// the CPU twin when no GPU is at hand.
 #include "kernels/cuda_common.cuh"
 #include "kernels/from_rgb.h"
 #include "kernels/to_rgb.h"
 
 namespace upscaled::kernels {
+namespace cudadetail {
+
+struct FromRgbArgs {
+  std::uint8_t* p[3];
+  std::ptrdiff_t pitch[3];
+  int width, height, cw, ch;
+  int shift;  // msb_shift
+  bool yuv, interleaved, bgr, dither;
+  detail::DownTaps th, tv;  // chroma filters (horizontal, vertical)
+  detail::RgbToYuv m;
+};
+
+inline FromRgbArgs make_from_rgb_args(const MutableFrameView& dst, const ColorSpec& spec, Dither dither) {
+  const LayoutInfo li = layout_info(dst.layout);
+  const PlaneSize cps = plane_size(dst.layout, dst.width, dst.height, li.yuv ? 1 : 0);
+  return {{dst.data[0], dst.data[1], dst.data[2]},
+          {dst.pitch[0], dst.pitch[1], dst.pitch[2]},
+          dst.width,
+          dst.height,
+          cps.width,
+          cps.height,
+          li.msb_shift,
+          li.yuv,
+          li.interleaved_uv,
+          li.bgr,
+          dither == Dither::ordered && li.bits == 8,
+          detail::down_taps(li.chroma_shift_x, spec.siting == ChromaSiting::center),
+          detail::down_taps(li.chroma_shift_y, spec.siting != ChromaSiting::topleft),
+          detail::make_rgb_to_yuv(spec, li.bits)};
+}
+
+UPSCALED_HD float sane01(float v) {
+  return v == v ? detail::clamp01(v) : 0.f;
+}
+
+template <typename S>
+UPSCALED_HD S* code_row(std::uint8_t* base, std::ptrdiff_t pitch, int y) {
+  return reinterpret_cast<S*>(base + y * pitch);
+}
+
+// Raw RGB of one plane row at columns x0 - 1 .. x0 + W - 1 (W = 4 or 8): loaded first,
+// unpacked later, so that a thread issues every load before it uses any.
+template <typename In, int W>
+struct Raw;
+template <int W>
+struct Raw<const __half, W> {
+  std::conditional_t<W == 8, uint4, uint2> m;  // x0 .. x0 + W - 1
+  unsigned short l;                            // x0 - 1
+  UPSCALED_HD void load_fast(const __half* row, int x0) {
+    m = *reinterpret_cast<const decltype(m)*>(row + x0);
+    l = reinterpret_cast<const unsigned short*>(row)[x0 - 1];
+  }
+  UPSCALED_HD void load_clamped(const __half* row, int x0, int width) {
+    const auto* r = reinterpret_cast<const unsigned short*>(row);
+    unsigned w[W / 2];
+#pragma unroll
+    for (int i = 0; i < W / 2; ++i) {
+      const int a = x0 + 2 * i < width ? x0 + 2 * i : width - 1,
+                b = x0 + 2 * i + 1 < width ? x0 + 2 * i + 1 : width - 1;
+      w[i] = r[a] | (static_cast<unsigned>(r[b]) << 16);
+    }
+    if constexpr (W == 8)
+      m = make_uint4(w[0], w[1], w[2], w[3]);
+    else
+      m = make_uint2(w[0], w[1]);
+    l = r[x0 > 0 ? x0 - 1 : 0];
+  }
+  UPSCALED_HD void unpack(float v[W + 1]) const {
+    unsigned w[W / 2];
+    if constexpr (W == 8)
+      w[0] = m.x, w[1] = m.y, w[2] = m.z, w[3] = m.w;
+    else
+      w[0] = m.x, w[1] = m.y;
+#pragma unroll
+    for (int i = 0; i < W / 2; ++i) {
+      __half2 h;
+      memcpy(&h, &w[i], 4);
+      v[1 + 2 * i] = __low2float(h);
+      v[2 + 2 * i] = __high2float(h);
+    }
+    __half hl;
+    memcpy(&hl, &l, 2);
+    v[0] = __half2float(hl);
+  }
+};
+template <int W>
+struct Raw<const float, W> {
+  float4 m[W / 4];
+  float l;
+  UPSCALED_HD void load_fast(const float* row, int x0) {
+#pragma unroll
+    for (int i = 0; i < W / 4; ++i) m[i] = reinterpret_cast<const float4*>(row + x0)[i];
+    l = row[x0 - 1];
+  }
+  UPSCALED_HD void load_clamped(const float* row, int x0, int width) {
+    float e[W];
+#pragma unroll
+    for (int i = 0; i < W; ++i) e[i] = row[x0 + i < width ? x0 + i : width - 1];
+#pragma unroll
+    for (int i = 0; i < W / 4; ++i) m[i] = make_float4(e[4 * i], e[4 * i + 1], e[4 * i + 2], e[4 * i + 3]);
+    l = row[x0 > 0 ? x0 - 1 : 0];
+  }
+  UPSCALED_HD void unpack(float v[W + 1]) const {
+    v[0] = l;
+#pragma unroll
+    for (int i = 0; i < W / 4; ++i)
+      v[1 + 4 * i] = m[i].x, v[2 + 4 * i] = m[i].y, v[3 + 4 * i] = m[i].z, v[4 + 4 * i] = m[i].w;
+  }
+};
+
+// Rows ys[0 .. NR) of all three planes at columns x0 - 1 .. x0 + W - 1 (clamped into the
+// row). Fast path when the strip has a left neighbour, ends inside the row and every row
+// address is aligned for the vector: straight-line wide loads.
+template <int NR, int W, typename In>
+UPSCALED_HD void load_rows(const Planes3<In>& src, const int ys[NR], int x0, int width, Raw<In, W> raw[NR][3]) {
+  constexpr unsigned align = W * sizeof(In) > 16 ? 16 : W * sizeof(In);
+  bool fast = x0 >= 1 && x0 + W <= width;
+#pragma unroll
+  for (int k = 0; k < NR; ++k)
+#pragma unroll
+    for (int c = 0; c < 3; ++c) fast = fast && aligned_to(src.row(c, ys[k]) + x0, align);
+  if (fast) {
+#pragma unroll
+    for (int k = 0; k < NR; ++k)
+#pragma unroll
+      for (int c = 0; c < 3; ++c) raw[k][c].load_fast(src.row(c, ys[k]), x0);
+  } else {
+#pragma unroll
+    for (int k = 0; k < NR; ++k)
+#pragma unroll
+      for (int c = 0; c < 3; ++c) raw[k][c].load_clamped(src.row(c, ys[k]), x0, width);
+  }
+}
+
+template <int W, typename In>
+UPSCALED_HD void unpack_row(const Raw<In, W> raw[3], float v[3][W + 1]) {
+#pragma unroll
+  for (int c = 0; c < 3; ++c) {
+    raw[c].unpack(v[c]);
+#pragma unroll
+    for (int i = 0; i < W + 1; ++i) v[c][i] = sane01(v[c][i]);
+  }
+}
+
+// One row (packed layouts): sanitised values, v[c][0] = column x0 - 1, v[c][1 + i] = x0 + i.
+template <typename In>
+UPSCALED_HD void load_rgb9(const Planes3<In>& src, int y, int x0, int width, float v[3][9]) {
+  const int ys[1] = {y};
+  Raw<In, 8> raw[1][3];
+  load_rows<1, 8>(src, ys, x0, width, raw);
+  unpack_row<8>(raw[0], v);
+}
+
+// Luma codes of the W pixels of row y (not stored yet).
+template <int W>
+UPSCALED_HD void luma_codes(const FromRgbArgs& a, int y, int x0, const float v[3][W + 1], unsigned q[W]) {
+  const detail::RgbToYuv& m = a.m;
+#pragma unroll
+  for (int i = 0; i < W; ++i) {
+    const float t = a.dither ? detail::bayer8(x0 + i, y) : 0.5f;
+    const float code = m.m[0] * v[0][1 + i] + m.m[1] * v[1][1 + i] + m.m[2] * v[2][1 + i] + m.off[0];
+    q[i] = static_cast<unsigned>(quantise_fast(code, t, m.max_code) << a.shift);
+  }
+}
+
+// Chroma of cells [c0, c0 + n) of chroma row cy from the vertically filtered RGB columns
+// acc[c][0 .. W] (column x0 - 1 + j, as load_rows) or, without horizontal subsampling,
+// acc[c][1 + i]. Same order as chroma_row() in from_rgb_cpu.cpp: vertical sums first, then
+// horizontal, then the chroma rows of the matrix.
+template <typename S, int SX, int W>
+UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float acc[3][W + 1]) {
+  constexpr int n = W >> SX;
+  const int c0 = x0 >> SX;
+  float R[n], G[n], B[n];
+  if constexpr (SX == 0) {
+#pragma unroll
+    for (int i = 0; i < n; ++i) R[i] = acc[0][1 + i], G[i] = acc[1][1 + i], B[i] = acc[2][1 + i];
+  } else {
+    // Cell i covers luma columns x0 + 2i (+ first + k); its taps in acc are at 2i + 1 +
+    // first + k: first = -1 (co-sited, [1 2 1]) or 0 (centred, [1 1]).
+    const bool three = a.th.n == 3;
+#pragma unroll
+    for (int i = 0; i < n; ++i) {
+      const int j = 2 * i + (three ? 0 : 1);
+      float r = a.th.w[0] * acc[0][j] + a.th.w[1] * acc[0][j + 1];
+      float g = a.th.w[0] * acc[1][j] + a.th.w[1] * acc[1][j + 1];
+      float b = a.th.w[0] * acc[2][j] + a.th.w[1] * acc[2][j + 1];
+      if (three) {
+        r += a.th.w[2] * acc[0][j + 2];
+        g += a.th.w[2] * acc[1][j + 2];
+        b += a.th.w[2] * acc[2][j + 2];
+      }
+      R[i] = r, G[i] = g, B[i] = b;
+    }
+  }
+  const detail::RgbToYuv& m = a.m;
+  unsigned qu[n], qv[n];
+#pragma unroll
+  for (int i = 0; i < n; ++i) {
+    const int cx = c0 + i;
+    const float u = m.m[3] * R[i] + m.m[4] * G[i] + m.m[5] * B[i] + m.off[1];
+    const float v = m.m[6] * R[i] + m.m[7] * G[i] + m.m[8] * B[i] + m.off[2];
+    qu[i] = static_cast<unsigned>(quantise_fast(u, a.dither ? detail::bayer8(cx, cy) : 0.5f, m.max_code) << a.shift);
+    qv[i] = static_cast<unsigned>(quantise_fast(v, a.dither ? detail::bayer8(cx + 4, cy + 2) : 0.5f, m.max_code)
+                                  << a.shift);
+  }
+  if (a.interleaved) {
+    unsigned uv[2 * n];
+#pragma unroll
+    for (int i = 0; i < n; ++i) uv[2 * i] = qu[i], uv[2 * i + 1] = qv[i];
+    store_codes<S, 2 * n>(code_row<S>(a.p[1], a.pitch[1], cy), 2 * c0, 2 * a.cw, uv);
+  } else {
+    store_codes<S, n>(code_row<S>(a.p[1], a.pitch[1], cy), c0, a.cw, qu);
+    store_codes<S, n>(code_row<S>(a.p[2], a.pitch[2], cy), c0, a.cw, qv);
+  }
+}
+
+// YUV and gray layouts: strip (sx, cy) = luma columns [W sx, W sx + W) of the luma rows of
+// chroma row cy. NT: vertical chroma taps, 1 (no vertical subsampling), 2 (centred, [1 1]
+// over rows 2cy, 2cy + 1) or 3 (co-sited, [1 2 1] over rows 2cy - 1 .. 2cy + 1); rows are
+// clamped into the picture as the CPU clamps them. Every load comes before the first store
+// (stores may alias the source for all the compiler knows, so a store between two loads
+// would serialise the thread's memory round trips); sums run in the CPU's tap order.
+template <typename S, int SX, int NT, int W, typename In>
+UPSCALED_HD void from_rgb_strip(const FromRgbArgs& a, const Planes3<In>& src, int sx, int cy) {
+  constexpr int SY = NT == 1 ? 0 : 1, OFF = NT == 3 ? 1 : 0;
+  const int x0 = W * sx, y0 = cy << SY;
+  unsigned q[1 << SY][W];
+  float acc[3][W + 1];
+  int ys[NT];
+#pragma unroll
+  for (int k = 0; k < NT; ++k) ys[k] = clampi(y0 - OFF + k, 0, a.height - 1);
+  Raw<In, W> raw[NT][3];
+  load_rows<NT, W>(src, ys, x0, a.width, raw);
+#pragma unroll
+  for (int k = 0; k < NT; ++k) {
+    float v[3][W + 1];
+    unpack_row<W>(raw[k], v);
+    if (k >= OFF && k - OFF < (1 << SY)) luma_codes<W>(a, y0 + k - OFF, x0, v, q[k - OFF]);
+    const float wk = a.tv.w[k];
+#pragma unroll
+    for (int c = 0; c < 3; ++c)
+#pragma unroll
+      for (int j = 0; j < W + 1; ++j) acc[c][j] = (k == 0 ? 0.f : acc[c][j]) + wk * v[c][j];
+  }
+#pragma unroll
+  for (int d = 0; d < (1 << SY); ++d)
+    if (y0 + d < a.height) store_codes<S, W>(code_row<S>(a.p[0], a.pitch[0], y0 + d), x0, a.width, q[d]);
+  if (a.yuv) chroma_cells<S, SX, W>(a, cy, x0, acc);
+}
+
+// rgb24 / bgr24: 8 pixels = 24 bytes.
+template <typename In>
+UPSCALED_HD void from_rgb_packed_strip(const FromRgbArgs& a, const Planes3<In>& src, int sx, int y) {
+  const int x0 = 8 * sx;
+  float v[3][9];
+  load_rgb9(src, y, x0, a.width, v);
+  std::uint8_t px[24];
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    const float t = a.dither ? detail::bayer8(x0 + i, y) : 0.5f;
+    const auto r = static_cast<std::uint8_t>(quantise_fast(v[0][1 + i] * 255.f, t, 255.f));
+    const auto g = static_cast<std::uint8_t>(quantise_fast(v[1][1 + i] * 255.f, t, 255.f));
+    const auto b = static_cast<std::uint8_t>(quantise_fast(v[2][1 + i] * 255.f, t, 255.f));
+    px[3 * i] = a.bgr ? b : r;
+    px[3 * i + 1] = g;
+    px[3 * i + 2] = a.bgr ? r : b;
+  }
+  std::uint8_t* out = a.p[0] + y * a.pitch[0] + 3 * x0;
+  if (x0 + 8 <= a.width && aligned_to(out, 8)) {
+#pragma unroll
+    for (int i = 0; i < 3; ++i) {
+      unsigned w0 = 0, w1 = 0;
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        w0 |= static_cast<unsigned>(px[8 * i + k]) << (8 * k);
+        w1 |= static_cast<unsigned>(px[8 * i + 4 + k]) << (8 * k);
+      }
+      reinterpret_cast<uint2*>(out)[i] = make_uint2(w0, w1);
+    }
+    return;
+  }
+  for (int i = 0; i < 8 && x0 + i < a.width; ++i) {
+    out[3 * i] = px[3 * i];
+    out[3 * i + 1] = px[3 * i + 1];
+    out[3 * i + 2] = px[3 * i + 2];
+  }
+}
+
+}  // namespace cudadetail
+
 namespace {
 
 using namespace cudadetail;
 
-struct DstFrame {
-  std::uint8_t* p[3];
-  std::ptrdiff_t pitch[3];
-  int width, height, cw, ch;
-};
+constexpr int kBlockX = 32, kBlockY = 8;
 
-__device__ __forceinline__ float sane01(float v) {
-  return v == v ? detail::clamp01(v) : 0.f;
+// Strip width: 4 pixels for 4:2:0 (a thread then loads 2 or 3 rows x 3 planes x 5 values,
+// about what a 4:4:4 thread loads), 8 otherwise. The bound keeps co-sited 4:2:0 (3 rows) at
+// 2 blocks per multiprocessor and the others at 3 or more.
+template <int NT>
+constexpr int strip_width = NT >= 2 ? 4 : 8;
+
+template <typename S, int SX, int NT, typename In, int W = strip_width<NT>>
+__global__ void __launch_bounds__(kBlockX* kBlockY, NT == 3 ? 2 : 3) from_rgb_kernel(FromRgbArgs a, Planes3<In> src) {
+  const int sx = blockIdx.x * kBlockX + threadIdx.x, cy = blockIdx.y * kBlockY + threadIdx.y;
+  if (W * sx >= a.width || (cy << (NT == 1 ? 0 : 1)) >= a.height) return;
+  from_rgb_strip<S, SX, NT, W, In>(a, src, sx, cy);
 }
 
 template <typename In>
-__device__ __forceinline__ float ldc(const Planes3<In>& s, int c, int x, int y) {
-  return sane01(to_f(s.row(c, y)[x]));
-}
-
-template <typename S>
-__device__ __forceinline__ void st(std::uint8_t* base, std::ptrdiff_t pitch, int x, int y, int v) {
-  reinterpret_cast<S*>(base + y * pitch)[x] = static_cast<S>(v);
-}
-
-template <typename S, typename In>
-__global__ void from_rgb_kernel(Planes3<In> src, DstFrame d, LayoutInfo li, detail::RgbToYuv m, bool dither,
-                                bool h_centred, bool v_centred) {
-  const int cx = blockIdx.x * blockDim.x + threadIdx.x;
-  const int cy = blockIdx.y * blockDim.y + threadIdx.y;
-  if (cx >= d.cw || cy >= d.ch) return;
-  const int sx = li.chroma_shift_x, sy = li.chroma_shift_y;
-  // Luma (or packed RGB / gray) samples of this cell.
-  for (int dy = 0; dy < (1 << sy); ++dy) {
-    const int y = (cy << sy) + dy;
-    if (y >= d.height) break;
-    for (int dx = 0; dx < (1 << sx); ++dx) {
-      const int x = (cx << sx) + dx;
-      if (x >= d.width) break;
-      const float r = ldc(src, 0, x, y), g = ldc(src, 1, x, y), b = ldc(src, 2, x, y);
-      const float t = dither ? detail::bayer8(x, y) : 0.5f;
-      if (li.packed_rgb) {
-        std::uint8_t* out = d.p[0] + y * d.pitch[0] + 3 * x;
-        out[li.bgr ? 2 : 0] = static_cast<std::uint8_t>(detail::quantise(r * 255.f, t, 255.f));
-        out[1] = static_cast<std::uint8_t>(detail::quantise(g * 255.f, t, 255.f));
-        out[li.bgr ? 0 : 2] = static_cast<std::uint8_t>(detail::quantise(b * 255.f, t, 255.f));
-      } else {
-        const float code = m.m[0] * r + m.m[1] * g + m.m[2] * b + m.off[0];
-        st<S>(d.p[0], d.pitch[0], x, y, detail::quantise(code, t, m.max_code) << li.msb_shift);
-      }
-    }
-  }
-  if (!li.yuv) return;
-  // Chroma: filter RGB vertically, then horizontally (the CPU order), then the matrix.
-  const detail::DownTaps tv = detail::down_taps(sy, v_centred);
-  const detail::DownTaps th = detail::down_taps(sx, h_centred);
-  float R = 0.f, G = 0.f, B = 0.f;
-  for (int kx = 0; kx < th.n; ++kx) {
-    int x = (cx << sx) + th.first + kx;
-    x = x < 0 ? 0 : (x >= d.width ? d.width - 1 : x);
-    float ar = 0.f, ag = 0.f, ab = 0.f;
-    for (int ky = 0; ky < tv.n; ++ky) {
-      int y = (cy << sy) + tv.first + ky;
-      y = y < 0 ? 0 : (y >= d.height ? d.height - 1 : y);
-      ar += tv.w[ky] * ldc(src, 0, x, y);
-      ag += tv.w[ky] * ldc(src, 1, x, y);
-      ab += tv.w[ky] * ldc(src, 2, x, y);
-    }
-    R += th.w[kx] * ar;
-    G += th.w[kx] * ag;
-    B += th.w[kx] * ab;
-  }
-  const float u = m.m[3] * R + m.m[4] * G + m.m[5] * B + m.off[1];
-  const float v = m.m[6] * R + m.m[7] * G + m.m[8] * B + m.off[2];
-  const int qu = detail::quantise(u, dither ? detail::bayer8(cx, cy) : 0.5f, m.max_code) << li.msb_shift;
-  const int qv = detail::quantise(v, dither ? detail::bayer8(cx + 4, cy + 2) : 0.5f, m.max_code) << li.msb_shift;
-  if (li.interleaved_uv) {
-    st<S>(d.p[1], d.pitch[1], 2 * cx, cy, qu);
-    st<S>(d.p[1], d.pitch[1], 2 * cx + 1, cy, qv);
-  } else {
-    st<S>(d.p[1], d.pitch[1], cx, cy, qu);
-    st<S>(d.p[2], d.pitch[2], cx, cy, qv);
-  }
+__global__ void __launch_bounds__(kBlockX* kBlockY) from_rgb_packed_kernel(FromRgbArgs a, Planes3<In> src) {
+  const int sx = blockIdx.x * kBlockX + threadIdx.x, y = blockIdx.y * kBlockY + threadIdx.y;
+  if (8 * sx >= a.width || y >= a.height) return;
+  from_rgb_packed_strip<In>(a, src, sx, y);
 }
 
 template <typename HostIn>
@@ -98,23 +339,35 @@ void launch(RgbPlanes<HostIn> src, const ColorSpec& spec, const MutableFrameView
   check_rgb_planes(src, dst.width, dst.height, who);
   using In = typename DeviceType<HostIn>::type;
   const LayoutInfo li = layout_info(dst.layout);
-  const PlaneSize cps = plane_size(dst.layout, dst.width, dst.height, li.yuv ? 1 : 0);
-  const DstFrame d{{dst.data[0], dst.data[1], dst.data[2]},
-                   {dst.pitch[0], dst.pitch[1], dst.pitch[2]},
-                   dst.width,
-                   dst.height,
-                   cps.width,
-                   cps.height};
-  const detail::RgbToYuv m = detail::make_rgb_to_yuv(spec, li.bits);
-  const bool dith = dither == Dither::ordered && li.bits == 8;
-  const bool hc = spec.siting == ChromaSiting::center, vc = spec.siting != ChromaSiting::topleft;
-  const dim3 block(32, 8);
-  const dim3 grid(div_up(d.cw, 32), div_up(d.ch, 8));
+  const FromRgbArgs a = make_from_rgb_args(dst, spec, dither);
   const Planes3<In> s = planes3<In>(src);
-  if (li.bytes == 1)
-    from_rgb_kernel<std::uint8_t, In><<<grid, block, 0, to_cuda(stream)>>>(s, d, li, m, dith, hc, vc);
-  else
-    from_rgb_kernel<std::uint16_t, In><<<grid, block, 0, to_cuda(stream)>>>(s, d, li, m, dith, hc, vc);
+  const dim3 block(kBlockX, kBlockY);
+  const cudaStream_t st = to_cuda(stream);
+  auto grid = [&](int width, int shift_y) {
+    return dim3(div_up(div_up(dst.width, width), kBlockX), div_up(div_up(dst.height, 1 << shift_y), kBlockY));
+  };
+  if (li.packed_rgb) {
+    from_rgb_packed_kernel<In><<<grid(8, 0), block, 0, st>>>(a, s);
+  } else if (li.chroma_shift_y == 1) {  // 4:2:0
+    const dim3 g = grid(strip_width<2>, 1);
+    const bool three = a.tv.n == 3;
+    if (li.bytes == 1)
+      three ? from_rgb_kernel<std::uint8_t, 1, 3, In><<<g, block, 0, st>>>(a, s)
+            : from_rgb_kernel<std::uint8_t, 1, 2, In><<<g, block, 0, st>>>(a, s);
+    else
+      three ? from_rgb_kernel<std::uint16_t, 1, 3, In><<<g, block, 0, st>>>(a, s)
+            : from_rgb_kernel<std::uint16_t, 1, 2, In><<<g, block, 0, st>>>(a, s);
+  } else if (li.chroma_shift_x == 1) {  // 4:2:2
+    if (li.bytes == 1)
+      from_rgb_kernel<std::uint8_t, 1, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);
+    else
+      from_rgb_kernel<std::uint16_t, 1, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);
+  } else {  // 4:4:4 and gray (a.yuv false: luma only)
+    if (li.bytes == 1)
+      from_rgb_kernel<std::uint8_t, 0, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);
+    else
+      from_rgb_kernel<std::uint16_t, 0, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);
+  }
   cuda_check_launch(who);
 }
 

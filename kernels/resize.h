@@ -41,13 +41,15 @@ void resize_cpu(PlaneView<const float> src, PlaneView<float> dst, ResizeFilter f
 void resize_cpu(RgbPlanes<const float> src, RgbPlanes<float> dst, ResizeFilter filter);
 
 // Conversion + resize from a decoded frame (to_rgb.h semantics: each source pixel converted
-// and clamped, then filtered): equal to to_rgb followed by resize. The CUDA plan fuses the
-// conversion into its horizontal pass, so no full-size RGB frame is written or read; the CPU
-// version is that composition (with a temporary full-size RGB frame).
+// and clamped, then filtered): equal to to_rgb followed by resize. The CUDA plan converts
+// each source pixel where its tiles (or its horizontal pass) read it, so no full-size RGB
+// frame is written or read; the CPU version is that composition (with a temporary
+// full-size RGB frame).
 void resize_cpu(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, ResizeFilter filter);
 
-// automatic: one tiled kernel through shared memory when the filter window fits (it does
-// for upscales and moderate downscales), else two passes through a device intermediate.
+// automatic: one tiled kernel through shared memory when the filter has at most 13 taps and
+// its window fits (upscales and downscales up to about 2x), else two passes through a
+// device intermediate.
 // two_pass forces the latter (tests and benchmarks compare both).
 enum class ResizeStrategy { automatic, two_pass };
 
@@ -72,8 +74,9 @@ class ResizeCuda {
   void run(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, Stream stream);
   void run(const FrameView& src, const ColorSpec& spec, RgbPlanes<Half> dst, Stream stream);
 
-  // True when plane runs use the single tiled kernel (the fused frame runs always use two
-  // passes: the conversion happens in the horizontal pass).
+  // True when plane runs use the single tiled kernel. Fused frame runs use it too when their
+  // three-plane tile fits in shared memory (the conversion happens where the tile's source
+  // window is loaded); otherwise they take two passes, converting in the horizontal one.
   bool tiled() const;
 
  private:

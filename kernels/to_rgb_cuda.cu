@@ -1,23 +1,355 @@
-// CUDA twin of to_rgb_cpu: one thread per output pixel, same arithmetic (frame_sampler.cuh
-// and color_math.h). Chroma neighbours are re-read by adjacent threads and served from L1/L2,
-// so DRAM traffic stays at one read of the frame and one write of the RGB planes.
-#include "kernels/frame_sampler.cuh"
+// CUDA twin of to_rgb_cpu, same arithmetic in the same order (color_math.h).
+//
+// One thread converts a strip of 8 horizontal pixels of one row with few wide accesses, all
+// loads issued before any value is used (one memory round trip per thread): 8 luma samples
+// in one 8/16-byte load, the 6 chroma columns a strip needs from each of its two chroma rows
+// (4 in one load plus the two neighbours), then 16/32-byte stores of 8 RGB values per plane.
+// Rows whose address is not aligned for a vector (any pitch is legal) and strips at the
+// picture's edges take a scalar path with the same arithmetic.
+//
+// The per-thread bodies are __host__ __device__, so they can be run on the host against
+// the CPU twin when no GPU is at hand.
+#include "kernels/cuda_common.cuh"
 #include "kernels/to_rgb.h"
 
 namespace upscaled::kernels {
+namespace cudadetail {
+
+struct ToRgbArgs {
+  const std::uint8_t* p[3];
+  std::ptrdiff_t pitch[3];
+  int width, height, cw, ch;
+  int shift;         // msb_shift of the layout
+  bool interleaved;  // nv12 / p010: U and V words alternate in plane 1
+  bool centred_x;    // chroma sited between luma columns (ChromaSiting::center)
+  bool bgr;
+  float offy;  // chroma_offset_y
+  detail::YuvToRgb m;
+  detail::CodeScale gs;
+};
+
+inline ToRgbArgs make_to_rgb_args(const FrameView& src, const ColorSpec& spec) {
+  const LayoutInfo li = layout_info(src.layout);
+  const PlaneSize cps = plane_size(src.layout, src.width, src.height, li.yuv ? 1 : 0);
+  return {{src.data[0], src.data[1], src.data[2]},
+          {src.pitch[0], src.pitch[1], src.pitch[2]},
+          src.width,
+          src.height,
+          cps.width,
+          cps.height,
+          li.msb_shift,
+          li.interleaved_uv,
+          spec.siting == ChromaSiting::center,
+          li.bgr,
+          detail::chroma_offset_y(spec.siting),
+          detail::make_yuv_to_rgb(spec, li.bits),
+          detail::code_scale(spec.range, li.bits, false)};
+}
+
+template <typename S>
+UPSCALED_HD const S* sample_row(const std::uint8_t* base, std::ptrdiff_t pitch, int y) {
+  return reinterpret_cast<const S*>(base + y * pitch);
+}
+
+// Raw words of 4 and 8 consecutive samples (one load each), unpacked to floats later, so
+// that a thread issues all of its loads before it uses any.
+template <typename S>
+struct Words4 {
+  using type = std::conditional_t<sizeof(S) == 1, unsigned, uint2>;
+};
+template <typename S>
+struct Words8 {
+  using type = std::conditional_t<sizeof(S) == 1, uint2, uint4>;
+};
+template <typename S>
+UPSCALED_HD typename Words4<S>::type ld4(const S* p) {
+  return *reinterpret_cast<const typename Words4<S>::type*>(p);
+}
+template <typename S>
+UPSCALED_HD typename Words8<S>::type ld8(const S* p) {
+  return *reinterpret_cast<const typename Words8<S>::type*>(p);
+}
+UPSCALED_HD void unpack(unsigned w, int /*shift*/, float* out) {
+#pragma unroll
+  for (int i = 0; i < 4; ++i) out[i] = u2f((w >> (8 * i)) & 0xffu);
+}
+UPSCALED_HD void unpack(uint2 w, int shift, float* out, std::uint8_t /*tag*/) {
+  unpack(w.x, shift, out);
+  unpack(w.y, shift, out + 4);
+}
+UPSCALED_HD void unpack16(unsigned w, int shift, float* out) {
+  out[0] = u2f((w & 0xffffu) >> shift);
+  out[1] = u2f((w >> 16) >> shift);
+}
+UPSCALED_HD void unpack(uint2 w, int shift, float* out, std::uint16_t /*tag*/) {
+  unpack16(w.x, shift, out);
+  unpack16(w.y, shift, out + 2);
+}
+UPSCALED_HD void unpack(uint4 w, int shift, float* out, std::uint16_t /*tag*/) {
+  unpack16(w.x, shift, out);
+  unpack16(w.y, shift, out + 2);
+  unpack16(w.z, shift, out + 4);
+  unpack16(w.w, shift, out + 6);
+}
+template <typename S>
+UPSCALED_HD void unpack4(typename Words4<S>::type w, int shift, float* out) {
+  if constexpr (sizeof(S) == 1)
+    unpack(w, shift, out);
+  else
+    unpack(w, shift, out, S{});
+}
+template <typename S>
+UPSCALED_HD void unpack8(typename Words8<S>::type w, int shift, float* out) {
+  unpack(w, shift, out, S{});
+}
+
+// The samples a YUV strip converts: luma x0 .. x0 + 7 of row y and, from chroma rows r0 and
+// r1, U and V at columns c0 - 1 + j, j in [0, 6) (SX = 1, c0 = x0 / 2) or x0 + j, j in [0, 8)
+// (SX = 0), every index clamped into its plane. NR: chroma rows to read (1 when r0 == r1 by
+// construction). Fast path: the strip lies inside the picture and every row address is
+// aligned for its vector loads; all loads are issued first, in straight-line code.
+template <typename S, int SX, int NR>
+UPSCALED_HD void load_strip(const ToRgbArgs& a, int y, int x0, int r0, int r1, float Y[8], float u[NR][8],
+                            float v[NR][8]) {
+  const int sh = a.shift;
+  const S* ly = sample_row<S>(a.p[0], a.pitch[0], y);
+  const int rows[2] = {r0, r1};
+  if constexpr (SX == 1) {
+    const int c0 = x0 >> 1, last = a.cw - 1;
+    bool fast = x0 + 8 <= a.width && c0 >= 1 && c0 + 4 <= last && aligned_to(ly + x0, 8 * sizeof(S));
+    if (a.interleaved) {
+#pragma unroll
+      for (int r = 0; r < NR; ++r)
+        fast = fast && aligned_to(sample_row<S>(a.p[1], a.pitch[1], rows[r]) + 2 * c0, 8 * sizeof(S));
+      if (fast) {
+        const auto wy = ld8(ly + x0);
+        typename Words8<S>::type wm[NR];
+        S e[NR][4];
+#pragma unroll
+        for (int r = 0; r < NR; ++r) {
+          const S* q = sample_row<S>(a.p[1], a.pitch[1], rows[r]);
+          wm[r] = ld8(q + 2 * c0);
+          e[r][0] = q[2 * c0 - 2], e[r][1] = q[2 * c0 - 1], e[r][2] = q[2 * c0 + 8], e[r][3] = q[2 * c0 + 9];
+        }
+        unpack8<S>(wy, sh, Y);
+#pragma unroll
+        for (int r = 0; r < NR; ++r) {
+          float m[8];
+          unpack8<S>(wm[r], sh, m);
+#pragma unroll
+          for (int j = 0; j < 4; ++j) u[r][1 + j] = m[2 * j], v[r][1 + j] = m[2 * j + 1];
+          u[r][0] = u2f(e[r][0] >> sh), v[r][0] = u2f(e[r][1] >> sh);
+          u[r][5] = u2f(e[r][2] >> sh), v[r][5] = u2f(e[r][3] >> sh);
+        }
+        return;
+      }
+    } else {
+#pragma unroll
+      for (int r = 0; r < NR; ++r)
+        fast = fast && aligned_to(sample_row<S>(a.p[1], a.pitch[1], rows[r]) + c0, 4 * sizeof(S)) &&
+               aligned_to(sample_row<S>(a.p[2], a.pitch[2], rows[r]) + c0, 4 * sizeof(S));
+      if (fast) {
+        const auto wy = ld8(ly + x0);
+        typename Words4<S>::type wu[NR], wv[NR];
+        S e[NR][4];
+#pragma unroll
+        for (int r = 0; r < NR; ++r) {
+          const S* qu = sample_row<S>(a.p[1], a.pitch[1], rows[r]);
+          const S* qv = sample_row<S>(a.p[2], a.pitch[2], rows[r]);
+          wu[r] = ld4(qu + c0), wv[r] = ld4(qv + c0);
+          e[r][0] = qu[c0 - 1], e[r][1] = qv[c0 - 1], e[r][2] = qu[c0 + 4], e[r][3] = qv[c0 + 4];
+        }
+        unpack8<S>(wy, sh, Y);
+#pragma unroll
+        for (int r = 0; r < NR; ++r) {
+          unpack4<S>(wu[r], sh, &u[r][1]);
+          unpack4<S>(wv[r], sh, &v[r][1]);
+          u[r][0] = u2f(e[r][0] >> sh), v[r][0] = u2f(e[r][1] >> sh);
+          u[r][5] = u2f(e[r][2] >> sh), v[r][5] = u2f(e[r][3] >> sh);
+        }
+        return;
+      }
+    }
+    // Scalar path: clamped indices, same values.
+#pragma unroll
+    for (int i = 0; i < 8; ++i) Y[i] = u2f(ly[x0 + i < a.width ? x0 + i : a.width - 1] >> sh);
+#pragma unroll
+    for (int r = 0; r < NR; ++r) {
+#pragma unroll
+      for (int j = 0; j < 6; ++j) {
+        const int cc = clampi(c0 - 1 + j, 0, last);
+        if (a.interleaved) {
+          const S* q = sample_row<S>(a.p[1], a.pitch[1], rows[r]);
+          u[r][j] = u2f(q[2 * cc] >> sh), v[r][j] = u2f(q[2 * cc + 1] >> sh);
+        } else {
+          u[r][j] = u2f(sample_row<S>(a.p[1], a.pitch[1], rows[r])[cc] >> sh);
+          v[r][j] = u2f(sample_row<S>(a.p[2], a.pitch[2], rows[r])[cc] >> sh);
+        }
+      }
+    }
+  } else {  // 4:4:4: planar chroma at the luma columns
+    bool fast = x0 + 8 <= a.width && aligned_to(ly + x0, 8 * sizeof(S));
+#pragma unroll
+    for (int r = 0; r < NR; ++r)
+      fast = fast && aligned_to(sample_row<S>(a.p[1], a.pitch[1], rows[r]) + x0, 8 * sizeof(S)) &&
+             aligned_to(sample_row<S>(a.p[2], a.pitch[2], rows[r]) + x0, 8 * sizeof(S));
+    if (fast) {
+      const auto wy = ld8(ly + x0);
+      typename Words8<S>::type wu[NR], wv[NR];
+#pragma unroll
+      for (int r = 0; r < NR; ++r) {
+        wu[r] = ld8(sample_row<S>(a.p[1], a.pitch[1], rows[r]) + x0);
+        wv[r] = ld8(sample_row<S>(a.p[2], a.pitch[2], rows[r]) + x0);
+      }
+      unpack8<S>(wy, sh, Y);
+#pragma unroll
+      for (int r = 0; r < NR; ++r) unpack8<S>(wu[r], sh, u[r]), unpack8<S>(wv[r], sh, v[r]);
+      return;
+    }
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int xx = x0 + i < a.width ? x0 + i : a.width - 1;
+      Y[i] = u2f(ly[xx] >> sh);
+#pragma unroll
+      for (int r = 0; r < NR; ++r) {
+        u[r][i] = u2f(sample_row<S>(a.p[1], a.pitch[1], rows[r])[xx] >> sh);
+        v[r][i] = u2f(sample_row<S>(a.p[2], a.pitch[2], rows[r])[xx] >> sh);
+      }
+    }
+  }
+}
+
+template <typename Out>
+UPSCALED_HD void store_rgb8(const Planes3<Out>& dst, int y, int x0, int width, const float Y[8], const float U[8],
+                            const float V[8], const detail::YuvToRgb& m) {
+  float r[8], g[8], b[8];
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    r[i] = detail::clamp01(m.m[0] * Y[i] + m.m[1] * U[i] + m.m[2] * V[i] + m.off[0]);
+    g[i] = detail::clamp01(m.m[3] * Y[i] + m.m[4] * U[i] + m.m[5] * V[i] + m.off[1]);
+    b[i] = detail::clamp01(m.m[6] * Y[i] + m.m[7] * U[i] + m.m[8] * V[i] + m.off[2]);
+  }
+  store8(dst.row(0, y), x0, width, r);
+  store8(dst.row(1, y), x0, width, g);
+  store8(dst.row(2, y), x0, width, b);
+}
+
+// YUV layouts: strip (sx, y) is luma columns [8 sx, 8 sx + 8) of row y. SX/SY: chroma
+// subsampling shifts. Same operation order as yuv_rows() in to_rgb_cpu.cpp: vertical chroma
+// interpolation, then horizontal, then the matrix. One row per thread, all loads first.
+template <typename S, int SX, int SY, typename Out>
+UPSCALED_HD void to_rgb_yuv_strip(const ToRgbArgs& a, const Planes3<Out>& dst, int sx, int y) {
+  constexpr int NR = SY == 1 ? 2 : 1;  // without vertical subsampling both rows are row y
+  const int x0 = 8 * sx;
+  // Chroma rows and weight of this luma row (chroma_lerp, as the CPU computes them).
+  const detail::Lerp vl = detail::chroma_lerp(y, SY, a.offy, a.ch);
+  float Y[8], u[NR][8], v[NR][8];
+  load_strip<S, SX, NR>(a, y, x0, vl.i0, vl.i1, Y, u, v);
+  constexpr int n = SX == 1 ? 6 : 8;
+  float uc[8], vc[8];  // vertically interpolated: (1 - f) * row i0 + f * row i1
+#pragma unroll
+  for (int j = 0; j < n; ++j) {
+    uc[j] = (1.f - vl.f) * u[0][j] + vl.f * u[NR - 1][j];
+    vc[j] = (1.f - vl.f) * v[0][j] + vl.f * v[NR - 1][j];
+  }
+  float U[8], V[8];
+  if constexpr (SX == 0) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) U[i] = uc[i], V[i] = vc[i];
+  } else {
+    // Horizontal: luma column x0 + i sits at chroma position (x0 + i - off) / 2. With x0
+    // even this is c0 + i / 2 (co-sited, weight 0 or 0.5) or c0 + (i - 0.5) / 2 (centred,
+    // weight 0.75 or 0.25): the values chroma_lerp gives, exactly; uc[j] is column c0 - 1 + j.
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int jc = (i >> 1) + 1;  // co-sited: i0 = c0 + i / 2
+      const int jm = (i + 1) >> 1;  // centred: i0 = c0 + floor((i - 0.5) / 2)
+      const float f = a.centred_x ? ((i & 1) ? 0.25f : 0.75f) : ((i & 1) ? 0.5f : 0.f);
+      const float ua = a.centred_x ? uc[jm] : uc[jc], ub = a.centred_x ? uc[jm + 1] : uc[jc + 1];
+      const float va = a.centred_x ? vc[jm] : vc[jc], vb = a.centred_x ? vc[jm + 1] : vc[jc + 1];
+      U[i] = (1.f - f) * ua + f * ub;
+      V[i] = (1.f - f) * va + f * vb;
+    }
+  }
+  store_rgb8(dst, y, x0, a.width, Y, U, V, a.m);
+}
+
+// Gray layouts: R = G = B = normalised luma.
+template <typename S, typename Out>
+UPSCALED_HD void to_rgb_gray_strip(const ToRgbArgs& a, const Planes3<Out>& dst, int sx, int y) {
+  const int x0 = 8 * sx;
+  float v[8];
+  load8_clamped(sample_row<S>(a.p[0], a.pitch[0], y), x0, a.width, 0, v);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) v[i] = detail::clamp01(v[i] * a.gs.y_scale + a.gs.y_offset);
+  store8(dst.row(0, y), x0, a.width, v);
+  store8(dst.row(1, y), x0, a.width, v);
+  store8(dst.row(2, y), x0, a.width, v);
+}
+
+// rgb24 / bgr24: 8 pixels = 24 bytes, three 8-byte loads when aligned.
+template <typename Out>
+UPSCALED_HD void to_rgb_packed_strip(const ToRgbArgs& a, const Planes3<Out>& dst, int sx, int y) {
+  const int x0 = 8 * sx;
+  const std::uint8_t* in = a.p[0] + y * a.pitch[0] + 3 * x0;
+  std::uint8_t px[24];
+  if (x0 + 8 <= a.width && aligned_to(in, 8)) {
+#pragma unroll
+    for (int i = 0; i < 3; ++i) {
+      const uint2 w = reinterpret_cast<const uint2*>(in)[i];
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        px[8 * i + k] = static_cast<std::uint8_t>(w.x >> (8 * k));
+        px[8 * i + 4 + k] = static_cast<std::uint8_t>(w.y >> (8 * k));
+      }
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int o = 3 * ((x0 + i < a.width ? x0 + i : a.width - 1) - x0);
+      px[3 * i] = in[o], px[3 * i + 1] = in[o + 1], px[3 * i + 2] = in[o + 2];
+    }
+  }
+  constexpr float k = 1.f / 255.f;
+  float r[8], g[8], b[8];
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    r[i] = u2f(a.bgr ? px[3 * i + 2] : px[3 * i]) * k;
+    g[i] = u2f(px[3 * i + 1]) * k;
+    b[i] = u2f(a.bgr ? px[3 * i] : px[3 * i + 2]) * k;
+  }
+  store8(dst.row(0, y), x0, a.width, r);
+  store8(dst.row(1, y), x0, a.width, g);
+  store8(dst.row(2, y), x0, a.width, b);
+}
+
+}  // namespace cudadetail
+
 namespace {
 
 using namespace cudadetail;
 
+constexpr int kBlockX = 32, kBlockY = 8;
+
+template <typename S, int SX, int SY, typename Out>
+__global__ void __launch_bounds__(kBlockX* kBlockY) to_rgb_yuv_kernel(ToRgbArgs a, Planes3<Out> dst) {
+  const int sx = blockIdx.x * kBlockX + threadIdx.x, y = blockIdx.y * kBlockY + threadIdx.y;
+  if (8 * sx >= a.width || y >= a.height) return;
+  to_rgb_yuv_strip<S, SX, SY, Out>(a, dst, sx, y);
+}
+
 template <typename S, typename Out>
-__global__ void to_rgb_kernel(FrameSampler f, Planes3<Out> dst) {
-  const int x = blockIdx.x * blockDim.x + threadIdx.x;
-  const int y = blockIdx.y * blockDim.y + threadIdx.y;
-  if (x >= f.width || y >= f.height) return;
-  const float3 c = sample_rgb<S>(f, x, y);
-  dst.row(0, y)[x] = from_f<Out>(c.x);
-  dst.row(1, y)[x] = from_f<Out>(c.y);
-  dst.row(2, y)[x] = from_f<Out>(c.z);
+__global__ void __launch_bounds__(kBlockX* kBlockY) to_rgb_gray_kernel(ToRgbArgs a, Planes3<Out> dst) {
+  const int sx = blockIdx.x * kBlockX + threadIdx.x, y = blockIdx.y * kBlockY + threadIdx.y;
+  if (8 * sx >= a.width || y >= a.height) return;
+  to_rgb_gray_strip<S, Out>(a, dst, sx, y);
+}
+
+template <typename Out>
+__global__ void __launch_bounds__(kBlockX* kBlockY) to_rgb_packed_kernel(ToRgbArgs a, Planes3<Out> dst) {
+  const int sx = blockIdx.x * kBlockX + threadIdx.x, y = blockIdx.y * kBlockY + threadIdx.y;
+  if (8 * sx >= a.width || y >= a.height) return;
+  to_rgb_packed_strip<Out>(a, dst, sx, y);
 }
 
 template <typename HostOut>
@@ -25,14 +357,36 @@ void launch(const FrameView& src, const ColorSpec& spec, RgbPlanes<HostOut> dst,
   validate_frame(src, who);
   check_rgb_planes(dst, src.width, src.height, who);
   using Out = typename DeviceType<HostOut>::type;
-  const FrameSampler f = make_sampler(src, spec);
-  const dim3 block(32, 8);
-  const dim3 grid(div_up(src.width, 32), div_up(src.height, 8));
+  const LayoutInfo li = layout_info(src.layout);
+  const ToRgbArgs a = make_to_rgb_args(src, spec);
   const Planes3<Out> d = planes3<Out>(dst);
-  if (f.li.bytes == 1)
-    to_rgb_kernel<std::uint8_t, Out><<<grid, block, 0, to_cuda(stream)>>>(f, d);
-  else
-    to_rgb_kernel<std::uint16_t, Out><<<grid, block, 0, to_cuda(stream)>>>(f, d);
+  const dim3 block(kBlockX, kBlockY);
+  const unsigned gx = div_up(div_up(src.width, 8), kBlockX);
+  const cudaStream_t s = to_cuda(stream);
+  const dim3 grid(gx, div_up(src.height, kBlockY));
+  if (li.packed_rgb) {
+    to_rgb_packed_kernel<Out><<<grid, block, 0, s>>>(a, d);
+  } else if (li.gray) {
+    if (li.bytes == 1)
+      to_rgb_gray_kernel<std::uint8_t, Out><<<grid, block, 0, s>>>(a, d);
+    else
+      to_rgb_gray_kernel<std::uint16_t, Out><<<grid, block, 0, s>>>(a, d);
+  } else if (li.chroma_shift_x == 1 && li.chroma_shift_y == 1) {
+    if (li.bytes == 1)
+      to_rgb_yuv_kernel<std::uint8_t, 1, 1, Out><<<grid, block, 0, s>>>(a, d);
+    else
+      to_rgb_yuv_kernel<std::uint16_t, 1, 1, Out><<<grid, block, 0, s>>>(a, d);
+  } else if (li.chroma_shift_x == 1) {
+    if (li.bytes == 1)
+      to_rgb_yuv_kernel<std::uint8_t, 1, 0, Out><<<grid, block, 0, s>>>(a, d);
+    else
+      to_rgb_yuv_kernel<std::uint16_t, 1, 0, Out><<<grid, block, 0, s>>>(a, d);
+  } else {
+    if (li.bytes == 1)
+      to_rgb_yuv_kernel<std::uint8_t, 0, 0, Out><<<grid, block, 0, s>>>(a, d);
+    else
+      to_rgb_yuv_kernel<std::uint16_t, 0, 0, Out><<<grid, block, 0, s>>>(a, d);
+  }
   cuda_check_launch(who);
 }
 
