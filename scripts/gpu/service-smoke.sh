@@ -28,18 +28,20 @@ TOML
 "$bin" serve --config "$work/upscaled.toml" > "$work/serve.log" 2>&1 &
 pid=$!
 for i in 1 2 3 4 5 6; do
-  ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=320x180:rate=25" -frames:v 25 -c:v libx264 "$work/clip$i.mp4"
+  # Different lengths: the journal skips a file whose content it has already processed.
+  ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=320x180:rate=25" -frames:v $((20 + i)) -c:v libx264 \
+    "$work/clip$i.mp4"
   mv "$work/clip$i.mp4" "$work/in/"
 done
 for _ in $(seq 1 240); do
-  [[ $(ls "$work/out" | grep -c '\.mp4$') -ge 6 ]] && break
+  [[ $(ls "$work/out" | grep -c '^clip') -ge 6 ]] && break
   sleep 0.5
 done
 kill -TERM $pid
 wait $pid
 echo "serve exit code: $?"
-echo "outputs: $(ls "$work/out" | grep -c '\.mp4$') of 6; failed: $(ls "$work/failed" | wc -l)"
-for f in "$work"/out/*.mp4; do
+echo "outputs: $(ls "$work/out" | grep -c '^clip') of 6; failed: $(ls "$work/failed" | wc -l)"
+for f in "$work"/out/clip*; do
   echo "$(basename "$f"): $(ffprobe -v error -select_streams v -count_frames -show_entries stream=width,height,nb_read_frames -of csv=p=0 "$f")"
 done
 "$bin" status --config "$work/upscaled.toml" 2>&1 | head -20

@@ -157,7 +157,7 @@ TEST_F(Nvdec, H264EightBitMatchesCpuDecode) {
 }
 
 TEST_F(Nvdec, HevcTenBitMatchesCpuDecode) {
-  const std::filesystem::path clip = std::string(UPSCALED_SOURCE_DIR) + "/tests/fixtures/media/hevc_main10_160x96.mp4";
+  const std::filesystem::path clip = std::string(UPSCALED_SOURCE_DIR) + "/tests/fixtures/media/hevc_main10_192x144.mp4";
   compare_decoders(clip, "p010");
 }
 

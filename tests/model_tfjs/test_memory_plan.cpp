@@ -1,7 +1,7 @@
 // Device memory planning on the GPU (TorchUpscaler::prepare, core/device_memory_ledger.h):
 // a memory limit makes the model tile instead of failing, with the same picture; two jobs
 // in one process share the limit; and the out-of-memory retry, provoked by capping torch's
-// allocator, shrinks the tile and finishes the frame. CUDA only: skipped without a GPU.
+// allocator at 0.5 GiB, shrinks the tile and finishes the frame. CUDA only: skipped without a GPU.
 #include "core/device_memory_ledger.h"
 #include "model/network_loader.h"
 #include "model/torch/throughput.h"
@@ -117,7 +117,7 @@ TEST_F(MemoryPlanCuda, OutOfMemoryRetryShrinksTheTileAndFinishes) {
   }
   // The ledger believes the whole GPU is free (it was probed before the cap), so the plan
   // is whole frames; the capped allocator then runs out and the retry must take over.
-  ASSERT_TRUE(model::limit_torch_cuda_memory(1.5 * 1024 * MiB / (140.0 * 1024 * MiB), 0));
+  ASSERT_TRUE(model::limit_torch_cuda_memory(0.5 * 1024 * MiB / (140.0 * 1024 * MiB), 0));
   auto up = load(package, 0);
   up->prepare(1280, 720);
   EXPECT_NE(up->describe().find("whole frames"), std::string::npos) << up->describe();
