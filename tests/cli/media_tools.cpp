@@ -52,17 +52,6 @@ std::string upscaled_binary() {
   return UPSCALED_BINARY;
 }
 
-TempDir::TempDir() {
-  std::random_device rd;
-  path_ = std::filesystem::temp_directory_path() / ("upscaled-test-" + std::to_string(rd()));
-  std::filesystem::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 namespace {
 
 std::string value_of(const std::string& flat, const std::string& key) {

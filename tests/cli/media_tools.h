@@ -2,6 +2,8 @@
 // read facts back with ffprobe. Synchronous; every call blocks until the process exits.
 #pragma once
 
+#include "tests/common/temp_dir.h"
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -21,18 +23,6 @@ bool have_program(const std::string& name);
 
 // The upscaled binary under test.
 std::string upscaled_binary();
-
-// A fresh temporary folder removed at destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
 
 struct VideoInfo {
   int width = 0, height = 0;

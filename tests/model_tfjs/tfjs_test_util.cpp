@@ -117,15 +117,4 @@ model::PlanarImage box_downscale(const model::PlanarImage& img, int factor) {
   return out;
 }
 
-TempDir::TempDir() {
-  std::random_device rd;
-  path_ = fs::temp_directory_path() / ("upscaled-test-" + std::to_string(rd()) + std::to_string(rd()));
-  fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 }  // namespace upscaled::test

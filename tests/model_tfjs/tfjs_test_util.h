@@ -4,6 +4,7 @@
 #pragma once
 
 #include "model/upscaler.h"
+#include "tests/common/temp_dir.h"
 
 #include <filesystem>
 #include <optional>
@@ -30,18 +31,5 @@ double psnr_float(const model::PlanarImage& a, const model::PlanarImage& b);
 
 // Box-filter downscale by an integer factor (for checks without a published output).
 model::PlanarImage box_downscale(const model::PlanarImage& img, int factor);
-
-// A fresh, empty temporary folder removed by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace upscaled::test

@@ -1,6 +1,8 @@
 // Helpers shared by the service tests: temporary folders, small files, tiny Y4M clips.
 #pragma once
 
+#include "tests/common/temp_dir.h"
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -9,18 +11,10 @@
 
 namespace upscaled::service::test {
 
-// A fresh folder under $TMPDIR (or /tmp), removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
+// One temporary-folder owner for every suite (tests/common/temp_dir.h); service tests name
+// their folders upscaled-svc-*.
+struct TempDir : upscaled::test::TempDir {
+  TempDir() : upscaled::test::TempDir("upscaled-svc-") {}
 };
 
 void write_file(const std::filesystem::path& path, const std::string& content);
