@@ -5,9 +5,10 @@
 // its source pts. Both implementations follow one FramePlan (frame_geometry.h): optional
 // area pre-resize before the network, resampling / padding / cropping after it, optional
 // --grayscale before the conversion to the encoder's format, and --skip-duplicates
-// (duplicate_skipper.h), so that their outputs differ only by float16 rounding. make_frame_upscaler() is the one place
-// that picks the implementation: the GPU one when this build has CUDA, the model runs on CUDA and the kernels cover the
-// input and output formats; otherwise the CPU one. The choice and its reason are logged once.
+// (duplicate_skipper.h), so that their outputs differ only by float16 rounding.
+// make_frame_upscaler() is the one place that picks the implementation: the GPU one when
+// this build has CUDA, the model runs on CUDA and the kernels cover the input and output
+// formats; otherwise the CPU one. The choice and its reason are logged once.
 #pragma once
 
 #include "io/av_handles.h"

@@ -244,9 +244,7 @@ void JobRunner::process(JobRecord job, const ServiceConfig& config, int gpu, con
     req.temp_dir = staging;
     req.watch = watch;
     req.gpu = gpu;
-    req.gpu_memory_bytes = static_cast<std::size_t>(config.gpu_memory_mb) * 1024 * 1024;
-    req.gpu_memory_wait_seconds = config.gpu_memory_wait_seconds;
-    req.gpu_jobs = config.jobs_per_gpu;
+    req.service = &config;
     req.on_progress = [this, slot, id = job.id](double f) {
       if (slot != kNoSlot) {
         std::lock_guard lock(mutex_);

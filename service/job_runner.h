@@ -34,9 +34,7 @@ struct TranscodeRequest {
   std::filesystem::path temp_dir;  // where the pipeline may stage its own temporaries
   const WatchConfig* watch = nullptr;
   int gpu = -1;                             // GPU index from [service] gpus, -1 when none is listed
-  std::size_t gpu_memory_bytes = 0;         // [service] gpu_memory_mb (0 = free memory)
-  double gpu_memory_wait_seconds = 0;       // [service] gpu_memory_wait_seconds
-  int gpu_jobs = 1;                         // [service] jobs_per_gpu: jobs sharing the GPU
+  const ServiceConfig* service = nullptr;   // GPU memory settings ([service]); none: pipeline defaults
   std::function<void(double)> on_progress;  // fraction 0..1, from any thread
 };
 // Synchronous; throws upscaled::Error / Cancelled like pipeline::run_transcode.

@@ -14,9 +14,11 @@ pipeline::JobOptions transcode_options(const TranscodeRequest& req) {
   o.model.scale = w.scale;
   // A worker bound to GPU N runs the whole job there, unless the watch wants the CPU.
   o.model.device = req.gpu >= 0 && w.device != "cpu" ? "cuda:" + std::to_string(req.gpu) : w.device;
-  o.model.gpu_memory_limit = req.gpu_memory_bytes;
-  o.model.gpu_memory_wait_seconds = req.gpu_memory_wait_seconds;
-  o.model.gpu_jobs = req.gpu_jobs;
+  if (const ServiceConfig* c = req.service) {
+    o.model.gpu_memory_limit = static_cast<std::size_t>(c->gpu_memory_mb) * 1024 * 1024;
+    o.model.gpu_memory_wait_seconds = c->gpu_memory_wait_seconds;
+    o.model.gpu_jobs = c->jobs_per_gpu;
+  }
   o.model.precision = w.precision;
   o.model.tile = w.tile;
   o.model.models_dir = w.models_dir;

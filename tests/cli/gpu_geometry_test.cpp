@@ -13,26 +13,9 @@
 namespace upscaled::test {
 namespace {
 
-std::filesystem::path slim_x2() {
-  const char* dir = std::getenv("UPSCALED_TEST_MODELS_DIR");
-  if (!dir || !*dir) return {};
-  return std::filesystem::path(dir) / "upscalerjs-esrgan-slim-1.0.0/package/models/x2/model.json";
-}
-
 std::string skipped(const std::string& log) {
   std::smatch m;
   return std::regex_search(log, m, std::regex(R"(--skip-duplicates: (\d+) of)")) ? m[1].str() : "none";
-}
-
-double psnr(const std::filesystem::path& a, const std::filesystem::path& b) {
-  const std::string text = run_ok("ffmpeg -v info -i " + shell_quote(a.string()) + " -i " + shell_quote(b.string()) +
-                                  " -lavfi psnr -f null - 2>&1");
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex(R"(average:([0-9.]+|inf))"))) {
-    ADD_FAILURE() << text;
-    return 0;
-  }
-  return m[1] == "inf" ? 1e9 : std::stod(m[1]);
 }
 
 struct GpuCase {
@@ -46,7 +29,7 @@ class GpuGeometry : public ::testing::TestWithParam<GpuCase> {};
 
 TEST_P(GpuGeometry, MatchesTheCpuPath) {
   if (!kernels::cuda_usable()) GTEST_SKIP() << "no usable CUDA device: " << kernels::cuda_status();
-  const auto model = slim_x2();
+  const auto model = slim_x2_model();
   if (model.empty() || !std::filesystem::exists(model))
     GTEST_SKIP() << "esrgan-slim not found (set UPSCALED_TEST_MODELS_DIR; scripts/fetch-test-models.sh)";
   const GpuCase& c = GetParam();
@@ -73,7 +56,7 @@ TEST_P(GpuGeometry, MatchesTheCpuPath) {
   if (c.duplicates) {
     EXPECT_EQ(skipped(gpu.output), "12") << gpu.output;
   }
-  const double db = psnr(tmp / "gpu.mkv", tmp / "cpu.mkv");
+  const double db = video_psnr(tmp / "gpu.mkv", tmp / "cpu.mkv");
   EXPECT_GE(db, 40.0);
   RecordProperty("psnr_gpu_vs_cpu_db", std::to_string(db));
 }

@@ -5,20 +5,12 @@
 
 #include <gtest/gtest.h>
 
-#include <regex>
-
 namespace upscaled::test {
 namespace {
 
-std::filesystem::path slim_x2() {
-  const char* dir = std::getenv("UPSCALED_TEST_MODELS_DIR");
-  if (!dir || !*dir) return {};
-  return std::filesystem::path(dir) / "upscalerjs-esrgan-slim-1.0.0/package/models/x2/model.json";
-}
-
 TEST(GpuPath, MatchesTheCpuPathFramesTimestampsAndAudio) {
   if (!kernels::cuda_usable()) GTEST_SKIP() << "no usable CUDA device: " << kernels::cuda_status();
-  const auto model = slim_x2();
+  const auto model = slim_x2_model();
   if (model.empty() || !std::filesystem::exists(model))
     GTEST_SKIP() << "esrgan-slim not found (set UPSCALED_TEST_MODELS_DIR; scripts/fetch-test-models.sh)";
   TempDir tmp;
@@ -39,13 +31,9 @@ TEST(GpuPath, MatchesTheCpuPathFramesTimestampsAndAudio) {
   EXPECT_EQ(frame_times(tmp / "gpu.mkv"), frame_times(tmp / "cpu.mkv"));
   EXPECT_EQ(stream_hash(tmp / "gpu.mkv", "a"), stream_hash(clip, "a"));
   EXPECT_EQ(stream_hash(tmp / "cpu.mkv", "a"), stream_hash(clip, "a"));
-  const std::string psnr = run_ok("ffmpeg -v info -i " + shell_quote((tmp / "gpu.mkv").string()) + " -i " +
-                                  shell_quote((tmp / "cpu.mkv").string()) + " -lavfi psnr -f null - 2>&1");
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(psnr, m, std::regex(R"(average:([0-9.]+|inf))"))) << psnr;
-  const double db = m[1] == "inf" ? 1e9 : std::stod(m[1]);
-  EXPECT_GE(db, 40.0) << psnr;
-  RecordProperty("psnr_gpu_vs_cpu_db", m[1]);
+  const double db = video_psnr(tmp / "gpu.mkv", tmp / "cpu.mkv");
+  EXPECT_GE(db, 40.0);
+  RecordProperty("psnr_gpu_vs_cpu_db", std::to_string(db));
 }
 
 }  // namespace

@@ -124,13 +124,6 @@ class Nvdec : public ::testing::Test {
       skip_reason_ = "the GPU frame path does not run with " + cuda_model() + ": " + r.output;
     return r;
   }
-  double psnr(const std::filesystem::path& a, const std::filesystem::path& b) {
-    const std::string out = run_ok("ffmpeg -v info -i " + shell_quote(a.string()) + " -i " + shell_quote(b.string()) +
-                                   " -lavfi psnr -f null - 2>&1");
-    std::smatch m;
-    if (!std::regex_search(out, m, std::regex(R"(average:([0-9.]+|inf))"))) return -1;
-    return m[1] == "inf" ? 1e9 : std::stod(m[1]);
-  }
   // NVDEC vs CPU decode of the same clip: same frames and timestamps, PSNR >= 40 dB.
   void compare_decoders(const std::filesystem::path& clip, const std::string& sw_format) {
     TempDir tmp;
@@ -144,7 +137,7 @@ class Nvdec : public ::testing::Test {
     const auto times = frame_times(tmp / "gpu.mkv");
     EXPECT_EQ(times.size(), frame_times(clip).size());
     EXPECT_EQ(times, frame_times(tmp / "cpu.mkv"));
-    const double db = psnr(tmp / "gpu.mkv", tmp / "cpu.mkv");
+    const double db = video_psnr(tmp / "gpu.mkv", tmp / "cpu.mkv");
     EXPECT_GE(db, 40.0) << "NVDEC (" << sw_format << ") vs CPU decode";
     RecordProperty("psnr_nvdec_vs_cpu_db_" + sw_format, std::to_string(db));
   }

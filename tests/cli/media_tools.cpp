@@ -14,6 +14,7 @@ extern "C" {
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -93,6 +94,20 @@ VideoInfo probe_video(const std::filesystem::path& file) {
   v.sample_aspect_ratio = value_of(flat, p + "sample_aspect_ratio");
   v.rotation = std::atof(value_of(flat, p + "side_data_list_side_data_0_rotation").c_str());
   return v;
+}
+
+double video_psnr(const std::filesystem::path& a, const std::filesystem::path& b) {
+  const std::string out = run_ok("ffmpeg -v info -i " + shell_quote(a.string()) + " -i " + shell_quote(b.string()) +
+                                 " -lavfi psnr -f null - 2>&1");
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex(R"(average:([0-9.]+|inf))"))) return -1;
+  return m[1] == "inf" ? 1e9 : std::stod(m[1]);
+}
+
+std::filesystem::path slim_x2_model() {
+  const char* dir = std::getenv("UPSCALED_TEST_MODELS_DIR");
+  if (!dir || !*dir) return {};
+  return std::filesystem::path(dir) / "upscalerjs-esrgan-slim-1.0.0/package/models/x2/model.json";
 }
 
 std::vector<std::string> frame_times(const std::filesystem::path& file) {

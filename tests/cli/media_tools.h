@@ -35,6 +35,11 @@ VideoInfo probe_video(const std::filesystem::path& file);
 std::vector<std::string> frame_times(const std::filesystem::path& file);
 // MD5 over the packets of the selected streams (e.g. "a", "s", "t:0"), stream-copied.
 std::string stream_hash(const std::filesystem::path& file, const std::string& spec);
+// ffmpeg's average video PSNR between two files in dB (1e9 for identical ones); -1 when
+// ffmpeg printed none.
+double video_psnr(const std::filesystem::path& a, const std::filesystem::path& b);
+// esrgan-slim's x2 model.json under $UPSCALED_TEST_MODELS_DIR; empty when that is unset.
+std::filesystem::path slim_x2_model();
 // `ffprobe -show_entries <entries>` in flat key=value form.
 std::string probe_entries(const std::filesystem::path& file, const std::string& entries);
 int count_streams(const std::filesystem::path& file, const std::string& type);

@@ -262,9 +262,11 @@ TEST(TranscodeOptions, WorkerGpuSelectsTheDeviceAndMemorySettingsReachTheModel) 
   req.output = "/out/.staging/a.mkv";
   req.watch = &w;
   req.gpu = 3;
-  req.gpu_memory_bytes = 512u << 20;
-  req.gpu_memory_wait_seconds = 42;
-  req.gpu_jobs = 2;
+  ServiceConfig service;
+  service.gpu_memory_mb = 512;
+  service.gpu_memory_wait_seconds = 42;
+  service.jobs_per_gpu = 2;
+  req.service = &service;
   pipeline::JobOptions o = transcode_options(req);
   EXPECT_EQ(o.model.device, "cuda:3");
   EXPECT_EQ(o.model.gpu_memory_limit, 512u << 20);
