@@ -12,6 +12,7 @@
 
 #include <torch/torch.h>
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct TfjsGraph {
 
   // x: N x C x H x W on the graph's device/dtype. Returns N x C' x H*scale x W*scale.
   torch::Tensor run(const torch::Tensor& x) const;
+  // Runs nodes [first, end) given the values of the nodes before `first` that later nodes
+  // read (the others may be undefined): the tail after a fused executor (tfjs_cudnn.h).
+  torch::Tensor run_from(std::vector<torch::Tensor> values, std::size_t first) const;
   void to(torch::Device device, torch::Dtype dtype, bool channels_last);
 };
 

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "model/torch/network.h"
 #include "model/torch/rdn.h"
+#include "model/torch/tfjs_cudnn.h"
 #include "model/torch/tfjs_graph.h"
 
 #include <algorithm>
@@ -42,21 +43,30 @@ class TfjsNetwork final : public Network {
       : graph_(std::move(graph)), info_(info), file_(std::move(file)) {}
 
   torch::Tensor forward(const torch::Tensor& input) override {
-    if (info_.pixel_range == 1.0f) return graph_.run(input);
-    return graph_.run(input * info_.pixel_range).div_(info_.pixel_range);
+    if (info_.pixel_range == 1.0f) return run(input);
+    return run(input * info_.pixel_range).div_(info_.pixel_range);
   }
   int scale() const override { return graph_.scale; }
   std::string describe() const override {
-    return info_.describe() + " x" + std::to_string(graph_.scale) + " from " + file_.string();
+    return info_.describe() + " x" + std::to_string(graph_.scale) + " from " + file_.string() +
+           (fused_ ? " (" + fused_->describe() + ")" : "");
   }
-  void to(torch::Device device, torch::Dtype dtype) override { graph_.to(device, dtype, device.is_cuda()); }
+  void to(torch::Device device, torch::Dtype dtype) override {
+    fused_.reset();
+    graph_.to(device, dtype, device.is_cuda());
+    if (device.is_cuda() && dtype == torch::kHalf) fused_ = make_fused_runner(graph_);
+    if (fused_) log::debug(log::cat(file_.string(), ": ", fused_->describe()));
+  }
   // The dense blocks see far (>100 px), but their influence decays quickly; 16 input pixels
   // of context keeps tiled output within rounding of whole-frame output (tests/model_tfjs).
   int context_pixels() const override { return 16; }
   double multiply_adds_per_input_pixel() const override { return graph_.multiply_adds_per_pixel; }
 
  private:
+  torch::Tensor run(const torch::Tensor& x) { return fused_ ? fused_->run(graph_, x) : graph_.run(x); }
+
   TfjsGraph graph_;
+  std::unique_ptr<FusedRunner> fused_;  // CUDA float16 with cuDNN: the leading ops fused
   RdnInfo info_;
   std::filesystem::path file_;
 };
@@ -66,6 +76,10 @@ class TfjsNetwork final : public Network {
 torch::Tensor TfjsGraph::run(const torch::Tensor& x) const {
   std::vector<torch::Tensor> values(nodes.size());
   values[0] = x;
+  return run_from(std::move(values), 1);
+}
+
+torch::Tensor TfjsGraph::run_from(std::vector<torch::Tensor> values, std::size_t first) const {
   // Hands out input k of node i; the slot is emptied at its last read so that the returned
   // handle may be the only reference (then the op may write into it, see sole_owner).
   auto take = [&](const GraphNode& node, size_t k, int i) -> torch::Tensor {
@@ -76,7 +90,7 @@ torch::Tensor TfjsGraph::run(const torch::Tensor& x) const {
     if (nodes[static_cast<size_t>(j)].last_use == i && !read_again) return std::move(slot);
     return slot;
   };
-  for (size_t i = 1; i < nodes.size(); ++i) {
+  for (size_t i = first; i < nodes.size(); ++i) {
     const GraphNode& node = nodes[i];
     const int self = static_cast<int>(i);
     torch::Tensor out;

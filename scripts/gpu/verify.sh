@@ -15,14 +15,15 @@ summary=$out/summary.txt
 say() { echo "== $*" | tee -a "$summary"; }
 
 source .gpu-kit/activate.sh
+source scripts/gpu/cudnn-env.sh
 torch_prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 say "machine: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader) / $(nproc) cores"
 t0=$(date +%s)
-cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 $CUDNN_CMAKE_ARGS \
   -DCMAKE_PREFIX_PATH="$CMAKE_PREFIX_PATH;$torch_prefix" > "$out/build.log" 2>&1 &&
   cmake --build $build -j16 -- -k 0 >> "$out/build.log" 2>&1
 rc=$?
-say "build rc=$rc in $(( $(date +%s) - t0 )) s"
+say "build rc=$rc in $(( $(date +%s) - t0 )) s; $(grep -E 'cuDNN executor' "$out/build.log")"
 if [[ $rc -ne 0 ]]; then grep -E "error|FAILED" "$out/build.log" | head -40 | tee -a "$summary"; fi
 [[ -x $build/app/upscaled ]] || exit 1
 bin=$build/app/upscaled
@@ -39,9 +40,10 @@ say "benchmarks"
 {
   $build/bench/bench_kernels --gpu --runs 20
   thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
-  for p in fp16; do
-    $build/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda --precision $p \
-      --sizes 640x360,1280x720 --warmup 3 --iterations 15
+  for ex in eager fused; do
+    echo "--- executor $ex"
+    UPSCALED_NETWORK_EXECUTOR=$ex $build/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda \
+      --precision fp16 --sizes 640x360,1280x720 --warmup 3 --iterations 15
   done
 } > "$out/bench.txt" 2>&1
 

@@ -1,0 +1,95 @@
+// A convolutional graph run with cuDNN's fused calls, for the dense blocks of the ESRGAN
+// family (idealo RDN/RRDN). Torch-free: plain device pointers, an explicit cudaStream_t and
+// an Allocator that the caller implements (model/torch hands it libtorch's caching allocator
+// so that memory planning sees every byte).
+//
+// Why: eager execution runs every convolution's bias, ReLU, concatenation and scaled residual
+// as separate passes over memory. Here a convolution followed by its ReLU, or by an add of a
+// scaled residual, is one cudnnConvolutionBiasActivationForward call
+// (y = act(alpha1 * conv(x) + alpha2 * z + bias)); measured in docs/network-speed.md.
+//
+// Layout: every tensor is float16 NHWC, packed (pixel stride = its channel count). Only the
+// leading part of the graph that uses supported operations runs here (input, stride-1
+// convolutions with symmetric padding and linear/ReLU activation, ReLU, channel concatenation,
+// weighted adds, constant scales); run() stops at the first other node (e.g. depth_to_space)
+// and hands back the values that the rest of the graph still needs.
+//
+// Contract: the constructor only plans (no CUDA calls). run() is asynchronous on `stream`
+// (it enqueues work and returns); it must be called with the device that owns the weights
+// current, from one thread at a time. Weights and biases stay owned by the caller and must
+// outlive the CudnnGraph. Errors throw upscaled::Error(ErrorCode::device) with cuDNN's text.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace upscaled::model::cudnn {
+
+struct GraphOp {
+  enum class Kind { input, conv, relu, concat, add, scale, unsupported };
+  Kind kind = Kind::unsupported;
+  std::vector<int> inputs;  // indices of earlier ops
+  int channels = 0;         // output channels
+  // conv: square kernel, symmetric zero padding, stride 1; weight float16 [out][k][k][in]
+  // (KRSC, i.e. OIHW in channels_last memory), bias float16 [out] (never null).
+  int kernel = 0, pad = 0;
+  bool relu = false;  // the convolution's own activation
+  const void* weight = nullptr;
+  const void* bias = nullptr;
+  std::vector<float> alphas;  // add: one factor per input
+  float factor = 1.0f;        // scale
+};
+
+// Device memory for run(): allocate() returns at least `bytes` bytes usable in stream order
+// on run()'s stream; release() returns a pointer that no later-enqueued work will touch.
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  virtual void* allocate(std::size_t bytes) = 0;
+  virtual void release(void* p) = 0;
+};
+
+class CudnnGraph {
+ public:
+  // ops[0] is the input; ops are in topological order; ops.back() is the graph's output.
+  explicit CudnnGraph(std::vector<GraphOp> ops);
+  ~CudnnGraph();
+  CudnnGraph(const CudnnGraph&) = delete;
+  CudnnGraph& operator=(const CudnnGraph&) = delete;
+
+  // The first op not run here (ops.size() when the whole graph runs here).
+  int stop() const { return stop_; }
+  // Ops run here, and how many of them became fused epilogues of a convolution.
+  int ops_run() const { return stop_ - 1; }
+  int op_count() const { return static_cast<int>(ops_.size()); }
+  int fused() const { return fused_; }
+  // The op whose buffer holds op i's value (i itself, or an earlier op for fused/pass-through ops).
+  int alias_of(int i) const { return alias_[static_cast<std::size_t>(i)]; }
+
+  // x: n x h x w x C0 float16 (packed NHWC) on the device, kept alive by the caller until the
+  // enqueued work is done. Returns one pointer per op below stop(): the op's output (from
+  // `alloc`, now owned by the caller) where an op at or after stop() still reads it or it is
+  // the graph's output; nullptr otherwise (released, or op 0: the caller's own x). Aliased
+  // ops (a fused ReLU or add, a linear scale) return the same pointer as the op they alias:
+  // release it once.
+  std::vector<void*> run(const void* x, int n, int h, int w, cudaStream_t stream, Allocator& alloc);
+
+ private:
+  struct Plan;
+  struct Handles;
+  std::vector<GraphOp> ops_;
+  int stop_ = 1;
+  int fused_ = 0;
+  std::vector<int> alias_;                  // op -> the op whose buffer holds its value
+  std::vector<int> residual_;               // conv op -> the add it computes (-1: none)
+  std::vector<bool> kept_;                  // buffer-owning op -> handed back by run()
+  std::vector<std::vector<int>> releases_;  // op -> buffers that die after it
+  std::unique_ptr<Handles> handles_;
+  std::vector<std::unique_ptr<Plan>> plans_;  // per input size
+  Plan& plan_for(int n, int h, int w);
+};
+
+}  // namespace upscaled::model::cudnn

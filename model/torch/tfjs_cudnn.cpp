@@ -1,0 +1,172 @@
+// The libtorch side of the cuDNN executor: translates the compiled graph into cudnn::GraphOps
+// (weights stay in the graph's tensors: a channels_last OIHW float16 weight is KRSC in
+// memory), lends libtorch's caching allocator to it, and hands its results to the eager tail.
+#include "model/torch/tfjs_cudnn.h"
+
+#include "core/log.h"
+
+#ifdef UPSCALED_CUDNN_GRAPH
+#include "model/cudnn/cudnn_graph.h"
+
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+#include <cstdlib>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace upscaled::model::torchnet {
+
+#ifdef UPSCALED_CUDNN_GRAPH
+namespace {
+
+using Kind = GraphNode::Kind;
+using Op = cudnn::GraphOp;
+
+// Each allocation is a byte tensor from the caching allocator, on the current stream.
+class TorchAllocator final : public cudnn::Allocator {
+ public:
+  explicit TorchAllocator(const torch::TensorOptions& like) : options_(like.dtype(torch::kByte)) {}
+  void* allocate(std::size_t bytes) override {
+    torch::Tensor t = torch::empty({static_cast<int64_t>(bytes)}, options_);
+    void* p = t.data_ptr();
+    live_.emplace(p, std::move(t));
+    return p;
+  }
+  void release(void* p) override { live_.erase(p); }
+  // Moves the owner of p out (null tensor when p is not, or no longer, held here).
+  torch::Tensor take(void* p) {
+    auto it = live_.find(p);
+    if (it == live_.end()) return {};
+    torch::Tensor t = std::move(it->second);
+    live_.erase(it);
+    return t;
+  }
+
+ private:
+  torch::TensorOptions options_;
+  std::unordered_map<void*, torch::Tensor> live_;
+};
+
+Op to_op(const GraphNode& n, std::vector<torch::Tensor>& keep) {
+  Op op;
+  op.inputs = n.inputs;
+  op.channels = n.channels;
+  switch (n.kind) {
+    case Kind::input:
+      op.kind = Op::Kind::input;
+      break;
+    case Kind::conv: {
+      const bool square = n.weight.size(2) == n.weight.size(3);
+      const bool symmetric = n.pad[0] == n.pad[1] && n.pad[1] == n.pad[2] && n.pad[2] == n.pad[3];
+      const bool activation = n.activation == "linear" || n.activation == "relu";
+      if (!square || !symmetric || !activation || n.spatial != 1) break;
+      torch::Tensor w = n.weight.contiguous(torch::MemoryFormat::ChannelsLast);
+      torch::Tensor b = n.bias.defined() ? n.bias.contiguous() : torch::zeros({n.weight.size(0)}, n.weight.options());
+      op.kind = Op::Kind::conv;
+      op.kernel = static_cast<int>(n.weight.size(2));
+      op.pad = static_cast<int>(n.pad[0]);
+      op.relu = n.activation == "relu";
+      op.weight = w.data_ptr();
+      op.bias = b.data_ptr();
+      keep.push_back(std::move(w));
+      keep.push_back(std::move(b));
+      break;
+    }
+    case Kind::activation:
+      if (n.activation == "relu") {
+        op.kind = Op::Kind::relu;
+      } else if (n.activation == "linear") {
+        op.kind = Op::Kind::scale;
+        op.factor = 1.0f;
+      }
+      break;
+    case Kind::concat:
+      op.kind = Op::Kind::concat;
+      break;
+    case Kind::add:
+      op.kind = Op::Kind::add;
+      op.alphas.assign(n.alphas.begin(), n.alphas.end());
+      break;
+    case Kind::scale:
+      op.kind = Op::Kind::scale;
+      op.factor = static_cast<float>(n.factor);
+      break;
+    case Kind::depth_to_space:
+    case Kind::upsample:
+      break;  // the eager tail does these
+  }
+  return op;
+}
+
+std::vector<Op> to_ops(const TfjsGraph& graph, std::vector<torch::Tensor>& keep) {
+  std::vector<Op> ops;
+  ops.reserve(graph.nodes.size());
+  for (const GraphNode& n : graph.nodes) ops.push_back(to_op(n, keep));
+  return ops;
+}
+
+class CudnnFusedRunner final : public FusedRunner {
+ public:
+  explicit CudnnFusedRunner(const TfjsGraph& graph) : exec_(to_ops(graph, keep_)) {}
+  int stop() const { return exec_.stop(); }
+
+  torch::Tensor run(const TfjsGraph& graph, const torch::Tensor& input) override {
+    const torch::Tensor x = input.contiguous(torch::MemoryFormat::ChannelsLast);
+    const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+    TorchAllocator alloc(x.options());
+    const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
+    const std::vector<void*> out =
+        exec_.run(x.data_ptr(), static_cast<int>(n), static_cast<int>(h), static_cast<int>(w), stream, alloc);
+    // The executor's surviving buffers become NCHW-shaped channels_last views that own them.
+    std::vector<torch::Tensor> values(graph.nodes.size());
+    values[0] = x;
+    std::unordered_map<void*, torch::Tensor> owners;
+    for (int i = 1; i < exec_.stop(); ++i) {
+      if (exec_.alias_of(i) == 0) {
+        values[static_cast<size_t>(i)] = x;
+        continue;
+      }
+      void* p = out[static_cast<size_t>(i)];
+      if (!p) continue;
+      torch::Tensor& owner = owners[p];
+      if (!owner.defined()) owner = alloc.take(p);
+      const int64_t c = graph.nodes[static_cast<size_t>(i)].channels;
+      values[static_cast<size_t>(i)] = owner.view(torch::kHalf).as_strided({n, c, h, w}, {h * w * c, 1, w * c, c});
+    }
+    owners.clear();  // the views are the owners now: the tail may reuse sole-owned buffers
+    return graph.run_from(std::move(values), static_cast<std::size_t>(exec_.stop()));
+  }
+
+  std::string describe() const override {
+    return log::cat("cuDNN fused executor: ", exec_.ops_run(), " of ", exec_.op_count() - 1, " ops, ", exec_.fused(),
+                    " fused into convolutions");
+  }
+
+ private:
+  std::vector<torch::Tensor> keep_;  // contiguous weight/bias copies the ops point into
+  cudnn::CudnnGraph exec_;
+};
+
+}  // namespace
+
+std::unique_ptr<FusedRunner> make_fused_runner(const TfjsGraph& graph) {
+  const char* choice = std::getenv("UPSCALED_NETWORK_EXECUTOR");
+  if (choice && std::string(choice) == "eager") return nullptr;
+  for (const GraphNode& n : graph.nodes)
+    if (n.weight.defined() && (!n.weight.is_cuda() || n.weight.scalar_type() != torch::kHalf)) return nullptr;
+  auto runner = std::make_unique<CudnnFusedRunner>(graph);
+  if (runner->stop() <= 1) return nullptr;
+  return runner;
+}
+
+#else
+
+std::unique_ptr<FusedRunner> make_fused_runner(const TfjsGraph&) {
+  return nullptr;
+}
+
+#endif
+
+}  // namespace upscaled::model::torchnet

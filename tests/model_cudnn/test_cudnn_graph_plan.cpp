@@ -1,0 +1,117 @@
+// Planning of model/cudnn/cudnn_graph.h on op lists shaped like the networks it serves.
+#include "model/cudnn/cudnn_graph.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace upscaled::test {
+namespace {
+
+using Op = model::cudnn::GraphOp;
+using Kind = Op::Kind;
+
+// Any non-null address: planning never dereferences weights.
+const int kWeight = 0;
+
+Op input(int channels) {
+  Op op;
+  op.kind = Kind::input;
+  op.channels = channels;
+  return op;
+}
+Op conv(int from, int channels, int kernel = 3) {
+  Op op;
+  op.kind = Kind::conv;
+  op.inputs = {from};
+  op.channels = channels;
+  op.kernel = kernel;
+  op.pad = kernel / 2;
+  op.weight = &kWeight;
+  op.bias = &kWeight;
+  return op;
+}
+Op unary(Kind kind, int from, int channels, float factor = 1.0f) {
+  Op op;
+  op.kind = kind;
+  op.inputs = {from};
+  op.channels = channels;
+  op.factor = factor;
+  return op;
+}
+Op add(std::vector<int> from, std::vector<float> alphas, int channels) {
+  Op op;
+  op.kind = Kind::add;
+  op.inputs = std::move(from);
+  op.alphas = std::move(alphas);
+  op.channels = channels;
+  return op;
+}
+Op concat(std::vector<int> from, int channels) {
+  Op op;
+  op.kind = Kind::concat;
+  op.inputs = std::move(from);
+  op.channels = channels;
+  return op;
+}
+
+// One RRDN dense block (C=2): conv+relu, concat, conv+relu, concat, LFF conv, x + 0.2 * LFF,
+// then depth_to_space (unsupported: the eager tail).
+std::vector<Op> dense_block() {
+  std::vector<Op> ops;
+  ops.push_back(input(3));                      // 0
+  ops.push_back(conv(0, 8));                    // 1 x0
+  ops.push_back(conv(1, 4));                    // 2
+  ops.push_back(unary(Kind::relu, 2, 4));       // 3 -> fused into 2
+  ops.push_back(concat({1, 3}, 12));            // 4
+  ops.push_back(conv(4, 4));                    // 5
+  ops.push_back(unary(Kind::relu, 5, 4));       // 6 -> fused into 5
+  ops.push_back(concat({4, 6}, 16));            // 7
+  ops.push_back(conv(7, 8));                    // 8 LFF
+  ops.push_back(add({1, 8}, {1.0f, 0.2f}, 8));  // 9 -> fused into 8 (z = op 1)
+  ops.push_back(conv(9, 12));                   // 10
+  Op d2s = unary(Kind::unsupported, 10, 3);     // 11 depth_to_space
+  ops.push_back(d2s);
+  ops.push_back(conv(11, 3));  // 12
+  return ops;
+}
+
+TEST(CudnnGraphPlan, FusesReluAndScaledResidualIntoConvolutions) {
+  model::cudnn::CudnnGraph g(dense_block());
+  EXPECT_EQ(g.stop(), 11);  // stops at depth_to_space
+  EXPECT_EQ(g.fused(), 3);  // two ReLUs and the residual add
+  EXPECT_EQ(g.alias_of(3), 2);
+  EXPECT_EQ(g.alias_of(6), 5);
+  EXPECT_EQ(g.alias_of(9), 8);
+  EXPECT_EQ(g.alias_of(4), 4);  // a concatenation owns its buffer
+  EXPECT_EQ(g.alias_of(1), 1);
+}
+
+TEST(CudnnGraphPlan, ConvolutionWithSeveralReadersKeepsItsOwnOutput) {
+  std::vector<Op> ops{input(3), conv(0, 4), unary(Kind::relu, 1, 4), add({1, 2}, {1.0f, 1.0f}, 4)};
+  model::cudnn::CudnnGraph g(std::move(ops));
+  EXPECT_EQ(g.stop(), 4);
+  EXPECT_EQ(g.fused(), 0);  // conv 1 is read by the ReLU and the add: nothing can fold into it
+  EXPECT_EQ(g.alias_of(2), 2);
+  EXPECT_EQ(g.alias_of(3), 3);
+}
+
+TEST(CudnnGraphPlan, ResidualNeedsTheOtherInputReadyFirst) {
+  // add(conv 2, op 3): op 3 runs after the conv, so the conv cannot take it as z; op 3 (a
+  // conv itself) can take conv 2 as its z instead.
+  std::vector<Op> ops{input(3), conv(0, 4), conv(1, 4), conv(1, 4), add({2, 3}, {1.0f, 0.5f}, 4)};
+  model::cudnn::CudnnGraph g(std::move(ops));
+  EXPECT_EQ(g.fused(), 1);
+  EXPECT_EQ(g.alias_of(4), 3);
+}
+
+TEST(CudnnGraphPlan, UnsupportedConvolutionsAndPassThroughScales) {
+  Op even = conv(0, 4, 2);  // even kernels pad asymmetrically in TF: not run here
+  std::vector<Op> ops{input(3), unary(Kind::scale, 0, 3, 1.0f), even, conv(2, 3)};
+  model::cudnn::CudnnGraph g(std::move(ops));
+  EXPECT_EQ(g.stop(), 2);
+  EXPECT_EQ(g.alias_of(1), 0);  // a factor-1 scale is its input
+}
+
+}  // namespace
+}  // namespace upscaled::test
