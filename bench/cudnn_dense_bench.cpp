@@ -454,7 +454,11 @@ int main(int argc, char** argv) {
         Runner r(batch, height, width, nchw, s);
         const std::size_t px = r.pixels();
         std::printf("== %dx%d batch %d %s\n", width, height, batch, nchw ? "NCHW" : "NHWC");
-        if (!nchw && width * height <= 640 * 360) check_fused(r, w, rng);
+        if (!nchw && width * height <= 640 * 360) try {
+            check_fused(r, w, rng);
+          } catch (const std::exception& ex) {
+            std::printf("check failed: %s\n", ex.what());
+          }
         std::vector<Buffer> blocks;
         for (int d = 0; d < kD; ++d) blocks.emplace_back(px * kBlockChannels);
         Buffer lrl(px * kBlockChannels);
@@ -491,6 +495,8 @@ int main(int argc, char** argv) {
             cudaGraphDestroy(g);
           } catch (const std::exception& ex) {
             std::printf("graph capture failed: %s\n", ex.what());
+            cudaGraph_t broken = nullptr;
+            if (cudaStreamEndCapture(s, &broken) == cudaSuccess && broken) cudaGraphDestroy(broken);
             cudaGetLastError();
           }
       }

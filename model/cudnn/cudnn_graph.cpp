@@ -124,6 +124,7 @@ CudnnGraph::CudnnGraph(std::vector<GraphOp> ops) : ops_(std::move(ops)) {
       break;
     }
   }
+  for (int i = 0; i < stop_; ++i) max_channels_ = std::max(max_channels_, ops_[i].channels);
   std::vector<int> readers(ops_.size(), 0), last_read(ops_.size(), -1);
   for (int i = 1; i < count; ++i)
     for (int in : ops_[i].inputs) {
@@ -204,6 +205,8 @@ CudnnGraph::Plan& CudnnGraph::plan_for(int n, int h, int w) {
 }
 
 std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStream_t stream, Allocator& alloc) {
+  if (static_cast<long long>(n) * h * w * max_channels_ >= (1LL << 31))
+    throw Error(ErrorCode::device, "cuDNN executor: input too large for 32-bit tensor indexing");
   if (!handles_) handles_ = std::make_unique<Handles>();
   Handles& hd = *handles_;
   check(cudnnSetStream(hd.handle, stream), "setting the stream");

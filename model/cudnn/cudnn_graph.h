@@ -66,6 +66,9 @@ class CudnnGraph {
   int ops_run() const { return stop_ - 1; }
   int op_count() const { return static_cast<int>(ops_.size()); }
   int fused() const { return fused_; }
+  // Widest op output below stop(): run() needs n * h * w * max_channels() < 2^31 (cuDNN's
+  // tensors index with 32 bits); callers route larger inputs elsewhere.
+  int max_channels() const { return max_channels_; }
   // The op whose buffer holds op i's value (i itself, or an earlier op for fused/pass-through ops).
   int alias_of(int i) const { return alias_[static_cast<std::size_t>(i)]; }
 
@@ -83,6 +86,7 @@ class CudnnGraph {
   std::vector<GraphOp> ops_;
   int stop_ = 1;
   int fused_ = 0;
+  int max_channels_ = 0;
   std::vector<int> alias_;                  // op -> the op whose buffer holds its value
   std::vector<int> residual_;               // conv op -> the add it computes (-1: none)
   std::vector<bool> kept_;                  // buffer-owning op -> handed back by run()

@@ -113,8 +113,10 @@ class CudnnFusedRunner final : public FusedRunner {
   int stop() const { return exec_.stop(); }
 
   torch::Tensor run(const TfjsGraph& graph, const torch::Tensor& input) override {
+    const int64_t n = input.size(0), h = input.size(2), w = input.size(3);
+    // cuDNN indexes its tensors with 32 bits; eager libtorch splits such batches itself.
+    if (n * h * w * exec_.max_channels() >= (int64_t{1} << 31)) return graph.run(input);
     const torch::Tensor x = input.contiguous(torch::MemoryFormat::ChannelsLast);
-    const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
     TorchAllocator alloc(x.options());
     const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
     const std::vector<void*> out =
