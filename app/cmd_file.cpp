@@ -156,6 +156,9 @@ const CommandRegistration registration{
       sub->add_option("--queue-capacity", j.queue_capacity, "frames held between two stages")
           ->check(CLI::Range(1, 1024))
           ->capture_default_str();
+      sub->add_option("--batch-queue", j.batch_queue, "batches held between two GPU upscale stages")
+          ->check(CLI::Range(1, 16))
+          ->capture_default_str();
       sub->add_flag("--no-progress", args->no_progress, "no progress bar or progress log lines");
       sub->add_flag("--stats", args->stats, "print per-stage busy and waiting time at the end");
       sub->add_flag("--require-gpu", args->require_gpu, "fail (exit 7) instead of falling back to the CPU");
