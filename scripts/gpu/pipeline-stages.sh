@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call for the staged GPU upscale path (issue #5): build the app, the CLI tests and
 # the model benchmark; end to end 640x360 -> 2560x1440 (esrgan-thick x4 fp16, --stats) with
-# the default batch and batch 2, --decode cpu, model-only fps in the same call, the real
+# the default batch, batch 2, one batch per queue, --decode cpu, model-only fps in the same call, the real
 # clip, then the GPU tests in the time left. Logs under $OUT.
 #   usage (on the CUDA machine): scripts/gpu/pipeline-stages.sh KIT CARRY [BUDGET_S]
 #   KIT, CARRY: the .gpu-kit and .gpu-carry folders (see verify.sh)
@@ -42,8 +42,9 @@ job() {  # label, extra args...
 }
 job "e2e default batch, --decode auto"
 job "e2e --batch 2" --batch 2
+job "e2e --batch-queue 1" --batch-queue 1
 job "e2e --decode cpu" --decode cpu
-grep -E "^(stage|demux|decode|preprocess|infer|postprocess|encode|mux|bottleneck)" "$e2e" | head -24 >> "$log"
+grep -E "^(stage|demux|decode|preprocess|infer|postprocess|encode|mux|bottleneck)" "$e2e" | head -12 >> "$log"
 
 say "model only"
 for b in 4 2 1; do
