@@ -80,7 +80,7 @@ struct FrameOptions {
   bool grayscale = false;       // --grayscale: R = G = B = luma (source matrix) before encoding
   double skip_threshold = 0;    // --skip-duplicates: mean absolute luma difference; 0 = off
   std::string device = "auto";  // --device as given: "cpu" keeps the frames on the CPU
-  int batch_queue = 2;          // GPU path: batches per queue between its stages (--batch-queue)
+  int batch_queue = 1;          // GPU path: batches per queue between its stages (--batch-queue)
 };
 
 // Pops up to `batch` frames: blocks for the first, takes more only if already queued. Empty

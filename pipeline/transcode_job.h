@@ -43,7 +43,7 @@ struct JobOptions {
   std::string preset = "medium";
   bool overwrite = false;
   int queue_capacity = 8;  // frames per queue between stages
-  int batch_queue = 2;     // batches per queue between the GPU path's upscale stages
+  int batch_queue = 1;     // batches per queue between the GPU path's upscale stages
   // Where the output is staged before the final rename; empty = the output's folder.
   std::filesystem::path temp_dir;
   // Called from the pipeline's threads about every 0.5 s and once at the end.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call for the staged GPU upscale path (issue #5): build the app, the CLI tests and
 # the model benchmark; end to end 640x360 -> 2560x1440 (esrgan-thick x4 fp16, --stats) with
-# the default batch, batch 2, one batch per queue, --decode cpu, model-only fps in the same call, the real
+# the defaults, batch 2, two batches per queue, --decode cpu, model-only fps in the same call, the real
 # clip, then the GPU tests in the time left. Logs under $OUT.
 #   usage (on the CUDA machine): scripts/gpu/pipeline-stages.sh KIT CARRY [BUDGET_S]
 #   KIT, CARRY: the .gpu-kit and .gpu-carry folders (see verify.sh)
@@ -40,9 +40,9 @@ job() {  # label, extra args...
   echo "rc=$?" >> "$e2e"
   say "$label: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
 }
-job "e2e default batch, --decode auto"
+job "e2e default batch and --batch-queue, --decode auto"
 job "e2e --batch 2" --batch 2
-job "e2e --batch-queue 1" --batch-queue 1
+job "e2e --batch-queue 2" --batch-queue 2
 job "e2e --decode cpu" --decode cpu
 grep -E "^(stage|demux|decode|preprocess|infer|postprocess|encode|mux|bottleneck)" "$e2e" | head -12 >> "$log"
 
