@@ -57,6 +57,11 @@ double parse_threshold(const std::string& text) {
 }
 
 int run_file(FileArgs& a) {
+  // First, before the startup check creates the CUDA context (the driver starts threads):
+  // threads inherit the blocked SIGINT/SIGTERM, so a signal reaches the forwarder and becomes
+  // a clean cancel instead of killing the process with its temporary output in place.
+  pipeline::CancelToken cancel;
+  SignalForwarder signals(cancel);
   if (!a.size.empty()) a.job.geometry.size = parse_size(a.size);
   a.job.geometry.fit = pipeline::parse_fit(a.fit);
   a.job.geometry.pre_resize = a.pre_resize == "auto";
@@ -76,8 +81,6 @@ int run_file(FileArgs& a) {
 #endif
   ProgressPrinter printer(!global_options().quiet && !a.no_progress);
   a.job.on_progress = [&](const pipeline::Progress& p) { printer.update(p); };
-  pipeline::CancelToken cancel;
-  SignalForwarder signals(cancel);
   try {
     const pipeline::JobResult r = pipeline::run_transcode(a.job, cancel);
     printer.finish();
@@ -155,6 +158,9 @@ const CommandRegistration registration{
           ->check(CLI::NonNegativeNumber);
       sub->add_option("--queue-capacity", j.queue_capacity, "frames held between two stages")
           ->check(CLI::Range(1, 1024))
+          ->capture_default_str();
+      sub->add_option("--batch-queue", j.batch_queue, "batches held between two GPU upscale stages")
+          ->check(CLI::Range(1, 16))
           ->capture_default_str();
       sub->add_flag("--no-progress", args->no_progress, "no progress bar or progress log lines");
       sub->add_flag("--stats", args->stats, "print per-stage busy and waiting time at the end");

@@ -29,7 +29,7 @@ kernels::RgbPlanes<float> planes(model::PlanarImage& img) {
   return planes(img, 0, 0, img.width, img.height);
 }
 
-class CpuFrameUpscaler final : public FrameUpscaler {
+class CpuFrameUpscaler final : public BatchFrameUpscaler {
  public:
   CpuFrameUpscaler(model::Upscaler& upscaler, const FramePlan& plan, const FrameFormats& formats,
                    const FrameOptions& options)
@@ -138,12 +138,13 @@ std::vector<io::FramePtr> CpuFrameUpscaler::process(std::vector<io::FramePtr>& f
                                     {thumbs_.data() + static_cast<std::size_t>(i) * tw * th, tw, th,
                                      static_cast<std::ptrdiff_t>(tw * sizeof(float))});
   }
-  const std::vector<int>& run = skipper_.select(n, [&](int i) -> kernels::PlaneView<const float> {
+  const DuplicateSkipper::Selection selection = skipper_.select(n, [&](int i) -> kernels::PlaneView<const float> {
     if (!direct(frames[i].get())) return {};  // not comparable: it runs
     return {thumbs_.data() + static_cast<std::size_t>(i) * tw * th, tw, th,
             static_cast<std::ptrdiff_t>(tw * sizeof(float))};
   });
 
+  const std::vector<int>& run = selection.run;
   const std::size_t k = run.size();
   inputs_.resize(k);
   outputs_.resize(k);
@@ -155,13 +156,16 @@ std::vector<io::FramePtr> CpuFrameUpscaler::process(std::vector<io::FramePtr>& f
   std::vector<io::FramePtr> pictures;
   pictures.reserve(k);
   for (std::size_t j = 0; j < k; ++j) pictures.push_back(to_output(outputs_[j], frames[run[j]]->pts));
-  return skipper_.assemble(std::move(pictures), frames);
+  std::vector<std::int64_t> pts;
+  pts.reserve(frames.size());
+  for (const auto& f : frames) pts.push_back(f->pts);
+  return skipper_.assemble(selection, std::move(pictures), pts);
 }
 
 }  // namespace
 
-std::unique_ptr<FrameUpscaler> make_cpu_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
-                                                       const FrameFormats& formats, const FrameOptions& options) {
+std::unique_ptr<BatchFrameUpscaler> make_cpu_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
+                                                            const FrameFormats& formats, const FrameOptions& options) {
   return std::make_unique<CpuFrameUpscaler>(upscaler, plan, formats, options);
 }
 

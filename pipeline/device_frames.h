@@ -5,8 +5,10 @@
 // the decode thread right after avcodec_receive_frame() returned a device frame: it
 // records a CUDA event on that stream and attaches it to the frame (frame->opaque_ref, which
 // FFmpeg 5.1 decoders leave unset), so that the consumer's stream can wait for exactly that
-// frame (device_frames_cuda.h) without any host wait or default-stream sync. The event is
-// destroyed with the frame's last reference. The DecodeStream must outlive the decoder and
+// frame (device_frames_cuda.h) without any host wait or default-stream sync. Events come
+// from a pool owned by the DecodeStream (none is created per frame once the pool has grown
+// to the frames in flight) and go back to it with the frame's last reference; the decode
+// thread's current device is set on its first frame. The DecodeStream must outlive the decoder and
 // every frame it marked (the job destroys frames, decoder and then this, in that order).
 #pragma once
 

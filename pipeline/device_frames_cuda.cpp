@@ -6,17 +6,54 @@
 #include "io/kernel_layout.h"
 #include "pipeline/device_frames.h"
 
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace upscaled::pipeline {
 namespace {
 
 using kernels::cuda_check;
 
-// The event rides on the frame as an AVBuffer whose free callback destroys it.
-void destroy_event(void* opaque, std::uint8_t*) {
-  cudaEventDestroy(static_cast<cudaEvent_t>(opaque));
-}
+// Decoded frames' events, reused: an event rides on its frame as an AVBuffer whose free
+// callback (on whichever thread drops the frame's last reference) returns it here. The pool
+// grows to the number of frames in flight at once and never shrinks; it is destroyed with
+// the DecodeStream, after every frame it marked.
+class EventPool {
+ public:
+  EventPool() = default;
+  EventPool(const EventPool&) = delete;
+  EventPool& operator=(const EventPool&) = delete;
+  ~EventPool() {
+    for (cudaEvent_t e : free_) cudaEventDestroy(e);
+  }
+
+  // On a thread whose current device is the pool's.
+  cudaEvent_t take() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!free_.empty()) {
+        cudaEvent_t e = free_.back();
+        free_.pop_back();
+        return e;
+      }
+    }
+    cudaEvent_t e = nullptr;
+    cuda_check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreate (decoded frame)");
+    return e;
+  }
+  void give_back(cudaEvent_t e) {
+    std::lock_guard lock(mutex_);
+    free_.push_back(e);
+  }
+  static void on_free(void* pool, std::uint8_t* event) {
+    static_cast<EventPool*>(pool)->give_back(reinterpret_cast<cudaEvent_t>(event));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<cudaEvent_t> free_;
+};
 
 // The calling thread's current CUcontext through the runtime's driver entry point (no link
 // against libcuda: CPU-only machines must still start the binary).
@@ -55,14 +92,16 @@ class CudaDecodeStream final : public DecodeStream {
   void* cuda_context() const override { return context_; }
 
   void mark_decoded(AVFrame* frame) override {
-    // The decode thread's current device: the event must live where the stream does.
-    cuda_check(cudaSetDevice(device_), "cudaSetDevice (decode thread)");
-    cudaEvent_t event = nullptr;
-    cuda_check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreate (decoded frame)");
-    AVBufferRef* ref = av_buffer_create(reinterpret_cast<std::uint8_t*>(event), sizeof(event), destroy_event, event,
-                                        AV_BUFFER_FLAG_READONLY);
+    // The decode thread's current device must be the stream's (events are made there): set
+    // on the first frame, a cheap check after.
+    int current = -1;
+    cuda_check(cudaGetDevice(&current), "cudaGetDevice (decode thread)");
+    if (current != device_) cuda_check(cudaSetDevice(device_), "cudaSetDevice (decode thread)");
+    cudaEvent_t event = events_.take();
+    AVBufferRef* ref = av_buffer_create(reinterpret_cast<std::uint8_t*>(event), sizeof(event), EventPool::on_free,
+                                        &events_, AV_BUFFER_FLAG_READONLY);
     if (!ref) {
-      cudaEventDestroy(event);
+      events_.give_back(event);
       throw std::bad_alloc();
     }
     av_buffer_unref(&frame->opaque_ref);
@@ -74,6 +113,7 @@ class CudaDecodeStream final : public DecodeStream {
   int device_ = 0;
   void* context_ = nullptr;
   std::unique_ptr<kernels::CudaStream> stream_;
+  EventPool events_;  // after the stream: its events are destroyed first
 };
 
 }  // namespace

@@ -1,7 +1,11 @@
 // --skip-duplicates: decides which frames of a batch go through the network and which repeat
 // the last picture that did, then hands out the outputs in batch order.
 //
-// Contract: used by one frame upscaler on the upscale stage's thread (not thread-safe).
+// Contract: select() and assemble() are each called by one thread, batches in order; they
+// may be different threads (the GPU path selects in its preprocess stage and assembles in its
+// postprocess stage, batches later): select() keeps the comparison reference, assemble()
+// the last picture, and the batch's Selection travels between them. skipped() is read after
+// both threads finished.
 // Frames are compared by small luma thumbnails (kernels/grayscale.h) that the caller makes
 // on its own backend; the difference is the mean absolute luma difference in [0, 1]. A frame
 // is compared with the last frame that went through the network, never with the previous
@@ -12,6 +16,7 @@
 #include "io/av_handles.h"
 #include "kernels/image_view.h"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -31,24 +36,29 @@ class DuplicateSkipper {
   int thumb_width() const { return thumb_w_; }
   int thumb_height() const { return thumb_h_; }
 
+  // Which frames of one batch run, and what every frame shows.
+  struct Selection {
+    std::vector<int> run;   // batch indices that go through the network, in order
+    std::vector<int> from;  // per batch frame: index into `run` it shows; -1 = the last picture
+  };
+
   // `thumb(i)` is frame i's thumbnail (host memory, thumb_width x thumb_height), or a view
   // with null data for a frame that cannot be compared (it runs and resets the reference).
-  // Returns the batch indices that must go through the network, in order.
-  const std::vector<int>& select(int n, const std::function<kernels::PlaneView<const float>(int)>& thumb);
-  // `outputs`: one picture per selected frame, in select()'s order; returns one per frame.
-  std::vector<io::FramePtr> assemble(std::vector<io::FramePtr> outputs, const std::vector<io::FramePtr>& frames);
+  Selection select(int n, const std::function<kernels::PlaneView<const float>(int)>& thumb);
+  // `outputs`: one picture per selected frame, in selection.run's order; `pts`: every frame's
+  // timestamp. Returns one picture per frame.
+  std::vector<io::FramePtr> assemble(const Selection& selection, std::vector<io::FramePtr> outputs,
+                                     const std::vector<std::int64_t>& pts);
 
-  std::int64_t skipped() const { return skipped_; }
+  std::int64_t skipped() const { return skipped_.load(); }
 
  private:
   double threshold_;
   int thumb_w_, thumb_h_;
   std::vector<float> reference_;  // thumbnail of the last frame that ran
   bool have_reference_ = false;
-  std::vector<int> run_;   // batch indices that run
-  std::vector<int> from_;  // per batch frame: index into run_ it shows; -1 = last_
-  io::FramePtr last_;      // the last picture the network made (a reference)
-  std::int64_t skipped_ = 0;
+  io::FramePtr last_;  // the last picture the network made (a reference); assemble() only
+  std::atomic<std::int64_t> skipped_{0};
 };
 
 }  // namespace upscaled::pipeline

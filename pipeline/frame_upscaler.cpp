@@ -5,6 +5,8 @@
 #include "io/kernel_layout.h"
 #include "kernels/backend.h"
 
+#include <optional>
+
 extern "C" {
 #include <libavutil/pixdesc.h>
 }
@@ -30,12 +32,36 @@ std::string gpu_obstacle(const model::Upscaler& upscaler, const FrameFormats& f)
 
 }  // namespace
 
-int cuda_device_index(const std::string& device) {
-  if (device == "auto" || device == "cuda" || device == "cpu") return 0;
-  if (device.rfind("cuda:", 0) == 0 && device.size() > 5 && device.size() < 8 &&
-      device.find_first_not_of("0123456789", 5) == std::string::npos)
-    return std::stoi(device.substr(5));
-  throw Error(ErrorCode::usage, "--device '" + device + "': expected auto, cpu, cuda or cuda:N");
+std::vector<io::FramePtr> take_batch(BoundedQueue<io::FramePtr>& in, int batch) {
+  std::vector<io::FramePtr> frames;
+  std::optional<io::FramePtr> first = in.pop();
+  if (!first) return frames;
+  frames.push_back(std::move(*first));
+  while (static_cast<int>(frames.size()) < batch) {
+    std::optional<io::FramePtr> more = in.try_pop();
+    if (!more) break;
+    frames.push_back(std::move(*more));
+  }
+  return frames;
+}
+
+void BatchFrameUpscaler::add_stages(StageGroup& group, const UpscaleLinks& links) {
+  links_ = links;
+  group.add_stage(
+      "upscale",
+      [this, links] {
+        for (;;) {
+          std::vector<io::FramePtr> frames = take_batch(*links.in, links.batch);
+          if (frames.empty()) return;
+          for (auto& out : process(frames))
+            if (!links.out->push(std::move(out))) return;
+        }
+      },
+      [links] { links.out->close(); });
+}
+
+std::vector<StageStats> BatchFrameUpscaler::stage_stats(const std::vector<StageTiming>& t, std::size_t first) const {
+  return {{t.at(first).name, t.at(first).wall_s, links_.in->stats().pop_wait_s, links_.out->stats().push_wait_s}};
 }
 
 kernels::ResizeFilter post_resize_filter(const FramePlan& p) {

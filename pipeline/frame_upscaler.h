@@ -1,10 +1,14 @@
-// The upscale stage's work, behind one interface with a CPU and a GPU implementation.
+// The upscale part of a job, behind one interface with a CPU and a GPU implementation.
 //
-// Contract: process() runs on the upscale stage's thread only; it takes a batch of decoded
-// frames and returns the same number of frames in the encoder's format and size, each with
-// its source pts. Both implementations follow one FramePlan (frame_geometry.h): optional
-// area pre-resize before the network, resampling / padding / cropping after it, optional
-// --grayscale before the conversion to the encoder's format, and --skip-duplicates
+// Contract: add_stages() (main thread, before the StageGroup runs) adds the upscaler's
+// stages to the job's group: they pop decoded frames from `links.in` in batches of up to
+// `links.batch`, push frames in the encoder's format and size, each with its source pts and
+// in input order, to `links.out`, and close `links.out` when the last stage exits. The CPU
+// implementation is one stage, "upscale", that calls process() (a BatchFrameUpscaler); the
+// GPU one is three stages, "preprocess", "infer" and "postprocess", each with its own thread
+// and CUDA stream (docs/gpu-pipeline.md). Both follow one FramePlan (frame_geometry.h):
+// optional area pre-resize before the network, resampling / padding / cropping after it,
+// optional --grayscale before the conversion to the encoder's format, and --skip-duplicates
 // (duplicate_skipper.h), so that their outputs differ only by float16 rounding.
 // make_frame_upscaler() is the one place that picks the implementation: the GPU one when
 // this build has CUDA, the model runs on CUDA and the kernels cover the input and output
@@ -15,7 +19,9 @@
 #include "io/rgb_converter.h"
 #include "kernels/resize.h"
 #include "model/upscaler.h"
+#include "pipeline/bounded_queue.h"
 #include "pipeline/frame_geometry.h"
+#include "pipeline/stage_group.h"
 
 #include <cstdint>
 
@@ -33,27 +39,58 @@ struct FrameFormats {
   io::ColorInfo out_color;
 };
 
+// Where the upscale stages meet the rest of the job.
+struct UpscaleLinks {
+  BoundedQueue<io::FramePtr>* in = nullptr;   // decoded frames; closed at end of input
+  BoundedQueue<io::FramePtr>* out = nullptr;  // to the encoder; the upscaler closes it
+  int batch = 1;                              // frames per network call, at most
+};
+
 class FrameUpscaler {
  public:
   virtual ~FrameUpscaler() = default;
-  virtual std::vector<io::FramePtr> process(std::vector<io::FramePtr>& frames) = 0;
   virtual std::string name() const = 0;  // "cpu" or "cuda", for logs and --stats
-  // Frames so far that repeated the previous picture instead of running (--skip-duplicates).
+  // Frames so far that repeated the previous picture instead of running (--skip-duplicates);
+  // read after the stages finished.
   virtual std::int64_t skipped() const = 0;
+  // Decoded frames the stages may hold at once besides those in links.in (NVDEC surfaces).
+  virtual int frames_held(int batch) const = 0;
+  // Call once, before group.run(); `links` must outlive the run.
+  virtual void add_stages(StageGroup& group, const UpscaleLinks& links) = 0;
+  // After group.run(): one entry per stage added, in order. `timings` are the group's (this
+  // upscaler's stages start at `first`); the waits on links.in and links.out are included.
+  virtual std::vector<StageStats> stage_stats(const std::vector<StageTiming>& timings, std::size_t first) const = 0;
+};
+
+// An upscaler that works one batch at a time on the calling thread: process() takes a batch
+// of decoded frames and returns the same number of frames in the encoder's format and size,
+// each with its source pts. As a FrameUpscaler it is the one stage "upscale".
+class BatchFrameUpscaler : public FrameUpscaler {
+ public:
+  virtual std::vector<io::FramePtr> process(std::vector<io::FramePtr>& frames) = 0;
+  int frames_held(int batch) const override { return batch + 1; }
+  void add_stages(StageGroup& group, const UpscaleLinks& links) override;
+  std::vector<StageStats> stage_stats(const std::vector<StageTiming>& timings, std::size_t first) const override;
+
+ private:
+  UpscaleLinks links_;
 };
 
 struct FrameOptions {
   bool grayscale = false;       // --grayscale: R = G = B = luma (source matrix) before encoding
   double skip_threshold = 0;    // --skip-duplicates: mean absolute luma difference; 0 = off
-  std::string device = "auto";  // the model's device: auto | cpu | cuda | cuda:N
+  std::string device = "auto";  // --device as given: "cpu" keeps the frames on the CPU
+  int batch_queue = 1;          // GPU path: batches per queue between its stages (--batch-queue)
 };
 
-// N of "cuda:N"; 0 for "auto" and "cuda". Throws upscaled::Error (usage) for a bad index.
-int cuda_device_index(const std::string& device);
+// Pops up to `batch` frames: blocks for the first, takes more only if already queued. Empty
+// at end of input (or on cancel).
+std::vector<io::FramePtr> take_batch(BoundedQueue<io::FramePtr>& in, int batch);
 
-std::unique_ptr<FrameUpscaler> make_cpu_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
-                                                       const FrameFormats& formats, const FrameOptions& options);
-// Defined in gpu_frame_upscaler_cuda.cpp (CUDA builds only). Allocates on options.device.
+std::unique_ptr<BatchFrameUpscaler> make_cpu_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
+                                                            const FrameFormats& formats, const FrameOptions& options);
+// Defined in gpu_frame_upscaler_cuda.cpp (CUDA builds only). Allocates on the model's device
+// (Upscaler::cuda_device()).
 std::unique_ptr<FrameUpscaler> make_gpu_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
                                                        const FrameFormats& formats, const FrameOptions& options);
 

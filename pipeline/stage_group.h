@@ -25,6 +25,15 @@ struct StageTiming {
   double wall_s = 0;
 };
 
+// Where a stage's time went: waiting for input, waiting for room downstream, or working.
+struct StageStats {
+  std::string name;
+  double wall_s = 0;
+  double wait_input_s = 0;   // blocked on an empty input queue
+  double wait_output_s = 0;  // blocked on a full output queue or an empty pool (backpressure)
+  double busy_s() const { return wall_s - wait_input_s - wait_output_s; }
+};
+
 class StageGroup {
  public:
   explicit StageGroup(CancelToken cancel = CancelToken());

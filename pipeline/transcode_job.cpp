@@ -148,17 +148,18 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   frame_options.grayscale = opt.grayscale;
   frame_options.skip_threshold = opt.skip_duplicates;
   frame_options.device = opt.model.device;
+  frame_options.batch_queue = std::max(1, opt.batch_queue);
   // A GPU model reserves its device memory and picks tile and batch before the batch size
   // is read (may wait for other jobs on the same GPU).
   upscaler->prepare(geo.net_width, geo.net_height);
   std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, frame_options);
   const int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
   const std::size_t cap = static_cast<std::size_t>(std::max(1, opt.queue_capacity));
-  // NVDEC surfaces held at once: the decoded queue, the batch being upscaled, one frame
+  // NVDEC surfaces held at once: the decoded queue, what the upscale stages hold, one frame
   // being pushed, and a margin.
   nvdec_request.gpu_frames = upscale->name() == "cuda";
-  nvdec_request.device = cuda_device_index(opt.model.device);
-  nvdec_request.extra_frames = static_cast<int>(cap) + batch + 2;
+  nvdec_request.device = std::max(0, upscaler->cuda_device());
+  nvdec_request.extra_frames = static_cast<int>(cap) + upscale->frames_held(batch) + 2;
   if (nvdec.start(nvdec_request)) decoder = io::Decoder(in_video, opt.input, &nvdec.options());
 
   BoundedQueue<io::PacketPtr> packets(cap * 4);
@@ -173,6 +174,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   Progress progress;
   progress.frames_total = demuxer.estimated_frames();
   std::atomic<std::int64_t> frames_out{0};
+  double first_frame_s = 0, last_frame_s = 0;  // encode thread; read after the run
 
   StageGroup group(cancel);
   for (Cancellable* q : std::initializer_list<Cancellable*>{&packets, &decoded, &upscaled, &mux_queue})
@@ -216,23 +218,8 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
       },
       [&] { decoded.close(); });
 
-  group.add_stage(
-      "upscale",
-      [&] {
-        std::vector<io::FramePtr> frames;
-        while (auto first = decoded.pop()) {
-          frames.clear();
-          frames.push_back(std::move(*first));
-          while (static_cast<int>(frames.size()) < batch) {
-            auto more = decoded.try_pop();
-            if (!more) break;
-            frames.push_back(std::move(*more));
-          }
-          for (auto& out : upscale->process(frames))
-            if (!upscaled.push(std::move(out))) return;
-        }
-      },
-      [&] { upscaled.close(); });
+  const UpscaleLinks links{&decoded, &upscaled, batch};
+  upscale->add_stages(group, links);
 
   group.add_stage(
       "encode",
@@ -261,6 +248,8 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
           encoder.send(f);
           if (!drain()) return;
           const std::int64_t done = ++frames_out;
+          last_frame_s = std::chrono::duration<double>(Clock::now() - t0).count();
+          if (done == 1) first_frame_s = last_frame_s;
           if (opt.on_progress && Clock::now() - last_report > std::chrono::milliseconds(500)) {
             last_report = Clock::now();
             Progress p = progress;
@@ -303,6 +292,8 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   result.skipped_frames = upscale->skipped();
   result.network_width = geo.net_width;
   result.network_height = geo.net_height;
+  result.first_frame_s = first_frame_s;
+  result.last_frame_s = last_frame_s;
   if (opt.skip_duplicates > 0)
     log::info(log::cat("--skip-duplicates: ", result.skipped_frames, " of ", result.frames,
                        " frames repeated the previous picture (network skipped)"));
@@ -314,10 +305,11 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
     result.stages = {
         {t[0].name, t[0].wall_s, 0, qp.push_wait_s + qm.push_wait_s},
         {t[1].name, t[1].wall_s, qp.pop_wait_s, qd.push_wait_s},
-        {t[2].name, t[2].wall_s, qd.pop_wait_s, qu.push_wait_s},
-        {t[3].name, t[3].wall_s, qu.pop_wait_s, qm.push_wait_s},
-        {t[4].name, t[4].wall_s, qm.pop_wait_s, 0},
     };
+    for (StageStats& s : upscale->stage_stats(t, 2)) result.stages.push_back(std::move(s));
+    const std::size_t enc = result.stages.size();
+    result.stages.push_back({t[enc].name, t[enc].wall_s, qu.pop_wait_s, qm.push_wait_s});
+    result.stages.push_back({t[enc + 1].name, t[enc + 1].wall_s, qm.pop_wait_s, 0});
   }
   if (opt.on_progress) {
     Progress p = progress;
@@ -331,12 +323,12 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
 
 std::string format_stage_stats(const JobResult& r) {
   std::ostringstream out;
-  out << "stage      wall s   busy s  busy %  wait-in s  wait-out s\n";
+  out << "stage         wall s   busy s  busy %  wait-in s  wait-out s\n";
   const StageStats* bottleneck = nullptr;
   for (const StageStats& s : r.stages) {
     char line[160];
     const double pct = s.wall_s > 0 ? 100.0 * s.busy_s() / s.wall_s : 0;
-    std::snprintf(line, sizeof line, "%-9s %7.2f  %7.2f  %5.1f%%  %9.2f  %10.2f\n", s.name.c_str(), s.wall_s,
+    std::snprintf(line, sizeof line, "%-12s %7.2f  %7.2f  %5.1f%%  %9.2f  %10.2f\n", s.name.c_str(), s.wall_s,
                   s.busy_s(), pct, s.wait_input_s, s.wait_output_s);
     out << line;
     if (!bottleneck || s.busy_s() > bottleneck->busy_s()) bottleneck = &s;
@@ -346,6 +338,12 @@ std::string format_stage_stats(const JobResult& r) {
   std::snprintf(fps, sizeof fps, "%lld frames in %.2f s: %.2f fps end to end\n", static_cast<long long>(r.frames),
                 r.seconds, r.seconds > 0 ? r.frames / r.seconds : 0.0);
   out << fps;
+  if (r.frames > 1 && r.last_frame_s > r.first_frame_s) {
+    std::snprintf(fps, sizeof fps, "steady state: %.2f fps (frames 2..%lld, after %.2f s of start-up)\n",
+                  (r.frames - 1) / (r.last_frame_s - r.first_frame_s), static_cast<long long>(r.frames),
+                  r.first_frame_s);
+    out << fps;
+  }
   if (r.skipped_frames > 0) out << r.skipped_frames << " duplicate frames skipped the network\n";
   return out.str();
 }

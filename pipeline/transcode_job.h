@@ -11,6 +11,7 @@
 #include "model/model_loader.h"
 #include "pipeline/cancel_token.h"
 #include "pipeline/frame_geometry.h"
+#include "pipeline/stage_group.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -42,19 +43,11 @@ struct JobOptions {
   std::string preset = "medium";
   bool overwrite = false;
   int queue_capacity = 8;  // frames per queue between stages
+  int batch_queue = 1;     // batches per queue between the GPU path's upscale stages
   // Where the output is staged before the final rename; empty = the output's folder.
   std::filesystem::path temp_dir;
   // Called from the pipeline's threads about every 0.5 s and once at the end.
   std::function<void(const Progress&)> on_progress;
-};
-
-// Where a stage's time went: waiting for input, waiting for room downstream, or working.
-struct StageStats {
-  std::string name;
-  double wall_s = 0;
-  double wait_input_s = 0;   // blocked on an empty input queue
-  double wait_output_s = 0;  // blocked on a full output queue (backpressure)
-  double busy_s() const { return wall_s - wait_input_s - wait_output_s; }
 };
 
 struct JobResult {
@@ -67,6 +60,10 @@ struct JobResult {
   int network_width = 0;            // what the network was fed (smaller than the input when
   int network_height = 0;           // pre-resized)
   std::vector<StageStats> stages;   // in pipeline order
+  // Seconds from the job's start to the first and the last frame reaching the encoder: the
+  // steady-state rate leaves out start-up (model load, prepare) and the pipeline's fill.
+  double first_frame_s = 0;
+  double last_frame_s = 0;
 };
 
 // A table of per-stage busy and waiting time, naming the bottleneck (--stats).

@@ -295,6 +295,27 @@ TEST(FileStats, StatsNameEveryStageAndTheBottleneck) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* stage : {"demux", "decode", "upscale", "encode", "mux", "bottleneck:", "12 frames in"})
     EXPECT_NE(r.output.find(stage), std::string::npos) << stage << " missing from:\n" << r.output;
+  EXPECT_NE(r.output.find("steady state:"), std::string::npos) << r.output;
+}
+
+// SIGINT while the stages run: the forwarder turns it into a cancel, exit 130, and neither
+// the output nor its temporary file is left (tests/cli/gpu_path_test.cpp does this on the GPU).
+TEST(FileCancel, SigintWhileRunningExits130AndLeavesNothing) {
+  TempDir tmp;
+  const auto clip = tmp / "in.mp4";
+  run_ok(
+      "ffmpeg -v error -y -f lavfi -i testsrc2=size=320x180:rate=30 -frames:v 3000 -c:v libx264 -preset "
+      "ultrafast " +
+      shell_quote(clip.string()));
+  const auto out_dir = tmp / "out";
+  std::filesystem::create_directories(out_dir);
+  const CommandResult r = run_command("timeout --preserve-status -s INT 2 " + shell_quote(upscaled_binary()) +
+                                      " file " + shell_quote(clip.string()) + " -m lanczos -s 2 --no-progress -o " +
+                                      shell_quote((out_dir / "out.mkv").string()));
+  EXPECT_EQ(r.exit_code, 130) << r.output;
+  EXPECT_NE(r.output.find("cancelling"), std::string::npos) << r.output;
+  for (const auto& e : std::filesystem::directory_iterator(out_dir))
+    ADD_FAILURE() << "left behind: " << e.path() << "\n" << r.output;
 }
 
 }  // namespace

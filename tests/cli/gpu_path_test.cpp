@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 namespace upscaled::test {
 namespace {
 
@@ -34,6 +36,56 @@ TEST(GpuPath, MatchesTheCpuPathFramesTimestampsAndAudio) {
   const double db = video_psnr(tmp / "gpu.mkv", tmp / "cpu.mkv");
   EXPECT_GE(db, 40.0);
   RecordProperty("psnr_gpu_vs_cpu_db", std::to_string(db));
+}
+
+// The staged GPU path: batches that do not divide the clip, one batch per queue, --stats
+// listing preprocess / infer / postprocess; the output matches the CPU path's frames.
+TEST(GpuPath, StagesDrainPartialBatchesAndReportTheirTimes) {
+  if (!kernels::cuda_usable()) GTEST_SKIP() << "no usable CUDA device: " << kernels::cuda_status();
+  const auto model = slim_x2_model();
+  if (model.empty() || !std::filesystem::exists(model))
+    GTEST_SKIP() << "esrgan-slim not found (set UPSCALED_TEST_MODELS_DIR; scripts/fetch-test-models.sh)";
+  TempDir tmp;
+  const auto clip = tmp / "in.mp4";
+  run_ok("ffmpeg -v error -y -f lavfi -i testsrc2=size=160x96:rate=25 -frames:v 23 -c:v libx264 " +
+         shell_quote(clip.string()));
+  const std::string base = shell_quote(upscaled_binary()) + " file " + shell_quote(clip.string()) + " -m " +
+                           shell_quote(model.string()) + " -s 2 --crf 0 --no-progress -o ";
+  const CommandResult gpu =
+      run_command(base + shell_quote((tmp / "gpu.mkv").string()) + " --batch 5 --batch-queue 1 --stats");
+  ASSERT_EQ(gpu.exit_code, 0) << gpu.output;
+  for (const char* stage : {"preprocess ", "infer ", "postprocess ", "bottleneck:", "23 frames in"})
+    EXPECT_NE(gpu.output.find(stage), std::string::npos) << stage << " missing from --stats:\n" << gpu.output;
+  const CommandResult cpu = run_command(base + shell_quote((tmp / "cpu.mkv").string()) + " --device cpu");
+  ASSERT_EQ(cpu.exit_code, 0) << cpu.output;
+  EXPECT_EQ(frame_times(tmp / "gpu.mkv"), frame_times(tmp / "cpu.mkv"));
+  EXPECT_GE(video_psnr(tmp / "gpu.mkv", tmp / "cpu.mkv"), 40.0);
+}
+
+// SIGINT while the GPU stages run: exit 130, every stage thread ends, nothing left behind.
+TEST(GpuPath, CancelWhileTheStagesRunLeavesNothing) {
+  if (!kernels::cuda_usable()) GTEST_SKIP() << "no usable CUDA device: " << kernels::cuda_status();
+  const auto model = slim_x2_model();
+  if (model.empty() || !std::filesystem::exists(model))
+    GTEST_SKIP() << "esrgan-slim not found (set UPSCALED_TEST_MODELS_DIR; scripts/fetch-test-models.sh)";
+  TempDir tmp;
+  const auto clip = tmp / "in.mp4";
+  // Long enough that it cannot finish before the signal (tens of seconds of encoding).
+  run_ok(
+      "ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=30 -frames:v 3000 -c:v libx264 -preset "
+      "ultrafast " +
+      shell_quote(clip.string()));
+  const auto out_dir = tmp / "out";
+  std::filesystem::create_directories(out_dir);
+  const CommandResult r = run_command("timeout --preserve-status -s INT 6 " + shell_quote(upscaled_binary()) +
+                                      " file " + shell_quote(clip.string()) + " -m " + shell_quote(model.string()) +
+                                      " -s 2 --no-progress -o " + shell_quote((out_dir / "out.mkv").string()));
+  EXPECT_EQ(r.exit_code, 130) << r.output;
+  // The forwarder turned the signal into a cancel (the process was not killed by it).
+  EXPECT_NE(r.output.find("cancelling"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("colour conversion on the GPU"), std::string::npos) << r.output;
+  for (const auto& e : std::filesystem::directory_iterator(out_dir))
+    ADD_FAILURE() << "left behind: " << e.path() << "\n" << r.output;
 }
 
 }  // namespace

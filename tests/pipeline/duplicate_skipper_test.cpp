@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+
 extern "C" {
 #include <libavutil/frame.h>
 }
@@ -22,9 +24,22 @@ io::FramePtr picture(std::int64_t pts) {
 
 // Feeds frames whose thumbnails are uniform at `levels`, in batches of `batch`; returns the
 // outputs. Each frame that runs gets a fresh picture whose first byte is its index.
+// Runs `levels` (one thumbnail level per frame) through `s` in batches. `lag`: batches
+// selected ahead of the one being assembled, as the GPU path's stages do (0 = in step).
 std::vector<io::FramePtr> feed(DuplicateSkipper& s, const std::vector<float>& levels, int batch,
-                               std::vector<int>* ran = nullptr) {
+                               std::vector<int>* ran = nullptr, std::size_t lag = 0) {
+  struct Pending {
+    DuplicateSkipper::Selection selection;
+    std::vector<io::FramePtr> outputs;
+    std::vector<std::int64_t> pts;
+  };
+  std::deque<Pending> pending;
   std::vector<io::FramePtr> all;
+  auto assemble_one = [&] {
+    Pending& p = pending.front();
+    for (auto& f : s.assemble(p.selection, std::move(p.outputs), p.pts)) all.push_back(std::move(f));
+    pending.pop_front();
+  };
   const int tw = s.thumb_width(), th = s.thumb_height();
   std::vector<float> thumbs;
   for (std::size_t start = 0; start < levels.size(); start += batch) {
@@ -35,19 +50,22 @@ std::vector<io::FramePtr> feed(DuplicateSkipper& s, const std::vector<float>& le
       frames.push_back(picture(static_cast<std::int64_t>(start + i) * 10));
       std::fill_n(thumbs.begin() + static_cast<std::ptrdiff_t>(i) * tw * th, tw * th, levels[start + i]);
     }
-    const std::vector<int> run = s.select(n, [&](int i) -> kernels::PlaneView<const float> {
+    Pending p;
+    p.selection = s.select(n, [&](int i) -> kernels::PlaneView<const float> {
       return {thumbs.data() + static_cast<std::size_t>(i) * tw * th, tw, th,
               static_cast<std::ptrdiff_t>(tw * sizeof(float))};
     });
-    std::vector<io::FramePtr> outputs;
-    for (int i : run) {
+    for (int i : p.selection.run) {
       io::FramePtr out = picture(frames[i]->pts);
       out->data[0][0] = static_cast<std::uint8_t>(start + i);
-      outputs.push_back(std::move(out));
+      p.outputs.push_back(std::move(out));
       if (ran) ran->push_back(static_cast<int>(start + i));
     }
-    for (auto& f : s.assemble(std::move(outputs), frames)) all.push_back(std::move(f));
+    for (const auto& f : frames) p.pts.push_back(f->pts);
+    pending.push_back(std::move(p));
+    if (pending.size() > lag) assemble_one();
   }
+  while (!pending.empty()) assemble_one();
   return all;
 }
 
@@ -70,6 +88,22 @@ TEST(DuplicateSkipper, RepeatsRunsOfIdenticalFramesAcrossBatches) {
   // Repeats share the picture's buffers instead of copying them.
   EXPECT_EQ(out[1]->data[0], out[0]->data[0]);
   EXPECT_EQ(out[6]->data[0], out[3]->data[0]);
+}
+
+TEST(DuplicateSkipper, SelectingBatchesAheadOfAssemblingGivesTheSameFrames) {
+  // The GPU path selects up to a few batches before the first is assembled; batches of 2
+  // make the next batch open with repeats of the previous batch's last picture.
+  const std::vector<float> levels{0.1f, 0.5f, 0.5f, 0.5f, 0.9f, 0.9f, 0.9f, 0.2f, 0.2f};
+  DuplicateSkipper in_step(kDefaultDuplicateThreshold, 160, 90), ahead(kDefaultDuplicateThreshold, 160, 90);
+  const auto a = feed(in_step, levels, 2);
+  const auto b = feed(ahead, levels, 2, nullptr, 3);
+  ASSERT_EQ(a.size(), levels.size());
+  ASSERT_EQ(b.size(), levels.size());
+  EXPECT_EQ(ahead.skipped(), 5);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(b[i]->pts, a[i]->pts) << i;
+    EXPECT_EQ(b[i]->data[0][0], a[i]->data[0][0]) << "frame " << i;
+  }
 }
 
 TEST(DuplicateSkipper, ComparesWithTheLastFrameThatRanSoDriftCannotAccumulate) {
@@ -98,11 +132,11 @@ TEST(DuplicateSkipper, AFrameThatCannotBeComparedRunsAndResetsTheReference) {
   std::vector<float> thumb(64 * 36, 0.5f);
   std::vector<io::FramePtr> frames;
   for (int i = 0; i < 3; ++i) frames.push_back(picture(i));
-  const auto run = s.select(3, [&](int i) -> kernels::PlaneView<const float> {
+  const auto selection = s.select(3, [&](int i) -> kernels::PlaneView<const float> {
     if (i == 1) return {};
     return {thumb.data(), 64, 36, static_cast<std::ptrdiff_t>(64 * sizeof(float))};
   });
-  EXPECT_EQ(run, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(selection.run, (std::vector<int>{0, 1, 2}));
   EXPECT_EQ(s.skipped(), 0);
 }
 
