@@ -9,6 +9,7 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace upscaled::kernels::cudadetail {
@@ -26,6 +27,27 @@ template <>
 struct DeviceType<const Half> {
   using type = const __half;
 };
+
+// Measurement switch for side-by-side benchmarks of alternative kernels in one process:
+// UPSCALED_KERNEL_VARIANT (read once) is a bit set of the kVariant* flags below; 0 or unset
+// selects the default kernels. Not an API: the bench and the GPU tests use it.
+inline int kernel_variant() {
+  static const int v = [] {
+    const char* e = std::getenv("UPSCALED_KERNEL_VARIANT");
+    return e ? std::atoi(e) : 0;
+  }();
+  return v;
+}
+constexpr int kVariantToRgb420OneRow = 1;      // to_rgb 4:2:0: one luma row per thread (previous kernel)
+constexpr int kVariantFromRgb422W8 = 2;        // from_rgb 4:2:2: 8-pixel strips (previous kernel)
+constexpr int kVariantGrayScalar = 4;          // make_gray: one pixel per thread (previous kernel)
+constexpr int kVariantToRgb420Minb2 = 8;       // to_rgb 4:2:0 pairs: __launch_bounds__(256, 2) (default 3)
+constexpr int kVariantToRgb420Minb4 = 16;      // to_rgb 4:2:0 pairs: __launch_bounds__(256, 4)
+constexpr int kVariantToRgb420W16 = 256;       // to_rgb 4:2:0 pairs: 16-pixel strips, bound (256, 2)
+constexpr int kVariantToRgb420W16Minb1 = 512;  // to_rgb 4:2:0 pairs: 16-pixel strips, bound (256, 1)
+constexpr int kVariantFromRgb420W8 = 64;       // from_rgb 4:2:0 [1 1] vertical: 8-pixel strips, bound (256, 2)
+constexpr int kVariantBayerArith = 128;        // from_rgb dither thresholds computed per pixel (previous)
+constexpr int kVariantFromRgb420Minb5 = 32;    // from_rgb 4:2:0 [1 1] vertical: __launch_bounds__(256, 5) (default 3)
 
 // Host-callable too (UPSCALED_HD), so that the per-thread bodies below can be checked on the
 // host against the CPU twins without a GPU.
