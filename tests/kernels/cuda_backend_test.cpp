@@ -184,7 +184,7 @@ TEST(KernelsCuda, ToRgbMatchesCpu) {
     for (ChromaSiting s : {ChromaSiting::left, ChromaSiting::center, ChromaSiting::topleft})
       for (const Sz& z : {Sz{33, 19}, Sz{250, 37}, Sz{1920, 1080}}) {
         to_rgb_case<Half>(l, {ColorMatrix::bt709, ColorRange::limited, s}, z.w, z.h, rng, 64);
-        to_rgb_case<float>(l, {ColorMatrix::bt601, ColorRange::full, s}, z.w, z.h, rng, 64);
+        if (z.w < 1000) to_rgb_case<float>(l, {ColorMatrix::bt601, ColorRange::full, s}, z.w, z.h, rng, 64);
       }
   for (PixelLayout l : {PixelLayout::yuv420p, PixelLayout::p010, PixelLayout::nv12, PixelLayout::yuv420p10})
     to_rgb_case<Half>(l, {}, 3840, 2160, rng, 64);
@@ -214,7 +214,8 @@ TEST(KernelsCuda, FromRgbMatchesCpu) {
     for (ChromaSiting s : {ChromaSiting::left, ChromaSiting::center, ChromaSiting::topleft})
       for (const Sz& z : {Sz{33, 19}, Sz{250, 37}, Sz{1920, 1080}}) {
         from_rgb_case<Half>(l, {ColorMatrix::bt709, ColorRange::limited, s}, Dither::ordered, z.w, z.h, rng, 64);
-        from_rgb_case<Half>(l, {ColorMatrix::bt2020ncl, ColorRange::full, s}, Dither::none, z.w, z.h, rng, 64);
+        if (z.w < 1000)
+          from_rgb_case<Half>(l, {ColorMatrix::bt2020ncl, ColorRange::full, s}, Dither::none, z.w, z.h, rng, 64);
       }
   for (PixelLayout l : {PixelLayout::yuv420p, PixelLayout::yuv422p, PixelLayout::nv12})
     from_rgb_case<Half>(l, {}, Dither::none, 3840, 2160, rng, 64);
