@@ -183,7 +183,8 @@ TEST(KernelsCuda, ToRgbMatchesCpu) {
   for (PixelLayout l : kAllLayouts)
     for (ChromaSiting s : {ChromaSiting::left, ChromaSiting::center, ChromaSiting::topleft})
       for (const Sz& z : {Sz{33, 19}, Sz{250, 37}, Sz{1920, 1080}}) {
-        to_rgb_case<Half>(l, {ColorMatrix::bt709, ColorRange::limited, s}, z.w, z.h, rng, 64);
+        if (z.w < 1000 || s == ChromaSiting::left)
+          to_rgb_case<Half>(l, {ColorMatrix::bt709, ColorRange::limited, s}, z.w, z.h, rng, 64);
         if (z.w < 1000) to_rgb_case<float>(l, {ColorMatrix::bt601, ColorRange::full, s}, z.w, z.h, rng, 64);
       }
   for (PixelLayout l : {PixelLayout::yuv420p, PixelLayout::p010, PixelLayout::nv12, PixelLayout::yuv420p10})
@@ -213,7 +214,8 @@ TEST(KernelsCuda, FromRgbMatchesCpu) {
   for (PixelLayout l : kAllLayouts)
     for (ChromaSiting s : {ChromaSiting::left, ChromaSiting::center, ChromaSiting::topleft})
       for (const Sz& z : {Sz{33, 19}, Sz{250, 37}, Sz{1920, 1080}}) {
-        from_rgb_case<Half>(l, {ColorMatrix::bt709, ColorRange::limited, s}, Dither::ordered, z.w, z.h, rng, 64);
+        if (z.w < 1000 || s == ChromaSiting::center)
+          from_rgb_case<Half>(l, {ColorMatrix::bt709, ColorRange::limited, s}, Dither::ordered, z.w, z.h, rng, 64);
         if (z.w < 1000)
           from_rgb_case<Half>(l, {ColorMatrix::bt2020ncl, ColorRange::full, s}, Dither::none, z.w, z.h, rng, 64);
       }
