@@ -38,16 +38,9 @@ inline int kernel_variant() {
   }();
   return v;
 }
-constexpr int kVariantToRgb420OneRow = 1;      // to_rgb 4:2:0: one luma row per thread (previous kernel)
-constexpr int kVariantFromRgb422W8 = 2;        // from_rgb 4:2:2: 8-pixel strips (previous kernel)
-constexpr int kVariantGrayScalar = 4;          // make_gray: one pixel per thread (previous kernel)
-constexpr int kVariantToRgb420Minb2 = 8;       // to_rgb 4:2:0 pairs: __launch_bounds__(256, 2) (default 3)
-constexpr int kVariantToRgb420Minb4 = 16;      // to_rgb 4:2:0 pairs: __launch_bounds__(256, 4)
-constexpr int kVariantToRgb420W16 = 256;       // to_rgb 4:2:0 pairs: 16-pixel strips, bound (256, 2)
-constexpr int kVariantToRgb420W16Minb1 = 512;  // to_rgb 4:2:0 pairs: 16-pixel strips, bound (256, 1)
-constexpr int kVariantFromRgb420W8 = 64;       // from_rgb 4:2:0 [1 1] vertical: 8-pixel strips, bound (256, 2)
-constexpr int kVariantBayerArith = 128;        // from_rgb dither thresholds computed per pixel (previous)
-constexpr int kVariantFromRgb420Minb5 = 32;    // from_rgb 4:2:0 [1 1] vertical: __launch_bounds__(256, 5) (default 3)
+constexpr int kVariantToRgb420Minb4 = 1;    // to_rgb 4:2:0: __launch_bounds__(256, 4) (<= 64 registers)
+constexpr int kVariantToRgb420Minb6 = 2;    // to_rgb 4:2:0: __launch_bounds__(256, 6) (<= 40 registers)
+constexpr int kVariantFromRgb422Rows2 = 4;  // from_rgb 4:2:2: two rows per thread
 
 // Host-callable too (UPSCALED_HD), so that the per-thread bodies below can be checked on the
 // host against the CPU twins without a GPU.

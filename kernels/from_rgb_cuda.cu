@@ -23,7 +23,6 @@ struct FromRgbArgs {
   int width, height, cw, ch;
   int shift;  // msb_shift
   bool yuv, interleaved, bgr, dither;
-  bool dither_table;        // thresholds from c_bayer (default) or computed (kVariantBayerArith)
   detail::DownTaps th, tv;  // chroma filters (horizontal, vertical)
   detail::RgbToYuv m;
 };
@@ -42,22 +41,15 @@ inline FromRgbArgs make_from_rgb_args(const MutableFrameView& dst, const ColorSp
           li.interleaved_uv,
           li.bgr,
           dither == Dither::ordered && li.bits == 8,
-          !(kernel_variant() & kVariantBayerArith),
           detail::down_taps(li.chroma_shift_x, spec.siting == ChromaSiting::center),
           detail::down_taps(li.chroma_shift_y, spec.siting != ChromaSiting::topleft),
           detail::make_rgb_to_yuv(spec, li.bits)};
 }
 
-// detail::bayer8 with the int -> float conversion on the fast pipe (same values: v < 64).
-UPSCALED_HD float bayer8_fast(int x, int y) {
-  const int a = x & 7, b = (x ^ y) & 7;
-  const int v = ((b & 1) << 5) | ((a & 1) << 4) | ((b & 2) << 2) | ((a & 2) << 1) | ((b & 4) >> 1) | ((a & 4) >> 2);
-  return (u2f(static_cast<unsigned>(v)) + 0.5f) / 64.f;
-}
-
-// The same 64 thresholds as a table (row y & 7, column x & 7) in constant memory: the
-// threads of a warp share their row and, for 8-pixel strips, the column of each unrolled
-// pixel, so a lookup is one broadcast load instead of ~10 integer operations.
+// detail::bayer8's 64 thresholds as a table (row y & 7, column x & 7) in constant memory:
+// the threads of a warp share their row and, for 8-pixel strips, the column of each
+// unrolled pixel, so a lookup is one broadcast load instead of ~10 integer operations and an
+// int -> float conversion. Same values (the host check compares the two).
 struct BayerTable {
   float v[64];
 };
@@ -73,11 +65,12 @@ constexpr BayerTable make_bayer_table() {
 }
 __constant__ BayerTable c_bayer = make_bayer_table();
 
-UPSCALED_HD float bayer_threshold(const FromRgbArgs& a, int x, int y) {
+UPSCALED_HD float bayer_threshold(int x, int y) {
 #ifdef __CUDA_ARCH__
-  if (a.dither_table) return c_bayer.v[8 * (y & 7) + (x & 7)];
+  return c_bayer.v[8 * (y & 7) + (x & 7)];
+#else
+  return detail::bayer8(x, y);
 #endif
-  return bayer8_fast(x, y);
 }
 
 UPSCALED_HD float sane01(float v) {
@@ -208,7 +201,7 @@ UPSCALED_HD void luma_codes(const FromRgbArgs& a, int y, int x0, const float v[3
   const detail::RgbToYuv& m = a.m;
 #pragma unroll
   for (int i = 0; i < W; ++i) {
-    const float t = a.dither ? bayer_threshold(a, x0 + i, y) : 0.5f;
+    const float t = a.dither ? bayer_threshold(x0 + i, y) : 0.5f;
     const float code = m.m[0] * v[0][1 + i] + m.m[1] * v[1][1 + i] + m.m[2] * v[2][1 + i] + m.off[0];
     q[i] = static_cast<unsigned>(quantise_fast(code, t, m.max_code) << a.shift);
   }
@@ -251,9 +244,8 @@ UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float 
     const int cx = c0 + i;
     const float u = m.m[3] * R[i] + m.m[4] * G[i] + m.m[5] * B[i] + m.off[1];
     const float v = m.m[6] * R[i] + m.m[7] * G[i] + m.m[8] * B[i] + m.off[2];
-    qu[i] =
-        static_cast<unsigned>(quantise_fast(u, a.dither ? bayer_threshold(a, cx, cy) : 0.5f, m.max_code) << a.shift);
-    qv[i] = static_cast<unsigned>(quantise_fast(v, a.dither ? bayer_threshold(a, cx + 4, cy + 2) : 0.5f, m.max_code)
+    qu[i] = static_cast<unsigned>(quantise_fast(u, a.dither ? bayer_threshold(cx, cy) : 0.5f, m.max_code) << a.shift);
+    qv[i] = static_cast<unsigned>(quantise_fast(v, a.dither ? bayer_threshold(cx + 4, cy + 2) : 0.5f, m.max_code)
                                   << a.shift);
   }
   if (a.interleaved) {
@@ -301,6 +293,30 @@ UPSCALED_HD void from_rgb_strip(const FromRgbArgs& a, const Planes3<In>& src, in
   if (a.yuv) chroma_cells<S, SX, W>(a, cy, x0, acc);
 }
 
+// Two rows per thread without vertical subsampling (4:2:2): strip (sx, k) is columns
+// [W sx, W sx + W) of rows 2k and 2k + 1, each with its own chroma row; both rows' loads are
+// issued before the first store, as for 4:2:0. Vertical weight 1: the chroma filter reads the
+// row's values directly (0 + 1 * v == v, what from_rgb_strip computes for NT == 1).
+template <typename S, int W, typename In>
+UPSCALED_HD void from_rgb_rows2(const FromRgbArgs& a, const Planes3<In>& src, int sx, int k) {
+  const int x0 = W * sx, y0 = 2 * k;
+  const bool two = y0 + 1 < a.height;
+  const int ys[2] = {y0, two ? y0 + 1 : y0};
+  Raw<In, W> raw[2][3];
+  load_rows<2, W>(src, ys, x0, a.width, raw);
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    if (r == 0 || two) {
+      float v[3][W + 1];
+      unpack_row<W>(raw[r], v);
+      unsigned q[W];
+      luma_codes<W>(a, ys[r], x0, v, q);
+      store_codes<S, W>(code_row<S>(a.p[0], a.pitch[0], ys[r]), x0, a.width, q);
+      chroma_cells<S, 1, W>(a, ys[r], x0, v);
+    }
+  }
+}
+
 // rgb24 / bgr24: 8 pixels = 24 bytes.
 template <typename In>
 UPSCALED_HD void from_rgb_packed_strip(const FromRgbArgs& a, const Planes3<In>& src, int sx, int y) {
@@ -310,7 +326,7 @@ UPSCALED_HD void from_rgb_packed_strip(const FromRgbArgs& a, const Planes3<In>& 
   std::uint8_t px[24];
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
-    const float t = a.dither ? bayer_threshold(a, x0 + i, y) : 0.5f;
+    const float t = a.dither ? bayer_threshold(x0 + i, y) : 0.5f;
     const auto r = static_cast<std::uint8_t>(quantise_fast(v[0][1 + i] * 255.f, t, 255.f));
     const auto g = static_cast<std::uint8_t>(quantise_fast(v[1][1 + i] * 255.f, t, 255.f));
     const auto b = static_cast<std::uint8_t>(quantise_fast(v[2][1 + i] * 255.f, t, 255.f));
@@ -353,11 +369,18 @@ constexpr int kBlockX = 32, kBlockY = 8;
 template <int NT>
 constexpr int strip_width = NT >= 2 ? 4 : 8;
 
-template <typename S, int SX, int NT, typename In, int W = strip_width<NT>, int MINB = NT == 3 ? 2 : 3>
-__global__ void __launch_bounds__(kBlockX* kBlockY, MINB) from_rgb_kernel(FromRgbArgs a, Planes3<In> src) {
+template <typename S, int SX, int NT, typename In, int W = strip_width<NT>>
+__global__ void __launch_bounds__(kBlockX* kBlockY, NT == 3 ? 2 : 3) from_rgb_kernel(FromRgbArgs a, Planes3<In> src) {
   const int sx = blockIdx.x * kBlockX + threadIdx.x, cy = blockIdx.y * kBlockY + threadIdx.y;
   if (W * sx >= a.width || (cy << (NT == 1 ? 0 : 1)) >= a.height) return;
   from_rgb_strip<S, SX, NT, W, In>(a, src, sx, cy);
+}
+
+template <typename S, typename In>
+__global__ void __launch_bounds__(kBlockX* kBlockY, 4) from_rgb_422_rows2_kernel(FromRgbArgs a, Planes3<In> src) {
+  const int sx = blockIdx.x * kBlockX + threadIdx.x, k = blockIdx.y * kBlockY + threadIdx.y;
+  if (4 * sx >= a.width || 2 * k >= a.height) return;
+  from_rgb_rows2<S, 4, In>(a, src, sx, k);
 }
 
 template <typename In>
@@ -386,28 +409,22 @@ void launch(RgbPlanes<HostIn> src, const ColorSpec& spec, const MutableFrameView
   } else if (li.chroma_shift_y == 1) {  // 4:2:0
     const dim3 g = grid(strip_width<2>, 1);
     const bool three = a.tv.n == 3;
-    if (!three && (kernel_variant() & kVariantFromRgb420W8))
-      li.bytes == 1 ? from_rgb_kernel<std::uint8_t, 1, 2, In, 8, 2><<<grid(8, 1), block, 0, st>>>(a, s)
-                    : from_rgb_kernel<std::uint16_t, 1, 2, In, 8, 2><<<grid(8, 1), block, 0, st>>>(a, s);
-    else if (!three && (kernel_variant() & kVariantFromRgb420Minb5))
-      li.bytes == 1 ? from_rgb_kernel<std::uint8_t, 1, 2, In, 4, 5><<<g, block, 0, st>>>(a, s)
-                    : from_rgb_kernel<std::uint16_t, 1, 2, In, 4, 5><<<g, block, 0, st>>>(a, s);
-    else if (li.bytes == 1)
+    if (li.bytes == 1)
       three ? from_rgb_kernel<std::uint8_t, 1, 3, In><<<g, block, 0, st>>>(a, s)
             : from_rgb_kernel<std::uint8_t, 1, 2, In><<<g, block, 0, st>>>(a, s);
     else
       three ? from_rgb_kernel<std::uint16_t, 1, 3, In><<<g, block, 0, st>>>(a, s)
             : from_rgb_kernel<std::uint16_t, 1, 2, In><<<g, block, 0, st>>>(a, s);
-  } else if (li.chroma_shift_x == 1 && !(kernel_variant() & kVariantFromRgb422W8)) {  // 4:2:2
+  } else if (li.chroma_shift_x == 1 && (kernel_variant() & kVariantFromRgb422Rows2)) {  // 4:2:2, 2 rows
+    if (li.bytes == 1)
+      from_rgb_422_rows2_kernel<std::uint8_t, In><<<grid(4, 1), block, 0, st>>>(a, s);
+    else
+      from_rgb_422_rows2_kernel<std::uint16_t, In><<<grid(4, 1), block, 0, st>>>(a, s);
+  } else if (li.chroma_shift_x == 1) {  // 4:2:2: 4-pixel strips (8-pixel ones measured 1.5x slower)
     if (li.bytes == 1)
       from_rgb_kernel<std::uint8_t, 1, 1, In, 4><<<grid(4, 0), block, 0, st>>>(a, s);
     else
       from_rgb_kernel<std::uint16_t, 1, 1, In, 4><<<grid(4, 0), block, 0, st>>>(a, s);
-  } else if (li.chroma_shift_x == 1) {  // 4:2:2
-    if (li.bytes == 1)
-      from_rgb_kernel<std::uint8_t, 1, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);
-    else
-      from_rgb_kernel<std::uint16_t, 1, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);
   } else {  // 4:4:4 and gray (a.yuv false: luma only)
     if (li.bytes == 1)
       from_rgb_kernel<std::uint8_t, 0, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);

@@ -108,27 +108,21 @@ UPSCALED_HD void unpack8(typename Words8<S>::type w, int shift, float* out) {
 // (SX = 0), every index clamped into its plane. NR: chroma rows to read (1 when r0 == r1 by
 // construction). Fast path: the strip lies inside the picture and every row address is
 // aligned for its vector loads; all loads are issued first, in straight-line code.
-template <typename S, int SX, int NR, int NY = 1>
-UPSCALED_HD void load_strip(const ToRgbArgs& a, const int ys[NY], int x0, const int rows[NR], float Y[NY][8],
-                            float u[NR][8], float v[NR][8]) {
+template <typename S, int SX, int NR>
+UPSCALED_HD void load_strip(const ToRgbArgs& a, int y, int x0, int r0, int r1, float Y[8], float u[NR][8],
+                            float v[NR][8]) {
   const int sh = a.shift;
-  const S* lys[NY];
-#pragma unroll
-  for (int k = 0; k < NY; ++k) lys[k] = sample_row<S>(a.p[0], a.pitch[0], ys[k]);
-  bool luma_aligned = true;
-#pragma unroll
-  for (int k = 0; k < NY; ++k) luma_aligned = luma_aligned && aligned_to(lys[k] + x0, 8 * sizeof(S));
+  const S* ly = sample_row<S>(a.p[0], a.pitch[0], y);
+  const int rows[2] = {r0, r1};
   if constexpr (SX == 1) {
     const int c0 = x0 >> 1, last = a.cw - 1;
-    bool fast = x0 + 8 <= a.width && c0 >= 1 && c0 + 4 <= last && luma_aligned;
+    bool fast = x0 + 8 <= a.width && c0 >= 1 && c0 + 4 <= last && aligned_to(ly + x0, 8 * sizeof(S));
     if (a.interleaved) {
 #pragma unroll
       for (int r = 0; r < NR; ++r)
         fast = fast && aligned_to(sample_row<S>(a.p[1], a.pitch[1], rows[r]) + 2 * c0, 8 * sizeof(S));
       if (fast) {
-        typename Words8<S>::type wy[NY];
-#pragma unroll
-        for (int k = 0; k < NY; ++k) wy[k] = ld8(lys[k] + x0);
+        const auto wy = ld8(ly + x0);
         typename Words8<S>::type wm[NR];
         S e[NR][4];
 #pragma unroll
@@ -137,8 +131,7 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, const int ys[NY], int x0, const 
           wm[r] = ld8(q + 2 * c0);
           e[r][0] = q[2 * c0 - 2], e[r][1] = q[2 * c0 - 1], e[r][2] = q[2 * c0 + 8], e[r][3] = q[2 * c0 + 9];
         }
-#pragma unroll
-        for (int k = 0; k < NY; ++k) unpack8<S>(wy[k], sh, Y[k]);
+        unpack8<S>(wy, sh, Y);
 #pragma unroll
         for (int r = 0; r < NR; ++r) {
           float m[8];
@@ -156,9 +149,7 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, const int ys[NY], int x0, const 
         fast = fast && aligned_to(sample_row<S>(a.p[1], a.pitch[1], rows[r]) + c0, 4 * sizeof(S)) &&
                aligned_to(sample_row<S>(a.p[2], a.pitch[2], rows[r]) + c0, 4 * sizeof(S));
       if (fast) {
-        typename Words8<S>::type wy[NY];
-#pragma unroll
-        for (int k = 0; k < NY; ++k) wy[k] = ld8(lys[k] + x0);
+        const auto wy = ld8(ly + x0);
         typename Words4<S>::type wu[NR], wv[NR];
         S e[NR][4];
 #pragma unroll
@@ -168,8 +159,7 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, const int ys[NY], int x0, const 
           wu[r] = ld4(qu + c0), wv[r] = ld4(qv + c0);
           e[r][0] = qu[c0 - 1], e[r][1] = qv[c0 - 1], e[r][2] = qu[c0 + 4], e[r][3] = qv[c0 + 4];
         }
-#pragma unroll
-        for (int k = 0; k < NY; ++k) unpack8<S>(wy[k], sh, Y[k]);
+        unpack8<S>(wy, sh, Y);
 #pragma unroll
         for (int r = 0; r < NR; ++r) {
           unpack4<S>(wu[r], sh, &u[r][1]);
@@ -182,9 +172,7 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, const int ys[NY], int x0, const 
     }
     // Scalar path: clamped indices, same values.
 #pragma unroll
-    for (int k = 0; k < NY; ++k)
-#pragma unroll
-      for (int i = 0; i < 8; ++i) Y[k][i] = u2f(lys[k][x0 + i < a.width ? x0 + i : a.width - 1] >> sh);
+    for (int i = 0; i < 8; ++i) Y[i] = u2f(ly[x0 + i < a.width ? x0 + i : a.width - 1] >> sh);
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
 #pragma unroll
@@ -200,23 +188,20 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, const int ys[NY], int x0, const 
       }
     }
   } else {  // 4:4:4: planar chroma at the luma columns
-    bool fast = x0 + 8 <= a.width && luma_aligned;
+    bool fast = x0 + 8 <= a.width && aligned_to(ly + x0, 8 * sizeof(S));
 #pragma unroll
     for (int r = 0; r < NR; ++r)
       fast = fast && aligned_to(sample_row<S>(a.p[1], a.pitch[1], rows[r]) + x0, 8 * sizeof(S)) &&
              aligned_to(sample_row<S>(a.p[2], a.pitch[2], rows[r]) + x0, 8 * sizeof(S));
     if (fast) {
-      typename Words8<S>::type wy[NY];
-#pragma unroll
-      for (int k = 0; k < NY; ++k) wy[k] = ld8(lys[k] + x0);
+      const auto wy = ld8(ly + x0);
       typename Words8<S>::type wu[NR], wv[NR];
 #pragma unroll
       for (int r = 0; r < NR; ++r) {
         wu[r] = ld8(sample_row<S>(a.p[1], a.pitch[1], rows[r]) + x0);
         wv[r] = ld8(sample_row<S>(a.p[2], a.pitch[2], rows[r]) + x0);
       }
-#pragma unroll
-      for (int k = 0; k < NY; ++k) unpack8<S>(wy[k], sh, Y[k]);
+      unpack8<S>(wy, sh, Y);
 #pragma unroll
       for (int r = 0; r < NR; ++r) unpack8<S>(wu[r], sh, u[r]), unpack8<S>(wv[r], sh, v[r]);
       return;
@@ -224,8 +209,7 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, const int ys[NY], int x0, const 
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const int xx = x0 + i < a.width ? x0 + i : a.width - 1;
-#pragma unroll
-      for (int k = 0; k < NY; ++k) Y[k][i] = u2f(lys[k][xx] >> sh);
+      Y[i] = u2f(ly[xx] >> sh);
 #pragma unroll
       for (int r = 0; r < NR; ++r) {
         u[r][i] = u2f(sample_row<S>(a.p[1], a.pitch[1], rows[r])[xx] >> sh);
@@ -250,72 +234,6 @@ UPSCALED_HD void store_rgb8(const Planes3<Out>& dst, int y, int x0, int width, c
   store8(dst.row(2, y), x0, width, b);
 }
 
-// Vertical chroma interpolation ((1 - f) * lower row + f * upper row), then horizontal, then
-// the matrix, and the stores of W output pixels of row y (W a multiple of 8). SX == 1: u*/v*
-// hold chroma columns c0 - 1 .. c0 + W / 2 (W / 2 + 2 values, c0 = x0 / 2); SX == 0: the W
-// columns of the pixels.
-template <int SX, int W, typename Out>
-UPSCALED_HD void yuv_finish(const ToRgbArgs& a, const Planes3<Out>& dst, int y, int x0, const float Y[W],
-                            const float u0[], const float u1[], const float v0[], const float v1[], float vf) {
-  constexpr int n = SX == 1 ? W / 2 + 2 : W;
-  float uc[n], vc[n];  // vertically interpolated: (1 - f) * row i0 + f * row i1
-#pragma unroll
-  for (int j = 0; j < n; ++j) {
-    uc[j] = (1.f - vf) * u0[j] + vf * u1[j];
-    vc[j] = (1.f - vf) * v0[j] + vf * v1[j];
-  }
-  float U[W], V[W];
-  if constexpr (SX == 0) {
-#pragma unroll
-    for (int i = 0; i < W; ++i) U[i] = uc[i], V[i] = vc[i];
-  } else {
-    // Horizontal: luma column x0 + i sits at chroma position (x0 + i - off) / 2. With x0
-    // even this is c0 + i / 2 (co-sited, weight 0 or 0.5) or c0 + (i - 0.5) / 2 (centred,
-    // weight 0.75 or 0.25): the values chroma_lerp gives, exactly; uc[j] is column c0 - 1 + j.
-#pragma unroll
-    for (int i = 0; i < W; ++i) {
-      const int jc = (i >> 1) + 1;  // co-sited: i0 = c0 + i / 2
-      const int jm = (i + 1) >> 1;  // centred: i0 = c0 + floor((i - 0.5) / 2)
-      const float f = a.centred_x ? ((i & 1) ? 0.25f : 0.75f) : ((i & 1) ? 0.5f : 0.f);
-      const float ua = a.centred_x ? uc[jm] : uc[jc], ub = a.centred_x ? uc[jm + 1] : uc[jc + 1];
-      const float va = a.centred_x ? vc[jm] : vc[jc], vb = a.centred_x ? vc[jm + 1] : vc[jc + 1];
-      U[i] = (1.f - f) * ua + f * ub;
-      V[i] = (1.f - f) * va + f * vb;
-    }
-  }
-#pragma unroll
-  for (int q = 0; q < W / 8; ++q) store_rgb8(dst, y, x0 + 8 * q, a.width, Y + 8 * q, U + 8 * q, V + 8 * q, a.m);
-}
-
-// N consecutive samples as raw 32-bit words (N * sizeof(S) = 4, 8, 16 or 32 bytes, address
-// aligned to min(that, 16)), unpacked to floats later.
-template <typename S, int N>
-struct RawSamples {
-  static constexpr int kBytes = N * static_cast<int>(sizeof(S));
-  static_assert(kBytes == 4 || kBytes == 8 || kBytes == 16 || kBytes == 32);
-  unsigned w[kBytes / 4];
-  UPSCALED_HD void load(const S* p) {
-    if constexpr (kBytes == 4) {
-      w[0] = *reinterpret_cast<const unsigned*>(p);
-    } else if constexpr (kBytes == 8) {
-      const uint2 v = *reinterpret_cast<const uint2*>(p);
-      w[0] = v.x, w[1] = v.y;
-    } else {
-#pragma unroll
-      for (int q = 0; q < kBytes / 16; ++q) {
-        const uint4 v = reinterpret_cast<const uint4*>(p)[q];
-        w[4 * q] = v.x, w[4 * q + 1] = v.y, w[4 * q + 2] = v.z, w[4 * q + 3] = v.w;
-      }
-    }
-  }
-  // Sample i, shifted right by sh.
-  UPSCALED_HD unsigned at(int i, int sh) const {
-    constexpr int per = 4 / static_cast<int>(sizeof(S));
-    constexpr unsigned mask = sizeof(S) == 1 ? 0xffu : 0xffffu;
-    return ((w[i / per] >> (8 * static_cast<int>(sizeof(S)) * (i % per))) & mask) >> sh;
-  }
-};
-
 // YUV layouts: strip (sx, y) is luma columns [8 sx, 8 sx + 8) of row y. SX/SY: chroma
 // subsampling shifts. Same operation order as yuv_rows() in to_rgb_cpu.cpp: vertical chroma
 // interpolation, then horizontal, then the matrix. One row per thread, all loads first.
@@ -325,144 +243,35 @@ UPSCALED_HD void to_rgb_yuv_strip(const ToRgbArgs& a, const Planes3<Out>& dst, i
   const int x0 = 8 * sx;
   // Chroma rows and weight of this luma row (chroma_lerp, as the CPU computes them).
   const detail::Lerp vl = detail::chroma_lerp(y, SY, a.offy, a.ch);
-  const int ys[1] = {y}, rows[2] = {vl.i0, vl.i1};
-  float Y[1][8], u[NR][8], v[NR][8];
-  load_strip<S, SX, NR, 1>(a, ys, x0, rows, Y, u, v);
-  yuv_finish<SX, 8>(a, dst, y, x0, Y[0], u[0], u[NR - 1], v[0], v[NR - 1], vl.f);
-}
-
-// 4:2:0, two luma rows per thread: strip (sx, k) is luma columns [W sx, W sx + W) of rows 2k
-// and 2k + 1. Both rows interpolate between chroma rows of {i0(2k), i1(2k), i1(2k + 1)} (for
-// every siting i0(2k + 1) is i1(2k) or i0(2k); another case falls back to one row at a time),
-// so a thread loads 2 luma and 3 chroma rows instead of 2 x (1 + 2): per row one W-sample
-// luma vector; per chroma row and plane one W / 2-cell vector (one W-sample vector for
-// nv12 / p010) plus the left and right neighbour cells. All loads are issued first.
-template <typename S, int W, typename Out>
-UPSCALED_HD void to_rgb_420_pair(const ToRgbArgs& a, const Planes3<Out>& dst, int sx, int k) {
-  const int x0 = W * sx, y0 = 2 * k;
-  const bool two = y0 + 1 < a.height;
-  const int y1 = two ? y0 + 1 : y0;
-  const detail::Lerp la = detail::chroma_lerp(y0, 1, a.offy, a.ch);
-  const detail::Lerp lb = detail::chroma_lerp(y1, 1, a.offy, a.ch);
-  const bool mid = lb.i0 == la.i1;
-  if (!mid && lb.i0 != la.i0) {
+  float Y[8], u[NR][8], v[NR][8];
+  load_strip<S, SX, NR>(a, y, x0, vl.i0, vl.i1, Y, u, v);
+  constexpr int n = SX == 1 ? 6 : 8;
+  float uc[8], vc[8];  // vertically interpolated: (1 - f) * row i0 + f * row i1
 #pragma unroll
-    for (int q = 0; q < W / 8; ++q) {
-      to_rgb_yuv_strip<S, 1, 1, Out>(a, dst, x0 / 8 + q, y0);
-      if (two) to_rgb_yuv_strip<S, 1, 1, Out>(a, dst, x0 / 8 + q, y1);
-    }
-    return;
+  for (int j = 0; j < n; ++j) {
+    uc[j] = (1.f - vl.f) * u[0][j] + vl.f * u[NR - 1][j];
+    vc[j] = (1.f - vl.f) * v[0][j] + vl.f * v[NR - 1][j];
   }
-  constexpr int H = W / 2, NC = H + 2;  // chroma cells c0 .. c0 + H - 1 and both neighbours
-  const int sh = a.shift, c0 = x0 >> 1, last = a.cw - 1;
-  const int ys[2] = {y0, y1}, rows[3] = {la.i0, la.i1, lb.i1};
-  const S* ly[2];
-  const S* cu[3];
-  const S* cv[3];
+  float U[8], V[8];
+  if constexpr (SX == 0) {
 #pragma unroll
-  for (int r = 0; r < 2; ++r) ly[r] = sample_row<S>(a.p[0], a.pitch[0], ys[r]);
-#pragma unroll
-  for (int r = 0; r < 3; ++r) {
-    cu[r] = sample_row<S>(a.p[1], a.pitch[1], rows[r]);
-    cv[r] = a.interleaved ? cu[r] : sample_row<S>(a.p[2], a.pitch[2], rows[r]);
-  }
-  constexpr unsigned la_bytes = W * sizeof(S) > 16 ? 16 : W * sizeof(S);
-  constexpr unsigned ca_bytes = H * sizeof(S) > 16 ? 16 : H * sizeof(S);
-  bool fast = x0 + W <= a.width && c0 >= 1 && c0 + H <= last;
-#pragma unroll
-  for (int r = 0; r < 2; ++r) fast = fast && aligned_to(ly[r] + x0, la_bytes);
-  if (a.interleaved) {
-#pragma unroll
-    for (int r = 0; r < 3; ++r) fast = fast && aligned_to(cu[r] + 2 * c0, la_bytes);
+    for (int i = 0; i < 8; ++i) U[i] = uc[i], V[i] = vc[i];
   } else {
+    // Horizontal: luma column x0 + i sits at chroma position (x0 + i - off) / 2. With x0
+    // even this is c0 + i / 2 (co-sited, weight 0 or 0.5) or c0 + (i - 0.5) / 2 (centred,
+    // weight 0.75 or 0.25): the values chroma_lerp gives, exactly; uc[j] is column c0 - 1 + j.
 #pragma unroll
-    for (int r = 0; r < 3; ++r) fast = fast && aligned_to(cu[r] + c0, ca_bytes) && aligned_to(cv[r] + c0, ca_bytes);
-  }
-  if (!fast) {  // scalar, one output row at a time: clamped indices, same values
-#pragma unroll
-    for (int o = 0; o < 2; ++o) {
-      if (o == 1 && !two) continue;
-      const int lo = o == 0 ? 0 : (mid ? 1 : 0), hi = o == 0 ? 1 : 2;
-      const float vf = o == 0 ? la.f : lb.f;
-      float Y[W], u[2][NC], v[2][NC];
-#pragma unroll
-      for (int i = 0; i < W; ++i) Y[i] = u2f(ly[o][x0 + i < a.width ? x0 + i : a.width - 1] >> sh);
-#pragma unroll
-      for (int t = 0; t < 2; ++t) {
-        const int r = t == 0 ? lo : hi;
-        const S* qu = r == 0 ? cu[0] : (r == 1 ? cu[1] : cu[2]);
-        const S* qv = r == 0 ? cv[0] : (r == 1 ? cv[1] : cv[2]);
-#pragma unroll
-        for (int j = 0; j < NC; ++j) {
-          const int cc = clampi(c0 - 1 + j, 0, last);
-          if (a.interleaved)
-            u[t][j] = u2f(qu[2 * cc] >> sh), v[t][j] = u2f(qu[2 * cc + 1] >> sh);
-          else
-            u[t][j] = u2f(qu[cc] >> sh), v[t][j] = u2f(qv[cc] >> sh);
-        }
-      }
-      yuv_finish<1, W>(a, dst, ys[o], x0, Y, u[0], u[1], v[0], v[1], vf);
-    }
-    return;
-  }
-  // Fast path: every load first; samples stay packed until their row needs them (registers).
-  RawSamples<S, W> wy[2];
-#pragma unroll
-  for (int r = 0; r < 2; ++r) wy[r].load(ly[r] + x0);
-  // Chroma row r: main cells in wc[r] (nv12 / p010: W interleaved samples; planar: U then V,
-  // H samples each), neighbours e[r] = {U left, V left, U right, V right}.
-  RawSamples<S, W> wc[3];
-  S e[3][4];
-#pragma unroll
-  for (int r = 0; r < 3; ++r) {
-    if (a.interleaved) {
-      const S* q = cu[r];
-      wc[r].load(q + 2 * c0);
-      e[r][0] = q[2 * c0 - 2], e[r][1] = q[2 * c0 - 1], e[r][2] = q[2 * c0 + W], e[r][3] = q[2 * c0 + W + 1];
-    } else {
-      RawSamples<S, H> mu, mv;
-      mu.load(cu[r] + c0), mv.load(cv[r] + c0);
-#pragma unroll
-      for (int i = 0; i < RawSamples<S, H>::kBytes / 4; ++i)
-        wc[r].w[i] = mu.w[i], wc[r].w[RawSamples<S, H>::kBytes / 4 + i] = mv.w[i];
-      e[r][0] = cu[r][c0 - 1], e[r][1] = cv[r][c0 - 1], e[r][2] = cu[r][c0 + H], e[r][3] = cv[r][c0 + H];
+    for (int i = 0; i < 8; ++i) {
+      const int jc = (i >> 1) + 1;  // co-sited: i0 = c0 + i / 2
+      const int jm = (i + 1) >> 1;  // centred: i0 = c0 + floor((i - 0.5) / 2)
+      const float f = a.centred_x ? ((i & 1) ? 0.25f : 0.75f) : ((i & 1) ? 0.5f : 0.f);
+      const float ua = a.centred_x ? uc[jm] : uc[jc], ub = a.centred_x ? uc[jm + 1] : uc[jc + 1];
+      const float va = a.centred_x ? vc[jm] : vc[jc], vb = a.centred_x ? vc[jm + 1] : vc[jc + 1];
+      U[i] = (1.f - f) * ua + f * ub;
+      V[i] = (1.f - f) * va + f * vb;
     }
   }
-  auto unpack_c = [&](const RawSamples<S, W>& w, const S* ed, float* u, float* v) {
-#pragma unroll
-    for (int j = 0; j < H; ++j) {
-      // Both candidates at constant indices, then a select (a run-time index would put the
-      // words in local memory).
-      const unsigned ui = w.at(2 * j, sh), up = w.at(j, sh), vi = w.at(2 * j + 1, sh), vp = w.at(H + j, sh);
-      u[1 + j] = u2f(a.interleaved ? ui : up);
-      v[1 + j] = u2f(a.interleaved ? vi : vp);
-    }
-    u[0] = u2f(ed[0] >> sh), v[0] = u2f(ed[1] >> sh);
-    u[NC - 1] = u2f(ed[2] >> sh), v[NC - 1] = u2f(ed[3] >> sh);
-  };
-  {
-    float Y[W], u0[NC], u1[NC], v0[NC], v1[NC];
-#pragma unroll
-    for (int i = 0; i < W; ++i) Y[i] = u2f(wy[0].at(i, sh));
-    unpack_c(wc[0], e[0], u0, v0);
-    unpack_c(wc[1], e[1], u1, v1);
-    yuv_finish<1, W>(a, dst, y0, x0, Y, u0, u1, v0, v1, la.f);
-  }
-  if (two) {
-    // Lower chroma row of row 2k + 1: row 1 (mid) or row 0, selected word by word.
-    RawSamples<S, W> wl;
-    S el[4];
-#pragma unroll
-    for (int i = 0; i < RawSamples<S, W>::kBytes / 4; ++i) wl.w[i] = mid ? wc[1].w[i] : wc[0].w[i];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) el[i] = mid ? e[1][i] : e[0][i];
-    float Y[W], u0[NC], u1[NC], v0[NC], v1[NC];
-#pragma unroll
-    for (int i = 0; i < W; ++i) Y[i] = u2f(wy[1].at(i, sh));
-    unpack_c(wl, el, u0, v0);
-    unpack_c(wc[2], e[2], u1, v1);
-    yuv_finish<1, W>(a, dst, y1, x0, Y, u0, u1, v0, v1, lb.f);
-  }
+  store_rgb8(dst, y, x0, a.width, Y, U, V, a.m);
 }
 
 // Gray layouts: R = G = B = normalised luma.
@@ -522,19 +331,11 @@ using namespace cudadetail;
 
 constexpr int kBlockX = 32, kBlockY = 8;
 
-template <typename S, int SX, int SY, typename Out>
-__global__ void __launch_bounds__(kBlockX* kBlockY) to_rgb_yuv_kernel(ToRgbArgs a, Planes3<Out> dst) {
+template <typename S, int SX, int SY, typename Out, int MINB = 1>
+__global__ void __launch_bounds__(kBlockX* kBlockY, MINB) to_rgb_yuv_kernel(ToRgbArgs a, Planes3<Out> dst) {
   const int sx = blockIdx.x * kBlockX + threadIdx.x, y = blockIdx.y * kBlockY + threadIdx.y;
   if (8 * sx >= a.width || y >= a.height) return;
   to_rgb_yuv_strip<S, SX, SY, Out>(a, dst, sx, y);
-}
-
-// 4:2:0 with two rows per thread (to_rgb_420_pair): blockIdx.y * kBlockY + threadIdx.y is k.
-template <typename S, typename Out, int W, int MINB>
-__global__ void __launch_bounds__(kBlockX* kBlockY, MINB) to_rgb_420_pair_kernel(ToRgbArgs a, Planes3<Out> dst) {
-  const int sx = blockIdx.x * kBlockX + threadIdx.x, k = blockIdx.y * kBlockY + threadIdx.y;
-  if (W * sx >= a.width || 2 * k >= a.height) return;
-  to_rgb_420_pair<S, W, Out>(a, dst, sx, k);
 }
 
 template <typename S, typename Out>
@@ -570,26 +371,12 @@ void launch(const FrameView& src, const ColorSpec& spec, RgbPlanes<HostOut> dst,
       to_rgb_gray_kernel<std::uint8_t, Out><<<grid, block, 0, s>>>(a, d);
     else
       to_rgb_gray_kernel<std::uint16_t, Out><<<grid, block, 0, s>>>(a, d);
-  } else if (li.chroma_shift_x == 1 && li.chroma_shift_y == 1 && !(kernel_variant() & kVariantToRgb420OneRow)) {
-    const int v = kernel_variant();
-    const dim3 g8(gx, div_up(div_up(src.height, 2), kBlockY));
-    const dim3 g16(div_up(div_up(src.width, 16), kBlockX), div_up(div_up(src.height, 2), kBlockY));
-    const bool b8 = li.bytes == 1;
-    if (v & kVariantToRgb420W16)
-      b8 ? to_rgb_420_pair_kernel<std::uint8_t, Out, 16, 2><<<g16, block, 0, s>>>(a, d)
-         : to_rgb_420_pair_kernel<std::uint16_t, Out, 16, 2><<<g16, block, 0, s>>>(a, d);
-    else if (v & kVariantToRgb420W16Minb1)
-      b8 ? to_rgb_420_pair_kernel<std::uint8_t, Out, 16, 1><<<g16, block, 0, s>>>(a, d)
-         : to_rgb_420_pair_kernel<std::uint16_t, Out, 16, 1><<<g16, block, 0, s>>>(a, d);
-    else if (v & kVariantToRgb420Minb2)
-      b8 ? to_rgb_420_pair_kernel<std::uint8_t, Out, 8, 2><<<g8, block, 0, s>>>(a, d)
-         : to_rgb_420_pair_kernel<std::uint16_t, Out, 8, 2><<<g8, block, 0, s>>>(a, d);
-    else if (v & kVariantToRgb420Minb4)
-      b8 ? to_rgb_420_pair_kernel<std::uint8_t, Out, 8, 4><<<g8, block, 0, s>>>(a, d)
-         : to_rgb_420_pair_kernel<std::uint16_t, Out, 8, 4><<<g8, block, 0, s>>>(a, d);
-    else
-      b8 ? to_rgb_420_pair_kernel<std::uint8_t, Out, 8, 3><<<g8, block, 0, s>>>(a, d)
-         : to_rgb_420_pair_kernel<std::uint16_t, Out, 8, 3><<<g8, block, 0, s>>>(a, d);
+  } else if (li.chroma_shift_x == 1 && li.chroma_shift_y == 1 && (kernel_variant() & kVariantToRgb420Minb4)) {
+    li.bytes == 1 ? to_rgb_yuv_kernel<std::uint8_t, 1, 1, Out, 4><<<grid, block, 0, s>>>(a, d)
+                  : to_rgb_yuv_kernel<std::uint16_t, 1, 1, Out, 4><<<grid, block, 0, s>>>(a, d);
+  } else if (li.chroma_shift_x == 1 && li.chroma_shift_y == 1 && (kernel_variant() & kVariantToRgb420Minb6)) {
+    li.bytes == 1 ? to_rgb_yuv_kernel<std::uint8_t, 1, 1, Out, 6><<<grid, block, 0, s>>>(a, d)
+                  : to_rgb_yuv_kernel<std::uint16_t, 1, 1, Out, 6><<<grid, block, 0, s>>>(a, d);
   } else if (li.chroma_shift_x == 1 && li.chroma_shift_y == 1) {
     if (li.bytes == 1)
       to_rgb_yuv_kernel<std::uint8_t, 1, 1, Out><<<grid, block, 0, s>>>(a, d);
