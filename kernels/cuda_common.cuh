@@ -9,7 +9,6 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 
 namespace upscaled::kernels::cudadetail {
@@ -27,20 +26,6 @@ template <>
 struct DeviceType<const Half> {
   using type = const __half;
 };
-
-// Measurement switch for side-by-side benchmarks of alternative kernels in one process:
-// UPSCALED_KERNEL_VARIANT (read once) is a bit set of the kVariant* flags below; 0 or unset
-// selects the default kernels. Not an API: the bench and the GPU tests use it.
-inline int kernel_variant() {
-  static const int v = [] {
-    const char* e = std::getenv("UPSCALED_KERNEL_VARIANT");
-    return e ? std::atoi(e) : 0;
-  }();
-  return v;
-}
-constexpr int kVariantToRgb420Minb4 = 1;    // to_rgb 4:2:0: __launch_bounds__(256, 4) (<= 64 registers)
-constexpr int kVariantToRgb420Minb6 = 2;    // to_rgb 4:2:0: __launch_bounds__(256, 6) (<= 40 registers)
-constexpr int kVariantFromRgb422Rows2 = 4;  // from_rgb 4:2:2: two rows per thread
 
 // Host-callable too (UPSCALED_HD), so that the per-thread bodies below can be checked on the
 // host against the CPU twins without a GPU.

@@ -293,30 +293,6 @@ UPSCALED_HD void from_rgb_strip(const FromRgbArgs& a, const Planes3<In>& src, in
   if (a.yuv) chroma_cells<S, SX, W>(a, cy, x0, acc);
 }
 
-// Two rows per thread without vertical subsampling (4:2:2): strip (sx, k) is columns
-// [W sx, W sx + W) of rows 2k and 2k + 1, each with its own chroma row; both rows' loads are
-// issued before the first store, as for 4:2:0. Vertical weight 1: the chroma filter reads the
-// row's values directly (0 + 1 * v == v, what from_rgb_strip computes for NT == 1).
-template <typename S, int W, typename In>
-UPSCALED_HD void from_rgb_rows2(const FromRgbArgs& a, const Planes3<In>& src, int sx, int k) {
-  const int x0 = W * sx, y0 = 2 * k;
-  const bool two = y0 + 1 < a.height;
-  const int ys[2] = {y0, two ? y0 + 1 : y0};
-  Raw<In, W> raw[2][3];
-  load_rows<2, W>(src, ys, x0, a.width, raw);
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    if (r == 0 || two) {
-      float v[3][W + 1];
-      unpack_row<W>(raw[r], v);
-      unsigned q[W];
-      luma_codes<W>(a, ys[r], x0, v, q);
-      store_codes<S, W>(code_row<S>(a.p[0], a.pitch[0], ys[r]), x0, a.width, q);
-      chroma_cells<S, 1, W>(a, ys[r], x0, v);
-    }
-  }
-}
-
 // rgb24 / bgr24: 8 pixels = 24 bytes.
 template <typename In>
 UPSCALED_HD void from_rgb_packed_strip(const FromRgbArgs& a, const Planes3<In>& src, int sx, int y) {
@@ -376,13 +352,6 @@ __global__ void __launch_bounds__(kBlockX* kBlockY, NT == 3 ? 2 : 3) from_rgb_ke
   from_rgb_strip<S, SX, NT, W, In>(a, src, sx, cy);
 }
 
-template <typename S, typename In>
-__global__ void __launch_bounds__(kBlockX* kBlockY, 4) from_rgb_422_rows2_kernel(FromRgbArgs a, Planes3<In> src) {
-  const int sx = blockIdx.x * kBlockX + threadIdx.x, k = blockIdx.y * kBlockY + threadIdx.y;
-  if (4 * sx >= a.width || 2 * k >= a.height) return;
-  from_rgb_rows2<S, 4, In>(a, src, sx, k);
-}
-
 template <typename In>
 __global__ void __launch_bounds__(kBlockX* kBlockY) from_rgb_packed_kernel(FromRgbArgs a, Planes3<In> src) {
   const int sx = blockIdx.x * kBlockX + threadIdx.x, y = blockIdx.y * kBlockY + threadIdx.y;
@@ -415,11 +384,6 @@ void launch(RgbPlanes<HostIn> src, const ColorSpec& spec, const MutableFrameView
     else
       three ? from_rgb_kernel<std::uint16_t, 1, 3, In><<<g, block, 0, st>>>(a, s)
             : from_rgb_kernel<std::uint16_t, 1, 2, In><<<g, block, 0, st>>>(a, s);
-  } else if (li.chroma_shift_x == 1 && (kernel_variant() & kVariantFromRgb422Rows2)) {  // 4:2:2, 2 rows
-    if (li.bytes == 1)
-      from_rgb_422_rows2_kernel<std::uint8_t, In><<<grid(4, 1), block, 0, st>>>(a, s);
-    else
-      from_rgb_422_rows2_kernel<std::uint16_t, In><<<grid(4, 1), block, 0, st>>>(a, s);
   } else if (li.chroma_shift_x == 1) {  // 4:2:2: 4-pixel strips (8-pixel ones measured 1.5x slower)
     if (li.bytes == 1)
       from_rgb_kernel<std::uint8_t, 1, 1, In, 4><<<grid(4, 0), block, 0, st>>>(a, s);
