@@ -46,24 +46,11 @@ inline FromRgbArgs make_from_rgb_args(const MutableFrameView& dst, const ColorSp
           detail::make_rgb_to_yuv(spec, li.bits)};
 }
 
-// detail::bayer8's 64 thresholds as a table (row y & 7, column x & 7) in constant memory:
-// the threads of a warp share their row and, for 8-pixel strips, the column of each
-// unrolled pixel, so a lookup is one broadcast load instead of ~10 integer operations and an
-// int -> float conversion. Same values (the host check compares the two).
-struct BayerTable {
-  float v[64];
-};
-constexpr BayerTable make_bayer_table() {
-  BayerTable t{};
-  for (int y = 0; y < 8; ++y)
-    for (int x = 0; x < 8; ++x) {
-      const int a = x & 7, b = (x ^ y) & 7;
-      const int v = ((b & 1) << 5) | ((a & 1) << 4) | ((b & 2) << 2) | ((a & 2) << 1) | ((b & 4) >> 1) | ((a & 4) >> 2);
-      t.v[8 * y + x] = (static_cast<float>(v) + 0.5f) / 64.f;
-    }
-  return t;
-}
-__constant__ BayerTable c_bayer = make_bayer_table();
+// Ordered-dither thresholds (detail::bayer8) from a table in constant memory: the threads of
+// a warp share their row and, for 8-pixel strips, the column of each unrolled pixel, so a
+// lookup is one broadcast load instead of ~10 integer operations and an int -> float
+// conversion. Same values (ConvertCpu.BayerTableMatchesBayer8).
+__constant__ detail::BayerTable c_bayer = detail::make_bayer_table();
 
 UPSCALED_HD float bayer_threshold(int x, int y) {
 #ifdef __CUDA_ARCH__
