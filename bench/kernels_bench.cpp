@@ -1,7 +1,10 @@
 // bench_kernels: achieved bytes/s of the project's kernels.
-//   bench_kernels [--gpu|--cpu] [--runs N] [--no-4k] [--json PATH]
+//   bench_kernels [--gpu|--cpu] [--runs N] [--batch N] [--filter A,B,..] [--no-4k] [--json PATH]
 // --gpu (default when a GPU is usable): every CUDA kernel at 1920x1080 and 3840x2160 against
 //   a device-to-device copy measured in the same run (kernels_bench_cuda.cpp).
+//   --batch N: N launches back to back per timed interval (default 1: one launch, whose time
+//   then includes the host's launch latency).
+//   --filter A,B,..: only the rows whose name contains one of the comma-separated strings.
 // --cpu: the CPU twins, ms/frame (median of N, wall clock, all threads of parallel_for).
 // Prints a table; --json writes the same rows (plus machine facts) for docs/kernels.md.
 #include "kernels_bench.h"
@@ -97,6 +100,7 @@ void run_cpu_bench(const BenchOptions& opt, std::vector<KernelResult>& rows) {
   for (auto [w, h] : sizes) {
     const std::string sz = std::to_string(w) + "x" + std::to_string(h);
     auto add = [&](const std::string& name, double bytes, const std::function<void()>& op) {
+      if (!opt.selected(name)) return;
       const auto [wall, cpu] = median_ms(opt.runs, op);
       rows.push_back({name, sz, "cpu", bytes, wall, 0, cpu});
     };
@@ -131,7 +135,8 @@ void run_cpu_bench(const BenchOptions& opt, std::vector<KernelResult>& rows) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: bench_kernels [--gpu|--cpu] [--runs N] [--no-4k] [--json PATH]\n");
+  std::fprintf(stderr,
+               "usage: bench_kernels [--gpu|--cpu] [--runs N] [--batch N] [--filter A,B,..] [--no-4k] [--json PATH]\n");
   return 2;
 }
 
@@ -155,6 +160,15 @@ int main(int argc, char** argv) {
     } else if (a == "--runs" && i + 1 < argc) {
       opt.runs = std::max(1, std::atoi(argv[++i]));
       runs_given = true;
+    } else if (a == "--batch" && i + 1 < argc) {
+      opt.batch = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--filter" && i + 1 < argc) {
+      std::string list = argv[++i];
+      for (std::size_t p = 0; p <= list.size();) {
+        const std::size_t q = std::min(list.find(',', p), list.size());
+        if (q > p) opt.filter.push_back(list.substr(p, q - p));
+        p = q + 1;
+      }
     } else if (a == "--json" && i + 1 < argc) {
       json_path = argv[++i];
     } else {
@@ -178,7 +192,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_kernels: %s\n", e.what());
     return 1;
   }
-  std::printf("bench_kernels: %s mode on %s, median of %d runs\n", gpu ? "GPU" : "CPU", device.c_str(), opt.runs);
+  std::printf("bench_kernels: %s mode on %s, median of %d runs", gpu ? "GPU" : "CPU", device.c_str(), opt.runs);
+  if (gpu) std::printf(" of %d launch(es) each", opt.batch);
+  std::printf("\n");
   for (const auto& c : copies)
     std::printf("%-46s %-10s %9.3f ms %8.1f GB/s\n", c.name.c_str(), c.size.c_str(), c.median_ms, c.gbps());
   std::printf("%-46s %-10s %12s %13s %s\n", "kernel", "size", "median", "GB/s",
@@ -195,6 +211,7 @@ int main(int argc, char** argv) {
     nlohmann::json j;
     j["mode"] = gpu ? "gpu" : "cpu";
     j["runs"] = opt.runs;
+    j["batch"] = opt.batch;
     j["cuda_status"] = upscaled::kernels::cuda_status();
     j["device"] = device;
     j["hardware_threads"] = std::thread::hardware_concurrency();

@@ -20,6 +20,18 @@ struct KernelResult {
 struct BenchOptions {
   int runs = 20;
   bool include_4k = true;
+  // GPU mode: launches per timed interval (back to back between the two events; the time
+  // of one launch is the interval / batch). 1 = one launch per interval, which includes
+  // the host's launch latency (the GPU is idle when the first event is recorded).
+  int batch = 1;
+  // Only the rows whose name contains one of these (all rows when empty).
+  std::vector<std::string> filter;
+  bool selected(const std::string& name) const {
+    if (filter.empty()) return true;
+    for (const auto& f : filter)
+      if (name.find(f) != std::string::npos) return true;
+    return false;
+  }
 };
 
 // GPU mode: appends kernel rows to `rows` and the device-to-device copy reference of each

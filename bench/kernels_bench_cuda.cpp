@@ -17,17 +17,17 @@ namespace {
 
 using namespace upscaled::kernels;
 
-double median_ms(CudaStream& s, int runs, const std::function<void()>& op) {
+double median_ms(CudaStream& s, int runs, int batch, const std::function<void()>& op) {
   for (int i = 0; i < 3; ++i) op();  // warm-up: first launches load modules
   s.synchronize();
   CudaEvent a, b;
   std::vector<double> t;
   for (int i = 0; i < runs; ++i) {
     a.record(s.get());
-    op();
+    for (int k = 0; k < batch; ++k) op();
     b.record(s.get());
     b.synchronize();
-    t.push_back(CudaEvent::elapsed_ms(a, b));
+    t.push_back(CudaEvent::elapsed_ms(a, b) / batch);
   }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
@@ -89,13 +89,14 @@ void run_gpu_bench(const BenchOptions& opt, std::vector<KernelResult>& rows, std
     const std::size_t copy_bytes = static_cast<std::size_t>(w) * h * 3 * 2;
     DeviceBuffer ca(copy_bytes), cb(copy_bytes);
     KernelResult copy{"cudaMemcpy D2D (f16 RGB frame)", sz, "cuda", 2.0 * copy_bytes, 0, 1.0, 0};
-    copy.median_ms = median_ms(s, opt.runs, [&] {
+    copy.median_ms = median_ms(s, opt.runs, opt.batch, [&] {
       cuda_check(cudaMemcpyAsync(cb.get(), ca.get(), copy_bytes, cudaMemcpyDeviceToDevice, s.get()), "memcpy");
     });
     copies.push_back(copy);
     const double copy_gbps = copy.gbps();
     auto add = [&](const std::string& name, double bytes, const std::function<void()>& op) {
-      KernelResult r{name, sz, "cuda", bytes, median_ms(s, opt.runs, op), 0, 0};
+      if (!opt.selected(name)) return;
+      KernelResult r{name, sz, "cuda", bytes, median_ms(s, opt.runs, opt.batch, op), 0, 0};
       r.copy_fraction = r.gbps() / copy_gbps;
       rows.push_back(r);
     };

@@ -163,6 +163,22 @@ UPSCALED_HD float clamp01(float v) {
   return v < 0.f ? 0.f : (v > 1.f ? 1.f : v);
 }
 
+// bayer8's 64 values as a table, index 8 * (y & 7) + (x & 7), for the CUDA kernels' constant
+// memory (one broadcast load per lookup instead of the bit arithmetic); same formula.
+struct BayerTable {
+  float v[64];
+};
+constexpr BayerTable make_bayer_table() {
+  BayerTable t{};
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) {
+      const int a = x, b = x ^ y;
+      const int v = ((b & 1) << 5) | ((a & 1) << 4) | ((b & 2) << 2) | ((a & 2) << 1) | ((b & 4) >> 1) | ((a & 4) >> 2);
+      t.v[8 * y + x] = (static_cast<float>(v) + 0.5f) / 64.f;
+    }
+  return t;
+}
+
 // Round a code value (with threshold t: 0.5 plain rounding, bayer8() when dithering) and
 // clamp into [0, max_code].
 UPSCALED_HD int quantise(float code, float t, float max_code) {

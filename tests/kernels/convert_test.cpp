@@ -332,6 +332,16 @@ TEST(ConvertCpu, BayerTableIsAPermutation) {
 
 // A flat value between two codes: rounding gives one code everywhere (banding); ordered
 // dither mixes the two codes so each 8x8 tile averages to the true value within 1/64 code.
+// The CUDA kernels read the thresholds from this table (constant memory) instead of bayer8().
+TEST(ConvertCpu, BayerTableMatchesBayer8) {
+  constexpr detail::BayerTable t = detail::make_bayer_table();
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) {
+      EXPECT_EQ(t.v[8 * y + x], detail::bayer8(x, y)) << x << "," << y;
+      EXPECT_EQ(t.v[8 * y + x], detail::bayer8(x + 8 * (y + 3), y + 40)) << x << "," << y;  // period 8
+    }
+}
+
 TEST(ConvertCpu, OrderedDitherPreservesTheMeanOfFlatAreas) {
   const int w = 32, h = 16;
   HostRgb<float> in(w, h);

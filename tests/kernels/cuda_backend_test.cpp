@@ -97,12 +97,12 @@ double max_rgb_diff(HostRgb<T>& gpu, HostRgb<float>& cpu, double rel) {
 }
 
 template <typename T>
-void to_rgb_case(PixelLayout l, const ColorSpec& spec, int w, int h, std::mt19937& rng) {
-  HostFrame f(l, w, h);
+void to_rgb_case(PixelLayout l, const ColorSpec& spec, int w, int h, std::mt19937& rng, std::size_t align = 0) {
+  HostFrame f(l, w, h, 7, align);
   f.randomize(rng);
   HostRgb<float> cpu(w, h);
   to_rgb_cpu(f.view(), spec, cpu.view());
-  HostRgb<T> gpu(w, h, 11);
+  HostRgb<T> gpu(w, h, 11, align);
   CudaStream s;
   FrameMirror fm(f);
   RgbMirror<T> gm(gpu);
@@ -111,7 +111,7 @@ void to_rgb_case(PixelLayout l, const ColorSpec& spec, int w, int h, std::mt1993
   gm.download();
   const std::string what = std::string(layout_name(l)) + " " + matrix_name(spec.matrix) + " " + range_name(spec.range) +
                            " " + siting_name(spec.siting) + " " + std::to_string(w) + "x" + std::to_string(h) +
-                           (sizeof(T) == 2 ? " half" : " float");
+                           (sizeof(T) == 2 ? " half" : " float") + (align ? " aligned" : "");
   ASSERT_EQ(gpu.check_guards(), "") << what;
   ASSERT_LE(max_rgb_diff(gpu, cpu, sizeof(T) == 2 ? 1.0 / 2048 : 0.0), 2e-5) << what;
 }
@@ -134,14 +134,15 @@ void compare_frames(const HostFrame& gpu, const HostFrame& cpu, const std::strin
 }
 
 template <typename T>
-void from_rgb_case(PixelLayout l, const ColorSpec& spec, Dither dither, int w, int h, std::mt19937& rng) {
-  HostRgb<T> in(w, h);
+void from_rgb_case(PixelLayout l, const ColorSpec& spec, Dither dither, int w, int h, std::mt19937& rng,
+                   std::size_t align = 0) {
+  HostRgb<T> in(w, h, 3, align);
   randomize_rgb(in, rng, -0.05f, 1.05f);
   HostRgb<float> in_f(w, h);  // what the device sees, as float for the CPU twin
   for (int c = 0; c < 3; ++c)
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x) in_f.at(c, x, y) = value_of(in.at(c, x, y));
-  HostFrame cpu(l, w, h), gpu(l, w, h, 13);
+  HostFrame cpu(l, w, h), gpu(l, w, h, 13, align);
   from_rgb_cpu(in_f.cview(), spec, cpu.mview(), dither);
   CudaStream s;
   RgbMirror<T> im(in);
@@ -151,7 +152,8 @@ void from_rgb_case(PixelLayout l, const ColorSpec& spec, Dither dither, int w, i
   gm.download();
   const std::string what = std::string(layout_name(l)) + " " + matrix_name(spec.matrix) + " " + range_name(spec.range) +
                            " " + siting_name(spec.siting) + " " + std::to_string(w) + "x" + std::to_string(h) +
-                           (dither == Dither::ordered ? " dither" : "") + (sizeof(T) == 2 ? " half" : " float");
+                           (dither == Dither::ordered ? " dither" : "") + (sizeof(T) == 2 ? " half" : " float") +
+                           (align ? " aligned" : "");
   ASSERT_EQ(gpu.check_guards(), "") << what;
   compare_frames(gpu, cpu, what);
 }
@@ -176,6 +178,17 @@ TEST(KernelsCuda, ToRgbMatchesCpu) {
   }
   for (PixelLayout l : {PixelLayout::yuv420p, PixelLayout::p010, PixelLayout::nv12, PixelLayout::rgb24})
     to_rgb_case<Half>(l, {}, 3840, 2160, rng);
+  // Every row aligned (pitches multiples of 64): the vector paths on every row, with the
+  // scalar edges of odd widths and heights.
+  for (PixelLayout l : kAllLayouts)
+    for (ChromaSiting s : {ChromaSiting::left, ChromaSiting::center, ChromaSiting::topleft})
+      for (const Sz& z : {Sz{33, 19}, Sz{250, 37}, Sz{1920, 1080}}) {
+        if (z.w < 1000 || s == ChromaSiting::left)
+          to_rgb_case<Half>(l, {ColorMatrix::bt709, ColorRange::limited, s}, z.w, z.h, rng, 64);
+        if (z.w < 1000) to_rgb_case<float>(l, {ColorMatrix::bt601, ColorRange::full, s}, z.w, z.h, rng, 64);
+      }
+  for (PixelLayout l : {PixelLayout::yuv420p, PixelLayout::p010, PixelLayout::nv12, PixelLayout::yuv420p10})
+    to_rgb_case<Half>(l, {}, 3840, 2160, rng, 64);
 #endif
 }
 
@@ -197,6 +210,17 @@ TEST(KernelsCuda, FromRgbMatchesCpu) {
   }
   for (PixelLayout l : {PixelLayout::yuv420p, PixelLayout::yuv420p10, PixelLayout::p010, PixelLayout::nv12})
     from_rgb_case<Half>(l, {}, Dither::ordered, 3840, 2160, rng);
+  // Every row aligned (pitches multiples of 64): the vector paths on every row.
+  for (PixelLayout l : kAllLayouts)
+    for (ChromaSiting s : {ChromaSiting::left, ChromaSiting::center, ChromaSiting::topleft})
+      for (const Sz& z : {Sz{33, 19}, Sz{250, 37}, Sz{1920, 1080}}) {
+        if (z.w < 1000 || s == ChromaSiting::center)
+          from_rgb_case<Half>(l, {ColorMatrix::bt709, ColorRange::limited, s}, Dither::ordered, z.w, z.h, rng, 64);
+        if (z.w < 1000)
+          from_rgb_case<Half>(l, {ColorMatrix::bt2020ncl, ColorRange::full, s}, Dither::none, z.w, z.h, rng, 64);
+      }
+  for (PixelLayout l : {PixelLayout::yuv420p, PixelLayout::yuv422p, PixelLayout::nv12})
+    from_rgb_case<Half>(l, {}, Dither::none, 3840, 2160, rng, 64);
 #endif
 }
 
@@ -238,35 +262,36 @@ TEST(KernelsCuda, GrayscaleMatchesCpu) {
           ASSERT_NEAR(tg.view<float>(tw).row(y)[x], tc.view<float>(tw).row(y)[x], 2e-5) << what << " thumbnail";
     }
   // Neutral gray, float and half.
-  for (const Sz& z : sizes) {
-    HostRgb<float> cpu(z.w, z.h), gpu_f(z.w, z.h, 7);
-    randomize_rgb(cpu, rng, -0.1f, 1.1f);
-    HostRgb<Half> gpu_h(z.w, z.h, 5);
-    for (int c = 0; c < 3; ++c)
-      for (int y = 0; y < z.h; ++y)
-        for (int x = 0; x < z.w; ++x) {
-          gpu_f.at(c, x, y) = cpu.at(c, x, y);
-          gpu_h.at(c, x, y) = float_to_half(cpu.at(c, x, y));
-        }
-    HostRgb<float> cpu_h(z.w, z.h);  // the CPU twin on the half-rounded input
-    for (int c = 0; c < 3; ++c)
-      for (int y = 0; y < z.h; ++y)
-        for (int x = 0; x < z.w; ++x) cpu_h.at(c, x, y) = half_to_float(gpu_h.at(c, x, y));
-    make_gray_cpu(cpu.view(), ColorMatrix::bt709);
-    make_gray_cpu(cpu_h.view(), ColorMatrix::bt709);
-    CudaStream s;
-    RgbMirror<float> mf(gpu_f);
-    RgbMirror<Half> mh(gpu_h);
-    make_gray_cuda(mf.view(), ColorMatrix::bt709, s.stream());
-    make_gray_cuda(mh.view(), ColorMatrix::bt709, s.stream());
-    s.synchronize();
-    mf.download();
-    mh.download();
-    ASSERT_EQ(gpu_f.check_guards(), "");
-    ASSERT_EQ(gpu_h.check_guards(), "");
-    EXPECT_LE(max_rgb_diff(gpu_f, cpu, 0.0), 2e-5) << z.w << "x" << z.h;
-    EXPECT_LE(max_rgb_diff(gpu_h, cpu_h, 1.0 / 2048), 2e-5) << z.w << "x" << z.h << " half";
-  }
+  for (const Sz& z : sizes)
+    for (std::size_t align : {std::size_t{0}, std::size_t{64}}) {  // 64: every row aligned (vector path)
+      HostRgb<float> cpu(z.w, z.h), gpu_f(z.w, z.h, 7, align);
+      randomize_rgb(cpu, rng, -0.1f, 1.1f);
+      HostRgb<Half> gpu_h(z.w, z.h, 5, align);
+      for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < z.h; ++y)
+          for (int x = 0; x < z.w; ++x) {
+            gpu_f.at(c, x, y) = cpu.at(c, x, y);
+            gpu_h.at(c, x, y) = float_to_half(cpu.at(c, x, y));
+          }
+      HostRgb<float> cpu_h(z.w, z.h);  // the CPU twin on the half-rounded input
+      for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < z.h; ++y)
+          for (int x = 0; x < z.w; ++x) cpu_h.at(c, x, y) = half_to_float(gpu_h.at(c, x, y));
+      make_gray_cpu(cpu.view(), ColorMatrix::bt709);
+      make_gray_cpu(cpu_h.view(), ColorMatrix::bt709);
+      CudaStream s;
+      RgbMirror<float> mf(gpu_f);
+      RgbMirror<Half> mh(gpu_h);
+      make_gray_cuda(mf.view(), ColorMatrix::bt709, s.stream());
+      make_gray_cuda(mh.view(), ColorMatrix::bt709, s.stream());
+      s.synchronize();
+      mf.download();
+      mh.download();
+      ASSERT_EQ(gpu_f.check_guards(), "");
+      ASSERT_EQ(gpu_h.check_guards(), "");
+      EXPECT_LE(max_rgb_diff(gpu_f, cpu, 0.0), 2e-5) << z.w << "x" << z.h << " align " << align;
+      EXPECT_LE(max_rgb_diff(gpu_h, cpu_h, 1.0 / 2048), 2e-5) << z.w << "x" << z.h << " half align " << align;
+    }
 #endif
 }
 

@@ -73,12 +73,14 @@ struct HostFrame {
   int width = 0, height = 0;
   Guarded planes[3];
 
-  HostFrame(PixelLayout l, int w, int h, int extra = 7) : layout(l), width(w), height(h) {
+  // align: pitch multiple (0: the sample size, so that most rows are misaligned for vector
+  // accesses; 64: every row aligned, the kernels' vector paths throughout).
+  HostFrame(PixelLayout l, int w, int h, int extra = 7, std::size_t align = 0) : layout(l), width(w), height(h) {
     const LayoutInfo li = layout_info(l);
     for (int p = 0; p < li.planes; ++p) {
       const PlaneSize ps = plane_size(l, w, h, p);
-      planes[p] =
-          Guarded(static_cast<std::size_t>(ps.row_bytes), ps.height, extra + 5 * p, static_cast<std::size_t>(li.bytes));
+      planes[p] = Guarded(static_cast<std::size_t>(ps.row_bytes), ps.height, extra + 5 * p,
+                          align ? align : static_cast<std::size_t>(li.bytes));
     }
   }
   int plane_count() const { return layout_info(layout).planes; }
@@ -138,9 +140,9 @@ template <typename T>
 struct HostRgb {
   int width = 0, height = 0;
   Guarded planes[3];
-  HostRgb(int w, int h, int extra = 3) : width(w), height(h) {
+  HostRgb(int w, int h, int extra = 3, std::size_t align = 0) : width(w), height(h) {
     for (int c = 0; c < 3; ++c)
-      planes[c] = Guarded(static_cast<std::size_t>(w) * sizeof(T), h, extra + 4 * c, sizeof(T));
+      planes[c] = Guarded(static_cast<std::size_t>(w) * sizeof(T), h, extra + 4 * c, align ? align : sizeof(T));
   }
   RgbPlanes<T> view() { return {planes[0].view<T>(width), planes[1].view<T>(width), planes[2].view<T>(width)}; }
   RgbPlanes<const T> cview() { return view().as_const(); }
