@@ -57,7 +57,10 @@ class Upscaler {
   // GPU model reserves its device memory here and picks tile and batch to fit it (may
   // block while other jobs hold the GPU's memory; throws Error(ErrorCode::device) when it
   // cannot get enough). The model also does this on first use if nobody called it.
-  virtual void prepare(int width, int height) { (void)width, (void)height; }
+  // io_batches: how many batches of the caller's own per-frame device buffers (pictures in
+  // and out, float16 RGB before and after the network) exist at once, so that they count
+  // against the same reservation (the staged GPU pipeline keeps a pool of them).
+  virtual void prepare(int width, int height, int io_batches = 1) { (void)width, (void)height, (void)io_batches; }
   // The CUDA device the model runs on; -1 on the CPU.
   virtual int cuda_device() const { return -1; }
   virtual void upscale(std::span<const PlanarImage> in, std::span<PlanarImage> out) = 0;

@@ -4,7 +4,9 @@
 #include "core/log.h"
 #include "io/kernel_layout.h"
 #include "kernels/backend.h"
+#include "pipeline/slot_chain.h"
 
+#include <algorithm>
 #include <optional>
 
 extern "C" {
@@ -67,6 +69,11 @@ std::vector<StageStats> BatchFrameUpscaler::stage_stats(const std::vector<StageT
 kernels::ResizeFilter post_resize_filter(const FramePlan& p) {
   return p.picture_width <= p.model_width && p.picture_height <= p.model_height ? kernels::ResizeFilter::area
                                                                                 : kernels::ResizeFilter::lanczos3;
+}
+
+int gpu_batch_pool_size(int batch_queue) {
+  constexpr std::size_t kStages = 3;
+  return static_cast<int>(SlotChain<int>::pool_size(kStages, static_cast<std::size_t>(std::max(1, batch_queue))));
 }
 
 std::unique_ptr<FrameUpscaler> make_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,

@@ -94,6 +94,11 @@ std::unique_ptr<BatchFrameUpscaler> make_cpu_frame_upscaler(model::Upscaler& ups
 std::unique_ptr<FrameUpscaler> make_gpu_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
                                                        const FrameFormats& formats, const FrameOptions& options);
 
+// Batches of device buffers the staged GPU path holds at once: its pool, for three stages
+// (preprocess, infer, postprocess) joined by queues of batch_queue batches. The model's
+// memory reservation counts them (Upscaler::prepare's io_batches).
+int gpu_batch_pool_size(int batch_queue);
+
 std::unique_ptr<FrameUpscaler> make_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
                                                    const FrameFormats& formats, const FrameOptions& options);
 

@@ -98,7 +98,7 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     thumb_bytes_ = shape.thumb_bytes;
     const auto depth = static_cast<std::size_t>(options_.batch_queue);
     std::vector<std::unique_ptr<GpuBatch>> pool;
-    for (std::size_t i = 0; i < SlotChain<GpuBatch>::pool_size(3, depth); ++i)
+    for (int i = 0; i < gpu_batch_pool_size(options_.batch_queue); ++i)
       pool.push_back(std::make_unique<GpuBatch>(shape));
     log::debug(log::cat("frames: ", pool.size(), " GPU batches of ", links.batch, " frame(s), ", depth,
                         " per queue between preprocess, infer and postprocess"));

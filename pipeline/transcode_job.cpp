@@ -150,8 +150,9 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   frame_options.device = opt.model.device;
   frame_options.batch_queue = std::max(1, opt.batch_queue);
   // A GPU model reserves its device memory and picks tile and batch before the batch size
-  // is read (may wait for other jobs on the same GPU).
-  upscaler->prepare(geo.net_width, geo.net_height);
+  // is read (may wait for other jobs on the same GPU); the reservation also covers the
+  // staged GPU path's pool of batch buffers (gpu_frame_upscaler_cuda.cpp).
+  upscaler->prepare(geo.net_width, geo.net_height, gpu_batch_pool_size(frame_options.batch_queue));
   std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, frame_options);
   const int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
   const std::size_t cap = static_cast<std::size_t>(std::max(1, opt.queue_capacity));

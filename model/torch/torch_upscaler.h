@@ -62,7 +62,7 @@ class TorchUpscaler final : public Upscaler {
   // Runs on `stream` (made torch's current stream for the call); same tiling and retries.
   void upscale_device(const DeviceImages& in, const DeviceImages& out, DeviceStream stream) override;
 
-  void prepare(int width, int height) override;
+  void prepare(int width, int height, int io_batches = 1) override;
   int cuda_device() const override { return device_.is_cuda() ? std::max<int>(0, device_.index()) : -1; }
 
   // The tile in use now (0 = whole frames); grows smaller after an out-of-memory.
@@ -99,6 +99,7 @@ class TorchUpscaler final : public Upscaler {
   std::optional<MemoryCost> cost_;
   DeviceMemoryLedger::Reservation reservation_;
   int planned_width_ = 0, planned_height_ = 0;
+  int io_batches_ = 1;  // the caller's buffer batches per reservation (prepare())
 };
 
 }  // namespace upscaled::model::torchnet

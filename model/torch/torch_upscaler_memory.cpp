@@ -55,7 +55,7 @@ PlanRequest TorchUpscaler::plan_request(int width, int height) const {
   // The GPU pipeline's own buffers per frame of a batch: packed input and output pictures
   // (at most 3 bytes per pixel each) and float16 RGB before and after the network.
   const double s2 = static_cast<double>(network_->scale()) * network_->scale();
-  r.io_bytes_per_pixel = 3.0 * (1 + s2) + 6.0 * (1 + s2);
+  r.io_bytes_per_pixel = (3.0 * (1 + s2) + 6.0 * (1 + s2)) * io_batches_;
   return r;
 }
 
@@ -98,9 +98,11 @@ MemoryCost TorchUpscaler::measure_memory_cost() {
 }
 #endif
 
-void TorchUpscaler::prepare(int width, int height) {
+void TorchUpscaler::prepare(int width, int height, int io_batches) {
 #ifdef UPSCALED_TORCH_CUDA
-  if (!device_.is_cuda() || (width == planned_width_ && height == planned_height_)) return;
+  io_batches = std::max(1, io_batches);
+  if (!device_.is_cuda() || (width == planned_width_ && height == planned_height_ && io_batches == io_batches_)) return;
+  io_batches_ = io_batches;
   const int device = cuda_device();
   if (!cost_) cost_ = measure_memory_cost();
   if (memory_limit_ > 0) ledger().set_limit(device, memory_limit_);
@@ -125,7 +127,7 @@ void TorchUpscaler::prepare(int width, int height) {
                      tile_ > 0 ? log::cat(tile_, "-pixel tiles") : std::string("whole frames"), ", batch ", batch_,
                      " for ", width, "x", height));
 #else
-  (void)width, (void)height;
+  (void)width, (void)height, (void)io_batches;
 #endif
 }
 

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A short whole-product check on the CUDA machine, for the end of a session with little device
+# time left: one build, end to end (thick x4 640x360 -> 2560x1440 and the real clip, --stats),
+# model-only fps with the fused executor and eager in the same call, then the GPU tests
+# (kernels, GPU path, NVDEC, fused executor, memory plan) in the time left. Logs under $OUT.
+#   usage (on the CUDA machine, repo root): scripts/gpu/final-check.sh [BUDGET_S]
+#   needs: .gpu-kit and .gpu-carry (as verify.sh); cuDNN as scripts/gpu/cudnn-env.sh finds it.
+set -uo pipefail
+budget=${1:-300}
+out=${OUT:-$PWD/gpu-results}
+mkdir -p "$out"
+carry=$PWD/.gpu-carry
+t0=$(date +%s)
+left() { echo $((budget - ($(date +%s) - t0))); }
+log=$out/summary.txt
+say() { echo "== [$(($(date +%s) - t0)) s] $*" | tee -a "$log"; }
+
+source .gpu-kit/activate.sh
+source scripts/gpu/cudnn-env.sh
+tp=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+say "machine: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader) / $(nproc) cores"
+cmake -S . -B /tmp/b -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 $CUDNN_CMAKE_ARGS \
+  -DCMAKE_PREFIX_PATH="$CMAKE_PREFIX_PATH;$tp" > "$out/build.log" 2>&1 &&
+  cmake --build /tmp/b -j16 --target upscaled test_cli_file test_model_tfjs kernels_test bench_model_throughput \
+    >> "$out/build.log" 2>&1
+rc=$?
+say "build rc=$rc; $(grep -E 'cuDNN executor' "$out/build.log")"
+if [[ $rc -ne 0 ]]; then grep -E "error|FAILED" "$out/build.log" | head -30 | tee -a "$log"; exit 1; fi
+bin=/tmp/b/app/upscaled
+thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
+e2e=$out/e2e.txt
+
+ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440 -frames:v 300 -t 10 \
+  -c:v libx264 -preset veryfast -c:a aac /tmp/bench360.mp4
+echo "--- 640x360 300 frames -> thick x4 fp16 -> 2560x1440 libx264 veryfast, defaults" >> "$e2e"
+timeout 60 $bin file /tmp/bench360.mp4 -o /tmp/o.mp4 -m "$thick/x4/model.json" -s 4 --preset veryfast \
+  --overwrite --stats --no-progress >> "$e2e" 2>&1
+echo "rc=$?" >> "$e2e"
+say "e2e: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
+grep -E "^(stage|demux|decode|preprocess|infer|postprocess|encode|mux|bottleneck)" "$e2e" | head -12 >> "$log"
+echo "--- echo-hereweare.webm -> 1920x1080" >> "$e2e"
+timeout 40 $bin file "$carry/echo-hereweare.webm" -o /tmp/echo-up.mkv -m "$thick/x4/model.json" -s 4 \
+  --preset veryfast --overwrite --stats --no-progress >> "$e2e" 2>&1
+echo "rc=$?" >> "$e2e"
+say "echo: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
+
+say "model only (640x360, fp16)"
+for ex in fused eager; do
+  for b in 4 1; do
+    UPSCALED_NETWORK_EXECUTOR=$ex timeout 40 /tmp/b/bench/bench_model_throughput --model "$thick" --scale 4 \
+      --device cuda --precision fp16 --batch $b --sizes 640x360 --warmup 3 --iterations 10 2>&1 |
+      grep -E "^640x360" | sed "s/^/$ex batch $b: /" | tee -a "$log"
+  done
+done
+
+say "GPU tests ($(left) s left)"
+export UPSCALED_TEST_MODELS_DIR=$carry
+(cd /tmp/b && timeout $(($(left) - 5)) ctest -j6 --timeout 120 --output-on-failure \
+  -R 'KernelsCuda|GpuPath|GpuGeometry|Nvdec|FusedExecutor|MemoryPlanCuda|FileCancel') > "$out/ctest.log" 2>&1
+say "ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest.log")"
+grep -E "\*\*\*Failed|\(Failed\)|Timeout|Skipped\)" "$out/ctest.log" | head -20 | tee -a "$log"
+say "done"
