@@ -32,11 +32,15 @@ namespace {
 #ifdef UPSCALED_WITH_CUDA
 
 // A device copy of a guarded host plane, byte for byte (pattern included).
+// cudaMemcpy from pageable memory may return before its DMA has landed, and the kernels run
+// on non-blocking streams that do not wait for the legacy stream: without the device
+// synchronisation a late upload could overwrite a kernel's output with the host pattern.
 struct Mirror {
   Guarded* host;
   DeviceBuffer dev;
   explicit Mirror(Guarded& h) : host(&h), dev(h.size()) {
     cuda_check(cudaMemcpy(dev.get(), h.data(), h.size(), cudaMemcpyHostToDevice), "upload");
+    cuda_check(cudaDeviceSynchronize(), "upload");
   }
   void download() { cuda_check(cudaMemcpy(host->data(), dev.get(), host->size(), cudaMemcpyDeviceToHost), "download"); }
   template <typename T>
