@@ -23,7 +23,7 @@ struct FileArgs {
   std::string size;
   std::string fit = "stretch";
   std::string pre_resize = "auto";
-  std::string skip_duplicates;  // "" with the option given: the default threshold
+  std::string skip_duplicates;  // the threshold's text when --skip-duplicates was given
   CLI::Option* skip_option = nullptr;
   bool no_progress = false;
   bool stats = false;
@@ -38,10 +38,9 @@ std::pair<int, int> parse_size(const std::string& text) {
   return {std::stoi(m[1]), std::stoi(m[2])};
 }
 
-// --skip-duplicates[=T]. An optional value also takes a following bare word, so anything
-// that is not a number is named in the error (the input given after the option, typically).
+// --skip-duplicates[=T] is a CLI11 flag: its value comes only from the "=T" form (a bare
+// flag gives the default), so a following input path is never taken for a threshold.
 double parse_threshold(const std::string& text) {
-  if (text.empty()) return pipeline::kDefaultDuplicateThreshold;
   std::size_t used = 0;
   double t = -1;
   try {
@@ -50,9 +49,9 @@ double parse_threshold(const std::string& text) {
     used = 0;
   }
   if (used != text.size() || !(t > 0 && t < 1))
-    throw Error(ErrorCode::usage, "--skip-duplicates '" + text +
-                                      "': expected a mean luma difference above 0 and below 1, e.g. "
-                                      "--skip-duplicates=0.002 (give the input before the option)");
+    throw Error(ErrorCode::usage, "--skip-duplicates=" + text +
+                                      ": expected a mean luma difference above 0 and below 1, e.g. "
+                                      "--skip-duplicates=0.002");
   return t;
 }
 
@@ -121,12 +120,11 @@ const CommandRegistration registration{
           ->check(CLI::IsMember({"auto", "never"}))
           ->capture_default_str();
       sub->add_flag("--grayscale", j.grayscale, "monochrome output: R = G = B = luma, chroma exactly neutral");
-      args->skip_option =
-          sub->add_option("--skip-duplicates", args->skip_duplicates,
-                          "[=THRESHOLD] reuse the previous picture for frames whose 64x36 luma thumbnail differs by "
-                          "less than THRESHOLD (mean absolute difference, 0..1; default 0.002) from the last "
-                          "upscaled one")
-              ->expected(0, 1);
+      // "{T}": the value of a bare --skip-duplicates (CLI11's flag default).
+      args->skip_option = sub->add_flag(
+          "--skip-duplicates{" + std::to_string(pipeline::kDefaultDuplicateThreshold) + "}", args->skip_duplicates,
+          "[=THRESHOLD] reuse the previous picture for frames whose 64x36 luma thumbnail differs by less than "
+          "THRESHOLD (mean absolute difference, 0..1; default 0.002) from the last upscaled one");
       sub->add_option("--codec", j.codec, "video codec (h264, hevc, av1) or encoder (libx264, h264_nvenc, ...)")
           ->check(CLI::IsMember({"libx264", "libx265", "h264", "hevc", "av1", "h264_nvenc", "hevc_nvenc", "av1_nvenc",
                                  "libsvtav1", "libaom-av1"}))

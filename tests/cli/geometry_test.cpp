@@ -215,6 +215,26 @@ TEST_F(Geometry, SkipDuplicatesSkipsNothingWithoutDuplicates) {
   EXPECT_EQ(frame_times(out("m.mkv")), frame_times(src));
 }
 
+// The threshold comes only from the "=T" form: a bare --skip-duplicates before the input
+// must not take the input path for its value, and a bad value is one usage line.
+TEST_F(Geometry, SkipDuplicatesBareFlagBeforeTheInputAndBadValues) {
+  const auto src = clip("still.mkv", "color=c=gray:size=96x54:rate=25", "-frames:v 6 -pix_fmt yuv420p -c:v ffv1");
+  const CommandResult bare =
+      run_command(shell_quote(upscaled_binary()) + " file --skip-duplicates " + shell_quote(src.string()) + " -o " +
+                  shell_quote(out("bare.mkv").string()) + " -m lanczos -s 2 --no-progress");
+  ASSERT_EQ(bare.exit_code, 0) << bare.output;
+  EXPECT_EQ(skipped_from_log(bare.output), 5) << bare.output;  // a still picture: all but the first repeat
+
+  for (const char* bad : {"abc", "0", "1.5", "0.01x"}) {
+    const CommandResult r = upscale(src, "bad.mkv", std::string("-m lanczos -s 2 --skip-duplicates=") + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find(std::string("--skip-duplicates=") + bad + ": expected a mean luma difference"),
+              std::string::npos)
+        << r.output;
+    EXPECT_FALSE(std::filesystem::exists(out("bad.mkv"))) << bad;
+  }
+}
+
 TEST_F(Geometry, PreResizeFeedsTheNetworkASmallerFrame) {
   const CommandResult r = upscale(plain(), "pre.mkv", "-m lanczos --outscale 1.5");
   ASSERT_EQ(r.exit_code, 0) << r.output;
