@@ -19,6 +19,11 @@ struct Case {
   const char* size;
   int scale;
 };
+// gtest prints parameters into ctest's test names: a readable, stable form instead of the
+// struct's bytes (which hold string addresses).
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.size << " x" << c.scale;
+}
 
 model::PlanarImage run_fixture(const std::filesystem::path& package, int scale, bool eager, std::string* describe) {
   if (eager)

@@ -21,6 +21,11 @@ struct Case {
   const char* size;
   int scale;
 };
+// gtest prints parameters into ctest's test names: a readable, stable form instead of the
+// struct's bytes (which hold string addresses).
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.size << " x" << c.scale;
+}
 
 std::string case_name(const testing::TestParamInfo<Case>& info) {
   return std::string(info.param.size) + "_x" + std::to_string(info.param.scale);

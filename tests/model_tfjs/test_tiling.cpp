@@ -37,6 +37,11 @@ struct TileCase {
   int tile;
   int batch;
 };
+// gtest prints parameters into ctest's test names: a readable, stable form instead of the
+// struct's bytes (which hold string addresses).
+void PrintTo(const TileCase& c, std::ostream* os) {
+  *os << c.size << " x" << c.scale << " tile " << c.tile << " batch " << c.batch;
+}
 
 class Tiling : public testing::TestWithParam<TileCase> {};
 
