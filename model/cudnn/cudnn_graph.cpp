@@ -3,6 +3,7 @@
 #include "model/cudnn/cudnn_graph.h"
 
 #include "core/error.h"
+#include "kernels/cuda_raii.h"
 
 #include <cudnn.h>
 
@@ -49,21 +50,14 @@ using OpDesc = Desc<cudnnOpTensorDescriptor_t, cudnnCreateOpTensorDescriptor, cu
 // shape of these networks on an H200 (bench/cudnn_dense_bench.cpp).
 constexpr cudnnConvolutionFwdAlgo_t kAlgo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
 
-struct DeviceBuffer {
-  void* p = nullptr;
-  explicit DeviceBuffer(std::size_t bytes) { check(cudaMalloc(&p, bytes), "allocating a scaled bias"); }
-  ~DeviceBuffer() { cudaFree(p); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-};
-
 }  // namespace
 
 struct CudnnGraph::Handles {
   cudnnHandle_t handle{};
   ActDesc relu, identity;
   OpDesc add;
-  std::map<int, std::unique_ptr<DeviceBuffer>> scaled_bias;  // residual conv op -> alpha * bias
+  std::map<int, kernels::DeviceBuffer> scaled_bias;  // residual conv op -> alpha * bias
+  bool biases_scaled = false;
   Handles() {
     check(cudnnCreate(&handle), "creating a handle");
     check(cudnnSetActivationDescriptor(relu.get(), CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0), "relu");
@@ -204,6 +198,24 @@ CudnnGraph::Plan& CudnnGraph::plan_for(int n, int h, int w) {
   return *plans_.back();
 }
 
+// Once, on the first run's stream: alpha * bias for the convolutions that compute a scaled
+// add (cuDNN adds the bias unscaled).
+void CudnnGraph::scale_residual_biases(Plan& plan, cudaStream_t stream) {
+  Handles& hd = *handles_;
+  for (int c = 1; c < stop_; ++c) {
+    const int a = residual_[c];
+    if (a < 0) continue;
+    const GraphOp& add = ops_[a];
+    const float alpha = add.alphas[add.inputs[0] == c ? 0 : 1];
+    const std::size_t bytes = std::size_t(ops_[c].channels) * 2;
+    kernels::DeviceBuffer buf(bytes);
+    check(cudaMemcpyAsync(buf.get(), ops_[c].bias, bytes, cudaMemcpyDeviceToDevice, stream), "copying a bias");
+    check(cudnnScaleTensor(hd.handle, plan.bias(ops_[c].channels), buf.get(), &alpha), "scaling a bias");
+    hd.scaled_bias.insert_or_assign(c, std::move(buf));
+  }
+  hd.biases_scaled = true;
+}
+
 std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStream_t stream, Allocator& alloc) {
   if (static_cast<long long>(n) * h * w * max_channels_ >= (1LL << 31))
     throw Error(ErrorCode::device, "cuDNN executor: input too large for 32-bit tensor indexing");
@@ -213,18 +225,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
   Plan& plan = plan_for(n, h, w);
   const float one = 1.0f, zero = 0.0f;
 
-  // alpha * bias for the convolutions that compute a scaled add (cuDNN adds bias unscaled).
-  for (int c = 1; c < stop_; ++c) {
-    const int a = residual_[c];
-    if (a < 0 || hd.scaled_bias.count(c)) continue;
-    const GraphOp& add = ops_[a];
-    const float alpha = add.alphas[add.inputs[0] == c ? 0 : 1];
-    const std::size_t bytes = std::size_t(ops_[c].channels) * 2;
-    auto buf = std::make_unique<DeviceBuffer>(bytes);
-    check(cudaMemcpyAsync(buf->p, ops_[c].bias, bytes, cudaMemcpyDeviceToDevice, stream), "copying a bias");
-    check(cudnnScaleTensor(hd.handle, plan.bias(ops_[c].channels), buf->p, &alpha), "scaling a bias");
-    hd.scaled_bias[c] = std::move(buf);
-  }
+  if (!hd.biases_scaled) scale_residual_biases(plan, stream);
 
   void* workspace = plan.workspace ? alloc.allocate(plan.workspace) : nullptr;
   std::vector<void*> value(ops_.size(), nullptr);
@@ -248,7 +249,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
         alpha1 = add.alphas[k];
         alpha2 = add.alphas[1 - k];
         z = value[add.inputs[1 - k]];
-        bias = hd.scaled_bias.at(i)->p;
+        bias = hd.scaled_bias.at(i).get();
       }
       check(cudnnConvolutionBiasActivationForward(hd.handle, &alpha1, desc(in), value[in], plan.filters.at(i)->get(),
                                                   op.weight, plan.convs.at(i)->get(), kAlgo, workspace, plan.workspace,

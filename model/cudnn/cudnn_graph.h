@@ -94,6 +94,7 @@ class CudnnGraph {
   std::unique_ptr<Handles> handles_;
   std::vector<std::unique_ptr<Plan>> plans_;  // per input size
   Plan& plan_for(int n, int h, int w);
+  void scale_residual_biases(Plan& plan, cudaStream_t stream);
 };
 
 }  // namespace upscaled::model::cudnn
