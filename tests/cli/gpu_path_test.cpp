@@ -6,15 +6,29 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <string>
 
 namespace upscaled::test {
 namespace {
 
+// The esrgan-slim x2 model when this machine can run the GPU path; empty with *why otherwise.
+std::filesystem::path gpu_path_model(std::string* why) {
+  if (!kernels::cuda_usable()) {
+    *why = "no usable CUDA device: " + std::string(kernels::cuda_status());
+    return {};
+  }
+  auto model = slim_x2_model();
+  if (model.empty() || !std::filesystem::exists(model)) {
+    *why = "esrgan-slim not found (set UPSCALED_TEST_MODELS_DIR; scripts/fetch-test-models.sh)";
+    return {};
+  }
+  return model;
+}
+
 TEST(GpuPath, MatchesTheCpuPathFramesTimestampsAndAudio) {
-  if (!kernels::cuda_usable()) GTEST_SKIP() << "no usable CUDA device: " << kernels::cuda_status();
-  const auto model = slim_x2_model();
-  if (model.empty() || !std::filesystem::exists(model))
-    GTEST_SKIP() << "esrgan-slim not found (set UPSCALED_TEST_MODELS_DIR; scripts/fetch-test-models.sh)";
+  std::string why;
+  const auto model = gpu_path_model(&why);
+  if (model.empty()) GTEST_SKIP() << why;
   TempDir tmp;
   const auto clip = tmp / "in.mp4";
   run_ok(
@@ -41,10 +55,9 @@ TEST(GpuPath, MatchesTheCpuPathFramesTimestampsAndAudio) {
 // The staged GPU path: batches that do not divide the clip, one batch per queue, --stats
 // listing preprocess / infer / postprocess; the output matches the CPU path's frames.
 TEST(GpuPath, StagesDrainPartialBatchesAndReportTheirTimes) {
-  if (!kernels::cuda_usable()) GTEST_SKIP() << "no usable CUDA device: " << kernels::cuda_status();
-  const auto model = slim_x2_model();
-  if (model.empty() || !std::filesystem::exists(model))
-    GTEST_SKIP() << "esrgan-slim not found (set UPSCALED_TEST_MODELS_DIR; scripts/fetch-test-models.sh)";
+  std::string why;
+  const auto model = gpu_path_model(&why);
+  if (model.empty()) GTEST_SKIP() << why;
   TempDir tmp;
   const auto clip = tmp / "in.mp4";
   run_ok("ffmpeg -v error -y -f lavfi -i testsrc2=size=160x96:rate=25 -frames:v 23 -c:v libx264 " +
@@ -64,10 +77,9 @@ TEST(GpuPath, StagesDrainPartialBatchesAndReportTheirTimes) {
 
 // SIGINT while the GPU stages run: exit 130, every stage thread ends, nothing left behind.
 TEST(GpuPath, CancelWhileTheStagesRunLeavesNothing) {
-  if (!kernels::cuda_usable()) GTEST_SKIP() << "no usable CUDA device: " << kernels::cuda_status();
-  const auto model = slim_x2_model();
-  if (model.empty() || !std::filesystem::exists(model))
-    GTEST_SKIP() << "esrgan-slim not found (set UPSCALED_TEST_MODELS_DIR; scripts/fetch-test-models.sh)";
+  std::string why;
+  const auto model = gpu_path_model(&why);
+  if (model.empty()) GTEST_SKIP() << why;
   TempDir tmp;
   const auto clip = tmp / "in.mp4";
   // Long enough that it cannot finish before the signal (tens of seconds of encoding).

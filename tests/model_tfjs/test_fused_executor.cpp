@@ -3,7 +3,6 @@
 // (PSNR >= 50 dB on 8-bit output), and the default CUDA float16 load must really use it.
 // The published-output tests (test_published_outputs.cpp) check the fused path against
 // UpscalerJS's own samples as well, since it is the default there.
-#include "model/network_loader.h"
 #include "model/torch/throughput.h"
 #include "tests/model_tfjs/tfjs_test_util.h"
 
@@ -15,40 +14,18 @@
 namespace upscaled::test {
 namespace {
 
-struct Case {
-  const char* size;
-  int scale;
-};
-// gtest prints parameters into ctest's test names: a readable, stable form instead of the
-// struct's bytes (which hold string addresses).
-void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.size << " x" << c.scale;
-}
-
+// The default load (fused) or one with UPSCALED_NETWORK_EXECUTOR=eager, CUDA float16.
 model::PlanarImage run_fixture(const std::filesystem::path& package, int scale, bool eager, std::string* describe) {
   if (eager)
     setenv("UPSCALED_NETWORK_EXECUTOR", "eager", 1);
   else
     unsetenv("UPSCALED_NETWORK_EXECUTOR");
-  model::ModelRequest request;
-  request.name = (package / "models").string();
-  request.scale = scale;
-  request.device = "cuda";
-  request.precision = "fp16";
-  auto upscaler = model::load_network_upscaler(request);
+  const auto out = upscale_fixture(package, scale, "cuda", "fp16", describe);
   unsetenv("UPSCALED_NETWORK_EXECUTOR");
-  *describe = upscaler->describe();
-  const model::PlanarImage fixture = read_image(package / "assets" / "fixture.png");
-  std::vector<model::PlanarImage> out(1);
-  upscaler->upscale(std::span(&fixture, 1), out);
-  return out[0];
+  return out;
 }
 
-std::string case_name(const testing::TestParamInfo<Case>& param) {
-  return std::string(param.param.size) + "_x" + std::to_string(param.param.scale);
-}
-
-class FusedExecutor : public testing::TestWithParam<Case> {};
+class FusedExecutor : public testing::TestWithParam<PackageCase> {};
 
 TEST_P(FusedExecutor, CudaFloat16MatchesEager) {
 #ifndef UPSCALED_TEST_CUDNN_GRAPH
@@ -70,7 +47,8 @@ TEST_P(FusedExecutor, CudaFloat16MatchesEager) {
 }
 
 INSTANTIATE_TEST_SUITE_P(UpscalerJS, FusedExecutor,
-                         testing::Values(Case{"slim", 2}, Case{"medium", 3}, Case{"medium", 4}, Case{"thick", 4}),
+                         testing::Values(PackageCase{"slim", 2}, PackageCase{"medium", 3}, PackageCase{"medium", 4},
+                                         PackageCase{"thick", 4}),
                          case_name);
 
 }  // namespace

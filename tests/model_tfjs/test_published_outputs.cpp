@@ -4,7 +4,6 @@
 // like theirs before PSNR is taken over the whole image.
 // slim/medium ship x8 weights but no x8 sample: for those the x8 output, box-downscaled by 8,
 // must reproduce the fixture (a weaker, documented check).
-#include "model/network_loader.h"
 #include "model/torch/throughput.h"
 #include "tests/model_tfjs/tfjs_test_util.h"
 
@@ -17,39 +16,10 @@
 namespace upscaled::test {
 namespace {
 
-struct Case {
-  const char* size;
-  int scale;
-};
-// gtest prints parameters into ctest's test names: a readable, stable form instead of the
-// struct's bytes (which hold string addresses).
-void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.size << " x" << c.scale;
-}
-
-std::string case_name(const testing::TestParamInfo<Case>& info) {
-  return std::string(info.param.size) + "_x" + std::to_string(info.param.scale);
-}
+using Case = PackageCase;
 
 const Case kPublished[] = {{"slim", 2},   {"slim", 3},  {"slim", 4},  {"medium", 2}, {"medium", 3},
                            {"medium", 4}, {"thick", 2}, {"thick", 3}, {"thick", 4},  {"thick", 8}};
-
-model::PlanarImage upscale_fixture(const std::filesystem::path& package, int scale, const std::string& device,
-                                   const std::string& precision) {
-  model::ModelRequest request;
-  request.name = (package / "models").string();
-  request.scale = scale;
-  request.device = device;
-  request.precision = precision;
-  auto upscaler = model::load_network_upscaler(request);
-  EXPECT_EQ(upscaler->scale(), scale);
-  const model::PlanarImage fixture = read_image(package / "assets" / "fixture.png");
-  std::vector<model::PlanarImage> out(1);
-  upscaler->upscale(std::span(&fixture, 1), out);
-  EXPECT_EQ(out[0].width, fixture.width * scale);
-  EXPECT_EQ(out[0].height, fixture.height * scale);
-  return out[0];
-}
 
 class PublishedOutput : public testing::TestWithParam<Case> {};
 

@@ -1,5 +1,7 @@
 #include "tests/model_tfjs/tfjs_test_util.h"
 
+#include "model/network_loader.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +13,33 @@
 #include <vector>
 
 namespace upscaled::test {
+
+void PrintTo(const PackageCase& c, std::ostream* os) {
+  *os << c.size << " x" << c.scale;
+}
+
+std::string case_name(const testing::TestParamInfo<PackageCase>& info) {
+  return std::string(info.param.size) + "_x" + std::to_string(info.param.scale);
+}
+
+model::PlanarImage upscale_fixture(const std::filesystem::path& package, int scale, const std::string& device,
+                                   const std::string& precision, std::string* describe) {
+  model::ModelRequest request;
+  request.name = (package / "models").string();
+  request.scale = scale;
+  request.device = device;
+  request.precision = precision;
+  auto upscaler = model::load_network_upscaler(request);
+  EXPECT_EQ(upscaler->scale(), scale);
+  if (describe) *describe = upscaler->describe();
+  const model::PlanarImage fixture = read_image(package / "assets" / "fixture.png");
+  std::vector<model::PlanarImage> out(1);
+  upscaler->upscale(std::span(&fixture, 1), out);
+  EXPECT_EQ(out[0].width, fixture.width * scale);
+  EXPECT_EQ(out[0].height, fixture.height * scale);
+  return out[0];
+}
+
 namespace fs = std::filesystem;
 
 namespace {

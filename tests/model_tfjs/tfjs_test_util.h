@@ -6,8 +6,11 @@
 #include "model/upscaler.h"
 #include "tests/common/temp_dir.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <optional>
+#include <ostream>
 #include <string>
 
 namespace upscaled::test {
@@ -19,6 +22,22 @@ std::optional<std::filesystem::path> package_dir(const std::string& size);
 // e.g. on a machine where only some models were staged); *why says what is missing.
 std::optional<std::filesystem::path> package_with_model(const std::string& size, int scale, std::string* why);
 std::string models_dir_hint();
+
+// One packaged model and scale for parameterised tests. gtest names the case "thick_x4"
+// (case_name) and prints it into ctest's test names as "thick x4" (PrintTo) instead of the
+// struct's bytes, which hold string addresses.
+struct PackageCase {
+  const char* size;
+  int scale;
+};
+void PrintTo(const PackageCase& c, std::ostream* os);
+std::string case_name(const testing::TestParamInfo<PackageCase>& info);
+
+// Upscales the package's assets/fixture.png with its x{scale} model on `device` in
+// `precision`, checking the output size; *describe (when given) gets the upscaler's
+// describe() line.
+model::PlanarImage upscale_fixture(const std::filesystem::path& package, int scale, const std::string& device,
+                                   const std::string& precision, std::string* describe = nullptr);
 
 // Decodes any image ffmpeg reads into planar RGB float in [0, 1] (value / 255).
 model::PlanarImage read_image(const std::filesystem::path& png);
