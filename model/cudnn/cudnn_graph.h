@@ -4,15 +4,18 @@
 // so that memory planning sees every byte).
 //
 // Why: eager execution runs every convolution's bias, ReLU, concatenation and scaled residual
-// as separate passes over memory. Here a convolution followed by its ReLU, or by an add of a
-// scaled residual, is one cudnnConvolutionBiasActivationForward call
-// (y = act(alpha1 * conv(x) + alpha2 * z + bias)); measured in docs/network-speed.md.
+// as separate passes over memory. Here each convolution is one cuDNN call followed by one pass
+// of the executor's own epilogue kernel (model/cudnn/channel_epilogue.h) that adds the bias
+// and the scaled residual, applies the ReLU, and writes the result into every concatenation
+// that contains it, so that no concatenation is ever copied (measured in
+// docs/network-speed.md). Adds, scales and ReLUs that do not fold into a convolution run as
+// the same kernel, with the same placement into concatenations.
 //
 // Layout: every tensor is float16 NHWC, packed (pixel stride = its channel count). Only the
 // leading part of the graph that uses supported operations runs here (input, stride-1
 // convolutions with symmetric padding and linear/ReLU activation, ReLU, channel concatenation,
-// weighted adds, constant scales); run() stops at the first other node (e.g. depth_to_space)
-// and hands back the values that the rest of the graph still needs.
+// weighted adds of up to four inputs, constant scales); run() stops at the first other node
+// (e.g. depth_to_space) and hands back the values that the rest of the graph still needs.
 //
 // Contract: the constructor only plans (no CUDA calls). run() is asynchronous on `stream`
 // (it enqueues work and returns); it must be called with the device that owns the weights
@@ -54,6 +57,11 @@ class Allocator {
 
 class CudnnGraph {
  public:
+  // Where a value is also written: channel `offset` of concatenation op `concat`'s buffer.
+  struct Placement {
+    int concat = 0, offset = 0;
+  };
+
   // ops[0] is the input; ops are in topological order; ops.back() is the graph's output.
   explicit CudnnGraph(std::vector<GraphOp> ops);
   ~CudnnGraph();
@@ -62,15 +70,23 @@ class CudnnGraph {
 
   // The first op not run here (ops.size() when the whole graph runs here).
   int stop() const { return stop_; }
-  // Ops run here, and how many of them became fused epilogues of a convolution.
+  // Ops run here, how many of them became fused epilogues of a convolution, and how many
+  // concatenations are filled by placement alone.
   int ops_run() const { return stop_ - 1; }
   int op_count() const { return static_cast<int>(ops_.size()); }
   int fused() const { return fused_; }
+  int placed() const { return placed_; }
   // Widest op output below stop(): run() needs n * h * w * max_channels() < 2^31 (cuDNN's
   // tensors index with 32 bits); callers route larger inputs elsewhere.
   int max_channels() const { return max_channels_; }
   // The op whose buffer holds op i's value (i itself, or an earlier op for fused/pass-through ops).
   int alias_of(int i) const { return alias_[static_cast<std::size_t>(i)]; }
+  // Whether op i (a buffer owner) keeps a packed buffer of its own: false for a value that
+  // only concatenations read (it lives in their buffers) and for a concatenation that only
+  // other concatenations read.
+  bool has_buffer(int i) const { return own_[static_cast<std::size_t>(i)]; }
+  // The concatenation slices that op i's epilogue writes (buffer owners only).
+  const std::vector<Placement>& placements(int i) const { return dests_[static_cast<std::size_t>(i)]; }
 
   // x: n x h x w x C0 float16 (packed NHWC) on the device, kept alive by the caller until the
   // enqueued work is done. Returns one pointer per op below stop(): the op's output (from
@@ -83,18 +99,25 @@ class CudnnGraph {
  private:
   struct Plan;
   struct Handles;
+  struct Residual {
+    int add = -1, z = -1;  // the add a convolution computes, and its other input's buffer
+    float alpha_conv = 1.0f, alpha_z = 0.0f;
+  };
   std::vector<GraphOp> ops_;
   int stop_ = 1;
   int fused_ = 0;
+  int placed_ = 0;
   int max_channels_ = 0;
   std::vector<int> alias_;                  // op -> the op whose buffer holds its value
-  std::vector<int> residual_;               // conv op -> the add it computes (-1: none)
+  std::vector<Residual> residual_;          // conv op -> the add it computes
+  std::vector<bool> own_;                   // buffer owner -> has a packed buffer
   std::vector<bool> kept_;                  // buffer-owning op -> handed back by run()
+  std::vector<std::vector<Placement>> dests_;  // buffer owner -> concatenation slices
   std::vector<std::vector<int>> releases_;  // op -> buffers that die after it
   std::unique_ptr<Handles> handles_;
   std::vector<std::unique_ptr<Plan>> plans_;  // per input size
+  void plan_graph();  // cudnn_graph_plan.cpp
   Plan& plan_for(int n, int h, int w);
-  void scale_residual_biases(Plan& plan, cudaStream_t stream);
 };
 
 }  // namespace upscaled::model::cudnn

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A short whole-product check on the CUDA machine, for the end of a session with little device
 # time left: one build, end to end (thick x4 640x360 -> 2560x1440 and the real clip, --stats),
-# model-only fps with the fused executor and eager in the same call, then the GPU tests
-# (kernels, GPU path, NVDEC, fused executor, memory plan) in the time left. Logs under $OUT.
+# model-only fps with the fused executor and eager in the same call (640x360 batch 4 and 1,
+# 1280x720 batch 1), then the GPU tests (executor epilogue, fused executor, published outputs,
+# tiling, memory plan, GPU path, NVDEC, kernels) in the time left. Logs under $OUT.
 #   usage (on the CUDA machine, repo root): scripts/gpu/final-check.sh [BUDGET_S]
 #   needs: .gpu-kit and .gpu-carry (as verify.sh); cuDNN as scripts/gpu/cudnn-env.sh finds it.
 set -uo pipefail
@@ -22,6 +23,7 @@ say "machine: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format
 cmake -S . -B /tmp/b -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 $CUDNN_CMAKE_ARGS \
   -DCMAKE_PREFIX_PATH="$CMAKE_PREFIX_PATH;$tp" > "$out/build.log" 2>&1 &&
   cmake --build /tmp/b -j16 --target upscaled test_cli_file test_model_tfjs kernels_test bench_model_throughput \
+    test_channel_epilogue \
     >> "$out/build.log" 2>&1
 rc=$?
 say "build rc=$rc; $(grep -E 'cuDNN executor' "$out/build.log")"
@@ -37,6 +39,7 @@ timeout 60 $bin file /tmp/bench360.mp4 -o /tmp/o.mp4 -m "$thick/x4/model.json" -
   --overwrite --stats --no-progress >> "$e2e" 2>&1
 echo "rc=$?" >> "$e2e"
 say "e2e: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
+grep -m1 -oE "cuDNN fused executor[^)]*" "$e2e" | tee -a "$log"
 grep -E "^(stage|demux|decode|preprocess|infer|postprocess|encode|mux|bottleneck)" "$e2e" | head -12 >> "$log"
 echo "--- echo-hereweare.webm -> 1920x1080" >> "$e2e"
 timeout 40 $bin file "$carry/echo-hereweare.webm" -o /tmp/echo-up.mkv -m "$thick/x4/model.json" -s 4 \
@@ -51,12 +54,15 @@ for ex in fused eager; do
       --device cuda --precision fp16 --batch $b --sizes 640x360 --warmup 3 --iterations 10 2>&1 |
       grep -E "^640x360" | sed "s/^/$ex batch $b: /" | tee -a "$log"
   done
+  UPSCALED_NETWORK_EXECUTOR=$ex timeout 60 /tmp/b/bench/bench_model_throughput --model "$thick" --scale 4 \
+    --device cuda --precision fp16 --batch 1 --sizes 1280x720 --warmup 3 --iterations 10 2>&1 |
+    grep -E "^1280x720" | sed "s/^/$ex batch 1: /" | tee -a "$log"
 done
 
 say "GPU tests ($(left) s left)"
 export UPSCALED_TEST_MODELS_DIR=$carry
 (cd /tmp/b && timeout $(($(left) - 5)) ctest -j6 --timeout 120 --output-on-failure \
-  -R 'KernelsCuda|GpuPath|GpuGeometry|Nvdec|FusedExecutor|MemoryPlanCuda|FileCancel') > "$out/ctest.log" 2>&1
+  -R 'ChannelEpilogueCuda|FusedExecutor|PublishedOutput.*Cuda|Tiling.*Cuda|MemoryPlanCuda|GpuPath|GpuGeometry|Nvdec|KernelsCuda|FileCancel') > "$out/ctest.log" 2>&1
 say "ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest.log")"
 grep -E "\*\*\*Failed|\(Failed\)|Timeout|Skipped\)" "$out/ctest.log" | head -20 | tee -a "$log"
 say "done"

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
 #include <vector>
 
 namespace upscaled::test {
@@ -85,6 +86,76 @@ TEST(CudnnGraphPlan, FusesReluAndScaledResidualIntoConvolutions) {
   EXPECT_EQ(g.alias_of(9), 8);
   EXPECT_EQ(g.alias_of(4), 4);  // a concatenation owns its buffer
   EXPECT_EQ(g.alias_of(1), 1);
+}
+
+using Placements = std::vector<std::pair<int, int>>;
+Placements placements(const model::cudnn::CudnnGraph& g, int op) {
+  Placements out;
+  for (const auto& p : g.placements(op)) out.emplace_back(p.concat, p.offset);
+  return out;
+}
+
+TEST(CudnnGraphPlan, ValuesAreWrittenIntoEveryConcatenationThatHoldsThem) {
+  model::cudnn::CudnnGraph g(dense_block());
+  EXPECT_EQ(g.placed(), 2);
+  // x0 (op 1) is read by conv 2 and the residual: a buffer of its own, and slot 0 of both
+  // concatenations (the second one holds the first one flattened).
+  EXPECT_TRUE(g.has_buffer(1));
+  EXPECT_EQ(placements(g, 1), (Placements{{4, 0}, {7, 0}}));
+  // The growth features are read only by concatenations: no buffer of their own.
+  EXPECT_FALSE(g.has_buffer(2));
+  EXPECT_EQ(placements(g, 2), (Placements{{4, 8}, {7, 8}}));
+  EXPECT_FALSE(g.has_buffer(5));
+  EXPECT_EQ(placements(g, 5), (Placements{{7, 12}}));
+  EXPECT_TRUE(g.has_buffer(4));  // read by conv 5
+  EXPECT_TRUE(g.has_buffer(7));  // read by the LFF conv
+  EXPECT_TRUE(g.has_buffer(8));  // LFF + residual, read by conv 10 and kept for the tail
+  EXPECT_TRUE(placements(g, 8).empty());
+}
+
+TEST(CudnnGraphPlan, ResidualThroughAPassThroughScaleFoldsIntoTheConvolution) {
+  // TF.js RRDN: LFF -> MultiplyBeta (folded into the weights, left as a factor-1 scale) -> add.
+  std::vector<Op> ops{input(3), conv(0, 8), conv(1, 8), unary(Kind::scale, 2, 8, 1.0f),
+                      add({1, 3}, {1.0f, 1.0f}, 8), conv(4, 3)};
+  model::cudnn::CudnnGraph g(std::move(ops));
+  EXPECT_EQ(g.stop(), 6);
+  EXPECT_EQ(g.fused(), 1);
+  EXPECT_EQ(g.alias_of(3), 2);
+  EXPECT_EQ(g.alias_of(4), 2);
+}
+
+TEST(CudnnGraphPlan, ConcatenationReadOnlyByConcatenationsHasNoBuffer) {
+  std::vector<Op> ops{input(8),  conv(0, 8), conv(0, 8), concat({1, 2}, 16), conv(0, 8), concat({3, 4}, 24),
+                      conv(5, 3)};
+  model::cudnn::CudnnGraph g(std::move(ops));
+  EXPECT_FALSE(g.has_buffer(3));
+  EXPECT_TRUE(g.has_buffer(5));
+  EXPECT_EQ(g.placed(), 1);
+  EXPECT_EQ(placements(g, 1), (Placements{{5, 0}}));
+  EXPECT_EQ(placements(g, 2), (Placements{{5, 8}}));
+  EXPECT_EQ(placements(g, 4), (Placements{{5, 16}}));
+  EXPECT_FALSE(g.has_buffer(1));
+}
+
+TEST(CudnnGraphPlan, InputIsCopiedIntoItsConcatenationsAndManySlicesForceABuffer) {
+  // Op 1 sits in six concatenations that convolutions read: more slices than one epilogue
+  // launch writes, so it keeps a buffer to copy the rest from.
+  std::vector<Op> ops{input(8), conv(0, 8)};
+  int prev = 1, channels = 8;
+  for (int k = 0; k < 6; ++k) {
+    ops.push_back(conv(prev, 8));
+    const int f = static_cast<int>(ops.size()) - 1;
+    channels += 8;
+    ops.push_back(concat({prev, f}, channels));
+    prev = static_cast<int>(ops.size()) - 1;
+  }
+  ops.push_back(concat({0, 1}, 16));
+  ops.push_back(conv(static_cast<int>(ops.size()) - 1, 3));
+  model::cudnn::CudnnGraph g(std::move(ops));
+  EXPECT_EQ(g.placed(), 7);
+  EXPECT_EQ(placements(g, 1).size(), 7u);
+  EXPECT_TRUE(g.has_buffer(1));
+  EXPECT_EQ(placements(g, 0), (Placements{{14, 0}}));  // the caller's input, copied once
 }
 
 TEST(CudnnGraphPlan, ConvolutionWithSeveralReadersKeepsItsOwnOutput) {

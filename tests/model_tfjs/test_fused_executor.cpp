@@ -48,7 +48,8 @@ TEST_P(FusedExecutor, CudaFloat16MatchesEager) {
 
 INSTANTIATE_TEST_SUITE_P(UpscalerJS, FusedExecutor,
                          testing::Values(PackageCase{"slim", 2}, PackageCase{"medium", 3}, PackageCase{"medium", 4},
-                                         PackageCase{"thick", 4}),
+                                         PackageCase{"medium", 8}, PackageCase{"thick", 2}, PackageCase{"thick", 3},
+                                         PackageCase{"thick", 4}, PackageCase{"thick", 8}),
                          case_name);
 
 }  // namespace

@@ -1,0 +1,144 @@
+// CudnnGraph's planning, done once in the constructor without touching the device: which ops
+// run here, which fold into a convolution's epilogue, which values live only inside the
+// concatenations that contain them, and when each buffer dies.
+#include "model/cudnn/channel_epilogue.h"
+#include "model/cudnn/cudnn_graph.h"
+
+#include <algorithm>
+
+namespace upscaled::model::cudnn {
+namespace {
+
+using Kind = GraphOp::Kind;
+
+bool supported(const GraphOp& op) {
+  switch (op.kind) {
+    case Kind::conv:
+      return op.kernel % 2 == 1 && op.pad == op.kernel / 2 && op.weight && op.bias && op.inputs.size() == 1;
+    case Kind::add:
+      return op.alphas.size() == op.inputs.size() && !op.inputs.empty() &&
+             op.inputs.size() <= static_cast<std::size_t>(ChannelEpilogue::kMaxInputs);
+    case Kind::relu:
+    case Kind::scale:
+      return op.inputs.size() == 1;
+    case Kind::concat:
+      return !op.inputs.empty();
+    case Kind::input:
+    case Kind::unsupported:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+void CudnnGraph::plan_graph() {
+  const int count = static_cast<int>(ops_.size());
+  stop_ = count;
+  for (int i = 1; i < count; ++i)
+    if (!supported(ops_[i])) {
+      stop_ = i;
+      break;
+    }
+  for (int i = 0; i < stop_; ++i) max_channels_ = std::max(max_channels_, ops_[i].channels);
+
+  alias_.resize(ops_.size());
+  for (int i = 0; i < count; ++i) alias_[i] = i;
+  auto root = [&](int i) {
+    while (alias_[i] != i) i = alias_[i];
+    return i;
+  };
+  // Factor-1 scales (TF.js's linear activations, scales folded into weights) are their input.
+  for (int i = 1; i < stop_; ++i)
+    if (ops_[i].kind == Kind::scale && ops_[i].factor == 1.0f) alias_[i] = ops_[i].inputs[0];
+
+  // Readers of each value, by the op that holds it; an op that folds into its producer hands
+  // its own readers over to it.
+  std::vector<std::vector<int>> readers(ops_.size());
+  for (int i = 1; i < count; ++i) {
+    if (i < stop_ && alias_[i] != i) continue;
+    for (int in : ops_[i].inputs) readers[root(in)].push_back(i);
+  }
+  residual_.assign(ops_.size(), {});
+  auto fusable_conv = [&](int c) {
+    return c > 0 && ops_[c].kind == Kind::conv && !ops_[c].relu && residual_[c].add < 0 && readers[c].size() == 1;
+  };
+  auto fold = [&](int i, int into) {
+    alias_[i] = into;
+    readers[into] = std::move(readers[i]);
+    ++fused_;
+  };
+  for (int i = 1; i < stop_; ++i) {
+    const GraphOp& op = ops_[i];
+    if (alias_[i] != i) continue;
+    if (op.kind == Kind::relu && fusable_conv(root(op.inputs[0]))) {
+      const int c = root(op.inputs[0]);
+      ops_[c].relu = true;
+      fold(i, c);
+    } else if (op.kind == Kind::add && op.inputs.size() == 2) {
+      // The later input may be a convolution that computes the whole add: the earlier one
+      // is then ready when it runs and becomes its residual.
+      const int r0 = root(op.inputs[0]), r1 = root(op.inputs[1]);
+      const int k = r0 > r1 ? 0 : 1;
+      const int c = k == 0 ? r0 : r1;
+      if (r0 != r1 && fusable_conv(c)) {
+        residual_[c] = {i, k == 0 ? r1 : r0, op.alphas[static_cast<std::size_t>(k)],
+                        op.alphas[static_cast<std::size_t>(1 - k)]};
+        fold(i, c);
+      }
+    }
+  }
+  for (int i = 0; i < count; ++i) alias_[i] = root(i);
+
+  // A buffer survives run() when an op at or past stop() reads it or it holds the output.
+  kept_.assign(ops_.size(), false);
+  for (int i = 1; i < stop_; ++i)
+    if (i == count - 1) kept_[alias_[i]] = true;
+  for (int b = 0; b < stop_; ++b)
+    for (int r : readers[b])
+      if (r >= stop_) kept_[b] = true;
+  auto only_concats_read = [&](int b) {
+    return !readers[b].empty() &&
+           std::all_of(readers[b].begin(), readers[b].end(), [&](int r) { return ops_[r].kind == Kind::concat; });
+  };
+
+  // Every concatenation as the list of the values it holds, nested concatenations flattened
+  // (a dense block's k-th concatenation is [x, f1, ..., fk]). A concatenation that something
+  // other than a concatenation reads gets a buffer; each value in it is written there by its
+  // producer.
+  own_.assign(ops_.size(), false);
+  dests_.assign(ops_.size(), {});
+  std::vector<std::vector<Placement>> parts(ops_.size());  // concat -> (value, offset)
+  for (int k = 1; k < stop_; ++k) {
+    if (ops_[k].kind != Kind::concat || alias_[k] != k) continue;
+    int offset = 0;
+    for (int in : ops_[k].inputs) {
+      const int v = alias_[in];
+      if (ops_[v].kind == Kind::concat)
+        for (const Placement& p : parts[v]) parts[k].push_back({p.concat, offset + p.offset});
+      else
+        parts[k].push_back({v, offset});
+      offset += ops_[in].channels;
+    }
+    own_[k] = kept_[k] || !only_concats_read(k);
+    if (!own_[k]) continue;
+    ++placed_;
+    for (const Placement& p : parts[k]) dests_[p.concat].push_back({k, p.offset});
+  }
+  for (int b = 1; b < stop_; ++b)
+    if (alias_[b] == b && ops_[b].kind != Kind::concat)
+      own_[b] = kept_[b] || dests_[b].empty() || !only_concats_read(b) ||
+                dests_[b].size() >= static_cast<std::size_t>(ChannelEpilogue::kMaxOutputs);
+
+  // A buffer dies after its last reader (a concatenation's buffer is filled before its own
+  // index and dies after its readers, the same rule).
+  releases_.assign(ops_.size(), {});
+  for (int b = 1; b < stop_; ++b) {
+    if (alias_[b] != b || !own_[b] || kept_[b]) continue;
+    int dies = b;
+    for (int r : readers[b]) dies = std::max(dies, r);
+    releases_[dies].push_back(b);
+  }
+}
+
+}  // namespace upscaled::model::cudnn
