@@ -34,7 +34,12 @@ struct Tensor {
       for (Half& h : host) h = kernels::float_to_half(u(rng));
     upload();
   }
-  void upload() { kernels::cuda_check(cudaMemcpy(dev.get(), host.data(), host.size() * 2, cudaMemcpyHostToDevice), "up"); }
+  // A pageable cudaMemcpy may return before its DMA has landed, and the kernel runs on a
+  // non-blocking stream: wait for the device before anything reads or writes the buffer.
+  void upload() {
+    kernels::cuda_check(cudaMemcpy(dev.get(), host.data(), host.size() * 2, cudaMemcpyHostToDevice), "up");
+    kernels::cuda_check(cudaDeviceSynchronize(), "sync after upload");
+  }
   std::vector<Half> download() const {
     std::vector<Half> out(host.size());
     kernels::cuda_check(cudaMemcpy(out.data(), dev.get(), out.size() * 2, cudaMemcpyDeviceToHost), "down");
