@@ -63,8 +63,7 @@ __global__ void epilogue_scalar(ChannelEpilogue e, int items) {
     if (e.bias) acc += e.bias_alpha * __half2float(static_cast<const __half*>(e.bias)[c]);
     if (e.relu) acc = fmaxf(acc, 0.0f);
     const __half r = __float2half_rn(acc);
-    for (int d = 0; d < e.outputs; ++d)
-      static_cast<__half*>(e.out[d].base)[std::int64_t(p) * e.out[d].stride + c] = r;
+    for (int d = 0; d < e.outputs; ++d) static_cast<__half*>(e.out[d].base)[std::int64_t(p) * e.out[d].stride + c] = r;
   }
 }
 

@@ -5,14 +5,18 @@
 #include "model/cudnn/channel_epilogue.h"
 
 #include "core/error.h"
+#include "core/log.h"
 
 #include <cudnn.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace upscaled::model::cudnn {
 namespace {
@@ -45,6 +49,58 @@ using ConvDesc =
 // Implicit-GEMM with precomputed indices is the fastest algorithm cudnnFind picked for every
 // packed float16 NHWC shape of these networks on an H200 (bench/cudnn_dense_bench.cpp).
 constexpr cudnnConvolutionFwdAlgo_t kAlgo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+
+// UPSCALED_CUDNN_PROFILE=1: the GPU time of each kind of call in one run() (events around
+// every call, read after a synchronisation at the end of the run), on stderr. A diagnostic
+// for docs/network-speed.md; off, it costs one branch per call.
+class RunProfile {
+ public:
+  explicit RunProfile(cudaStream_t stream) : stream_(stream), on_(std::getenv("UPSCALED_CUDNN_PROFILE") != nullptr) {}
+  ~RunProfile() {
+    for (Span& s : spans_) {
+      cudaEventDestroy(s.begin);
+      cudaEventDestroy(s.end);
+    }
+  }
+  RunProfile(const RunProfile&) = delete;
+  RunProfile& operator=(const RunProfile&) = delete;
+  template <typename L, typename F>
+  void time(L&& label, F&& call) {
+    if (!on_) return call();
+    Span s{label(), nullptr, nullptr};
+    cudaEventCreate(&s.begin);
+    cudaEventCreate(&s.end);
+    cudaEventRecord(s.begin, stream_);
+    call();
+    cudaEventRecord(s.end, stream_);
+    spans_.push_back(s);
+  }
+  void report() {
+    if (!on_ || spans_.empty()) return;
+    cudaStreamSynchronize(stream_);
+    std::map<std::string, std::pair<double, int>> by_label;
+    double total = 0;
+    for (const Span& s : spans_) {
+      float ms = 0;
+      cudaEventElapsedTime(&ms, s.begin, s.end);
+      by_label[s.label].first += ms;
+      ++by_label[s.label].second;
+      total += ms;
+    }
+    std::fprintf(stderr, "cudnn executor profile: %.3f ms in %zu calls\n", total, spans_.size());
+    for (const auto& [label, v] : by_label)
+      std::fprintf(stderr, "  %-44s %8.3f ms %4d calls\n", label.c_str(), v.first, v.second);
+  }
+
+ private:
+  struct Span {
+    std::string label;
+    cudaEvent_t begin, end;
+  };
+  cudaStream_t stream_;
+  bool on_;
+  std::vector<Span> spans_;
+};
 
 }  // namespace
 
@@ -125,6 +181,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
   Plan& plan = plan_for(n, h, w);
   const float one = 1.0f, zero = 0.0f;
   const std::int64_t pixels = std::int64_t(n) * h * w;
+  RunProfile profile(stream);
 
   void* workspace = plan.workspace ? alloc.allocate(plan.workspace) : nullptr;
   std::vector<void*> value(ops_.size(), nullptr);
@@ -150,7 +207,9 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
       for (; d < dests.size() && e.outputs < ChannelEpilogue::kMaxOutputs; ++d)
         e.out[e.outputs++] = {static_cast<char*>(buffer(dests[d].concat)) + std::size_t(dests[d].offset) * 2,
                               ops_[dests[d].concat].channels};
-      if (e.outputs > 0) run_channel_epilogue(e, stream);
+      if (e.outputs > 0)
+        profile.time([&] { return log::cat("epilogue ", c, " ch, ", e.inputs, " in, ", e.outputs, " out"); },
+                     [&] { run_channel_epilogue(e, stream); });
       if (d == dests.size()) break;
       if (own) {
         e = ChannelEpilogue{};
@@ -178,10 +237,14 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
     } else if (op.kind == Kind::conv) {
       const int in = op.inputs[0];
       void* y = own_[i] ? buffer(i) : alloc.allocate(plan.bytes(op.channels));
-      check(cudnnConvolutionForward(hd.handle, &one, plan.tensor(ops_[in].channels), value[alias_[in]],
-                                    plan.filters.at(i)->get(), op.weight, plan.convs.at(i)->get(), kAlgo, workspace,
-                                    plan.workspace, &zero, plan.tensor(op.channels), y),
-            "convolution");
+      profile.time(
+          [&] { return log::cat("conv ", op.kernel, "x", op.kernel, " ", ops_[in].channels, "->", op.channels); },
+          [&] {
+            check(cudnnConvolutionForward(hd.handle, &one, plan.tensor(ops_[in].channels), value[alias_[in]],
+                                          plan.filters.at(i)->get(), op.weight, plan.convs.at(i)->get(), kAlgo,
+                                          workspace, plan.workspace, &zero, plan.tensor(op.channels), y),
+                  "convolution");
+          });
       const Residual& r = residual_[i];
       ChannelEpilogue e;
       e.in[0] = {y, op.channels};
@@ -212,6 +275,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
     for (int b : releases_[i]) alloc.release(value[b]);
   }
   if (workspace) alloc.release(workspace);
+  profile.report();
   std::vector<void*> kept(static_cast<std::size_t>(stop_), nullptr);
   for (int i = 1; i < stop_; ++i)
     if (alias_[i] != 0 && kept_[alias_[i]]) kept[i] = value[i];

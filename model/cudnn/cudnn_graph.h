@@ -108,15 +108,15 @@ class CudnnGraph {
   int fused_ = 0;
   int placed_ = 0;
   int max_channels_ = 0;
-  std::vector<int> alias_;                  // op -> the op whose buffer holds its value
-  std::vector<Residual> residual_;          // conv op -> the add it computes
-  std::vector<bool> own_;                   // buffer owner -> has a packed buffer
-  std::vector<bool> kept_;                  // buffer-owning op -> handed back by run()
+  std::vector<int> alias_;                     // op -> the op whose buffer holds its value
+  std::vector<Residual> residual_;             // conv op -> the add it computes
+  std::vector<bool> own_;                      // buffer owner -> has a packed buffer
+  std::vector<bool> kept_;                     // buffer-owning op -> handed back by run()
   std::vector<std::vector<Placement>> dests_;  // buffer owner -> concatenation slices
-  std::vector<std::vector<int>> releases_;  // op -> buffers that die after it
+  std::vector<std::vector<int>> releases_;     // op -> buffers that die after it
   std::unique_ptr<Handles> handles_;
   std::vector<std::unique_ptr<Plan>> plans_;  // per input size
-  void plan_graph();  // cudnn_graph_plan.cpp
+  void plan_graph();                          // cudnn_graph_plan.cpp
   Plan& plan_for(int n, int h, int w);
 };
 

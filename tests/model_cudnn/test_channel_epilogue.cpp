@@ -17,9 +17,9 @@
 namespace upscaled::test {
 namespace {
 
+using kernels::Half;
 using model::cudnn::ChannelEpilogue;
 using model::cudnn::ChannelView;
-using kernels::Half;
 
 constexpr Half kGuard{0x7bff};  // 65504: no result here can be that
 
@@ -94,7 +94,8 @@ void run_case(const Case& c) {
         const std::size_t at = static_cast<std::size_t>(p) * t.stride + ch;
         const int k = ch - offset;
         if (k < 0 || k >= c.channels) {
-          if (got[at].bits != t.host[at].bits && ++bad <= 3) ADD_FAILURE() << name << ": channel " << ch << " of pixel " << p << " touched";
+          if (got[at].bits != t.host[at].bits && ++bad <= 3)
+            ADD_FAILURE() << name << ": channel " << ch << " of pixel " << p << " touched";
           continue;
         }
         const std::size_t src = static_cast<std::size_t>(p) * c.in_stride + k;
@@ -115,12 +116,12 @@ void run_case(const Case& c) {
 TEST(ChannelEpilogueCuda, MatchesHostFormulaOnSlices) {
   if (!kernels::cuda_usable()) GTEST_SKIP() << "CUDA not usable: " << kernels::cuda_status();
   const Case cases[] = {
-      {1280 * 17, 32, 32, 96, 64, true, false, false},   // growth conv into a concatenation (8-channel path)
-      {1280 * 17, 64, 64, 192, 0, false, true, true},    // LFF + residual, own buffer and slot 0
-      {1, 8, 8, 16, 8, false, false, false},             // one pixel
-      {17 * 3, 3, 3, 7, 2, true, true, false},           // 3 channels, odd strides: per-element path
-      {1023, 32, 40, 104, 24, false, true, true},        // strides not multiples of the channel count
-      {257, 16, 16, 36, 20, true, false, false},         // offset not 16-byte aligned: per-element path
+      {1280 * 17, 32, 32, 96, 64, true, false, false},  // growth conv into a concatenation (8-channel path)
+      {1280 * 17, 64, 64, 192, 0, false, true, true},   // LFF + residual, own buffer and slot 0
+      {1, 8, 8, 16, 8, false, false, false},            // one pixel
+      {17 * 3, 3, 3, 7, 2, true, true, false},          // 3 channels, odd strides: per-element path
+      {1023, 32, 40, 104, 24, false, true, true},       // strides not multiples of the channel count
+      {257, 16, 16, 36, 20, true, false, false},        // offset not 16-byte aligned: per-element path
   };
   for (const Case& c : cases) run_case(c);
 }

@@ -115,8 +115,8 @@ TEST(CudnnGraphPlan, ValuesAreWrittenIntoEveryConcatenationThatHoldsThem) {
 
 TEST(CudnnGraphPlan, ResidualThroughAPassThroughScaleFoldsIntoTheConvolution) {
   // TF.js RRDN: LFF -> MultiplyBeta (folded into the weights, left as a factor-1 scale) -> add.
-  std::vector<Op> ops{input(3), conv(0, 8), conv(1, 8), unary(Kind::scale, 2, 8, 1.0f),
-                      add({1, 3}, {1.0f, 1.0f}, 8), conv(4, 3)};
+  std::vector<Op> ops{input(3),  conv(0, 8), conv(1, 8), unary(Kind::scale, 2, 8, 1.0f), add({1, 3}, {1.0f, 1.0f}, 8),
+                      conv(4, 3)};
   model::cudnn::CudnnGraph g(std::move(ops));
   EXPECT_EQ(g.stop(), 6);
   EXPECT_EQ(g.fused(), 1);
@@ -125,8 +125,7 @@ TEST(CudnnGraphPlan, ResidualThroughAPassThroughScaleFoldsIntoTheConvolution) {
 }
 
 TEST(CudnnGraphPlan, ConcatenationReadOnlyByConcatenationsHasNoBuffer) {
-  std::vector<Op> ops{input(8),  conv(0, 8), conv(0, 8), concat({1, 2}, 16), conv(0, 8), concat({3, 4}, 24),
-                      conv(5, 3)};
+  std::vector<Op> ops{input(8), conv(0, 8), conv(0, 8), concat({1, 2}, 16), conv(0, 8), concat({3, 4}, 24), conv(5, 3)};
   model::cudnn::CudnnGraph g(std::move(ops));
   EXPECT_FALSE(g.has_buffer(3));
   EXPECT_TRUE(g.has_buffer(5));
