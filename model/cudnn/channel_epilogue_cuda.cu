@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 namespace upscaled::model::cudnn {
@@ -53,6 +54,51 @@ __global__ void epilogue_vec8(ChannelEpilogue e, int groups, int items) {
   }
 }
 
+// EXPERIMENT (variants 1-3, UPSCALED_EPILOGUE_VARIANT): P items per thread with their loads
+// issued before any store; Streaming: st.global.cs stores.
+template <int P, bool Streaming>
+__global__ void epilogue_vec8_ilp(ChannelEpilogue e, int groups, int items) {
+  const int step = gridDim.x * blockDim.x;
+  for (int base = blockIdx.x * blockDim.x + threadIdx.x; base < items; base += step * P) {
+    float acc[P][8] = {};
+    int pix[P], ch[P];
+#pragma unroll
+    for (int j = 0; j < P; ++j) {
+      const int i = base + j * step;
+      pix[j] = i / groups;
+      ch[j] = (i - pix[j] * groups) * 8;
+      if (i >= items) continue;
+      for (int k = 0; k < e.inputs; ++k) {
+        const auto* src = static_cast<const __half*>(e.in[k].base) + std::int64_t(pix[j]) * e.in[k].stride + ch[j];
+        accumulate(acc[j], *reinterpret_cast<const Half8*>(src), e.alpha[k]);
+      }
+      if (e.bias)
+        accumulate(acc[j], *reinterpret_cast<const Half8*>(static_cast<const __half*>(e.bias) + ch[j]), e.bias_alpha);
+    }
+#pragma unroll
+    for (int j = 0; j < P; ++j) {
+      if (base + j * step >= items) continue;
+      Half8 r;
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        float a = acc[j][2 * k], b = acc[j][2 * k + 1];
+        if (e.relu) {
+          a = fmaxf(a, 0.0f);
+          b = fmaxf(b, 0.0f);
+        }
+        r.h[k] = __floats2half2_rn(a, b);
+      }
+      for (int d = 0; d < e.outputs; ++d) {
+        auto* dst = reinterpret_cast<Half8*>(static_cast<__half*>(e.out[d].base) + std::int64_t(pix[j]) * e.out[d].stride + ch[j]);
+        if constexpr (Streaming)
+          __stcs(reinterpret_cast<int4*>(dst), *reinterpret_cast<const int4*>(&r));
+        else
+          *dst = r;
+      }
+    }
+  }
+}
+
 __global__ void epilogue_scalar(ChannelEpilogue e, int items) {
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < items; i += gridDim.x * blockDim.x) {
     const int p = i / e.channels;
@@ -83,8 +129,19 @@ void run_channel_epilogue(const ChannelEpilogue& e, cudaStream_t stream) {
   for (int d = 0; d < e.outputs; ++d) vec = vec && fits_vec8(e.out[d]);
   const int items = static_cast<int>(vec ? e.pixels * (e.channels / 8) : e.pixels * e.channels);
   // Enough blocks to fill any current GPU several times over; the loops stride past that.
-  const int blocks = std::min((items + kThreads - 1) / kThreads, 132 * 32);
-  if (vec)
+  static const int variant = [] {
+    const char* v = std::getenv("UPSCALED_EPILOGUE_VARIANT");
+    return v ? std::atoi(v) : 0;
+  }();
+  const int needed = (items + kThreads - 1) / kThreads;
+  const int blocks = variant == 4 ? needed : std::min(needed, 132 * 32);
+  if (vec && variant == 1)
+    epilogue_vec8_ilp<2, false><<<std::min((needed + 1) / 2, 132 * 32), kThreads, 0, stream>>>(e, e.channels / 8, items);
+  else if (vec && variant == 2)
+    epilogue_vec8_ilp<1, true><<<blocks, kThreads, 0, stream>>>(e, e.channels / 8, items);
+  else if (vec && variant == 3)
+    epilogue_vec8_ilp<4, false><<<std::min((needed + 3) / 4, 132 * 32), kThreads, 0, stream>>>(e, e.channels / 8, items);
+  else if (vec)
     epilogue_vec8<<<blocks, kThreads, 0, stream>>>(e, e.channels / 8, items);
   else
     epilogue_scalar<<<blocks, kThreads, 0, stream>>>(e, items);
