@@ -56,7 +56,15 @@ __global__ void epilogue_vec8(ChannelEpilogue e, int groups, int items) {
 
 // EXPERIMENT (variants 1-3, UPSCALED_EPILOGUE_VARIANT): P items per thread with their loads
 // issued before any store; Streaming: st.global.cs stores.
-template <int P, bool Streaming>
+__device__ inline Half8 load8(const __half* p, bool streaming) {
+  if (streaming) {
+    const int4 v = __ldcs(reinterpret_cast<const int4*>(p));
+    return *reinterpret_cast<const Half8*>(&v);
+  }
+  return *reinterpret_cast<const Half8*>(p);
+}
+
+template <int P, bool Streaming, bool StreamLoads = false>
 __global__ void epilogue_vec8_ilp(ChannelEpilogue e, int groups, int items) {
   const int step = gridDim.x * blockDim.x;
   for (int base = blockIdx.x * blockDim.x + threadIdx.x; base < items; base += step * P) {
@@ -70,7 +78,7 @@ __global__ void epilogue_vec8_ilp(ChannelEpilogue e, int groups, int items) {
       if (i >= items) continue;
       for (int k = 0; k < e.inputs; ++k) {
         const auto* src = static_cast<const __half*>(e.in[k].base) + std::int64_t(pix[j]) * e.in[k].stride + ch[j];
-        accumulate(acc[j], *reinterpret_cast<const Half8*>(src), e.alpha[k]);
+        accumulate(acc[j], load8(src, StreamLoads), e.alpha[k]);
       }
       if (e.bias)
         accumulate(acc[j], *reinterpret_cast<const Half8*>(static_cast<const __half*>(e.bias) + ch[j]), e.bias_alpha);
@@ -139,6 +147,12 @@ void run_channel_epilogue(const ChannelEpilogue& e, cudaStream_t stream) {
     epilogue_vec8_ilp<2, false><<<std::min((needed + 1) / 2, 132 * 32), kThreads, 0, stream>>>(e, e.channels / 8, items);
   else if (vec && variant == 2)
     epilogue_vec8_ilp<1, true><<<blocks, kThreads, 0, stream>>>(e, e.channels / 8, items);
+  else if (vec && variant == 5)
+    epilogue_vec8_ilp<1, true><<<needed, kThreads, 0, stream>>>(e, e.channels / 8, items);
+  else if (vec && variant == 6)
+    epilogue_vec8_ilp<1, true, true><<<needed, kThreads, 0, stream>>>(e, e.channels / 8, items);
+  else if (vec && variant == 7)
+    epilogue_vec8_ilp<2, true><<<std::min((needed + 1) / 2, 132 * 32), kThreads, 0, stream>>>(e, e.channels / 8, items);
   else if (vec && variant == 3)
     epilogue_vec8_ilp<4, false><<<std::min((needed + 3) / 4, 132 * 32), kThreads, 0, stream>>>(e, e.channels / 8, items);
   else if (vec)
