@@ -6,7 +6,9 @@
 //           adds its scaled residual in the same call (cudnnConvolutionBiasActivationForward);
 //   eager:  the same convolutions on packed tensors, then bias, ReLU, concatenation and the
 //           scaled residual adds as separate passes (what eager libtorch does);
-//   convs:  only the 150 convolutions on packed tensors (the convolution cost alone).
+//   convs:  only the 150 convolutions on packed tensors (the convolution cost alone);
+//   split-convs: the same multiply-adds as 150 convolutions of the dense blocks' parts
+//           (run_split_convs below).
 // Random weights; float16 NHWC, float32 accumulation; timed with CUDA events, medians.
 // Also checks the fused strided path against the packed separate-pass path on one growth
 // and one fusion convolution (max abs difference printed).
@@ -337,6 +339,32 @@ void run_eager(Runner& r, const Weights& w, EagerBuffers& e, bool convs_only, bo
   }
 }
 
+// Concatenation-free split of the dense block: conv(cat(x, f1..fk), W) is the sum of one
+// convolution per part, so each part can be convolved once for every later reader at the
+// same time (x: 64 -> 4 * 32 + 64 = 192 outputs, f1: 32 -> 160, f2: 32 -> 128, f3: 32 -> 96,
+// f4: 32 -> 64) and the partial sums added in the epilogues. Convolutions only, here: this
+// mode asks whether wider outputs over shorter reductions run faster on cuDNN than the
+// 32-output growth convolutions.
+struct SplitWeights {
+  std::vector<Conv> parts;  // [t][d][5]
+  explicit SplitWeights(std::mt19937& rng) {
+    parts.reserve(kT * kD * (kC + 1));
+    for (int i = 0; i < kT * kD; ++i) {
+      parts.emplace_back(kG0, kC * kG + kG0, rng);
+      for (int c = 1; c <= kC; ++c) parts.emplace_back(kG, (kC - c) * kG + kG0, rng);
+    }
+  }
+};
+
+void run_split_convs(Runner& r, const SplitWeights& w, Buffer& x, Buffer& f, Buffer& partial) {
+  for (int b = 0; b < kT * kD; ++b)
+    for (int c = 0; c <= kC; ++c) {
+      const Conv& cv = w.parts[static_cast<std::size_t>(b * (kC + 1) + c)];
+      const View in = c == 0 ? View{x.p, kG0, 0, kG0} : View{f.p, kG, 0, kG};
+      r.conv(cv, in, {partial.p, cv.out, 0, cv.out});
+    }
+}
+
 void fill_random(Buffer& b, std::mt19937& rng) {
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
   std::vector<__half> h(b.n);
@@ -445,6 +473,7 @@ int main(int argc, char** argv) {
     check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "stream");
     std::mt19937 rng(7);
     Weights w(rng);
+    SplitWeights split(rng);
     double body_macs = 0;
     for (const Conv& c : w.growth) body_macs += 9.0 * c.in * c.out;
     for (const Conv& c : w.fusion) body_macs += 9.0 * c.in * c.out;
@@ -479,6 +508,11 @@ int main(int argc, char** argv) {
         };
         report("fused", [&] { run_fused(r, w, blocks, lrl); });
         report("convs", [&] { run_eager(r, w, e, true); });
+        if (!nchw) {
+          Buffer f(px * kG), partial(px * (kC * kG + kG0));
+          fill_random(f, rng);
+          report("split-convs", [&] { run_split_convs(r, split, e.x, f, partial); });
+        }
         if (!nchw) {
           report("eager", [&] { run_eager(r, w, e, false); });
           report("packed-fused", [&] { run_eager(r, w, e, false, true); });
