@@ -16,15 +16,10 @@ left() { echo $((budget - ($(date +%s) - t0))); }
 log=$out/summary.txt
 say() { echo "== [$(($(date +%s) - t0)) s] $*" | tee -a "$log"; }
 
-source .gpu-kit/activate.sh
-source scripts/gpu/cudnn-env.sh
-tp=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+source scripts/gpu/lib.sh
 say "machine: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader) / $(nproc) cores"
-cmake -S . -B /tmp/b -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 $CUDNN_CMAKE_ARGS \
-  -DCMAKE_PREFIX_PATH="$CMAKE_PREFIX_PATH;$tp" > "$out/build.log" 2>&1 &&
-  cmake --build /tmp/b -j16 --target upscaled test_cli_file test_model_tfjs kernels_test bench_model_throughput \
-    test_channel_epilogue \
-    >> "$out/build.log" 2>&1
+gpu_build "$out/build.log" upscaled test_cli_file test_model_tfjs kernels_test bench_model_throughput \
+  test_channel_epilogue
 rc=$?
 say "build rc=$rc; $(grep -E 'cuDNN executor' "$out/build.log")"
 if [[ $rc -ne 0 ]]; then grep -E "error|FAILED" "$out/build.log" | head -30 | tee -a "$log"; exit 1; fi
@@ -32,8 +27,7 @@ bin=/tmp/b/app/upscaled
 thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
 e2e=$out/e2e.txt
 
-ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440 -frames:v 300 -t 10 \
-  -c:v libx264 -preset veryfast -c:a aac /tmp/bench360.mp4
+gpu_bench_clip
 echo "--- 640x360 300 frames -> thick x4 fp16 -> 2560x1440 libx264 veryfast, defaults" >> "$e2e"
 timeout 60 $bin file /tmp/bench360.mp4 -o /tmp/o.mp4 -m "$thick/x4/model.json" -s 4 --preset veryfast \
   --overwrite --stats --no-progress >> "$e2e" 2>&1

@@ -2,9 +2,9 @@
 # The esrgan-thick scales that do not fit in final-check's carry
 # (x2 and x3 together, x8 alone: 28-29 MB each against 64 MiB a call), and with `profile`
 # instead the executor's GPU time per kind of call (thick x4: 1280x720 batch 1, 640x360
-# batch 4; pass .gpu-carry). Builds /tmp/b when it is not
-# there; a second call on a machine still warm from the first reuses it (and the .gpu-kit
-# carried then), so that call can carry models alone. Logs under $OUT.
+# batch 4; pass .gpu-carry). Builds in /tmp/b; a second call on a machine still warm from
+# the first reuses that build and the .gpu-kit carried then, so it can carry models alone.
+# Logs under $OUT.
 #   usage: scripts/gpu/thick-scales.sh CARRY_DIR [profile]
 #   CARRY_DIR: a folder holding upscalerjs-esrgan-thick-1.0.0/package with some scales
 set -uo pipefail
@@ -15,14 +15,8 @@ log=$out/summary.txt
 t0=$(date +%s)
 say() { echo "== [$(($(date +%s) - t0)) s] $*" | tee -a "$log"; }
 if [[ ! -f .gpu-kit/activate.sh ]]; then say "no .gpu-kit here: carry it (or run on a machine still warm from a call that did)"; exit 3; fi
-source .gpu-kit/activate.sh
-source scripts/gpu/cudnn-env.sh
-if [[ ! -f /tmp/b/build.ninja ]]; then
-  tp=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
-  cmake -S . -B /tmp/b -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 $CUDNN_CMAKE_ARGS \
-    -DCMAKE_PREFIX_PATH="$CMAKE_PREFIX_PATH;$tp" > "$out/configure.log" 2>&1
-fi
-cmake --build /tmp/b -j16 --target test_channel_epilogue test_model_tfjs bench_model_throughput > "$out/build.log" 2>&1
+source scripts/gpu/lib.sh
+gpu_build "$out/build.log" test_channel_epilogue test_model_tfjs bench_model_throughput
 say "build rc=$? ($(ls "$carry"/upscalerjs-esrgan-thick-1.0.0/package/models | tr '\n' ' '))"
 (cd /tmp/b && ./tests/model_cudnn/test_channel_epilogue --gtest_repeat=3 2>&1 | tail -3) | tee -a "$log"
 export UPSCALED_TEST_MODELS_DIR=$carry
