@@ -92,8 +92,7 @@ void CudnnGraph::plan_graph() {
 
   // A buffer survives run() when an op at or past stop() reads it or it holds the output.
   kept_.assign(ops_.size(), false);
-  for (int i = 1; i < stop_; ++i)
-    if (i == count - 1) kept_[alias_[i]] = true;
+  if (stop_ == count && count > 1) kept_[alias_[count - 1]] = true;
   for (int b = 0; b < stop_; ++b)
     for (int r : readers[b])
       if (r >= stop_) kept_[b] = true;
