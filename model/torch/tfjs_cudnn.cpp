@@ -143,8 +143,7 @@ class CudnnFusedRunner final : public FusedRunner {
 
   std::string describe() const override {
     return log::cat("cuDNN fused executor: ", exec_.ops_run(), " of ", exec_.op_count() - 1, " ops, ", exec_.fused(),
-                    " fused into convolutions, ",
-                    exec_.placed(), " concatenations filled in place");
+                    " fused into convolutions, ", exec_.placed(), " concatenations filled in place");
   }
 
  private:
