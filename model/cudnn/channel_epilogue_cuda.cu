@@ -92,7 +92,7 @@ void run_channel_epilogue(const ChannelEpilogue& e, cudaStream_t stream) {
   const int needed = (items + kThreads - 1) / kThreads;
   if (vec)
     epilogue_vec8<<<needed, kThreads, 0, stream>>>(e, e.channels / 8, items);
-  else
+  else  // a grid-stride loop: enough blocks to fill a 132-SM GPU several times over
     epilogue_scalar<<<std::min(needed, 132 * 32), kThreads, 0, stream>>>(e, items);
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess)
