@@ -34,6 +34,7 @@
 #include "pipeline/gpu_batch_cuda.h"
 #include "pipeline/slot_chain.h"
 
+#include <chrono>
 #include <optional>
 
 namespace upscaled::pipeline {
@@ -171,6 +172,7 @@ class GpuFrameUpscaler final : public FrameUpscaler {
       return;
     }
     const cudaStream_t s = infer_stream_.get();
+    const auto start = std::chrono::steady_clock::now();
     cuda_check(cudaStreamWaitEvent(s, b.preprocessed.get(), 0), "cudaStreamWaitEvent (preprocessed)");
     const int k = static_cast<int>(b.selection.run.size());
     if (k > 0)
@@ -178,6 +180,12 @@ class GpuFrameUpscaler final : public FrameUpscaler {
                                {b.rgb_out.get(), k, p_.model_height, p_.model_width}, s);
     b.inferred.record(s);
     infer_stream_.synchronize();
+    // The first batches carry the network's one-off set-up (cuDNN plans, autotuning); the
+    // second shows the steady cost next to it.
+    if (k > 0 && batches_inferred_ < 2 && log::enabled(log::Level::debug))
+      log::debug(log::cat("infer: batch ", batches_inferred_ + 1, " of ", k, " frames took ",
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
+    if (k > 0) ++batches_inferred_;
   }
 
   // Postprocess stage.
@@ -282,6 +290,7 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   kernels::Dither dither_;
   DuplicateSkipper skipper_;  // select(): preprocess; assemble(): postprocess
   kernels::CudaStream pre_stream_, infer_stream_, post_stream_;
+  int batches_inferred_ = 0;  // infer stage only
   std::optional<kernels::ResizeCuda> pre_;   // preprocess only
   std::optional<kernels::ResizeCuda> post_;  // postprocess only
   kernels::DeviceBuffer canvas_;             // postprocess only

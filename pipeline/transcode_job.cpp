@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iomanip>
 #include <sstream>
 
 extern "C" {
@@ -80,6 +81,12 @@ void check_job_paths(const JobOptions& opt) {
 
 JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   const auto t0 = Clock::now();
+  std::vector<std::pair<std::string, double>> startup;
+  auto mark = [&, last = t0](const char* step) mutable {
+    const auto now = Clock::now();
+    startup.emplace_back(step, std::chrono::duration<double>(now - last).count());
+    last = now;
+  };
   check_job_paths(opt);
   io::Demuxer demuxer(opt.input);
   NvdecSession nvdec;  // before the decoder: outlives it and every frame it decodes
@@ -88,12 +95,14 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   const AVCodecParameters* par = in_video->codecpar;
   NvdecRequest nvdec_request{opt.decode, opt.input.string(), par};
   NvdecSession::precheck(nvdec_request);
+  mark("open input");
 
   const int in_sar_num = par->sample_aspect_ratio.num, in_sar_den = par->sample_aspect_ratio.den;
   model::ModelRequest request = opt.model;
   request.scale = wanted_scale(opt.geometry, opt.model.scale, par->width, par->height, in_sar_num, in_sar_den);
   std::unique_ptr<model::Upscaler> upscaler = model::load_upscaler(request);
   const int scale = upscaler->scale();
+  mark("load model");
 
   io::StagedOutput staged(opt.output, opt.overwrite, opt.temp_dir);
   io::Muxer muxer(staged.temp_path(), opt.output, demuxer.context(), demuxer.video_index());
@@ -128,6 +137,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   io::Encoder encoder = io::open_video_encoder(ec, opt.encode);
   muxer.add_video(encoder.context());
   muxer.write_header();
+  mark("open output");
 
   log::info(log::cat(quoted(opt.input), ": ", par->width, "x", par->height, " ", avcodec_get_name(par->codec_id),
                      " -> ", geo.out_width, "x", geo.out_height, " ", encoder.context()->codec->name, " (",
@@ -153,6 +163,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   // is read (may wait for other jobs on the same GPU); the reservation also covers the
   // staged GPU path's pool of batch buffers (gpu_frame_upscaler_cuda.cpp).
   upscaler->prepare(geo.net_width, geo.net_height, gpu_batch_pool_size(frame_options.batch_queue));
+  mark("plan memory");
   std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, frame_options);
   const int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
   const std::size_t cap = static_cast<std::size_t>(std::max(1, opt.queue_capacity));
@@ -162,6 +173,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   nvdec_request.device = std::max(0, upscaler->cuda_device());
   nvdec_request.extra_frames = static_cast<int>(cap) + upscale->frames_held(batch) + 2;
   if (nvdec.start(nvdec_request)) decoder = io::Decoder(in_video, opt.input, &nvdec.options());
+  mark("set up stages");
 
   BoundedQueue<io::PacketPtr> packets(cap * 4);
   BoundedQueue<io::FramePtr> decoded(cap);
@@ -295,6 +307,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   result.network_height = geo.net_height;
   result.first_frame_s = first_frame_s;
   result.last_frame_s = last_frame_s;
+  result.startup = std::move(startup);
   if (opt.skip_duplicates > 0)
     log::info(log::cat("--skip-duplicates: ", result.skipped_frames, " of ", result.frames,
                        " frames repeated the previous picture (network skipped)"));
@@ -344,6 +357,19 @@ std::string format_stage_stats(const JobResult& r) {
                   (r.frames - 1) / (r.last_frame_s - r.first_frame_s), static_cast<long long>(r.frames),
                   r.first_frame_s);
     out << fps;
+  }
+  if (!r.startup.empty()) {
+    // Where the start-up went: the set-up steps, then the pipeline's fill up to the first
+    // frame reaching the encoder (decode, a whole batch, the network's first run).
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(3) << "start-up:";
+    double sum = 0;
+    for (const auto& [step, secs] : r.startup) {
+      s << " " << step << " " << secs << " s,";
+      sum += secs;
+    }
+    s << " first frame " << std::max(0.0, r.first_frame_s - sum) << " s\n";
+    out << s.str();
   }
   if (r.skipped_frames > 0) out << r.skipped_frames << " duplicate frames skipped the network\n";
   return out.str();

@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace upscaled::pipeline {
@@ -64,6 +65,8 @@ struct JobResult {
   // steady-state rate leaves out start-up (model load, prepare) and the pipeline's fill.
   double first_frame_s = 0;
   double last_frame_s = 0;
+  // The set-up before the pipeline's threads start, in order: what each step took (seconds).
+  std::vector<std::pair<std::string, double>> startup;
 };
 
 // A table of per-stage busy and waiting time, naming the bottleneck (--stats).

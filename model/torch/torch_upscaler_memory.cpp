@@ -68,6 +68,7 @@ MemoryCost TorchUpscaler::measure_memory_cost() {
   if (auto it = measured_costs.find(key); it != measured_costs.end()) return it->second;
   c10::cuda::CUDAGuard guard(index);
   c10::InferenceMode inference;
+  const auto start = std::chrono::steady_clock::now();
   auto peak_for = [&](int side) {
     c10::cuda::getCurrentCUDAStream(index).synchronize();
     alloc::resetPeakStats(index);
@@ -92,7 +93,9 @@ MemoryCost TorchUpscaler::measure_memory_cost() {
   cost.per_pixel *= 1.25;
   cost.fixed = cost.fixed * 1.25 + 64.0 * 1024 * 1024;
   log::debug(log::cat("model '", name_, "': device memory ", static_cast<long long>(cost.per_pixel),
-                      " bytes per input pixel + ", format_bytes(static_cast<std::size_t>(cost.fixed)), " per call"));
+                      " bytes per input pixel + ", format_bytes(static_cast<std::size_t>(cost.fixed)),
+                      " per call (measured in ",
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s)"));
   measured_costs.emplace(key, cost);
   return cost;
 }
