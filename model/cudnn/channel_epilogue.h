@@ -25,7 +25,7 @@ struct ChannelView {
 };
 
 struct ChannelEpilogue {
-  static constexpr int kMaxInputs = 4;
+  static constexpr int kMaxInputs = 8;
   static constexpr int kMaxOutputs = 6;
   ChannelView in[kMaxInputs];
   float alpha[kMaxInputs] = {};

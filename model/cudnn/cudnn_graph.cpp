@@ -27,6 +27,9 @@ void check(cudnnStatus_t s, const char* what) {
   if (s != CUDNN_STATUS_SUCCESS)
     throw Error(ErrorCode::device, std::string("cuDNN ") + what + ": " + cudnnGetErrorString(s));
 }
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw Error(ErrorCode::device, std::string("CUDA ") + what + ": " + cudaGetErrorString(e));
+}
 
 // One owner per cuDNN descriptor type, written once.
 template <typename T, cudnnStatus_t (*Create)(T*), cudnnStatus_t (*Destroy)(T)>
@@ -112,13 +115,24 @@ struct CudnnGraph::Handles {
   Handles& operator=(const Handles&) = delete;
 };
 
+// The part convolutions' weights: each reader's slice of its weights along the input
+// channels, readers side by side along the outputs (KRSC like the ops' own weights).
+struct CudnnGraph::PartWeights {
+  struct Free {
+    void operator()(void* p) const { cudaFree(p); }
+  };
+  std::vector<std::unique_ptr<void, Free>> buffers;  // by part
+};
+
 // Descriptors for one input size: tensors by (channels, pixel stride), per-conv filters and
 // convolution descriptors, and the workspace the convolutions need.
 struct CudnnGraph::Plan {
   int n, h, w;
   std::map<std::pair<int, int>, std::unique_ptr<TensorDesc>> tensors;
-  std::map<int, std::unique_ptr<FilterDesc>> filters;  // by op
-  std::map<int, std::unique_ptr<ConvDesc>> convs;      // by op
+  std::map<int, std::unique_ptr<FilterDesc>> filters;       // by op
+  std::map<int, std::unique_ptr<ConvDesc>> convs;           // by op
+  std::map<int, std::unique_ptr<FilterDesc>> part_filters;  // by part convolution
+  std::map<int, std::unique_ptr<ConvDesc>> part_convs;
   std::size_t workspace = 0;
 
   Plan(int n_, int h_, int w_) : n(n_), h(h_), w(w_) {}
@@ -136,7 +150,8 @@ struct CudnnGraph::Plan {
   std::size_t bytes(int channels) const { return std::size_t(n) * h * w * channels * 2; }
 };
 
-CudnnGraph::CudnnGraph(std::vector<GraphOp> ops) : ops_(std::move(ops)) {
+CudnnGraph::CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions)
+    : ops_(std::move(ops)), split_(split_convolutions) {
   plan_graph();
 }
 
@@ -147,29 +162,54 @@ CudnnGraph::Plan& CudnnGraph::plan_for(int n, int h, int w) {
     if (p->n == n && p->h == h && p->w == w) return *p;
   if (plans_.size() >= 8) plans_.erase(plans_.begin());  // tiling uses a handful of sizes
   auto plan = std::make_unique<Plan>(n, h, w);
-  for (int i = 1; i < stop_; ++i) {
-    const GraphOp& op = ops_[i];
-    if (op.kind != Kind::conv || alias_[i] != i) continue;
-    const int in_channels = ops_[op.inputs[0]].channels;
-    auto filter = std::make_unique<FilterDesc>();
-    check(cudnnSetFilter4dDescriptor(filter->get(), CUDNN_DATA_HALF, CUDNN_TENSOR_NHWC, op.channels, in_channels,
-                                     op.kernel, op.kernel),
+  auto describe = [&](int out, int in, int kernel, int pad, std::unique_ptr<FilterDesc>& filter,
+                      std::unique_ptr<ConvDesc>& conv) {
+    filter = std::make_unique<FilterDesc>();
+    check(cudnnSetFilter4dDescriptor(filter->get(), CUDNN_DATA_HALF, CUDNN_TENSOR_NHWC, out, in, kernel, kernel),
           "filter descriptor");
-    auto conv = std::make_unique<ConvDesc>();
-    check(cudnnSetConvolution2dDescriptor(conv->get(), op.pad, op.pad, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
-                                          CUDNN_DATA_FLOAT),
+    conv = std::make_unique<ConvDesc>();
+    check(cudnnSetConvolution2dDescriptor(conv->get(), pad, pad, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
           "convolution descriptor");
     check(cudnnSetConvolutionMathType(conv->get(), CUDNN_TENSOR_OP_MATH), "math type");
     std::size_t ws = 0;
-    check(cudnnGetConvolutionForwardWorkspaceSize(handles_->handle, plan->tensor(in_channels), filter->get(),
-                                                  conv->get(), plan->tensor(op.channels), kAlgo, &ws),
+    check(cudnnGetConvolutionForwardWorkspaceSize(handles_->handle, plan->tensor(in), filter->get(), conv->get(),
+                                                  plan->tensor(out), kAlgo, &ws),
           "workspace size");
     plan->workspace = std::max(plan->workspace, ws);
-    plan->filters[i] = std::move(filter);
-    plan->convs[i] = std::move(conv);
+  };
+  for (int i = 1; i < stop_; ++i) {
+    const GraphOp& op = ops_[i];
+    if (op.kind != Kind::conv || alias_[i] != i || !sums_[i].empty()) continue;
+    describe(op.channels, ops_[op.inputs[0]].channels, op.kernel, op.pad, plan->filters[i], plan->convs[i]);
+  }
+  for (int p = 0; p < static_cast<int>(parts_.size()); ++p) {
+    const PartConv& part = parts_[static_cast<std::size_t>(p)];
+    describe(part.channels, ops_[part.leaf].channels, part.kernel, part.pad, plan->part_filters[p],
+             plan->part_convs[p]);
   }
   plans_.push_back(std::move(plan));
   return *plans_.back();
+}
+
+// Once, on the first run's stream: each reader's [out][k][k][in] weights, columns
+// [in_offset, in_offset + leaf channels), copied to rows out_offset.. of the part's weights.
+void CudnnGraph::assemble_part_weights(cudaStream_t stream) {
+  part_weights_ = std::make_unique<PartWeights>();
+  for (const PartConv& part : parts_) {
+    const std::size_t c = static_cast<std::size_t>(ops_[part.leaf].channels);
+    const std::size_t taps = static_cast<std::size_t>(part.kernel) * part.kernel;
+    void* p = nullptr;
+    check(cudaMalloc(&p, std::size_t(part.channels) * taps * c * 2), "allocating part weights");
+    part_weights_->buffers.emplace_back(p);
+    for (const PartConv::Reader& r : part.readers) {
+      const GraphOp& op = ops_[r.conv];
+      const std::size_t in = static_cast<std::size_t>(ops_[op.inputs[0]].channels);
+      check(cudaMemcpy2DAsync(static_cast<char*>(p) + std::size_t(r.out_offset) * taps * c * 2, c * 2,
+                              static_cast<const char*>(op.weight) + std::size_t(r.in_offset) * 2, in * 2, c * 2,
+                              std::size_t(op.channels) * taps, cudaMemcpyDeviceToDevice, stream),
+            "copying part weights");
+    }
+  }
 }
 
 std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStream_t stream, Allocator& alloc) {
@@ -179,6 +219,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
   Handles& hd = *handles_;
   check(cudnnSetStream(hd.handle, stream), "setting the stream");
   Plan& plan = plan_for(n, h, w);
+  if (!parts_.empty() && !part_weights_) assemble_part_weights(stream);
   const float one = 1.0f, zero = 0.0f;
   const std::int64_t pixels = std::int64_t(n) * h * w;
   RunProfile profile(stream);
@@ -192,6 +233,25 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
     return value[b];
   };
   auto view = [&](int op) { return ChannelView{value[alias_[op]], ops_[op].channels}; };
+  // The part convolutions of op v's value, as soon as it is complete.
+  std::vector<void*> part_out(parts_.size(), nullptr);
+  auto run_parts = [&](int v) {
+    for (int p : part_at_[v]) {
+      const PartConv& part = parts_[static_cast<std::size_t>(p)];
+      void* y = part_out[p] = alloc.allocate(plan.bytes(part.channels));
+      profile.time(
+          [&] {
+            return log::cat("part conv ", part.kernel, "x", part.kernel, " ", ops_[v].channels, "->", part.channels);
+          },
+          [&] {
+            check(cudnnConvolutionForward(hd.handle, &one, plan.tensor(ops_[v].channels), value[v],
+                                          plan.part_filters.at(p)->get(), part_weights_->buffers[p].get(),
+                                          plan.part_convs.at(p)->get(), kAlgo, workspace, plan.workspace, &zero,
+                                          plan.tensor(part.channels), y),
+                  "part convolution");
+          });
+    }
+  };
   // Runs e with op b's own buffer `own` (or none) and every concatenation slice of b as its
   // outputs, in launches of at most kMaxOutputs; a later launch copies from `own` when e
   // writes in place (planning gives b a buffer whenever its slices need a second launch).
@@ -230,10 +290,28 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
     e.inputs = 1;
     place(0, e, nullptr);
   }
+  run_parts(0);
   for (int i = 1; i < stop_; ++i) {
     const GraphOp& op = ops_[i];
     if (alias_[i] != i) {
       value[i] = value[alias_[i]];
+    } else if (op.kind == Kind::conv && !sums_[i].empty()) {
+      // A split convolution: the sum of its slices of the part outputs, then its epilogue.
+      const Residual& r = residual_[i];
+      ChannelEpilogue e;
+      for (const PartSlice& s : sums_[i]) {
+        const int c = parts_[static_cast<std::size_t>(s.part)].channels;
+        e.in[e.inputs] = {static_cast<char*>(part_out[s.part]) + std::size_t(s.offset) * 2, c};
+        e.alpha[e.inputs++] = r.alpha_conv;
+      }
+      if (r.add >= 0) {
+        e.in[e.inputs] = {value[r.z], op.channels};
+        e.alpha[e.inputs++] = r.alpha_z;
+      }
+      e.bias = op.bias;
+      e.bias_alpha = r.alpha_conv;
+      e.relu = op.relu;
+      place(i, e, own_[i] ? buffer(i) : nullptr);
     } else if (op.kind == Kind::conv) {
       const int in = op.inputs[0];
       void* y = own_[i] ? buffer(i) : alloc.allocate(plan.bytes(op.channels));
@@ -272,6 +350,8 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
     } else if (op.kind == Kind::concat && own_[i]) {
       buffer(i);  // already filled by its values' producers
     }
+    if (alias_[i] == i) run_parts(i);
+    for (int p : part_releases_[i]) alloc.release(part_out[p]);
     for (int b : releases_[i]) alloc.release(value[b]);
   }
   if (workspace) alloc.release(workspace);

@@ -62,8 +62,17 @@ class CudnnGraph {
     int concat = 0, offset = 0;
   };
 
+  // A split convolution's input: part convolution `part`'s outputs from channel `offset`.
+  struct PartSlice {
+    int part = 0, offset = 0;
+  };
+
   // ops[0] is the input; ops are in topological order; ops.back() is the graph's output.
-  explicit CudnnGraph(std::vector<GraphOp> ops);
+  // split_convolutions: run each convolution over a concatenation as one convolution per
+  // part of it, merged with every other convolution that reads the same part into one wider
+  // convolution, the partial sums added in the epilogue (no concatenation at all; measured
+  // in docs/network-speed.md). Off: the concatenations are filled by placement.
+  explicit CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions = false);
   ~CudnnGraph();
   CudnnGraph(const CudnnGraph&) = delete;
   CudnnGraph& operator=(const CudnnGraph&) = delete;
@@ -87,6 +96,12 @@ class CudnnGraph {
   bool has_buffer(int i) const { return own_[static_cast<std::size_t>(i)]; }
   // The concatenation slices that op i's epilogue writes (buffer owners only).
   const std::vector<Placement>& placements(int i) const { return dests_[static_cast<std::size_t>(i)]; }
+  // Split convolutions: how many part convolutions there are, the value each convolves and
+  // its output channels, and the slices a split convolution sums (empty: not split).
+  int part_count() const { return static_cast<int>(parts_.size()); }
+  int part_leaf(int p) const { return parts_[static_cast<std::size_t>(p)].leaf; }
+  int part_channels(int p) const { return parts_[static_cast<std::size_t>(p)].channels; }
+  const std::vector<PartSlice>& part_slices(int conv) const { return sums_[static_cast<std::size_t>(conv)]; }
 
   // x: n x h x w x C0 float16 (packed NHWC) on the device, kept alive by the caller until the
   // enqueued work is done. Returns one pointer per op below stop(): the op's output (from
@@ -103,7 +118,22 @@ class CudnnGraph {
     int add = -1, z = -1;  // the add a convolution computes, and its other input's buffer
     float alpha_conv = 1.0f, alpha_z = 0.0f;
   };
+  struct PartConv {
+    int leaf = 0, kernel = 0, pad = 0;
+    int channels = 0;  // the readers' outputs side by side
+    struct Reader {
+      int conv = 0, in_offset = 0, out_offset = 0;
+    };
+    std::vector<Reader> readers;
+  };
+  struct PartWeights;
   std::vector<GraphOp> ops_;
+  bool split_ = false;
+  std::vector<PartConv> parts_;
+  std::vector<std::vector<int>> part_at_;        // op -> part convolutions of its value
+  std::vector<std::vector<PartSlice>> sums_;     // split conv -> the slices it sums
+  std::vector<std::vector<int>> part_releases_;  // op -> part outputs that die after it
+  std::unique_ptr<PartWeights> part_weights_;    // assembled at the first run
   int stop_ = 1;
   int fused_ = 0;
   int placed_ = 0;
@@ -117,6 +147,8 @@ class CudnnGraph {
   std::unique_ptr<Handles> handles_;
   std::vector<std::unique_ptr<Plan>> plans_;  // per input size
   void plan_graph();                          // cudnn_graph_plan.cpp
+  void plan_split(const std::vector<std::vector<Placement>>& flat);
+  void assemble_part_weights(cudaStream_t stream);
   Plan& plan_for(int n, int h, int w);
 };
 

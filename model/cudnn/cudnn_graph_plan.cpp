@@ -5,6 +5,8 @@
 #include "model/cudnn/cudnn_graph.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 namespace upscaled::model::cudnn {
 namespace {
@@ -102,31 +104,40 @@ void CudnnGraph::plan_graph() {
   };
 
   // Every concatenation as the list of the values it holds, nested concatenations flattened
-  // (a dense block's k-th concatenation is [x, f1, ..., fk]). A concatenation that something
-  // other than a concatenation reads gets a buffer; each value in it is written there by its
-  // producer.
-  own_.assign(ops_.size(), false);
-  dests_.assign(ops_.size(), {});
-  std::vector<std::vector<Placement>> parts(ops_.size());  // concat -> (value, offset)
+  // (a dense block's k-th concatenation is [x, f1, ..., fk]).
+  std::vector<std::vector<Placement>> flat(ops_.size());  // concat -> (value, offset)
   for (int k = 1; k < stop_; ++k) {
     if (ops_[k].kind != Kind::concat || alias_[k] != k) continue;
     int offset = 0;
     for (int in : ops_[k].inputs) {
       const int v = alias_[in];
       if (ops_[v].kind == Kind::concat)
-        for (const Placement& p : parts[v]) parts[k].push_back({p.concat, offset + p.offset});
+        for (const Placement& p : flat[v]) flat[k].push_back({p.concat, offset + p.offset});
       else
-        parts[k].push_back({v, offset});
+        flat[k].push_back({v, offset});
       offset += ops_[in].channels;
     }
-    own_[k] = kept_[k] || !only_concats_read(k);
+  }
+  sums_.assign(ops_.size(), {});
+  part_at_.assign(ops_.size(), {});
+  part_releases_.assign(ops_.size(), {});
+  if (split_) plan_split(flat);
+
+  // A concatenation that something other than a concatenation or a split convolution reads
+  // gets a buffer; each value in it is written there by its producer.
+  own_.assign(ops_.size(), false);
+  dests_.assign(ops_.size(), {});
+  auto read_in_place = [&](int r) { return ops_[r].kind == Kind::concat || (r < stop_ && !sums_[r].empty()); };
+  for (int k = 1; k < stop_; ++k) {
+    if (ops_[k].kind != Kind::concat || alias_[k] != k) continue;
+    own_[k] = kept_[k] || readers[k].empty() || !std::all_of(readers[k].begin(), readers[k].end(), read_in_place);
     if (!own_[k]) continue;
     ++placed_;
-    for (const Placement& p : parts[k]) dests_[p.concat].push_back({k, p.offset});
+    for (const Placement& p : flat[k]) dests_[p.concat].push_back({k, p.offset});
   }
   for (int b = 1; b < stop_; ++b)
     if (alias_[b] == b && ops_[b].kind != Kind::concat)
-      own_[b] = kept_[b] || dests_[b].empty() || !only_concats_read(b) ||
+      own_[b] = kept_[b] || dests_[b].empty() || !only_concats_read(b) || !part_at_[b].empty() ||
                 dests_[b].size() >= static_cast<std::size_t>(ChannelEpilogue::kMaxOutputs);
 
   // A buffer dies after its last reader (a concatenation's buffer is filled before its own
@@ -137,6 +148,51 @@ void CudnnGraph::plan_graph() {
     int dies = b;
     for (int r : readers[b]) dies = std::max(dies, r);
     releases_[dies].push_back(b);
+  }
+}
+
+}  // namespace upscaled::model::cudnn
+
+namespace upscaled::model::cudnn {
+
+// Split convolutions. conv(cat(v1..vk), W) = sum_j conv(vj, W[:, :, :, slice j]); each value
+// is convolved once for all the convolutions that read it through a concatenation (or
+// directly, with the same kernel): one part convolution whose outputs are theirs side by
+// side. A split convolution then runs no cuDNN call of its own; its epilogue adds its slices
+// of the part outputs, the bias and the residual.
+void CudnnGraph::plan_split(const std::vector<std::vector<Placement>>& flat) {
+  std::map<std::tuple<int, int, int>, int> part_of;  // (value, kernel, pad) -> part
+  auto add_reader = [&](int v, int conv, int in_offset) {
+    const GraphOp& c = ops_[conv];
+    auto [it, fresh] = part_of.try_emplace({v, c.kernel, c.pad}, static_cast<int>(parts_.size()));
+    if (fresh) parts_.push_back({v, c.kernel, c.pad, 0, {}});
+    PartConv& p = parts_[static_cast<std::size_t>(it->second)];
+    sums_[conv].push_back({it->second, p.channels});
+    p.readers.push_back({conv, in_offset, p.channels});
+    p.channels += c.channels;
+  };
+  auto inputs_fit = [&](int conv, std::size_t parts) {
+    return parts + (residual_[conv].add >= 0 ? 1 : 0) <= static_cast<std::size_t>(ChannelEpilogue::kMaxInputs);
+  };
+  for (int c = 1; c < stop_; ++c) {
+    if (ops_[c].kind != Kind::conv || alias_[c] != c) continue;
+    const int in = alias_[ops_[c].inputs[0]];
+    if (ops_[in].kind != Kind::concat || !inputs_fit(c, flat[in].size())) continue;
+    for (const Placement& p : flat[in]) add_reader(p.concat, c, p.offset);
+  }
+  // Convolutions that read a value with a part convolution directly join it (the first
+  // growth convolution of a dense block joins its input's).
+  for (int c = 1; c < stop_; ++c) {
+    if (ops_[c].kind != Kind::conv || alias_[c] != c || !sums_[c].empty()) continue;
+    const int v = alias_[ops_[c].inputs[0]];
+    if (part_of.count({v, ops_[c].kernel, ops_[c].pad}) && inputs_fit(c, 1)) add_reader(v, c, 0);
+  }
+  for (int p = 0; p < static_cast<int>(parts_.size()); ++p) {
+    const PartConv& part = parts_[static_cast<std::size_t>(p)];
+    part_at_[part.leaf].push_back(p);
+    int last = part.leaf;
+    for (const PartConv::Reader& r : part.readers) last = std::max(last, r.conv);
+    part_releases_[last].push_back(p);
   }
 }
 

@@ -109,7 +109,11 @@ std::vector<Op> to_ops(const TfjsGraph& graph, std::vector<torch::Tensor>& keep)
 
 class CudnnFusedRunner final : public FusedRunner {
  public:
-  explicit CudnnFusedRunner(const TfjsGraph& graph) : exec_(to_ops(graph, keep_)) {}
+  // UPSCALED_CUDNN_SPLIT=1: split convolutions (cudnn_graph.h); off by default until measured
+  // in the product (docs/network-speed.md).
+  explicit CudnnFusedRunner(const TfjsGraph& graph)
+      : exec_(to_ops(graph, keep_), std::getenv("UPSCALED_CUDNN_SPLIT") != nullptr &&
+                                        std::string(std::getenv("UPSCALED_CUDNN_SPLIT")) == "1") {}
   int stop() const { return exec_.stop(); }
 
   torch::Tensor run(const TfjsGraph& graph, const torch::Tensor& input) override {

@@ -30,12 +30,12 @@ if [[ ${2:-} == profile ]]; then
   # the last timed run of each size.
   thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
   scale=$(ls "$thick" | head -1 | tr -d x)
-  for cfg in "1 1280x720" "4 640x360"; do
+  for cfg in "1 1280x720 0" "4 640x360 0" "1 1280x720 1" "4 640x360 1"; do
     set -- $cfg
-    UPSCALED_CUDNN_PROFILE=1 /tmp/b/bench/bench_model_throughput --model "$thick" --scale "$scale" --device cuda \
-      --precision fp16 --batch "$1" --sizes "$2" --warmup 2 --iterations 3 > "$out/profile-$2.log" 2>&1
-    say "profile thick x$scale $2 batch $1 (last run):"
-    tac "$out/profile-$2.log" | awk '/^cudnn executor profile/{print; exit} {print}' | tac | tee -a "$log"
-    grep -E "^$2" "$out/profile-$2.log" | tee -a "$log"
+    UPSCALED_CUDNN_SPLIT=$3 UPSCALED_CUDNN_PROFILE=1 /tmp/b/bench/bench_model_throughput --model "$thick" --scale "$scale" --device cuda \
+      --precision fp16 --batch "$1" --sizes "$2" --warmup 2 --iterations 3 > "$out/profile-$2-$3.log" 2>&1
+    say "profile thick x$scale $2 batch $1, UPSCALED_CUDNN_SPLIT=$3 (last run):"
+    tac "$out/profile-$2-$3.log" | awk '/^cudnn executor profile/{print; exit} {print}' | tac | tee -a "$log"
+    grep -m1 -E "^$2" "$out/profile-$2-$3.log" | tee -a "$log"
   done
 fi

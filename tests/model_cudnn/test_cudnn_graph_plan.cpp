@@ -113,6 +113,52 @@ TEST(CudnnGraphPlan, ValuesAreWrittenIntoEveryConcatenationThatHoldsThem) {
   EXPECT_TRUE(placements(g, 8).empty());
 }
 
+using Slices = std::vector<std::pair<int, int>>;
+Slices slices(const model::cudnn::CudnnGraph& g, int conv) {
+  Slices out;
+  for (const auto& s : g.part_slices(conv)) out.emplace_back(g.part_leaf(s.part), s.offset);
+  return out;
+}
+
+TEST(CudnnGraphPlan, SplitConvolutionsConvolveEachPartOnceForAllItsReaders) {
+  model::cudnn::CudnnGraph g(dense_block(), true);
+  // Values 1 (x0), 2 (f1) and 5 (f2) are convolved once each: x0 for conv 5 (4 outputs),
+  // the LFF conv 8 (8) and, directly, conv 2 (4); f1 for conv 5 and 8; f2 for conv 8.
+  ASSERT_EQ(g.part_count(), 3);
+  EXPECT_EQ(g.part_leaf(0), 1);
+  EXPECT_EQ(g.part_channels(0), 16);
+  EXPECT_EQ(g.part_leaf(1), 2);
+  EXPECT_EQ(g.part_channels(1), 12);
+  EXPECT_EQ(g.part_leaf(2), 5);
+  EXPECT_EQ(g.part_channels(2), 8);
+  EXPECT_EQ(slices(g, 5), (Slices{{1, 0}, {2, 0}}));
+  EXPECT_EQ(slices(g, 8), (Slices{{1, 4}, {2, 4}, {5, 0}}));
+  EXPECT_EQ(slices(g, 2), (Slices{{1, 12}}));
+  EXPECT_TRUE(slices(g, 10).empty());  // reads the LFF result, which no other conv reads
+  // No concatenation is materialised; every value a part convolution reads has a buffer.
+  EXPECT_FALSE(g.has_buffer(4));
+  EXPECT_FALSE(g.has_buffer(7));
+  EXPECT_EQ(g.placed(), 0);
+  EXPECT_TRUE(g.has_buffer(2));
+  EXPECT_TRUE(g.has_buffer(5));
+  EXPECT_TRUE(g.placements(2).empty());
+  // Off by default: the same graph fills its concatenations by placement.
+  model::cudnn::CudnnGraph placed(dense_block());
+  EXPECT_EQ(placed.part_count(), 0);
+  EXPECT_EQ(placed.placed(), 2);
+}
+
+TEST(CudnnGraphPlan, SplitKeepsKernelSizesApartAndTheInputCanBeAPart) {
+  // A 1x1 fusion convolution (idealo RDN) over [input, f1]: its parts are separate from the
+  // 3x3 growth convolution's, and the caller's input is one of them.
+  std::vector<Op> ops{input(8), conv(0, 8), concat({0, 1}, 16), conv(2, 8, 1), conv(3, 3)};
+  model::cudnn::CudnnGraph g(std::move(ops), true);
+  ASSERT_EQ(g.part_count(), 2);
+  EXPECT_EQ(slices(g, 3), (Slices{{0, 0}, {1, 0}}));
+  EXPECT_TRUE(slices(g, 1).empty());  // 3x3 over the input: no 3x3 part of it to join
+  EXPECT_FALSE(g.has_buffer(2));
+}
+
 TEST(CudnnGraphPlan, ResidualThroughAPassThroughScaleFoldsIntoTheConvolution) {
   // TF.js RRDN: LFF -> MultiplyBeta (folded into the weights, left as a factor-1 scale) -> add.
   std::vector<Op> ops{input(3),  conv(0, 8), conv(1, 8), unary(Kind::scale, 2, 8, 1.0f), add({1, 3}, {1.0f, 1.0f}, 8),

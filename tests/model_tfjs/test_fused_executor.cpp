@@ -46,6 +46,29 @@ TEST_P(FusedExecutor, CudaFloat16MatchesEager) {
   EXPECT_GE(psnr, 50.0);
 }
 
+// UPSCALED_CUDNN_SPLIT=1: the split-convolution plan (cudnn_graph.h) against eager, and the
+// load must say it made part convolutions.
+TEST_P(FusedExecutor, CudaFloat16SplitConvolutionsMatchEager) {
+#ifndef UPSCALED_TEST_CUDNN_GRAPH
+  GTEST_SKIP() << "this build has no cuDNN executor (needs libtorch with CUDA and cuDNN found at configure time)";
+#endif
+  if (!model::torch_cuda_available()) GTEST_SKIP() << "no CUDA device (libtorch reports none)";
+  std::string why;
+  const auto package = package_with_model(GetParam().size, GetParam().scale, &why);
+  if (!package) GTEST_SKIP() << why;
+  std::string split_name, eager_name;
+  setenv("UPSCALED_CUDNN_SPLIT", "1", 1);
+  const auto split = run_fixture(*package, GetParam().scale, false, &split_name);
+  unsetenv("UPSCALED_CUDNN_SPLIT");
+  const auto eager = run_fixture(*package, GetParam().scale, true, &eager_name);
+  EXPECT_NE(split_name.find("cuDNN fused executor"), std::string::npos) << split_name;
+  EXPECT_EQ(split_name.find(", 0 part convolutions"), std::string::npos) << split_name;
+  const double psnr = psnr_u8(split, eager);
+  std::cout << GetParam().size << " x" << GetParam().scale << " split vs eager (CUDA fp16): PSNR " << psnr << " dB; "
+            << split_name << "\n";
+  EXPECT_GE(psnr, 50.0);
+}
+
 INSTANTIATE_TEST_SUITE_P(UpscalerJS, FusedExecutor,
                          testing::Values(PackageCase{"slim", 2}, PackageCase{"medium", 3}, PackageCase{"medium", 4},
                                          PackageCase{"medium", 8}, PackageCase{"thick", 2}, PackageCase{"thick", 3},
