@@ -290,7 +290,7 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   kernels::Dither dither_;
   DuplicateSkipper skipper_;  // select(): preprocess; assemble(): postprocess
   kernels::CudaStream pre_stream_, infer_stream_, post_stream_;
-  int batches_inferred_ = 0;  // infer stage only
+  int batches_inferred_ = 0;                 // infer stage only
   std::optional<kernels::ResizeCuda> pre_;   // preprocess only
   std::optional<kernels::ResizeCuda> post_;  // postprocess only
   kernels::DeviceBuffer canvas_;             // postprocess only
