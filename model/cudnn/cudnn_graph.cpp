@@ -10,6 +10,7 @@
 #include <cudnn.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -215,7 +216,12 @@ void CudnnGraph::assemble_part_weights(cudaStream_t stream) {
 std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStream_t stream, Allocator& alloc) {
   if (static_cast<long long>(n) * h * w * max_channels_ >= (1LL << 31))
     throw Error(ErrorCode::device, "cuDNN executor: input too large for 32-bit tensor indexing");
-  if (!handles_) handles_ = std::make_unique<Handles>();
+  if (!handles_) {
+    const auto start = std::chrono::steady_clock::now();
+    handles_ = std::make_unique<Handles>();
+    log::debug(log::cat("cuDNN executor: handle created in ",
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
+  }
   Handles& hd = *handles_;
   check(cudnnSetStream(hd.handle, stream), "setting the stream");
   Plan& plan = plan_for(n, h, w);

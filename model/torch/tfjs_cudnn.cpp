@@ -107,13 +107,16 @@ std::vector<Op> to_ops(const TfjsGraph& graph, std::vector<torch::Tensor>& keep)
   return ops;
 }
 
+bool split_wanted() {
+  const char* v = std::getenv("UPSCALED_CUDNN_SPLIT");
+  return !(v && std::string(v) == "0");
+}
+
 class CudnnFusedRunner final : public FusedRunner {
  public:
-  // UPSCALED_CUDNN_SPLIT=1: split convolutions (cudnn_graph.h); off by default until measured
-  // in the product (docs/network-speed.md).
-  explicit CudnnFusedRunner(const TfjsGraph& graph)
-      : exec_(to_ops(graph, keep_), std::getenv("UPSCALED_CUDNN_SPLIT") != nullptr &&
-                                        std::string(std::getenv("UPSCALED_CUDNN_SPLIT")) == "1") {}
+  // Split convolutions (cudnn_graph.h) unless UPSCALED_CUDNN_SPLIT=0 asks for concatenations
+  // filled by placement: split was faster at every size measured (docs/network-speed.md).
+  explicit CudnnFusedRunner(const TfjsGraph& graph) : exec_(to_ops(graph, keep_), split_wanted()) {}
   int stop() const { return exec_.stop(); }
 
   torch::Tensor run(const TfjsGraph& graph, const torch::Tensor& input) override {
@@ -146,8 +149,11 @@ class CudnnFusedRunner final : public FusedRunner {
   }
 
   std::string describe() const override {
+    int split = 0;
+    for (int i = 1; i < exec_.stop(); ++i) split += exec_.part_slices(i).empty() ? 0 : 1;
     return log::cat("cuDNN fused executor: ", exec_.ops_run(), " of ", exec_.op_count() - 1, " ops, ", exec_.fused(),
-                    " fused into convolutions, ", exec_.placed(), " concatenations filled in place");
+                    " fused into convolutions, ", split, " convolutions split into ", exec_.part_count(),
+                    " part convolutions, ", exec_.placed(), " concatenations filled in place");
   }
 
  private:

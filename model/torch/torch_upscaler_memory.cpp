@@ -69,7 +69,9 @@ MemoryCost TorchUpscaler::measure_memory_cost() {
   c10::cuda::CUDAGuard guard(index);
   c10::InferenceMode inference;
   const auto start = std::chrono::steady_clock::now();
+  std::string steps;  // seconds per run, for the debug line
   auto peak_for = [&](int side) {
+    const auto run_start = std::chrono::steady_clock::now();
     c10::cuda::getCurrentCUDAStream(index).synchronize();
     alloc::resetPeakStats(index);
     const std::int64_t before = alloc::getDeviceStats(index).allocated_bytes[0].current;
@@ -78,6 +80,8 @@ MemoryCost TorchUpscaler::measure_memory_cost() {
           infer(torch::zeros({1, 3, side, side}, torch::TensorOptions().device(device_).dtype(dtype_)));
       c10::cuda::getCurrentCUDAStream(index).synchronize();
     }
+    steps += log::cat(steps.empty() ? "" : ", ", side, "x", side, " ",
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count(), " s");
     return static_cast<double>(alloc::getDeviceStats(index).allocated_bytes[0].peak - before);
   };
   peak_for(64);  // cuDNN autotuning and lazy state, not counted
@@ -92,10 +96,10 @@ MemoryCost TorchUpscaler::measure_memory_cost() {
   // larger inputs than the ones measured.
   cost.per_pixel *= 1.25;
   cost.fixed = cost.fixed * 1.25 + 64.0 * 1024 * 1024;
-  log::debug(log::cat("model '", name_, "': device memory ", static_cast<long long>(cost.per_pixel),
-                      " bytes per input pixel + ", format_bytes(static_cast<std::size_t>(cost.fixed)),
-                      " per call (measured in ",
-                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s)"));
+  log::debug(log::cat(
+      "model '", name_, "': device memory ", static_cast<long long>(cost.per_pixel), " bytes per input pixel + ",
+      format_bytes(static_cast<std::size_t>(cost.fixed)), " per call (measured in ",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s: ", steps, ")"));
   measured_costs.emplace(key, cost);
   return cost;
 }

@@ -40,15 +40,17 @@ TEST_P(FusedExecutor, CudaFloat16MatchesEager) {
   const auto eager = run_fixture(*package, GetParam().scale, true, &eager_name);
   EXPECT_NE(fused_name.find("cuDNN fused executor"), std::string::npos) << fused_name;
   EXPECT_EQ(eager_name.find("cuDNN fused executor"), std::string::npos) << eager_name;
+  // The default plan splits the dense blocks' convolutions (every packaged model has them).
+  EXPECT_EQ(fused_name.find(" 0 convolutions split"), std::string::npos) << fused_name;
   const double psnr = psnr_u8(fused, eager);
   std::cout << GetParam().size << " x" << GetParam().scale << " fused vs eager (CUDA fp16): PSNR " << psnr << " dB; "
             << fused_name << "\n";
   EXPECT_GE(psnr, 50.0);
 }
 
-// UPSCALED_CUDNN_SPLIT=1: the split-convolution plan (cudnn_graph.h) against eager, and the
-// load must say it made part convolutions.
-TEST_P(FusedExecutor, CudaFloat16SplitConvolutionsMatchEager) {
+// UPSCALED_CUDNN_SPLIT=0: the plan that fills concatenations by placement instead of
+// splitting convolutions (cudnn_graph.h), against eager; the load must say which plan ran.
+TEST_P(FusedExecutor, CudaFloat16PlacedConcatenationsMatchEager) {
 #ifndef UPSCALED_TEST_CUDNN_GRAPH
   GTEST_SKIP() << "this build has no cuDNN executor (needs libtorch with CUDA and cuDNN found at configure time)";
 #endif
@@ -56,16 +58,16 @@ TEST_P(FusedExecutor, CudaFloat16SplitConvolutionsMatchEager) {
   std::string why;
   const auto package = package_with_model(GetParam().size, GetParam().scale, &why);
   if (!package) GTEST_SKIP() << why;
-  std::string split_name, eager_name;
-  setenv("UPSCALED_CUDNN_SPLIT", "1", 1);
-  const auto split = run_fixture(*package, GetParam().scale, false, &split_name);
+  std::string placed_name, eager_name;
+  setenv("UPSCALED_CUDNN_SPLIT", "0", 1);
+  const auto placed = run_fixture(*package, GetParam().scale, false, &placed_name);
   unsetenv("UPSCALED_CUDNN_SPLIT");
   const auto eager = run_fixture(*package, GetParam().scale, true, &eager_name);
-  EXPECT_NE(split_name.find("cuDNN fused executor"), std::string::npos) << split_name;
-  EXPECT_EQ(split_name.find(", 0 part convolutions"), std::string::npos) << split_name;
-  const double psnr = psnr_u8(split, eager);
-  std::cout << GetParam().size << " x" << GetParam().scale << " split vs eager (CUDA fp16): PSNR " << psnr << " dB; "
-            << split_name << "\n";
+  EXPECT_NE(placed_name.find(" 0 convolutions split into 0 part convolutions"), std::string::npos) << placed_name;
+  EXPECT_EQ(placed_name.find(" 0 concatenations filled in place"), std::string::npos) << placed_name;
+  const double psnr = psnr_u8(placed, eager);
+  std::cout << GetParam().size << " x" << GetParam().scale << " placed vs eager (CUDA fp16): PSNR " << psnr << " dB; "
+            << placed_name << "\n";
   EXPECT_GE(psnr, 50.0);
 }
 
