@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Where an end-to-end job's start-up goes (issue #5: whole job against model only): the
+# issue #5 clip through thick x4 with --stats and --log-level debug, three times, the
+# set-up steps and the debug timings (cuDNN handle, memory measurement runs, first batches)
+# pulled out of each log; then model only at the clip's size. Builds in /tmp/b (a warm
+# machine keeps it). Logs under $OUT.
+#   usage (on the CUDA machine, repo root, carrying .gpu-kit, .gpu-carry, .cudnn-headers):
+#   scripts/gpu/startup.sh [extra ctest regex]
+set -uo pipefail
+out=${OUT:-$PWD/gpu-results}
+mkdir -p "$out"
+carry=$PWD/.gpu-carry
+log=$out/summary.txt
+t0=$(date +%s)
+say() { echo "== [$(($(date +%s) - t0)) s] $*" | tee -a "$log"; }
+source scripts/gpu/lib.sh
+gpu_build "$out/build.log" upscaled test_model_tfjs bench_model_throughput test_channel_epilogue
+rc=$?
+say "build rc=$rc"
+if [[ $rc -ne 0 ]]; then grep -E "error|FAILED" "$out/build.log" | head -30 | tee -a "$log"; exit 1; fi
+thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
+gpu_bench_clip
+for run in 1 2 3; do
+  e2e=$out/e2e-$run.txt
+  timeout 60 /tmp/b/app/upscaled --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 -m "$thick/x4/model.json" \
+    -s 4 --preset veryfast --overwrite --stats --no-progress > "$e2e" 2>&1
+  say "e2e $run rc=$?: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
+  grep -E "^start-up" "$e2e" | tee -a "$log"
+  grep -E "startup check took|handle created|measured in|infer: batch|GPU batches of|Reinit context.*cuda|reserved on" "$e2e" |
+    cut -c12-23,24-60,60-400 | sed -E 's#/[^ ]*/model.json#MODEL#g' | cut -c1-260 | tee -a "$log"
+done
+for cfg in "4 640x360" "1 1280x720"; do
+  set -- $cfg
+  timeout 60 /tmp/b/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda --precision fp16 \
+    --batch "$1" --sizes "$2" --warmup 3 --iterations 10 2>&1 | grep -m1 -E "^$2" | sed "s/^/model only batch $1: /" |
+    tee -a "$log"
+done
+export UPSCALED_TEST_MODELS_DIR=$carry
+(cd /tmp/b && ctest -j4 --timeout 200 --output-on-failure -R "FusedExecutor|ChannelEpilogueCuda${1:+|$1}") > "$out/ctest.log" 2>&1
+say "ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest.log")"
+grep -E "\*\*\*Failed|\(Failed\)|Timeout" "$out/ctest.log" | head -20 | tee -a "$log"
+grep -E " vs eager" /tmp/b/Testing/Temporary/LastTest.log | sed -E 's#/[^ ]*/model.json#MODEL#g; s#/work/main/[^ :]*##g' |
+  cut -c1-200 >> "$log"
+say "done"
