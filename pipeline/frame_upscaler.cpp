@@ -36,13 +36,10 @@ std::string gpu_obstacle(const model::Upscaler& upscaler, const FrameFormats& f)
 
 std::vector<io::FramePtr> take_batch(BoundedQueue<io::FramePtr>& in, int batch) {
   std::vector<io::FramePtr> frames;
-  std::optional<io::FramePtr> first = in.pop();
-  if (!first) return frames;
-  frames.push_back(std::move(*first));
-  while (static_cast<int>(frames.size()) < batch) {
-    std::optional<io::FramePtr> more = in.try_pop();
-    if (!more) break;
-    frames.push_back(std::move(*more));
+  while (static_cast<int>(frames.size()) < std::max(1, batch)) {
+    std::optional<io::FramePtr> next = in.pop();
+    if (!next) break;
+    frames.push_back(std::move(*next));
   }
   return frames;
 }

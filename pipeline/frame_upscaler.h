@@ -83,8 +83,11 @@ struct FrameOptions {
   int batch_queue = 1;          // GPU path: batches per queue between its stages (--batch-queue)
 };
 
-// Pops up to `batch` frames: blocks for the first, takes more only if already queued. Empty
-// at end of input (or on cancel).
+// Pops `batch` frames, waiting for each: fewer only when the input ends (or on cancel),
+// empty after the last. Full batches keep the network at one input shape for the whole job
+// but its last batch; each new shape costs the GPU executor a first run with its own set-up
+// (about 55 ms on an H200, docs/gpu-pipeline.md), which a batch of whatever was queued paid
+// for sizes 1, 2 and 3 at the start of every job while the decoder filled its queue.
 std::vector<io::FramePtr> take_batch(BoundedQueue<io::FramePtr>& in, int batch);
 
 std::unique_ptr<BatchFrameUpscaler> make_cpu_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,

@@ -158,9 +158,10 @@ CudnnGraph::CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions)
 
 CudnnGraph::~CudnnGraph() = default;
 
-CudnnGraph::Plan& CudnnGraph::plan_for(int n, int h, int w) {
+CudnnGraph::Plan& CudnnGraph::plan_for(int n, int h, int w, bool* created) {
   for (auto& p : plans_)
     if (p->n == n && p->h == h && p->w == w) return *p;
+  *created = true;
   if (plans_.size() >= 8) plans_.erase(plans_.begin());  // tiling uses a handful of sizes
   auto plan = std::make_unique<Plan>(n, h, w);
   auto describe = [&](int out, int in, int kernel, int pad, std::unique_ptr<FilterDesc>& filter,
@@ -213,7 +214,30 @@ void CudnnGraph::assemble_part_weights(cudaStream_t stream) {
   }
 }
 
-std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStream_t stream, Allocator& alloc) {
+namespace {
+
+// Host time spent in the caller's allocator, for the first run at a size (debug log).
+class TimedAllocator final : public Allocator {
+ public:
+  explicit TimedAllocator(Allocator& inner) : inner_(inner) {}
+  void* allocate(std::size_t bytes) override {
+    const auto start = std::chrono::steady_clock::now();
+    void* p = inner_.allocate(bytes);
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ++calls;
+    return p;
+  }
+  void release(void* p) override { inner_.release(p); }
+  double seconds = 0;
+  int calls = 0;
+
+ private:
+  Allocator& inner_;
+};
+
+}  // namespace
+
+std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStream_t stream, Allocator& caller_alloc) {
   if (static_cast<long long>(n) * h * w * max_channels_ >= (1LL << 31))
     throw Error(ErrorCode::device, "cuDNN executor: input too large for 32-bit tensor indexing");
   if (!handles_) {
@@ -224,7 +248,14 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
   }
   Handles& hd = *handles_;
   check(cudnnSetStream(hd.handle, stream), "setting the stream");
-  Plan& plan = plan_for(n, h, w);
+  // A first run at a size pays for set-up that later runs do not (cuDNN's own per-problem
+  // preparation, new allocations): the debug log says where its host time went.
+  const auto run_start = std::chrono::steady_clock::now();
+  bool created = false;
+  Plan& plan = plan_for(n, h, w, &created);
+  const double plan_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  TimedAllocator timed(caller_alloc);
+  Allocator& alloc = created && log::enabled(log::Level::debug) ? static_cast<Allocator&>(timed) : caller_alloc;
   if (!parts_.empty() && !part_weights_) assemble_part_weights(stream);
   const float one = 1.0f, zero = 0.0f;
   const std::int64_t pixels = std::int64_t(n) * h * w;
@@ -362,6 +393,10 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
   }
   if (workspace) alloc.release(workspace);
   profile.report();
+  if (&alloc == &timed)
+    log::debug(log::cat("cuDNN executor: first run at ", n, "x", h, "x", w, " enqueued in ",
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count(),
+                        " s of host time (plan ", plan_s, " s, ", timed.calls, " allocations ", timed.seconds, " s)"));
   std::vector<void*> kept(static_cast<std::size_t>(stop_), nullptr);
   for (int i = 1; i < stop_; ++i)
     if (alias_[i] != 0 && kept_[alias_[i]]) kept[i] = value[i];

@@ -149,7 +149,7 @@ class CudnnGraph {
   void plan_graph();                          // cudnn_graph_plan.cpp
   void plan_split(const std::vector<std::vector<Placement>>& flat);
   void assemble_part_weights(cudaStream_t stream);
-  Plan& plan_for(int n, int h, int w);
+  Plan& plan_for(int n, int h, int w, bool* created);
 };
 
 }  // namespace upscaled::model::cudnn
