@@ -14,7 +14,7 @@ log=$out/summary.txt
 t0=$(date +%s)
 say() { echo "== [$(($(date +%s) - t0)) s] $*" | tee -a "$log"; }
 source scripts/gpu/lib.sh
-gpu_build "$out/build.log" upscaled test_model_tfjs bench_model_throughput test_channel_epilogue
+gpu_build "$out/build.log" upscaled test_model_tfjs bench_model_throughput test_channel_epilogue test_cli_file
 rc=$?
 say "build rc=$rc"
 if [[ $rc -ne 0 ]]; then grep -E "error|FAILED" "$out/build.log" | head -30 | tee -a "$log"; exit 1; fi
