@@ -34,6 +34,7 @@ timeout 60 $bin file /tmp/bench360.mp4 -o /tmp/o.mp4 -m "$thick/x4/model.json" -
 echo "rc=$?" >> "$e2e"
 say "e2e: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
 grep -m1 -oE "cuDNN fused executor[^)]*" "$e2e" | tee -a "$log"
+grep -E "^start-up" "$e2e" | tail -1 | tee -a "$log"
 grep -E "^(stage|demux|decode|preprocess|infer|postprocess|encode|mux|bottleneck)" "$e2e" | head -12 >> "$log"
 echo "--- echo-hereweare.webm -> 1920x1080" >> "$e2e"
 timeout 40 $bin file "$carry/echo-hereweare.webm" -o /tmp/echo-up.mkv -m "$thick/x4/model.json" -s 4 \
