@@ -25,6 +25,12 @@ std::filesystem::path gpu_path_model(std::string* why) {
   return model;
 }
 
+// `upscaled file CLIP -m MODEL -s 2 --crf 0 --no-progress -o ` (the output path goes last).
+std::string file_command(const std::filesystem::path& clip, const std::filesystem::path& model) {
+  return shell_quote(upscaled_binary()) + " file " + shell_quote(clip.string()) + " -m " + shell_quote(model.string()) +
+         " -s 2 --crf 0 --no-progress -o ";
+}
+
 TEST(GpuPath, MatchesTheCpuPathFramesTimestampsAndAudio) {
   std::string why;
   const auto model = gpu_path_model(&why);
@@ -35,8 +41,7 @@ TEST(GpuPath, MatchesTheCpuPathFramesTimestampsAndAudio) {
       "ffmpeg -v error -y -f lavfi -i testsrc2=size=160x96:rate=25 -f lavfi -i sine -frames:v 12 -t 0.48 "
       "-c:v libx264 -c:a aac " +
       shell_quote(clip.string()));
-  const std::string base = shell_quote(upscaled_binary()) + " file " + shell_quote(clip.string()) + " -m " +
-                           shell_quote(model.string()) + " -s 2 --crf 0 --no-progress -o ";
+  const std::string base = file_command(clip, model);
   const CommandResult gpu = run_command(base + shell_quote((tmp / "gpu.mkv").string()));
   ASSERT_EQ(gpu.exit_code, 0) << gpu.output;
   EXPECT_NE(gpu.output.find("colour conversion on the GPU"), std::string::npos) << gpu.output;
@@ -53,7 +58,8 @@ TEST(GpuPath, MatchesTheCpuPathFramesTimestampsAndAudio) {
 }
 
 // The staged GPU path: batches that do not divide the clip, one batch per queue, --stats
-// listing preprocess / infer / postprocess; the output matches the CPU path's frames.
+// listing preprocess / infer / postprocess, the warm-up run at the batch's shape; the output
+// matches the CPU path's frames.
 TEST(GpuPath, StagesDrainPartialBatchesAndReportTheirTimes) {
   std::string why;
   const auto model = gpu_path_model(&why);
@@ -62,13 +68,14 @@ TEST(GpuPath, StagesDrainPartialBatchesAndReportTheirTimes) {
   const auto clip = tmp / "in.mp4";
   run_ok("ffmpeg -v error -y -f lavfi -i testsrc2=size=160x96:rate=25 -frames:v 23 -c:v libx264 " +
          shell_quote(clip.string()));
-  const std::string base = shell_quote(upscaled_binary()) + " file " + shell_quote(clip.string()) + " -m " +
-                           shell_quote(model.string()) + " -s 2 --crf 0 --no-progress -o ";
-  const CommandResult gpu =
-      run_command(base + shell_quote((tmp / "gpu.mkv").string()) + " --batch 5 --batch-queue 1 --stats");
+  const std::string base = file_command(clip, model);
+  const CommandResult gpu = run_command(base + shell_quote((tmp / "gpu.mkv").string()) +
+                                        " --batch 5 --batch-queue 1 --stats --log-level debug");
   ASSERT_EQ(gpu.exit_code, 0) << gpu.output;
-  for (const char* stage : {"preprocess ", "infer ", "postprocess ", "bottleneck:", "23 frames in"})
+  for (const char* stage : {"preprocess ", "infer ", "postprocess ", "bottleneck:", "23 frames in", "start-up:"})
     EXPECT_NE(gpu.output.find(stage), std::string::npos) << stage << " missing from --stats:\n" << gpu.output;
+  EXPECT_NE(gpu.output.find("infer: warm-up run at batch 5 took"), std::string::npos) << gpu.output;
+  EXPECT_NE(gpu.output.find("infer: batch 1 of 5 frames"), std::string::npos) << gpu.output;
   const CommandResult cpu = run_command(base + shell_quote((tmp / "cpu.mkv").string()) + " --device cpu");
   ASSERT_EQ(cpu.exit_code, 0) << cpu.output;
   EXPECT_EQ(frame_times(tmp / "gpu.mkv"), frame_times(tmp / "cpu.mkv"));
