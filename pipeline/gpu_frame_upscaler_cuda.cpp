@@ -35,7 +35,6 @@
 #include "pipeline/slot_chain.h"
 
 #include <chrono>
-#include <future>
 #include <optional>
 
 namespace upscaled::pipeline {
@@ -89,7 +88,6 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   void add_stages(StageGroup& group, const UpscaleLinks& links) override {
     links_ = links;
     kernels::CudaDeviceGuard device(device_);
-    start_warm_up(links.batch);
     GpuBatchShape shape;
     shape.capacity = links.batch;
     shape.in_bytes = in_.bytes;
@@ -166,35 +164,8 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     return true;
   }
 
-  // The network's first run at the job's batch shape carries one-off set-up (cuDNN's
-  // preparation for a new size, kernels loaded on first use): about 0.1 s on an H200
-  // (docs/gpu-pipeline.md). A run on zeros does it on the infer stream, on a thread of its
-  // own, while the batch pools are allocated and the decoder opens and fills the first batch;
-  // the infer stage waits for it before its first batch. Its buffers are its own (the
-  // reservation counts one batch more for them, transcode_job.cpp) and freed when it ends.
-  void start_warm_up(int batch) {
-    warm_up_ = std::async(std::launch::async, [this, batch] {
-      const auto start = std::chrono::steady_clock::now();
-      try {
-        kernels::CudaDeviceGuard device(device_);
-        kernels::DeviceBuffer in(std::size_t{3} * batch * p_.net_width * p_.net_height * sizeof(Half));
-        kernels::DeviceBuffer out(std::size_t{3} * batch * p_.model_width * p_.model_height * sizeof(Half));
-        cuda_check(cudaMemsetAsync(in.get(), 0, in.bytes(), infer_stream_.get()), "clearing the warm-up input");
-        upscaler_.upscale_device({in.get(), batch, p_.net_height, p_.net_width},
-                                 {out.get(), batch, p_.model_height, p_.model_width}, infer_stream_.get());
-        infer_stream_.synchronize();
-        log::debug(log::cat("infer: warm-up run at batch ", batch, " took ",
-                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
-      } catch (const std::exception& e) {
-        // The first real batch meets the same problem and reports it (or retries with tiles).
-        log::debug(log::cat("infer: warm-up run failed: ", e.what()));
-      }
-    });
-  }
-
   // Infer stage.
   void infer(GpuBatch& b) {
-    if (warm_up_.valid()) warm_up_.get();
     if (b.cpu) {
       b.cpu_outputs = cpu_fallback().process(b.frames);
       b.frames.clear();
@@ -327,7 +298,6 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   UpscaleLinks links_;
   std::unique_ptr<SlotChain<GpuBatch>> chain_;  // after the streams: destroyed before them
   std::unique_ptr<BatchFrameUpscaler> cpu_;     // infer only
-  std::future<void> warm_up_;                   // last: its destructor waits for the run, before anything it uses goes
 };
 
 }  // namespace

@@ -161,15 +161,14 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   frame_options.batch_queue = std::max(1, opt.batch_queue);
   // A GPU model reserves its device memory and picks tile and batch before the batch size
   // is read (may wait for other jobs on the same GPU); the reservation also covers the
-  // staged GPU path's pool of batch buffers and its warm-up run's buffers, one batch more
-  // (gpu_frame_upscaler_cuda.cpp).
-  upscaler->prepare(geo.net_width, geo.net_height, gpu_batch_pool_size(frame_options.batch_queue) + 1);
+  // staged GPU path's pool of batch buffers (gpu_frame_upscaler_cuda.cpp).
+  upscaler->prepare(geo.net_width, geo.net_height, gpu_batch_pool_size(frame_options.batch_queue));
   mark("plan memory");
   std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, frame_options);
   const std::int64_t estimated_frames = demuxer.estimated_frames();
   int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
   // A clip shorter than a batch (a still image): batches of its length, so the network's one
-  // input shape (and the GPU path's warm-up run) is no bigger than the work.
+  // input shape is no bigger than the work.
   if (estimated_frames > 0 && estimated_frames < batch) batch = static_cast<int>(estimated_frames);
   const std::size_t cap = static_cast<std::size_t>(std::max(1, opt.queue_capacity));
   // NVDEC surfaces held at once: the decoded queue, what the upscale stages hold, one frame
