@@ -9,7 +9,6 @@
 #include "pipeline/transcode_job.h"
 #ifdef HAVE_UPSCALED_DOCTOR
 #include "doctor/doctor.h"
-#include "doctor/env_traps.h"
 #endif
 
 #include <cstdio>
@@ -76,9 +75,6 @@ int run_file(FileArgs& a) {
   startup.decode = a.job.decode;
   startup.require_gpu = a.require_gpu;
   doctor::startup_check(startup);
-  // Next to the codec probe cache: a GPU model's measured memory cost, so the next run of the
-  // same model skips the measurement (core/memory_cost_cache.h).
-  a.job.model.memory_cost_cache = doctor::default_cache_dir() / "memory-costs.json";
 #else
   if (a.require_gpu) throw Error(ErrorCode::gpu_required, "--require-gpu: this build has no environment checks");
 #endif

@@ -100,7 +100,6 @@ TorchUpscaler::TorchUpscaler(std::unique_ptr<Network> network, const ModelReques
   memory_limit_ = request.gpu_memory_limit;
   memory_wait_s_ = request.gpu_memory_wait_seconds;
   memory_share_ = std::max(1, request.gpu_jobs);
-  memory_cost_file_ = request.memory_cost_cache;
   network_->to(device_, dtype_);
 }
 

@@ -97,7 +97,6 @@ class TorchUpscaler final : public Upscaler {
   double memory_wait_s_ = 0;
   int memory_share_ = 1;
   std::optional<MemoryCost> cost_;
-  std::filesystem::path memory_cost_file_;  // ModelRequest::memory_cost_cache
   DeviceMemoryLedger::Reservation reservation_;
   int planned_width_ = 0, planned_height_ = 0;
   int io_batches_ = 1;  // the caller's buffer batches per reservation (prepare())

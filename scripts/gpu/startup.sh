@@ -26,7 +26,7 @@ for run in 1 2 3; do
     -s 4 --preset veryfast --overwrite --stats --no-progress > "$e2e" 2>&1
   say "e2e $run rc=$?: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
   grep -E "^start-up" "$e2e" | tee -a "$log"
-  grep -E "startup check took|handle created|measured in|first run at|infer: batch|warm-up|GPU batches of|Reinit context.*cuda|reserved on" "$e2e" |
+  grep -E "startup check took|handle created|measured in|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on" "$e2e" |
     cut -c12-400 | sed -E 's#/[^ ]*/model.json#MODEL#g' | cut -c1-260 | tee -a "$log"
 done
 for cfg in "4 640x360" "1 1280x720"; do
