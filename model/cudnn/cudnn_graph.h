@@ -7,9 +7,12 @@
 // as separate passes over memory. Here each convolution is one cuDNN call followed by one pass
 // of the executor's own epilogue kernel (model/cudnn/channel_epilogue.h) that adds the bias
 // and the scaled residual, applies the ReLU, and writes the result into every concatenation
-// that contains it, so that no concatenation is ever copied (measured in
-// docs/network-speed.md). Adds, scales and ReLUs that do not fold into a convolution run as
-// the same kernel, with the same placement into concatenations.
+// that contains it, so that no concatenation is ever copied; or, with split_convolutions
+// (the product's choice, model/torch/tfjs_cudnn.cpp), each part of a concatenation is
+// convolved once for all its readers and the epilogue sums the partial results, so that no
+// concatenation is built at all (both measured in docs/network-speed.md). Adds, scales and
+// ReLUs that do not fold into a convolution run as the same kernel, with the same placement
+// into concatenations.
 //
 // Layout: every tensor is float16 NHWC, packed (pixel stride = its channel count). Only the
 // leading part of the graph that uses supported operations runs here (input, stride-1
