@@ -9,6 +9,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace upscaled::test {
@@ -25,15 +28,27 @@ model::PlanarImage run_fixture(const std::filesystem::path& package, int scale, 
   return out;
 }
 
+// The case's package when this build and machine can run the executor; empty with the
+// reason to skip otherwise.
+std::optional<std::filesystem::path> executor_package(const PackageCase& c, std::string* why) {
+#ifndef UPSCALED_TEST_CUDNN_GRAPH
+  *why = "this build has no cuDNN executor (needs libtorch with CUDA and cuDNN found at configure time)";
+  (void)c;
+  return std::nullopt;
+#else
+  if (!model::torch_cuda_available()) {
+    *why = "no CUDA device (libtorch reports none)";
+    return std::nullopt;
+  }
+  return package_with_model(c.size, c.scale, why);
+#endif
+}
+
 class FusedExecutor : public testing::TestWithParam<PackageCase> {};
 
 TEST_P(FusedExecutor, CudaFloat16MatchesEager) {
-#ifndef UPSCALED_TEST_CUDNN_GRAPH
-  GTEST_SKIP() << "this build has no cuDNN executor (needs libtorch with CUDA and cuDNN found at configure time)";
-#endif
-  if (!model::torch_cuda_available()) GTEST_SKIP() << "no CUDA device (libtorch reports none)";
   std::string why;
-  const auto package = package_with_model(GetParam().size, GetParam().scale, &why);
+  const auto package = executor_package(GetParam(), &why);
   if (!package) GTEST_SKIP() << why;
   std::string fused_name, eager_name;
   const auto fused = run_fixture(*package, GetParam().scale, false, &fused_name);
@@ -51,12 +66,8 @@ TEST_P(FusedExecutor, CudaFloat16MatchesEager) {
 // UPSCALED_CUDNN_SPLIT=0: the plan that fills concatenations by placement instead of
 // splitting convolutions (cudnn_graph.h), against eager; the load must say which plan ran.
 TEST_P(FusedExecutor, CudaFloat16PlacedConcatenationsMatchEager) {
-#ifndef UPSCALED_TEST_CUDNN_GRAPH
-  GTEST_SKIP() << "this build has no cuDNN executor (needs libtorch with CUDA and cuDNN found at configure time)";
-#endif
-  if (!model::torch_cuda_available()) GTEST_SKIP() << "no CUDA device (libtorch reports none)";
   std::string why;
-  const auto package = package_with_model(GetParam().size, GetParam().scale, &why);
+  const auto package = executor_package(GetParam(), &why);
   if (!package) GTEST_SKIP() << why;
   std::string placed_name, eager_name;
   setenv("UPSCALED_CUDNN_SPLIT", "0", 1);
