@@ -9,21 +9,14 @@
 #   needs: .gpu-kit and .gpu-carry (as verify.sh); cuDNN as scripts/gpu/cudnn-env.sh finds it.
 set -uo pipefail
 budget=${1:-300}
-out=${OUT:-$PWD/gpu-results}
-mkdir -p "$out"
+source scripts/gpu/summary.sh
 carry=$PWD/.gpu-carry
-t0=$(date +%s)
 left() { echo $((budget - ($(date +%s) - t0))); }
-log=$out/summary.txt
-say() { echo "== [$(($(date +%s) - t0)) s] $*" | tee -a "$log"; }
 
 source scripts/gpu/lib.sh
 say "machine: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader) / $(nproc) cores"
-gpu_build "$out/build.log" upscaled test_cli_file test_model_tfjs kernels_test bench_model_throughput \
+gpu_build_or_stop "$out/build.log" upscaled test_cli_file test_model_tfjs kernels_test bench_model_throughput \
   test_channel_epilogue
-rc=$?
-say "build rc=$rc; $(grep -E 'cuDNN executor' "$out/build.log")"
-if [[ $rc -ne 0 ]]; then grep -E "error|FAILED" "$out/build.log" | head -30 | tee -a "$log"; exit 1; fi
 bin=/tmp/b/app/upscaled
 thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
 e2e=$out/e2e.txt

@@ -21,6 +21,20 @@ gpu_build() {
   gpu_configure "$log" && cmake --build /tmp/b -j"$(nproc)" --target "$@" >> "$log" 2>&1
 }
 
+# gpu_build_or_stop LOG TARGET...: gpu_build, then say the result (and whether the cuDNN
+# executor is in the build); on failure the first errors go to the summary and the script
+# exits. Needs say and $log (scripts/gpu/summary.sh).
+gpu_build_or_stop() {
+  local build_log=$1 rc
+  gpu_build "$@"
+  rc=$?
+  say "build rc=$rc; $(grep -E 'cuDNN executor' "$build_log")"
+  if [[ $rc -ne 0 ]]; then
+    grep -E "error|FAILED" "$build_log" | head -30 | tee -a "$log"
+    exit 1
+  fi
+}
+
 # gpu_bench_clip: /tmp/bench360.mp4, 640x360 30 fps, 300 frames of H.264 + AAC.
 gpu_bench_clip() {
   [[ -f /tmp/bench360.mp4 ]] || ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=30 \

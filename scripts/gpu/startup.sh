@@ -7,17 +7,11 @@
 #   usage (on the CUDA machine, repo root, carrying .gpu-kit, .gpu-carry, .cudnn-headers):
 #   scripts/gpu/startup.sh [extra ctest regex]
 set -uo pipefail
-out=${OUT:-$PWD/gpu-results}
-mkdir -p "$out"
+source scripts/gpu/summary.sh
 carry=$PWD/.gpu-carry
-log=$out/summary.txt
-t0=$(date +%s)
-say() { echo "== [$(($(date +%s) - t0)) s] $*" | tee -a "$log"; }
 source scripts/gpu/lib.sh
-gpu_build "$out/build.log" upscaled test_model_tfjs bench_model_throughput test_channel_epilogue test_cli_file
-rc=$?
-say "build rc=$rc"
-if [[ $rc -ne 0 ]]; then grep -E "error|FAILED" "$out/build.log" | head -30 | tee -a "$log"; exit 1; fi
+gpu_build_or_stop "$out/build.log" upscaled test_model_tfjs bench_model_throughput test_channel_epilogue \
+  test_cli_file
 thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
 gpu_bench_clip
 for run in 1 2 3; do

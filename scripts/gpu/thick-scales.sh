@@ -9,11 +9,7 @@
 #   CARRY_DIR: a folder holding upscalerjs-esrgan-thick-1.0.0/package with some scales
 set -uo pipefail
 carry=$(realpath "$1")
-out=${OUT:-$PWD/gpu-results}
-mkdir -p "$out"
-log=$out/summary.txt
-t0=$(date +%s)
-say() { echo "== [$(($(date +%s) - t0)) s] $*" | tee -a "$log"; }
+source scripts/gpu/summary.sh
 if [[ ! -f .gpu-kit/activate.sh ]]; then say "no .gpu-kit here: carry it (or run on a machine still warm from a call that did)"; exit 3; fi
 source scripts/gpu/lib.sh
 gpu_build "$out/build.log" test_channel_epilogue test_model_tfjs bench_model_throughput
