@@ -151,10 +151,6 @@ void CudnnGraph::plan_graph() {
   }
 }
 
-}  // namespace upscaled::model::cudnn
-
-namespace upscaled::model::cudnn {
-
 // Split convolutions. conv(cat(v1..vk), W) = sum_j conv(vj, W[:, :, :, slice j]); each value
 // is convolved once for all the convolutions that read it through a concatenation (or
 // directly, with the same kernel): one part convolution whose outputs are theirs side by
