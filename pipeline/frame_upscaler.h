@@ -85,9 +85,10 @@ struct FrameOptions {
 
 // Pops `batch` frames, waiting for each: fewer only when the input ends (or on cancel),
 // empty after the last. Full batches keep the network at one input shape for the whole job
-// but its last batch; each new shape costs the GPU executor a first run with its own set-up
-// (about 55 ms on an H200, docs/gpu-pipeline.md), which a batch of whatever was queued paid
-// for sizes 1, 2 and 3 at the start of every job while the decoder filled its queue.
+// but its last batch. Each new shape costs the GPU executor a first run with its own set-up
+// (on an H200 a 1-frame 640x360 batch took 66-82 ms the first time, 15-17 ms after;
+// docs/gpu-pipeline.md), which taking whatever was queued paid for sizes 1, 2 and 3 at the
+// start of every job while the decoder filled its queue.
 std::vector<io::FramePtr> take_batch(BoundedQueue<io::FramePtr>& in, int batch);
 
 std::unique_ptr<BatchFrameUpscaler> make_cpu_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
