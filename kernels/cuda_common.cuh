@@ -93,6 +93,26 @@ UPSCALED_HD float u2f(unsigned u) {
 #endif
 }
 
+// Byte i (0..3) of w as float: one byte permute builds the bits of 2^23 + byte (instead of a
+// shift, a mask and an or), then the same exact subtraction as u2f.
+UPSCALED_HD float byte_to_float(unsigned w, int i) {
+#ifdef __CUDA_ARCH__
+  return __uint_as_float(__byte_perm(w, 0x4b000000u, 0x7540u | static_cast<unsigned>(i))) - 8388608.f;
+#else
+  return static_cast<float>((w >> (8 * i)) & 0xffu);
+#endif
+}
+
+// detail::clamp01 for finite values; on the device a saturating modifier, which the compiler
+// folds into the instruction that produced v (an FMA's .SAT) instead of two extra ones.
+UPSCALED_HD float saturate01(float v) {
+#ifdef __CUDA_ARCH__
+  return __saturatef(v);
+#else
+  return detail::clamp01(v);
+#endif
+}
+
 // detail::quantise for finite codes: floor(clamp(code + t, 0, max_code)), the floor taken by
 // an add rounding down onto the integer grid of [2^23, 2^24) (exact for values below 2^23).
 UPSCALED_HD int quantise_fast(float code, float t, float max_code) {

@@ -60,8 +60,23 @@ UPSCALED_HD float bayer_threshold(int x, int y) {
 #endif
 }
 
+// NaN to 0, then clamped to [0, 1]. On the device one saturating add: saturation maps NaN
+// to +0 (PTX), the same values as the host's test and two clamps.
 UPSCALED_HD float sane01(float v) {
+#ifdef __CUDA_ARCH__
+  return __saturatef(v);
+#else
   return v == v ? detail::clamp01(v) : 0.f;
+#endif
+}
+
+// Codes shifted into the most significant bits of their word; 8-bit layouts have no shift.
+template <typename S>
+UPSCALED_HD unsigned place_code(int q, int shift) {
+  if constexpr (sizeof(S) == 1)
+    return static_cast<unsigned>(q);
+  else
+    return static_cast<unsigned>(q << shift);
 }
 
 template <typename S>
@@ -182,15 +197,16 @@ UPSCALED_HD void load_rgb9(const Planes3<In>& src, int y, int x0, int width, flo
   unpack_row<8>(raw[0], v);
 }
 
-// Luma codes of the W pixels of row y (not stored yet).
-template <int W>
+// Luma codes of the W pixels of row y (not stored yet). DT: ordered dither (a.dither), a
+// template parameter so that the undithered kernels carry no threshold selects.
+template <typename S, int W, bool DT>
 UPSCALED_HD void luma_codes(const FromRgbArgs& a, int y, int x0, const float v[3][W + 1], unsigned q[W]) {
   const detail::RgbToYuv& m = a.m;
 #pragma unroll
   for (int i = 0; i < W; ++i) {
-    const float t = a.dither ? bayer_threshold(x0 + i, y) : 0.5f;
+    const float t = DT ? bayer_threshold(x0 + i, y) : 0.5f;
     const float code = m.m[0] * v[0][1 + i] + m.m[1] * v[1][1 + i] + m.m[2] * v[2][1 + i] + m.off[0];
-    q[i] = static_cast<unsigned>(quantise_fast(code, t, m.max_code) << a.shift);
+    q[i] = place_code<S>(quantise_fast(code, t, m.max_code), a.shift);
   }
 }
 
@@ -198,7 +214,8 @@ UPSCALED_HD void luma_codes(const FromRgbArgs& a, int y, int x0, const float v[3
 // acc[c][0 .. W] (column x0 - 1 + j, as load_rows) or, without horizontal subsampling,
 // acc[c][1 + i]. Same order as chroma_row() in from_rgb_cpu.cpp: vertical sums first, then
 // horizontal, then the chroma rows of the matrix.
-template <typename S, int SX, int W>
+// TH: horizontal taps (a.th.n: 3 co-sited, 2 centred; 0 without horizontal subsampling).
+template <typename S, int SX, int W, bool DT, int TH>
 UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float acc[3][W + 1]) {
   constexpr int n = W >> SX;
   const int c0 = x0 >> SX;
@@ -209,14 +226,14 @@ UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float 
   } else {
     // Cell i covers luma columns x0 + 2i (+ first + k); its taps in acc are at 2i + 1 +
     // first + k: first = -1 (co-sited, [1 2 1]) or 0 (centred, [1 1]).
-    const bool three = a.th.n == 3;
+    constexpr bool three = TH == 3;
 #pragma unroll
     for (int i = 0; i < n; ++i) {
       const int j = 2 * i + (three ? 0 : 1);
       float r = a.th.w[0] * acc[0][j] + a.th.w[1] * acc[0][j + 1];
       float g = a.th.w[0] * acc[1][j] + a.th.w[1] * acc[1][j + 1];
       float b = a.th.w[0] * acc[2][j] + a.th.w[1] * acc[2][j + 1];
-      if (three) {
+      if constexpr (three) {
         r += a.th.w[2] * acc[0][j + 2];
         g += a.th.w[2] * acc[1][j + 2];
         b += a.th.w[2] * acc[2][j + 2];
@@ -231,9 +248,8 @@ UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float 
     const int cx = c0 + i;
     const float u = m.m[3] * R[i] + m.m[4] * G[i] + m.m[5] * B[i] + m.off[1];
     const float v = m.m[6] * R[i] + m.m[7] * G[i] + m.m[8] * B[i] + m.off[2];
-    qu[i] = static_cast<unsigned>(quantise_fast(u, a.dither ? bayer_threshold(cx, cy) : 0.5f, m.max_code) << a.shift);
-    qv[i] = static_cast<unsigned>(quantise_fast(v, a.dither ? bayer_threshold(cx + 4, cy + 2) : 0.5f, m.max_code)
-                                  << a.shift);
+    qu[i] = place_code<S>(quantise_fast(u, DT ? bayer_threshold(cx, cy) : 0.5f, m.max_code), a.shift);
+    qv[i] = place_code<S>(quantise_fast(v, DT ? bayer_threshold(cx + 4, cy + 2) : 0.5f, m.max_code), a.shift);
   }
   if (a.interleaved) {
     unsigned uv[2 * n];
@@ -252,7 +268,7 @@ UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float 
 // clamped into the picture as the CPU clamps them. Every load comes before the first store
 // (stores may alias the source for all the compiler knows, so a store between two loads
 // would serialise the thread's memory round trips); sums run in the CPU's tap order.
-template <typename S, int SX, int NT, int W, typename In>
+template <typename S, int SX, int NT, int W, bool DT, int TH, typename In>
 UPSCALED_HD void from_rgb_strip(const FromRgbArgs& a, const Planes3<In>& src, int sx, int cy) {
   constexpr int SY = NT == 1 ? 0 : 1, OFF = NT == 3 ? 1 : 0;
   const int x0 = W * sx, y0 = cy << SY;
@@ -267,7 +283,7 @@ UPSCALED_HD void from_rgb_strip(const FromRgbArgs& a, const Planes3<In>& src, in
   for (int k = 0; k < NT; ++k) {
     float v[3][W + 1];
     unpack_row<W>(raw[k], v);
-    if (k >= OFF && k - OFF < (1 << SY)) luma_codes<W>(a, y0 + k - OFF, x0, v, q[k - OFF]);
+    if (k >= OFF && k - OFF < (1 << SY)) luma_codes<S, W, DT>(a, y0 + k - OFF, x0, v, q[k - OFF]);
     const float wk = a.tv.w[k];
 #pragma unroll
     for (int c = 0; c < 3; ++c)
@@ -277,7 +293,7 @@ UPSCALED_HD void from_rgb_strip(const FromRgbArgs& a, const Planes3<In>& src, in
 #pragma unroll
   for (int d = 0; d < (1 << SY); ++d)
     if (y0 + d < a.height) store_codes<S, W>(code_row<S>(a.p[0], a.pitch[0], y0 + d), x0, a.width, q[d]);
-  if (a.yuv) chroma_cells<S, SX, W>(a, cy, x0, acc);
+  if (a.yuv) chroma_cells<S, SX, W, DT, TH>(a, cy, x0, acc);
 }
 
 // rgb24 / bgr24: 8 pixels = 24 bytes.
@@ -332,11 +348,37 @@ constexpr int kBlockX = 32, kBlockY = 8;
 template <int NT>
 constexpr int strip_width = NT >= 2 ? 4 : 8;
 
-template <typename S, int SX, int NT, typename In, int W = strip_width<NT>>
+template <typename S, int SX, int NT, int W, bool DT, int TH, typename In>
 __global__ void __launch_bounds__(kBlockX* kBlockY, NT == 3 ? 2 : 3) from_rgb_kernel(FromRgbArgs a, Planes3<In> src) {
   const int sx = blockIdx.x * kBlockX + threadIdx.x, cy = blockIdx.y * kBlockY + threadIdx.y;
   if (W * sx >= a.width || (cy << (NT == 1 ? 0 : 1)) >= a.height) return;
-  from_rgb_strip<S, SX, NT, W, In>(a, src, sx, cy);
+  from_rgb_strip<S, SX, NT, W, DT, TH, In>(a, src, sx, cy);
+}
+
+// Dither and horizontal chroma taps as template parameters: one instantiation per
+// combination, chosen here from the run-time arguments.
+template <int SX, int NT, int W, typename In>
+void launch_planar(const FromRgbArgs& a, const Planes3<In>& s, int bytes, dim3 grid, dim3 block, cudaStream_t st) {
+  auto go = [&](auto dt, auto th) {
+    constexpr bool DT = decltype(dt)::value;
+    constexpr int TH = decltype(th)::value;
+    if (bytes == 1)
+      from_rgb_kernel<std::uint8_t, SX, NT, W, DT, TH, In><<<grid, block, 0, st>>>(a, s);
+    else
+      from_rgb_kernel<std::uint16_t, SX, NT, W, DT, TH, In><<<grid, block, 0, st>>>(a, s);
+  };
+  using D0 = std::false_type;
+  using D1 = std::true_type;
+  if constexpr (SX == 0) {
+    a.dither ? go(D1{}, std::integral_constant<int, 0>{}) : go(D0{}, std::integral_constant<int, 0>{});
+  } else {
+    using T2 = std::integral_constant<int, 2>;
+    using T3 = std::integral_constant<int, 3>;
+    if (a.th.n == 3)
+      a.dither ? go(D1{}, T3{}) : go(D0{}, T3{});
+    else
+      a.dither ? go(D1{}, T2{}) : go(D0{}, T2{});
+  }
 }
 
 template <typename In>
@@ -364,23 +406,14 @@ void launch(RgbPlanes<HostIn> src, const ColorSpec& spec, const MutableFrameView
     from_rgb_packed_kernel<In><<<grid(8, 0), block, 0, st>>>(a, s);
   } else if (li.chroma_shift_y == 1) {  // 4:2:0
     const dim3 g = grid(strip_width<2>, 1);
-    const bool three = a.tv.n == 3;
-    if (li.bytes == 1)
-      three ? from_rgb_kernel<std::uint8_t, 1, 3, In><<<g, block, 0, st>>>(a, s)
-            : from_rgb_kernel<std::uint8_t, 1, 2, In><<<g, block, 0, st>>>(a, s);
+    if (a.tv.n == 3)
+      launch_planar<1, 3, strip_width<3>, In>(a, s, li.bytes, g, block, st);
     else
-      three ? from_rgb_kernel<std::uint16_t, 1, 3, In><<<g, block, 0, st>>>(a, s)
-            : from_rgb_kernel<std::uint16_t, 1, 2, In><<<g, block, 0, st>>>(a, s);
+      launch_planar<1, 2, strip_width<2>, In>(a, s, li.bytes, g, block, st);
   } else if (li.chroma_shift_x == 1) {  // 4:2:2: 4-pixel strips (8-pixel ones measured 1.5x slower)
-    if (li.bytes == 1)
-      from_rgb_kernel<std::uint8_t, 1, 1, In, 4><<<grid(4, 0), block, 0, st>>>(a, s);
-    else
-      from_rgb_kernel<std::uint16_t, 1, 1, In, 4><<<grid(4, 0), block, 0, st>>>(a, s);
+    launch_planar<1, 1, 4, In>(a, s, li.bytes, grid(4, 0), block, st);
   } else {  // 4:4:4 and gray (a.yuv false: luma only)
-    if (li.bytes == 1)
-      from_rgb_kernel<std::uint8_t, 0, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);
-    else
-      from_rgb_kernel<std::uint16_t, 0, 1, In><<<grid(8, 0), block, 0, st>>>(a, s);
+    launch_planar<0, 1, strip_width<1>, In>(a, s, li.bytes, grid(8, 0), block, st);
   }
   cuda_check_launch(who);
 }

@@ -12,6 +12,8 @@
 #include "kernels/cuda_common.cuh"
 #include "kernels/to_rgb.h"
 
+#include <stdexcept>
+
 namespace upscaled::kernels {
 namespace cudadetail {
 
@@ -30,6 +32,9 @@ struct ToRgbArgs {
 
 inline ToRgbArgs make_to_rgb_args(const FrameView& src, const ColorSpec& spec) {
   const LayoutInfo li = layout_info(src.layout);
+  const detail::YuvToRgb m = detail::make_yuv_to_rgb(spec, li.bits);
+  // store_rgb8 leaves out the two terms every Y'CbCr matrix has as zero.
+  if (m.m[1] != 0.f || m.m[8] != 0.f) throw std::logic_error("to_rgb_cuda: matrix with a Cb term in R or Cr in B");
   const PlaneSize cps = plane_size(src.layout, src.width, src.height, li.yuv ? 1 : 0);
   return {{src.data[0], src.data[1], src.data[2]},
           {src.pitch[0], src.pitch[1], src.pitch[2]},
@@ -42,7 +47,7 @@ inline ToRgbArgs make_to_rgb_args(const FrameView& src, const ColorSpec& spec) {
           spec.siting == ChromaSiting::center,
           li.bgr,
           detail::chroma_offset_y(spec.siting),
-          detail::make_yuv_to_rgb(spec, li.bits),
+          m,
           detail::code_scale(spec.range, li.bits, false)};
 }
 
@@ -71,7 +76,7 @@ UPSCALED_HD typename Words8<S>::type ld8(const S* p) {
 }
 UPSCALED_HD void unpack(unsigned w, int /*shift*/, float* out) {
 #pragma unroll
-  for (int i = 0; i < 4; ++i) out[i] = u2f((w >> (8 * i)) & 0xffu);
+  for (int i = 0; i < 4; ++i) out[i] = byte_to_float(w, i);
 }
 UPSCALED_HD void unpack(uint2 w, int shift, float* out, std::uint8_t /*tag*/) {
   unpack(w.x, shift, out);
@@ -111,7 +116,7 @@ UPSCALED_HD void unpack8(typename Words8<S>::type w, int shift, float* out) {
 template <typename S, int SX, int NR>
 UPSCALED_HD void load_strip(const ToRgbArgs& a, int y, int x0, int r0, int r1, float Y[8], float u[NR][8],
                             float v[NR][8]) {
-  const int sh = a.shift;
+  const int sh = sizeof(S) == 1 ? 0 : a.shift;  // 8-bit layouts have no shift: no shift instructions
   const S* ly = sample_row<S>(a.p[0], a.pitch[0], y);
   const int rows[2] = {r0, r1};
   if constexpr (SX == 1) {
@@ -219,15 +224,19 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, int y, int x0, int r0, int r1, f
   }
 }
 
+// The Y'CbCr matrices have no Cb term in R and no Cr term in B (make_yuv_to_rgb; checked in
+// make_to_rgb_args), so a pixel takes 7 FMAs instead of 9 multiply-adds and 3 additions, and
+// the clamp rides on the last FMA (saturation). Differs from the CPU twin's order by float
+// rounding only (the tests' 2e-5).
 template <typename Out>
 UPSCALED_HD void store_rgb8(const Planes3<Out>& dst, int y, int x0, int width, const float Y[8], const float U[8],
                             const float V[8], const detail::YuvToRgb& m) {
   float r[8], g[8], b[8];
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
-    r[i] = detail::clamp01(m.m[0] * Y[i] + m.m[1] * U[i] + m.m[2] * V[i] + m.off[0]);
-    g[i] = detail::clamp01(m.m[3] * Y[i] + m.m[4] * U[i] + m.m[5] * V[i] + m.off[1]);
-    b[i] = detail::clamp01(m.m[6] * Y[i] + m.m[7] * U[i] + m.m[8] * V[i] + m.off[2]);
+    r[i] = saturate01(fmaf(m.m[2], V[i], fmaf(m.m[0], Y[i], m.off[0])));
+    g[i] = saturate01(fmaf(m.m[5], V[i], fmaf(m.m[4], U[i], fmaf(m.m[3], Y[i], m.off[1]))));
+    b[i] = saturate01(fmaf(m.m[7], U[i], fmaf(m.m[6], Y[i], m.off[2])));
   }
   store8(dst.row(0, y), x0, width, r);
   store8(dst.row(1, y), x0, width, g);
@@ -237,7 +246,7 @@ UPSCALED_HD void store_rgb8(const Planes3<Out>& dst, int y, int x0, int width, c
 // YUV layouts: strip (sx, y) is luma columns [8 sx, 8 sx + 8) of row y. SX/SY: chroma
 // subsampling shifts. Same operation order as yuv_rows() in to_rgb_cpu.cpp: vertical chroma
 // interpolation, then horizontal, then the matrix. One row per thread, all loads first.
-template <typename S, int SX, int SY, typename Out>
+template <typename S, int SX, int SY, bool CX, typename Out>
 UPSCALED_HD void to_rgb_yuv_strip(const ToRgbArgs& a, const Planes3<Out>& dst, int sx, int y) {
   constexpr int NR = SY == 1 ? 2 : 1;  // without vertical subsampling both rows are row y
   const int x0 = 8 * sx;
@@ -260,15 +269,22 @@ UPSCALED_HD void to_rgb_yuv_strip(const ToRgbArgs& a, const Planes3<Out>& dst, i
     // Horizontal: luma column x0 + i sits at chroma position (x0 + i - off) / 2. With x0
     // even this is c0 + i / 2 (co-sited, weight 0 or 0.5) or c0 + (i - 0.5) / 2 (centred,
     // weight 0.75 or 0.25): the values chroma_lerp gives, exactly; uc[j] is column c0 - 1 + j.
+    // The siting is a template parameter, so weights are constants and a co-sited even
+    // column (weight 0) is a copy: (1 - 0) * a + 0 * b is a, bit for bit.
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
-      const int jc = (i >> 1) + 1;  // co-sited: i0 = c0 + i / 2
-      const int jm = (i + 1) >> 1;  // centred: i0 = c0 + floor((i - 0.5) / 2)
-      const float f = a.centred_x ? ((i & 1) ? 0.25f : 0.75f) : ((i & 1) ? 0.5f : 0.f);
-      const float ua = a.centred_x ? uc[jm] : uc[jc], ub = a.centred_x ? uc[jm + 1] : uc[jc + 1];
-      const float va = a.centred_x ? vc[jm] : vc[jc], vb = a.centred_x ? vc[jm + 1] : vc[jc + 1];
-      U[i] = (1.f - f) * ua + f * ub;
-      V[i] = (1.f - f) * va + f * vb;
+      if constexpr (CX) {
+        const int jm = (i + 1) >> 1;  // i0 = c0 + floor((i - 0.5) / 2)
+        const float f = (i & 1) ? 0.25f : 0.75f;
+        U[i] = (1.f - f) * uc[jm] + f * uc[jm + 1];
+        V[i] = (1.f - f) * vc[jm] + f * vc[jm + 1];
+      } else if (i & 1) {
+        const int jc = (i >> 1) + 1;  // i0 = c0 + i / 2
+        U[i] = 0.5f * uc[jc] + 0.5f * uc[jc + 1];
+        V[i] = 0.5f * vc[jc] + 0.5f * vc[jc + 1];
+      } else {
+        U[i] = uc[(i >> 1) + 1], V[i] = vc[(i >> 1) + 1];
+      }
     }
   }
   store_rgb8(dst, y, x0, a.width, Y, U, V, a.m);
@@ -332,11 +348,27 @@ using namespace cudadetail;
 constexpr int kBlockX = 32, kBlockY = 8;
 
 // MINB: blocks per multiprocessor the register budget must allow (1: unconstrained).
-template <typename S, int SX, int SY, typename Out, int MINB = 1>
+template <typename S, int SX, int SY, bool CX, typename Out, int MINB = 1>
 __global__ void __launch_bounds__(kBlockX* kBlockY, MINB) to_rgb_yuv_kernel(ToRgbArgs a, Planes3<Out> dst) {
   const int sx = blockIdx.x * kBlockX + threadIdx.x, y = blockIdx.y * kBlockY + threadIdx.y;
   if (8 * sx >= a.width || y >= a.height) return;
-  to_rgb_yuv_strip<S, SX, SY, Out>(a, dst, sx, y);
+  to_rgb_yuv_strip<S, SX, SY, CX, Out>(a, dst, sx, y);
+}
+
+// One instantiation per sample size and horizontal siting (CX matters only when SX == 1).
+template <int SX, int SY, typename Out, int MINB = 1>
+void launch_yuv(const ToRgbArgs& a, const Planes3<Out>& d, int bytes, dim3 grid, dim3 block, cudaStream_t s) {
+  if (bytes == 1) {
+    if (SX == 1 && a.centred_x)
+      to_rgb_yuv_kernel<std::uint8_t, SX, SY, true, Out, MINB><<<grid, block, 0, s>>>(a, d);
+    else
+      to_rgb_yuv_kernel<std::uint8_t, SX, SY, false, Out, MINB><<<grid, block, 0, s>>>(a, d);
+  } else {
+    if (SX == 1 && a.centred_x)
+      to_rgb_yuv_kernel<std::uint16_t, SX, SY, true, Out, MINB><<<grid, block, 0, s>>>(a, d);
+    else
+      to_rgb_yuv_kernel<std::uint16_t, SX, SY, false, Out, MINB><<<grid, block, 0, s>>>(a, d);
+  }
 }
 
 template <typename S, typename Out>
@@ -378,20 +410,11 @@ void launch(const FrameView& src, const ColorSpec& spec, RgbPlanes<HostOut> dst,
     // at 3840x2160 on the H200, measured side by side (docs/benchmarks.md). float32 output
     // keeps the unconstrained kernel (84% of copy; the bound was not measured there).
     constexpr int minb = std::is_same_v<Out, __half> ? 4 : 1;
-    if (li.bytes == 1)
-      to_rgb_yuv_kernel<std::uint8_t, 1, 1, Out, minb><<<grid, block, 0, s>>>(a, d);
-    else
-      to_rgb_yuv_kernel<std::uint16_t, 1, 1, Out, minb><<<grid, block, 0, s>>>(a, d);
+    launch_yuv<1, 1, Out, minb>(a, d, li.bytes, grid, block, s);
   } else if (li.chroma_shift_x == 1) {
-    if (li.bytes == 1)
-      to_rgb_yuv_kernel<std::uint8_t, 1, 0, Out><<<grid, block, 0, s>>>(a, d);
-    else
-      to_rgb_yuv_kernel<std::uint16_t, 1, 0, Out><<<grid, block, 0, s>>>(a, d);
+    launch_yuv<1, 0, Out>(a, d, li.bytes, grid, block, s);
   } else {
-    if (li.bytes == 1)
-      to_rgb_yuv_kernel<std::uint8_t, 0, 0, Out><<<grid, block, 0, s>>>(a, d);
-    else
-      to_rgb_yuv_kernel<std::uint16_t, 0, 0, Out><<<grid, block, 0, s>>>(a, d);
+    launch_yuv<0, 0, Out>(a, d, li.bytes, grid, block, s);
   }
   cuda_check_launch(who);
 }

@@ -29,6 +29,10 @@ class Network {
   virtual int context_pixels() const { return 16; }
   // Convolution multiply-adds per input pixel (for achieved-FLOP/s figures); 0 = unknown.
   virtual double multiply_adds_per_input_pixel() const { return 0.0; }
+  // Whether libtorch's cuDNN autotuning pays for this network after to(): it times every
+  // algorithm of each convolution at each new input shape. Networks whose convolutions run
+  // in libtorch say yes; one that runs its body through its own cuDNN plan says no.
+  virtual bool wants_cudnn_autotune() const { return true; }
 };
 
 // idealo RDN / RRDN from a TF.js layers model (model.json beside its weight shards).
@@ -39,5 +43,11 @@ std::unique_ptr<Network> load_pth_network(const std::filesystem::path& path);
 std::unique_ptr<Network> load_safetensors_network(const std::filesystem::path& path);
 // Any TorchScript module (.pt); scale is measured by running a small input through it.
 std::unique_ptr<Network> load_torchscript_network(const std::filesystem::path& path);
+
+// Sets libtorch's cuDNN autotuning (process-wide) for a network about to run on the GPU:
+// network.wants_cudnn_autotune(), unless UPSCALED_CUDNN_BENCHMARK is 0 or 1 (comparisons).
+// Autotuning times every algorithm at each new input shape, so it costs start-up (the
+// memory measurement's three sizes and the first batch) for what it may gain per frame.
+void set_cudnn_autotune(const Network& network);
 
 }  // namespace upscaled::model::torchnet

@@ -57,6 +57,11 @@ class TfjsNetwork final : public Network {
     if (device.is_cuda() && dtype == torch::kHalf) fused_ = make_fused_runner(graph_);
     if (fused_) log::debug(log::cat(file_.string(), ": ", fused_->describe()));
   }
+  // The executor plans its own convolutions with cuDNN's heuristics; autotuning would only
+  // reach the small eager tail, and cost start-up: on the H200, thick x4 at 640x360 batch 4,
+  // the memory measurement took 0.20-0.27 s instead of 0.35-0.67 s and the first batch
+  // 0.08 s instead of 0.13-0.15 s, with the same steady state (docs/gpu-pipeline.md).
+  bool wants_cudnn_autotune() const override { return !fused_; }
   // The dense blocks see far (>100 px), but their influence decays quickly; 16 input pixels
   // of context keeps tiled output within rounding of whole-frame output (tests/model_tfjs).
   int context_pixels() const override { return 16; }

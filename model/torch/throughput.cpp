@@ -65,7 +65,7 @@ ThroughputResult measure_network_throughput(const ModelRequest& request, int wid
 
   auto net = load_network(request.name, request.scale);
   net->to(device, dtype);
-  if (cuda) at::globalContext().setBenchmarkCuDNN(true);
+  if (cuda) torchnet::set_cudnn_autotune(*net);
   c10::InferenceMode guard;
   ThroughputResult r;
   r.network = net->describe();

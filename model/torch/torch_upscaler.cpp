@@ -15,6 +15,7 @@
 #endif
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -68,6 +69,12 @@ TilePlan plan_tiles(int width, int height, int tile, int overlap) {
   return plan;
 }
 
+void set_cudnn_autotune(const Network& network) {
+  const char* choice = std::getenv("UPSCALED_CUDNN_BENCHMARK");
+  const std::string forced = choice ? choice : "";
+  at::globalContext().setBenchmarkCuDNN(forced == "1" || (forced != "0" && network.wants_cudnn_autotune()));
+}
+
 TorchUpscaler::TorchUpscaler(std::unique_ptr<Network> network, const ModelRequest& request)
     : network_(std::move(network)), name_(request.name) {
   const std::string& dev = request.device;
@@ -87,7 +94,6 @@ TorchUpscaler::TorchUpscaler(std::unique_ptr<Network> network, const ModelReques
     throw Error(ErrorCode::usage, "model '" + name_ + "': unknown precision '" + p + "' (auto, fp32, fp16, bf16)");
   if (device_.is_cuda()) {
     dtype_ = p == "fp32" ? torch::kFloat32 : p == "bf16" ? torch::kBFloat16 : torch::kFloat16;
-    at::globalContext().setBenchmarkCuDNN(true);  // fixed tile/frame sizes: autotune once per shape
   } else if (p == "fp16" || p == "bf16") {
     log::warn(log::cat("model '", name_, "': precision ", p, " is GPU-only; the CPU runs fp32"));
   }
@@ -101,6 +107,7 @@ TorchUpscaler::TorchUpscaler(std::unique_ptr<Network> network, const ModelReques
   memory_wait_s_ = request.gpu_memory_wait_seconds;
   memory_share_ = std::max(1, request.gpu_jobs);
   network_->to(device_, dtype_);
+  if (device_.is_cuda()) set_cudnn_autotune(*network_);
 }
 
 std::string TorchUpscaler::describe() const {

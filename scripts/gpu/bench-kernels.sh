@@ -9,6 +9,9 @@
 #     --base SRC       also build SRC (another checkout, e.g. the previous commit) and run its
 #                      bench_kernels first, for before/after figures from one machine and run
 #     --base-prebuilt DIR   the same with a prebuilt bench_kernels of the other checkout
+#     --ncu ROWS       also profile the bench rows whose names contain one of the comma-separated
+#                      ROWS with Nsight Compute (both builds): executed instructions, time, SM and
+#                      DRAM throughput per kernel and grid, in ncu.txt
 #   needs: the GPU kit (.gpu-kit or ../.gpu-kit: activate.sh puts FFmpeg, GoogleTest etc. on
 #          the search paths).
 # Files: summary.txt (machine, build, test counts, bench tables), tests.txt, bench.txt,
@@ -20,12 +23,13 @@ mkdir -p "$out"
 summary=$out/summary.txt
 say() { echo "== $*" | tee -a "$summary"; }
 
-prebuilt="" base="" base_prebuilt=""
+prebuilt="" base="" base_prebuilt="" ncu_rows=""
 while [[ $# -gt 0 ]]; do
   case $1 in
     --prebuilt) prebuilt=$2; shift 2 ;;
     --base) base=$2; shift 2 ;;
     --base-prebuilt) base_prebuilt=$2; shift 2 ;;
+    --ncu) ncu_rows=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -83,6 +87,19 @@ if [[ -x $bench_bin ]]; then
   say "bench"
   "$bench_bin" --gpu --runs 20 --json "$out/bench.json" > "$out/bench.txt" 2>&1
   echo "rc=$?" >> "$out/bench.txt"
+fi
+ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null || true)
+if [[ -n $ncu_rows && -n $ncu_bin ]]; then
+  say "ncu ($ncu_rows)"
+  for b in ${base_bench:+base:$base_bench} new:$bench_bin; do
+    "$ncu_bin" --csv --metrics gpu__time_duration.sum,smsp__inst_executed.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,launch__registers_per_thread \
+      "${b#*:}" --gpu --runs 1 --filter "$ncu_rows" > "/tmp/ncu-${b%%:*}.csv" 2> "/tmp/ncu-${b%%:*}.err"
+    python3 scripts/gpu/ncu-summary.py "${b%%:*}" "/tmp/ncu-${b%%:*}.csv" >> "$out/ncu.txt" 2>&1 ||
+      tail -5 "/tmp/ncu-${b%%:*}.err" >> "$out/ncu.txt"
+  done
+  cat "$out/ncu.txt" >> "$summary"
+elif [[ -n $ncu_rows ]]; then
+  say "no ncu on this machine"
 fi
 if [[ -x $test_bin ]]; then
   say "tests"

@@ -6,6 +6,8 @@
 # machine keeps it). Logs under $OUT.
 #   usage (on the CUDA machine, repo root, carrying .gpu-kit, .gpu-carry, .cudnn-headers):
 #   scripts/gpu/startup.sh [extra ctest regex]
+#   env: STARTUP_ENVS="A=1 A=0": an A/B of environment settings, one run of each in turn
+#        (ROUNDS rounds, default 2) instead of three runs of the defaults.
 set -uo pipefail
 source scripts/gpu/summary.sh
 carry=$PWD/.gpu-carry
@@ -14,11 +16,19 @@ gpu_build_or_stop "$out/build.log" upscaled test_model_tfjs bench_model_throughp
   test_cli_file
 thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
 gpu_bench_clip
-for run in 1 2 3; do
-  e2e=$out/e2e-$run.txt
-  timeout 60 /tmp/b/app/upscaled --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 -m "$thick/x4/model.json" \
-    -s 4 --preset veryfast --overwrite --stats --no-progress > "$e2e" 2>&1
-  say "e2e $run rc=$?: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
+runs=()
+if [[ -n ${STARTUP_ENVS:-} ]]; then
+  for round in $(seq "${ROUNDS:-2}"); do for e in $STARTUP_ENVS; do runs+=("$round:$e"); done; done
+else
+  runs=(1:default 2:default 3:default)
+fi
+for r in "${runs[@]}"; do
+  run=${r%%:*} setting=${r#*:}
+  e2e=$out/e2e-$run-${setting//[^A-Za-z0-9_]/_}.txt
+  [[ $setting == default ]] && setting=UPSCALED_STARTUP_DEFAULTS=1
+  env "$setting" timeout 60 /tmp/b/app/upscaled --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 \
+    -m "$thick/x4/model.json" -s 4 --preset veryfast --overwrite --stats --no-progress > "$e2e" 2>&1
+  say "e2e $run $setting rc=$?: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
   grep -E "^start-up" "$e2e" | tee -a "$log"
   grep -E "startup check took|handle created|measured in|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on" "$e2e" |
     cut -c12-400 | sed -E 's#/[^ ]*/model.json#MODEL#g' | cut -c1-260 | tee -a "$log"
