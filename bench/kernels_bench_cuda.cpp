@@ -151,10 +151,28 @@ void run_gpu_bench(const BenchOptions& opt, std::vector<KernelResult>& rows, std
       auto down = std::make_shared<ResizeCuda>(w, h, w / 2, h / 2, f);
       add(std::string("resize ") + resize_filter_name(f) + " x2 down f16 (from " + sz + ")", b,
           [&] { down->run(rgb_h.view().as_const(), half_size.view(), st); });
+      // The same ratios through the general tiled kernel (what other ratios get), for
+      // comparison with the periodic one that integer ratios take.
+      auto up_t = std::make_shared<ResizeCuda>(w / 2, h / 2, w, h, f, ResizeStrategy::tiled);
+      add(std::string("resize ") + resize_filter_name(f) + " x2 up f16 tiled (to " + sz + ")", b,
+          [&] { up_t->run(half_size.view().as_const(), rgb_h.view(), st); });
+      auto down_t = std::make_shared<ResizeCuda>(w, h, w / 2, h / 2, f, ResizeStrategy::tiled);
+      add(std::string("resize ") + resize_filter_name(f) + " x2 down f16 tiled (from " + sz + ")", b,
+          [&] { down_t->run(rgb_h.view().as_const(), half_size.view(), st); });
       if (f == ResizeFilter::lanczos3) {  // the two-pass strategy, for comparison
         auto up2 = std::make_shared<ResizeCuda>(w / 2, h / 2, w, h, f, ResizeStrategy::two_pass);
         add(std::string("resize lanczos x2 up f16 two-pass (to ") + sz + ")", b,
             [&] { up2->run(half_size.view().as_const(), rgb_h.view(), st); });
+      }
+    }
+    // A ratio the periodic kernel does not take: 1.5x up into this size (2/3 of it as source).
+    {
+      DevRgb<Half> two_thirds(w * 2 / 3, h * 2 / 3);
+      const double b = DevRgb<Half>::bytes(w, h) + DevRgb<Half>::bytes(w * 2 / 3, h * 2 / 3);
+      for (ResizeFilter f : {ResizeFilter::bilinear, ResizeFilter::lanczos3}) {
+        auto plan = std::make_shared<ResizeCuda>(w * 2 / 3, h * 2 / 3, w, h, f);
+        add(std::string("resize ") + resize_filter_name(f) + " x1.5 up f16 (to " + sz + ")", b,
+            [&] { plan->run(two_thirds.view().as_const(), rgb_h.view(), st); });
       }
     }
   }

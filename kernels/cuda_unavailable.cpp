@@ -48,6 +48,9 @@ ResizeCuda::ResizeCuda(int, int, int, int, ResizeFilter, ResizeStrategy) {
 bool ResizeCuda::tiled() const {
   return false;
 }
+bool ResizeCuda::periodic() const {
+  return false;
+}
 ResizeCuda::~ResizeCuda() = default;
 ResizeCuda::ResizeCuda(ResizeCuda&&) noexcept = default;
 ResizeCuda& ResizeCuda::operator=(ResizeCuda&&) noexcept = default;

@@ -47,11 +47,12 @@ void resize_cpu(RgbPlanes<const float> src, RgbPlanes<float> dst, ResizeFilter f
 // full-size RGB frame).
 void resize_cpu(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, ResizeFilter filter);
 
-// automatic: one tiled kernel through shared memory when the filter has at most 13 taps and
-// its window fits (upscales and downscales up to about 2x), else two passes through a
-// device intermediate.
-// two_pass forces the latter (tests and benchmarks compare both).
-enum class ResizeStrategy { automatic, two_pass };
+// automatic: for plane runs that scale both axes by 2 or 4 up or by 2 down, a periodic kernel
+// (constant taps per output phase, no tap tables); otherwise one tiled kernel through shared
+// memory when the filter has at most 13 taps and its window fits (upscales and downscales up
+// to about 2x), else two passes through a device intermediate.
+// tiled skips the periodic kernel, two_pass forces the last (tests and benchmarks compare).
+enum class ResizeStrategy { automatic, tiled, two_pass };
 
 class ResizeCuda {
  public:
@@ -74,10 +75,12 @@ class ResizeCuda {
   void run(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, Stream stream);
   void run(const FrameView& src, const ColorSpec& spec, RgbPlanes<Half> dst, Stream stream);
 
-  // True when plane runs use the single tiled kernel. Fused frame runs use it too when their
+  // True when plane runs use a single kernel (periodic or tiled). Fused frame runs use the tiled one when their
   // three-plane tile fits in shared memory (the conversion happens where the tile's source
   // window is loaded); otherwise they take two passes, converting in the horizontal one.
   bool tiled() const;
+  // True when plane runs use the periodic kernel (integer ratios, see ResizeStrategy).
+  bool periodic() const;
 
  private:
   struct Impl;

@@ -31,6 +31,7 @@
 // the host against the CPU twin when no GPU is at hand.
 #include "kernels/frame_sampler.cuh"
 #include "kernels/resize.h"
+#include "kernels/resize_periodic_cuda.cuh"
 #include "kernels/resize_taps.h"
 
 #include <algorithm>
@@ -606,7 +607,9 @@ struct ResizeCuda::Impl {
   DeviceBuffer tables;  // h.first | v.first | h.weights | v.weights, for the two-pass kernels
   DeviceBuffer tmp;     // 3 planes of sh x dw floats, allocated on first two-pass use
   TapTable ht{}, vt{};
-  int kt = 0;  // > 0: the tiled kernel with this many taps
+  int kt = 0;             // > 0: the tiled kernel with this many taps
+  bool periodic = false;  // plane runs take the periodic kernel (resize_periodic_cuda.cu)
+  detail::PeriodicTaps ptaps;
   // Tiled runs: planar float16, planar float32, fused frame (choice.th 0: not tiled).
   struct Tiled {
     TileChoice c;
@@ -724,6 +727,10 @@ struct ResizeCuda::Impl {
     }
     const Planes3<const T> s = planes3<const T>(src);
     const Planes3<T> d = planes3<T>(dst);
+    if (periodic) {
+      launch_periodic<T>(ptaps, s, d, planes, sw, sh, dw, dh, to_cuda(stream));
+      return;
+    }
     if (tiled[sizeof(T) == 2 ? 0 : 1].c.th > 0) {
       launch_tiled<T>(s, d, planes, to_cuda(stream));
       return;
@@ -808,6 +815,11 @@ ResizeCuda::ResizeCuda(int src_width, int src_height, int dst_width, int dst_hei
   m.ht = {hf, hw, m.h.count};
   m.vt = {vf, vw, m.v.count};
   if (strategy == ResizeStrategy::two_pass) return;
+  if (strategy == ResizeStrategy::automatic && detail::find_periodic(m.h, m.v, m.sw, m.sh, m.dw, m.dh, m.ptaps) &&
+      periodic_supported(m.ptaps)) {
+    configure_periodic(m.ptaps);
+    m.periodic = true;
+  }
   m.kt = bucket_for(std::max(m.h.count, m.v.count));
   if (m.kt == 0) return;
   // Tiles within the device's opt-in shared-memory limit per block (capped at 96 KiB), tall
@@ -857,7 +869,10 @@ ResizeCuda::ResizeCuda(int src_width, int src_height, int dst_width, int dst_hei
 
 ResizeCuda::~ResizeCuda() = default;
 bool ResizeCuda::tiled() const {
-  return impl_->tiled[0].c.th > 0 && impl_->tiled[1].c.th > 0;
+  return impl_->periodic || (impl_->tiled[0].c.th > 0 && impl_->tiled[1].c.th > 0);
+}
+bool ResizeCuda::periodic() const {
+  return impl_->periodic;
 }
 ResizeCuda::ResizeCuda(ResizeCuda&&) noexcept = default;
 ResizeCuda& ResizeCuda::operator=(ResizeCuda&&) noexcept = default;

@@ -18,4 +18,24 @@ struct Taps {
 
 Taps make_taps(int src_size, int dst_size, ResizeFilter f);
 
+// An integer-ratio resize whose tap tables repeat: destination index d = p m + r takes the
+// taps w[r][0 .. kw) at source indices q m + origin + k (replicated border outside the
+// source). Every phase's taps are aligned to one window start, the ones that start later
+// padded with zero weights in front, so all phases share kw (sums are unchanged: a zero tap
+// adds 0 * a finite value). Where make_taps folded taps onto the border the two agree as
+// sums (folding is how make_taps spells the replicated border), up to float rounding.
+struct PeriodicTaps {
+  static constexpr int kMaxPhases = 4, kMaxTaps = 16;
+  int p = 0, q = 0;  // p destination samples per q source samples
+  int kw = 0;        // taps per phase, after alignment
+  int origin = 0;    // window start of phase 0's period m = 0
+  float w[kMaxPhases][kMaxTaps] = {};
+};
+
+// The periodic form of a resize from (sw, sh) to (dw, dh) with tables h and v, when both
+// axes scale by the same factor p / q in {2, 4, 1/2} and every tap entry that make_taps did not
+// fold matches it bit for bit; false otherwise (other ratios, tiny sizes with no interior
+// entry, more taps than kMaxTaps).
+bool find_periodic(const Taps& h, const Taps& v, int sw, int sh, int dw, int dh, PeriodicTaps& out);
+
 }  // namespace upscaled::kernels::detail

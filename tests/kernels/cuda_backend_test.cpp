@@ -356,6 +356,36 @@ TEST(KernelsCuda, ResizeMatchesCpu) {
 #endif
 }
 
+// Integer ratios take the periodic kernel: x2 and x4 up, x2 down, odd sizes (partial tiles,
+// borders on every side), both sample types, against the CPU and against the tiled kernel's
+// route; a 1.5x resize and fused frame runs keep the tiled kernel.
+TEST(KernelsCuda, PeriodicResizeMatchesCpu) {
+  REQUIRE_CUDA();
+#ifdef UPSCALED_WITH_CUDA
+  std::mt19937 rng(505);
+  const Sz up[] = {{7, 5}, {17, 13}, {65, 33}, {33, 71}, {129, 67}, {333, 211}};
+  for (ResizeFilter f : {ResizeFilter::bilinear, ResizeFilter::bicubic, ResizeFilter::lanczos3, ResizeFilter::area}) {
+    for (const Sz& a : up) {
+      for (int k : {2, 4}) {
+        const bool want = ResizeCuda(a.w, a.h, k * a.w, k * a.h, f).periodic();
+        EXPECT_TRUE(want || std::min(a.w, a.h) < 8) << resize_filter_name(f) << " " << a.w << "x" << a.h << " x" << k;
+        resize_case<float>(f, a.w, a.h, k * a.w, k * a.h, rng);
+        resize_case<Half>(f, a.w, a.h, k * a.w, k * a.h, rng);
+      }
+      const bool down = ResizeCuda(2 * a.w, 2 * a.h, a.w, a.h, f).periodic();
+      EXPECT_TRUE(down || std::min(a.w, a.h) < 14) << resize_filter_name(f) << " " << a.w << "x" << a.h << " /2";
+      resize_case<float>(f, 2 * a.w, 2 * a.h, a.w, a.h, rng);
+      resize_case<Half>(f, 2 * a.w, 2 * a.h, a.w, a.h, rng);
+      resize_case<Half>(f, 2 * a.w, 2 * a.h, a.w, a.h, rng, ResizeStrategy::tiled);
+    }
+    EXPECT_TRUE(ResizeCuda(1920, 1080, 3840, 2160, f).periodic());
+    EXPECT_TRUE(ResizeCuda(3840, 2160, 1920, 1080, f).periodic());
+    EXPECT_FALSE(ResizeCuda(1920, 1080, 3840, 2160, f, ResizeStrategy::tiled).periodic());
+    EXPECT_FALSE(ResizeCuda(1920, 1080, 2880, 1620, f).periodic());
+  }
+#endif
+}
+
 TEST(KernelsCuda, FusedConvertResizeMatchesCpu) {
   REQUIRE_CUDA();
 #ifdef UPSCALED_WITH_CUDA

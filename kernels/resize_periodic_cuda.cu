@@ -1,0 +1,242 @@
+// The periodic resize kernel (contract in resize_periodic_cuda.cuh).
+//
+// When a resize scales both axes by the same integer ratio (x2, x4 up; x2 down), destination
+// sample p m + r always takes the same taps w[r][.] from source q m + origin: the weights are
+// compile-time-indexed kernel parameters (constant-bank operands of the FMAs, no loads) and
+// every source offset is a constant, so a thread keeps a run of source values in registers
+// and computes several outputs from them, with no tap tables and no data-dependent loops
+// (the general tiled kernel in resize_cuda.cu spends most of its instructions on those).
+//
+// A block owns a 64-column output tile of TH rows of one plane:
+//   1. fill: the tile's source window (rows and columns clamped into the plane: the replicated
+//      border) converted to float into shared memory, 4 samples per thread and step, with one
+//      8/16-byte load where the row allows;
+//   2. horizontal: a thread takes one window row and 4 periods (4p outputs) from 16-byte
+//      shared-memory loads, into a float32 tile `mid` (16-byte stores);
+//   3. vertical: a thread takes 2 adjacent columns (8-byte loads from mid) and a run of NV
+//      output rows, and stores 2 outputs per row (4 or 8 bytes).
+// Row strides of the window and of mid are odd multiples of 16 bytes, so the 16-byte
+// accesses of consecutive rows by consecutive threads do not conflict.
+#include "kernels/resize_periodic_cuda.cuh"
+
+#include <stdexcept>
+
+namespace upscaled::kernels::cudadetail {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kTileW = 64;  // output columns per block: 32 threads x 2 columns in the vertical pass
+constexpr int kMidStride = kTileW + 4;
+
+constexpr int odd_slots(int floats) {  // floats rounded up to an odd number of 16-byte slots
+  const int s = (floats + 3) / 4;
+  return 4 * (s % 2 == 0 ? s + 1 : s);
+}
+
+template <int P, int Q, int KW>
+struct Shape {
+  static constexpr int UH = 4;                                // periods per horizontal item
+  static constexpr int NH = P * UH;                           // outputs per horizontal item
+  static constexpr int UV = P == 1 ? 4 : 8 / P;               // periods per vertical item
+  static constexpr int NV = P * UV;                           // output rows per vertical item
+  static constexpr int TH = (kThreads / (kTileW / 2)) * NV;   // 8 row groups of NV rows
+  static constexpr int WR = Q * (TH / P - 1) + KW;            // window rows = mid rows
+  static constexpr int WC = Q * (kTileW / P - 1) + KW;        // window columns
+  static constexpr int GH = kTileW / NH;                      // horizontal items per row
+  static constexpr int NSH = Q * (UH - 1) + KW;               // source values per item
+  static constexpr int NSH4 = (NSH + 3) / 4 * 4;              // ... loaded 4 at a time
+  static constexpr int NSV = Q * (UV - 1) + KW;               // mid rows per vertical item
+  static constexpr int last_load = Q * UH * (GH - 1) + NSH4;  // end of the last item's loads
+  static constexpr int WS = odd_slots(last_load > WC ? last_load : WC);
+  static constexpr int NCH = (WC + 3) / 4 + 1;  // fill chunks per row (unaligned start)
+  static constexpr std::size_t smem = static_cast<std::size_t>(WR) * (WS + kMidStride) * sizeof(float);
+  static_assert(kTileW % NH == 0 && (Q * UH) % 4 == 0, "16-byte aligned horizontal loads");
+};
+
+struct PeriodicArgs {
+  int sw, sh, dw, dh, origin;
+  float w[detail::PeriodicTaps::kMaxPhases][detail::PeriodicTaps::kMaxTaps];
+};
+
+__device__ __forceinline__ void load4(const float* p, float v[4]) {
+  const float4 f = *reinterpret_cast<const float4*>(p);
+  v[0] = f.x, v[1] = f.y, v[2] = f.z, v[3] = f.w;
+}
+__device__ __forceinline__ void load4(const __half* p, float v[4]) {
+  const uint2 u = *reinterpret_cast<const uint2*>(p);
+  __half2 a, b;
+  memcpy(&a, &u.x, 4);
+  memcpy(&b, &u.y, 4);
+  v[0] = __low2float(a), v[1] = __high2float(a), v[2] = __low2float(b), v[3] = __high2float(b);
+}
+
+__device__ __forceinline__ void store2(float* row, int x, int width, float a, float b) {
+  if (x + 2 <= width && aligned_to(row + x, 8)) {
+    *reinterpret_cast<float2*>(row + x) = make_float2(a, b);
+    return;
+  }
+  row[x] = a;
+  if (x + 1 < width) row[x + 1] = b;
+}
+__device__ __forceinline__ void store2(__half* row, int x, int width, float a, float b) {
+  if (x + 2 <= width && aligned_to(row + x, 4)) {
+    *reinterpret_cast<unsigned*>(row + x) = pack_half2(a, b);
+    return;
+  }
+  row[x] = __float2half_rn(a);
+  if (x + 1 < width) row[x + 1] = __float2half_rn(b);
+}
+
+template <int P, int Q, int KW, typename T>
+__global__ void __launch_bounds__(kThreads) resize_periodic(PeriodicArgs a, Planes3<const T> src, Planes3<T> dst) {
+  using S = Shape<P, Q, KW>;
+  extern __shared__ float4 smem4[];
+  float* win = reinterpret_cast<float*>(smem4);
+  float* mid = win + S::WR * S::WS;
+  const int tid = threadIdx.x, z = blockIdx.z;
+  const int x0 = blockIdx.x * kTileW, y0 = blockIdx.y * S::TH;
+  const int wx0 = Q * (x0 / P) + a.origin, wy0 = Q * (y0 / P) + a.origin;
+
+  // 1. Source window, from 4-sample chunks aligned in the source row.
+  const int g0 = wx0 & ~3;
+  for (int i = tid; i < S::WR * S::NCH; i += kThreads) {
+    const int r = i / S::NCH, u = i - r * S::NCH;
+    const T* row = src.row_dyn(z, clampi(wy0 + r, 0, a.sh - 1));
+    const int gc = g0 + 4 * u;
+    float v[4];
+    if (gc >= 0 && gc + 4 <= a.sw && aligned_to(row + gc, 4 * sizeof(T))) {
+      load4(row + gc, v);
+    } else {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) v[e] = to_f(row[clampi(gc + e, 0, a.sw - 1)]);
+    }
+    float* w = win + r * S::WS;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int c = gc + e - wx0;
+      if (c >= 0 && c < S::WS) w[c] = v[e];
+    }
+  }
+  __syncthreads();
+
+  // 2. Horizontal: window row r, periods [UH g, UH g + UH) of the tile.
+  for (int i = tid; i < S::WR * S::GH; i += kThreads) {
+    const int r = i % S::WR, g = i / S::WR;
+    const float* in = win + r * S::WS + Q * S::UH * g;
+    float v[S::NSH4];
+#pragma unroll
+    for (int j = 0; j < S::NSH4 / 4; ++j) load4(in + 4 * j, v + 4 * j);
+    float o[S::NH];
+#pragma unroll
+    for (int u = 0; u < S::UH; ++u)
+#pragma unroll
+      for (int ph = 0; ph < P; ++ph) {
+        float s = 0.f;
+#pragma unroll
+        for (int k = 0; k < KW; ++k) s += a.w[ph][k] * v[Q * u + k];
+        o[P * u + ph] = s;
+      }
+    float4* m = reinterpret_cast<float4*>(mid + r * kMidStride + S::NH * g);
+#pragma unroll
+    for (int j = 0; j < S::NH / 4; ++j) m[j] = make_float4(o[4 * j], o[4 * j + 1], o[4 * j + 2], o[4 * j + 3]);
+  }
+  __syncthreads();
+
+  // 3. Vertical: columns x0 + 2 cp, + 1; output rows [y0 + NV g, + NV).
+  const int cp = tid & 31, g = tid >> 5;
+  const int x = x0 + 2 * cp;
+  if (x >= a.dw) return;
+  const float* col = mid + Q * S::UV * g * kMidStride + 2 * cp;
+  float2 v[S::NSV];
+#pragma unroll
+  for (int j = 0; j < S::NSV; ++j) v[j] = *reinterpret_cast<const float2*>(col + j * kMidStride);
+#pragma unroll
+  for (int u = 0; u < S::UV; ++u)
+#pragma unroll
+    for (int ph = 0; ph < P; ++ph) {
+      float sx = 0.f, sy = 0.f;
+#pragma unroll
+      for (int k = 0; k < KW; ++k) {
+        sx += a.w[ph][k] * v[Q * u + k].x;
+        sy += a.w[ph][k] * v[Q * u + k].y;
+      }
+      const int y = y0 + S::NV * g + P * u + ph;
+      if (y < a.dh) store2(dst.row_dyn(z, y), x, a.dw, sx, sy);
+    }
+}
+
+// Taps per phase that have a kernel, for each ratio: x2 / x4 up take the filter's taps plus
+// one alignment tap (3, 5, 7 taps: bilinear and area, bicubic, Lanczos-3); x2 down the
+// widened filter's (5: bilinear and area, 9: bicubic, 13: Lanczos-3).
+int bucket(const detail::PeriodicTaps& t) {
+  static constexpr int kUp[] = {4, 6, 8}, kDown[] = {5, 9, 13};
+  for (int b : t.p > 1 ? kUp : kDown)
+    if (t.kw <= b) return b;
+  return 0;
+}
+
+template <typename F>
+bool dispatch(const detail::PeriodicTaps& t, F&& f) {
+  const int kw = bucket(t);
+  auto pick = [&](auto pq, auto... kws) {
+    bool done = false;
+    ((kw == decltype(kws)::value && !done ? (f(pq, kws), done = true) : false), ...);
+    return done;
+  };
+  using std::integral_constant;
+  if (t.p == 2 && t.q == 1)
+    return pick(integral_constant<int, 2>{}, integral_constant<int, 4>{}, integral_constant<int, 6>{},
+                integral_constant<int, 8>{});
+  if (t.p == 4 && t.q == 1)
+    return pick(integral_constant<int, 4>{}, integral_constant<int, 4>{}, integral_constant<int, 6>{},
+                integral_constant<int, 8>{});
+  if (t.p == 1 && t.q == 2)
+    return pick(integral_constant<int, 1>{}, integral_constant<int, 5>{}, integral_constant<int, 9>{},
+                integral_constant<int, 13>{});
+  return false;
+}
+
+}  // namespace
+
+bool periodic_supported(const detail::PeriodicTaps& t) {
+  return dispatch(t, [](auto, auto) {});
+}
+
+void configure_periodic(const detail::PeriodicTaps& t) {
+  dispatch(t, [](auto p, auto kw) {
+    constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, KW = decltype(kw)::value;
+    constexpr std::size_t bytes = Shape<P, Q, KW>::smem;
+    // Above 48 KiB a kernel must opt in (the x2-down shapes).
+    if constexpr (bytes > 48 * 1024) {
+      cuda_check(cudaFuncSetAttribute(resize_periodic<P, Q, KW, float>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                      static_cast<int>(bytes)),
+                 "ResizeCuda periodic: shared-memory limit");
+      cuda_check(cudaFuncSetAttribute(resize_periodic<P, Q, KW, __half>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                      static_cast<int>(bytes)),
+                 "ResizeCuda periodic: shared-memory limit");
+    }
+  });
+}
+
+template <typename T>
+void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<T>& dst, int planes,
+                     int sw, int sh, int dw, int dh, cudaStream_t stream) {
+  PeriodicArgs a{sw, sh, dw, dh, t.origin, {}};
+  for (int r = 0; r < detail::PeriodicTaps::kMaxPhases; ++r)
+    for (int k = 0; k < detail::PeriodicTaps::kMaxTaps; ++k) a.w[r][k] = t.w[r][k];
+  const bool ok = dispatch(t, [&](auto p, auto kw) {
+    constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, KW = decltype(kw)::value;
+    using S = Shape<P, Q, KW>;
+    const dim3 grid(div_up(dw, kTileW), div_up(dh, S::TH), static_cast<unsigned>(planes));
+    resize_periodic<P, Q, KW, T><<<grid, kThreads, S::smem, stream>>>(a, src, dst);
+  });
+  if (!ok) throw std::logic_error("ResizeCuda: no periodic kernel for this ratio and tap count");
+  cuda_check_launch("ResizeCuda periodic pass");
+}
+
+template void launch_periodic<float>(const detail::PeriodicTaps&, const Planes3<const float>&, const Planes3<float>&,
+                                     int, int, int, int, int, cudaStream_t);
+template void launch_periodic<__half>(const detail::PeriodicTaps&, const Planes3<const __half>&, const Planes3<__half>&,
+                                      int, int, int, int, int, cudaStream_t);
+
+}  // namespace upscaled::kernels::cudadetail

@@ -1,0 +1,28 @@
+// The CUDA backend's kernel for integer-ratio resizes whose tap tables repeat (x2 and x4 up,
+// x2 down; detail::find_periodic decides), internal to kernels/. ResizeCuda (resize_cuda.cu)
+// runs it instead of its general tiled kernel when the plan is periodic.
+//
+// Contract: asynchronous on `stream`; src and dst are device planes kept alive by the caller
+// until the stream passes; `planes` (1 or 3) planes of src (sw x sh) are resized into dst
+// (dw x dh) with the taps of `t`; nothing outside dst's rows' [0, dw) is written. The sums
+// are make_taps' (same weights, same order; zero padding taps add 0), with the source's
+// border replicated where make_taps folded taps onto it. Throws CudaError when a launch fails.
+#pragma once
+
+#include "kernels/cuda_common.cuh"
+#include "kernels/resize_taps.h"
+
+namespace upscaled::kernels::cudadetail {
+
+// Whether launch_periodic has a kernel for t (its ratio and tap count).
+bool periodic_supported(const detail::PeriodicTaps& t);
+
+// Lets t's kernels use the shared memory they need on the current device (synchronous; once
+// per plan, before the first launch_periodic).
+void configure_periodic(const detail::PeriodicTaps& t);
+
+template <typename T>
+void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<T>& dst, int planes,
+                     int sw, int sh, int dw, int dh, cudaStream_t stream);
+
+}  // namespace upscaled::kernels::cudadetail
