@@ -35,9 +35,12 @@ constexpr int odd_slots(int floats) {  // floats rounded up to an odd number of 
 
 template <int P, int Q, int KW>
 struct Shape {
-  static constexpr int UH = 4;                                // periods per horizontal item
-  static constexpr int NH = P * UH;                           // outputs per horizontal item
-  static constexpr int UV = P == 1 ? 4 : 8 / P;               // periods per vertical item
+  static constexpr int UH = 4;       // periods per horizontal item
+  static constexpr int NH = P * UH;  // outputs per horizontal item
+  // Downscales: 16-row tiles, so a block's window (2 source rows per output row plus the
+  // filter) leaves room for 6 blocks per multiprocessor instead of 3 with 32 rows: x2 down
+  // went from 25-35% to 31-44% of the copy rate on the H200 (docs/benchmarks.md).
+  static constexpr int UV = P == 1 ? 2 : 8 / P;               // periods per vertical item
   static constexpr int NV = P * UV;                           // output rows per vertical item
   static constexpr int TH = (kThreads / (kTileW / 2)) * NV;   // 8 row groups of NV rows
   static constexpr int WR = Q * (TH / P - 1) + KW;            // window rows = mid rows
@@ -70,21 +73,23 @@ __device__ __forceinline__ void load4(const __half* p, float v[4]) {
   v[0] = __low2float(a), v[1] = __high2float(a), v[2] = __low2float(b), v[3] = __high2float(b);
 }
 
-__device__ __forceinline__ void store2(float* row, int x, int width, float a, float b) {
-  if (x + 2 <= width && aligned_to(row + x, 8)) {
-    *reinterpret_cast<float2*>(row + x) = make_float2(a, b);
+// Two outputs at p[0], p[1]: one 8/4-byte store when `pair` (both inside the row and the
+// address aligned, decided once per thread), else p[1] only when `second`.
+__device__ __forceinline__ void store2(float* p, bool pair, bool second, float a, float b) {
+  if (pair) {
+    *reinterpret_cast<float2*>(p) = make_float2(a, b);
     return;
   }
-  row[x] = a;
-  if (x + 1 < width) row[x + 1] = b;
+  p[0] = a;
+  if (second) p[1] = b;
 }
-__device__ __forceinline__ void store2(__half* row, int x, int width, float a, float b) {
-  if (x + 2 <= width && aligned_to(row + x, 4)) {
-    *reinterpret_cast<unsigned*>(row + x) = pack_half2(a, b);
+__device__ __forceinline__ void store2(__half* p, bool pair, bool second, float a, float b) {
+  if (pair) {
+    *reinterpret_cast<unsigned*>(p) = pack_half2(a, b);
     return;
   }
-  row[x] = __float2half_rn(a);
-  if (x + 1 < width) row[x + 1] = __float2half_rn(b);
+  p[0] = __float2half_rn(a);
+  if (second) p[1] = __float2half_rn(b);
 }
 
 template <int P, int Q, int KW, typename T>
@@ -97,24 +102,35 @@ __global__ void __launch_bounds__(kThreads) resize_periodic(PeriodicArgs a, Plan
   const int x0 = blockIdx.x * kTileW, y0 = blockIdx.y * S::TH;
   const int wx0 = Q * (x0 / P) + a.origin, wy0 = Q * (y0 / P) + a.origin;
 
-  // 1. Source window, from 4-sample chunks aligned in the source row.
+  // 1. Source window, from 4-sample chunks aligned in the source row; a thread issues the
+  // loads of up to kBatch chunks before it stores any (one memory round trip per batch).
   const int g0 = wx0 & ~3;
-  for (int i = tid; i < S::WR * S::NCH; i += kThreads) {
-    const int r = i / S::NCH, u = i - r * S::NCH;
-    const T* row = src.row_dyn(z, clampi(wy0 + r, 0, a.sh - 1));
-    const int gc = g0 + 4 * u;
-    float v[4];
-    if (gc >= 0 && gc + 4 <= a.sw && aligned_to(row + gc, 4 * sizeof(T))) {
-      load4(row + gc, v);
-    } else {
+  constexpr int kItems = S::WR * S::NCH, kPer = (kItems + kThreads - 1) / kThreads, kBatch = 4;
 #pragma unroll
-      for (int e = 0; e < 4; ++e) v[e] = to_f(row[clampi(gc + e, 0, a.sw - 1)]);
+  for (int b0 = 0; b0 < kPer; b0 += kBatch) {
+    float v[kBatch][4];
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b) {
+      const int i = tid + (b0 + b) * kThreads;
+      if (b0 + b >= kPer || i >= kItems) break;
+      const int r = i / S::NCH, gc = g0 + 4 * (i - r * S::NCH);
+      const T* row = src.row_dyn(z, clampi(wy0 + r, 0, a.sh - 1));
+      if (gc >= 0 && gc + 4 <= a.sw && aligned_to(row + gc, 4 * sizeof(T))) {
+        load4(row + gc, v[b]);
+      } else {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) v[b][e] = to_f(row[clampi(gc + e, 0, a.sw - 1)]);
+      }
     }
-    float* w = win + r * S::WS;
 #pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int c = gc + e - wx0;
-      if (c >= 0 && c < S::WS) w[c] = v[e];
+    for (int b = 0; b < kBatch; ++b) {
+      const int i = tid + (b0 + b) * kThreads;
+      if (b0 + b >= kPer || i >= kItems) break;
+      const int r = i / S::NCH, c0 = g0 + 4 * (i - r * S::NCH) - wx0;
+      float* w = win + r * S::WS;
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        if (c0 + e >= 0 && c0 + e < S::WS) w[c0 + e] = v[b][e];
     }
   }
   __syncthreads();
@@ -150,6 +166,12 @@ __global__ void __launch_bounds__(kThreads) resize_periodic(PeriodicArgs a, Plan
   float2 v[S::NSV];
 #pragma unroll
   for (int j = 0; j < S::NSV; ++j) v[j] = *reinterpret_cast<const float2*>(col + j * kMidStride);
+  // Row addresses by adding the pitch; whether pairs can be stored whole is decided once.
+  const int yb = y0 + S::NV * g;
+  const std::ptrdiff_t pitch = z == 0 ? dst.pitch[0] : (z == 1 ? dst.pitch[1] : dst.pitch[2]);
+  T* out = dst.row_dyn(z, yb) + x;
+  const bool pair = x + 2 <= a.dw && aligned_to(out, 2 * sizeof(T)) && pitch % (2 * sizeof(T)) == 0;
+  const bool second = x + 1 < a.dw;
 #pragma unroll
   for (int u = 0; u < S::UV; ++u)
 #pragma unroll
@@ -160,8 +182,8 @@ __global__ void __launch_bounds__(kThreads) resize_periodic(PeriodicArgs a, Plan
         sx += a.w[ph][k] * v[Q * u + k].x;
         sy += a.w[ph][k] * v[Q * u + k].y;
       }
-      const int y = y0 + S::NV * g + P * u + ph;
-      if (y < a.dh) store2(dst.row_dyn(z, y), x, a.dw, sx, sy);
+      if (yb + P * u + ph < a.dh) store2(out, pair, second, sx, sy);
+      out = reinterpret_cast<T*>(reinterpret_cast<std::uint8_t*>(out) + pitch);
     }
 }
 
