@@ -66,6 +66,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         GpuCase{"Outscale1_5", "--outscale 1.5", false, ""}, GpuCase{"Outscale3", "--outscale 3", false, ""},
         GpuCase{"Outscale1_5NoPreResize", "--outscale 1.5 --pre-resize never", false, ""},
+        // x2 network output halved: the periodic resize kernel (322x182 -> 161x91).
+        GpuCase{"Outscale1NoPreResize", "--outscale 1 --pre-resize never", false, ""},
         GpuCase{"SizeStretch", "--size 300x200", false, ""}, GpuCase{"SizePad", "--size 360x360 --fit pad", false, ""},
         GpuCase{"SizeCrop", "--size 200x200 --fit crop", false, ""}, GpuCase{"Grayscale", "--grayscale", false, ""},
         GpuCase{"SkipDuplicates", "--skip-duplicates", true, ""}, GpuCase{"DeviceIndex", "", false, "--device cuda:0"}),
