@@ -5,7 +5,8 @@
 // compile-time-indexed kernel parameters (constant-bank operands of the FMAs, no loads) and
 // every source offset is a constant, so a thread keeps a run of source values in registers
 // and computes several outputs from them, with no tap tables and no data-dependent loops
-// (the general tiled kernel in resize_cuda.cu spends most of its instructions on those).
+// (those roughly double the general tiled kernel's instructions: Lanczos x2 up at 3840x2160
+// executes 53 million warp instructions there, 28 million here, measured with ncu).
 //
 // A block owns a 64-column output tile of TH rows of one plane:
 //   1. fill: the tile's source window (rows and columns clamped into the plane: the replicated
