@@ -75,9 +75,10 @@ class ResizeCuda {
   void run(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, Stream stream);
   void run(const FrameView& src, const ColorSpec& spec, RgbPlanes<Half> dst, Stream stream);
 
-  // True when plane runs use a single kernel (periodic or tiled). Fused frame runs use the tiled one when their
-  // three-plane tile fits in shared memory (the conversion happens where the tile's source
-  // window is loaded); otherwise they take two passes, converting in the horizontal one.
+  // True when plane runs use a single kernel (periodic or tiled). Fused frame runs use the
+  // tiled one when their three-plane tile fits in shared memory (the conversion happens where
+  // the tile's source window is loaded); otherwise they take two passes, converting in the
+  // horizontal one.
   bool tiled() const;
   // True when plane runs use the periodic kernel (integer ratios, see ResizeStrategy).
   bool periodic() const;

@@ -355,20 +355,21 @@ __global__ void __launch_bounds__(kBlockX* kBlockY, MINB) to_rgb_yuv_kernel(ToRg
   to_rgb_yuv_strip<S, SX, SY, CX, Out>(a, dst, sx, y);
 }
 
-// One instantiation per sample size and horizontal siting (CX matters only when SX == 1).
+// One instantiation per sample size and horizontal siting; CX exists only with horizontal
+// subsampling, so 4:4:4 instantiates the CX = false kernels alone.
 template <int SX, int SY, typename Out, int MINB = 1>
 void launch_yuv(const ToRgbArgs& a, const Planes3<Out>& d, int bytes, dim3 grid, dim3 block, cudaStream_t s) {
-  if (bytes == 1) {
-    if (SX == 1 && a.centred_x)
-      to_rgb_yuv_kernel<std::uint8_t, SX, SY, true, Out, MINB><<<grid, block, 0, s>>>(a, d);
+  auto go = [&](auto cx) {
+    constexpr bool CX = decltype(cx)::value;
+    if (bytes == 1)
+      to_rgb_yuv_kernel<std::uint8_t, SX, SY, CX, Out, MINB><<<grid, block, 0, s>>>(a, d);
     else
-      to_rgb_yuv_kernel<std::uint8_t, SX, SY, false, Out, MINB><<<grid, block, 0, s>>>(a, d);
-  } else {
-    if (SX == 1 && a.centred_x)
-      to_rgb_yuv_kernel<std::uint16_t, SX, SY, true, Out, MINB><<<grid, block, 0, s>>>(a, d);
-    else
-      to_rgb_yuv_kernel<std::uint16_t, SX, SY, false, Out, MINB><<<grid, block, 0, s>>>(a, d);
+      to_rgb_yuv_kernel<std::uint16_t, SX, SY, CX, Out, MINB><<<grid, block, 0, s>>>(a, d);
+  };
+  if constexpr (SX == 1) {
+    if (a.centred_x) return go(std::true_type{});
   }
+  go(std::false_type{});
 }
 
 template <typename S, typename Out>
