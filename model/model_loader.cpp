@@ -1,12 +1,14 @@
 #include "model/model_loader.h"
 
 #include "core/error.h"
+#include "core/log.h"
 #include "model/classic_upscaler.h"
 #include "model/registry.h"
 #ifdef UPSCALED_HAVE_TORCH
 #include "model/network_loader.h"
 #endif
 
+#include <chrono>
 #include <cstdlib>
 
 namespace upscaled::model {
@@ -45,6 +47,26 @@ std::unique_ptr<Upscaler> load_upscaler(const ModelRequest& request) {
   throw Error(ErrorCode::model, "model '" + request.name +
                                     "': this build has no libtorch (configured with -DUPSCALED_TORCH=OFF); "
                                     "only lanczos, bicubic and bilinear are available");
+#endif
+}
+
+DeviceWarmUp::DeviceWarmUp(const ModelRequest& request) {
+#ifdef UPSCALED_HAVE_TORCH
+  const char* env = std::getenv("UPSCALED_GPU_WARMUP");
+  if ((env && std::string(env) == "0") || request.device == "cpu" || is_classic_model(request.name)) return;
+  started_ = true;
+  thread_ = std::thread([request] {
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      if (warm_up_network_device(request))
+        log::debug(log::cat("GPU warm-up took ",
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
+    } catch (const std::exception& e) {
+      log::debug(log::cat("GPU warm-up failed (the model's first run will report its own error): ", e.what()));
+    }
+  });
+#else
+  (void)request;
 #endif
 }
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace upscaled::model {
 
@@ -42,5 +43,28 @@ std::filesystem::path default_models_dir();
 bool is_classic_model(const std::string& name);
 
 std::unique_ptr<Upscaler> load_upscaler(const ModelRequest& request);
+
+// The GPU's one-off set-up for a network (libtorch's CUDA state, cuDNN's libraries, the
+// executor's kernels: model/network_loader.h) on a thread of its own, started before
+// load_upscaler() so that it overlaps reading the model instead of delaying the first run.
+// Nothing happens for classic resamplers, device "cpu", a machine or build without CUDA,
+// or UPSCALED_GPU_WARMUP=0. wait() (and the destructor) join the thread; call it before
+// measuring device memory, so that the warm-up's allocations are not counted. A failure
+// inside is logged at debug level and otherwise ignored: the real run reports its own.
+class DeviceWarmUp {
+ public:
+  explicit DeviceWarmUp(const ModelRequest& request);
+  ~DeviceWarmUp() { wait(); }
+  DeviceWarmUp(const DeviceWarmUp&) = delete;
+  DeviceWarmUp& operator=(const DeviceWarmUp&) = delete;
+  void wait() {
+    if (thread_.joinable()) thread_.join();
+  }
+  bool started() const { return started_; }
+
+ private:
+  std::thread thread_;
+  bool started_ = false;
+};
 
 }  // namespace upscaled::model

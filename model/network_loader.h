@@ -9,4 +9,11 @@ namespace upscaled::model {
 // Loads a network named by request.name (registry name or path). Throws Error(model).
 std::unique_ptr<Upscaler> load_network_upscaler(const ModelRequest& request);
 
+// The one-off GPU set-up of a network's first run, done now (DeviceWarmUp's thread):
+// libtorch's CUDA state and a convolution through its cuDNN path, then the cuDNN executor's
+// warm-up (model/cudnn/cudnn_warm_up.h). Synchronous, on a pool stream of the request's
+// device. Nothing for the CPU, without CUDA, or in a build without them (returns false
+// then). Throws on errors.
+bool warm_up_network_device(const ModelRequest& request);
+
 }  // namespace upscaled::model

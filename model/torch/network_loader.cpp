@@ -8,6 +8,16 @@
 #include "model/torch/network.h"
 #include "model/torch/torch_upscaler.h"
 
+#include <torch/cuda.h>
+
+#ifdef UPSCALED_TORCH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+#ifdef UPSCALED_CUDNN_GRAPH
+#include "model/cudnn/cudnn_warm_up.h"
+#endif
+
 #include <algorithm>
 #include <cctype>
 
@@ -64,6 +74,31 @@ std::unique_ptr<Upscaler> load_network_upscaler(const ModelRequest& request) {
   auto upscaler = std::make_unique<torchnet::TorchUpscaler>(std::move(net), request);
   log::info(log::cat("model ", upscaler->describe()));
   return upscaler;
+}
+
+bool warm_up_network_device(const ModelRequest& request) {
+#ifdef UPSCALED_TORCH_CUDA
+  const std::string& dev = request.device;
+  if (dev == "cpu" || !torch::cuda::is_available()) return false;
+  const torch::Device device = dev == "auto" || dev == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(dev);
+  if (!device.is_cuda()) return false;
+  c10::cuda::CUDAGuard guard(device);
+  c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, device.index());
+  c10::cuda::CUDAStreamGuard on_stream(stream);
+  c10::InferenceMode inference;
+  const auto half = torch::TensorOptions().device(device).dtype(torch::kHalf);
+  const torch::Tensor x = torch::zeros({1, 64, 16, 16}, half).contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor w = torch::zeros({64, 64, 3, 3}, half).contiguous(torch::MemoryFormat::ChannelsLast);
+  torch::conv2d(x, w, {}, 1, 1);
+#ifdef UPSCALED_CUDNN_GRAPH
+  cudnn::warm_up(stream.stream());
+#endif
+  stream.synchronize();
+  return true;
+#else
+  (void)request;
+  return false;
+#endif
 }
 
 }  // namespace upscaled::model

@@ -16,21 +16,31 @@ namespace {
   throw Error(ErrorCode::model, file.string() + ": " + what);
 }
 
-std::vector<char> read_group_bytes(const nlohmann::json& paths, const std::filesystem::path& dir,
-                                   const std::filesystem::path& model_json) {
-  std::vector<char> bytes;
+// The group's shards back to back in one uninitialised CPU byte tensor: float32 weights
+// become views of it (no copy, no zero fill; 29 MB for esrgan-thick).
+torch::Tensor read_group_bytes(const nlohmann::json& paths, const std::filesystem::path& dir,
+                               const std::filesystem::path& model_json) {
+  std::vector<std::filesystem::path> shards;
+  std::vector<std::size_t> sizes;
+  std::size_t total = 0;
   for (const auto& p : paths) {
     if (!p.is_string()) fail(model_json, "weightsManifest paths must be strings");
-    const auto shard = dir / p.get<std::string>();
-    std::ifstream in(shard, std::ios::binary);
-    if (!in) fail(shard, "weight shard is missing or unreadable (named in " + model_json.filename().string() + ")");
-    const size_t old = bytes.size();
-    in.seekg(0, std::ios::end);
-    const auto size = static_cast<size_t>(in.tellg());
-    in.seekg(0);
-    bytes.resize(old + size);
-    if (size > 0 && !in.read(bytes.data() + old, static_cast<std::streamsize>(size)))
-      fail(shard, "cannot read weight shard");
+    shards.push_back(dir / p.get<std::string>());
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(shards.back(), ec);
+    if (ec)
+      fail(shards.back(), "weight shard is missing or unreadable (named in " + model_json.filename().string() + ")");
+    sizes.push_back(static_cast<std::size_t>(size));
+    total += sizes.back();
+  }
+  torch::Tensor bytes = torch::empty({static_cast<int64_t>(total)}, torch::kUInt8);
+  char* out = reinterpret_cast<char*>(bytes.data_ptr<std::uint8_t>());
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    std::ifstream in(shards[i], std::ios::binary);
+    if (!in) fail(shards[i], "weight shard is missing or unreadable (named in " + model_json.filename().string() + ")");
+    if (sizes[i] > 0 && !in.read(out, static_cast<std::streamsize>(sizes[i])))
+      fail(shards[i], "cannot read weight shard");
+    out += sizes[i];
   }
   return bytes;
 }
@@ -43,7 +53,12 @@ size_t element_bytes(const std::string& dtype) {
 }
 
 // Decodes `count` elements stored as `stored` at `src` into float32.
-torch::Tensor decode(const char* src, int64_t count, const std::string& stored, const nlohmann::json* quant) {
+torch::Tensor decode(const torch::Tensor& bytes, size_t offset, int64_t count, const std::string& stored,
+                     const nlohmann::json* quant) {
+  const char* src = reinterpret_cast<const char*>(bytes.data_ptr<std::uint8_t>()) + offset;
+  // float32 at a 4-byte aligned offset (every weight of a float32-only manifest): a view.
+  if (stored == "float32" && offset % 4 == 0)
+    return bytes.narrow(0, static_cast<int64_t>(offset), count * 4).view(torch::kFloat32);
   auto out = torch::empty({count}, torch::kFloat32);
   float* dst = out.data_ptr<float>();
   if (stored == "float32") {
@@ -84,7 +99,8 @@ std::map<std::string, torch::Tensor> read_tfjs_weights(const nlohmann::json& man
   for (const auto& group : manifest) {
     if (!group.contains("paths") || !group.contains("weights"))
       fail(model_json, "weightsManifest group without 'paths' and 'weights'");
-    const std::vector<char> bytes = read_group_bytes(group["paths"], dir, model_json);
+    const torch::Tensor bytes = read_group_bytes(group["paths"], dir, model_json);
+    const auto size = static_cast<size_t>(bytes.numel());
     const std::string shard_names = group["paths"].dump();
     size_t offset = 0;
     for (const auto& w : group["weights"]) {
@@ -112,18 +128,18 @@ std::map<std::string, torch::Tensor> read_tfjs_weights(const nlohmann::json& man
           fail(model_json, "weight '" + name + "' is quantized without scale and min");
       }
       const size_t need = static_cast<size_t>(count) * element_bytes(stored);
-      if (offset + need > bytes.size())
+      if (offset + need > size)
         fail(dir / group["paths"].back().get<std::string>(),
-             "weight data truncated: shards " + shard_names + " hold " + std::to_string(bytes.size()) +
+             "weight data truncated: shards " + shard_names + " hold " + std::to_string(size) +
                  " bytes but the manifest needs at least " + std::to_string(offset + need) + " (at weight '" + name +
                  "')");
-      weights[name] = decode(bytes.data() + offset, count, stored, quant).reshape(shape);
+      weights[name] = decode(bytes, offset, count, stored, quant).reshape(shape);
       offset += need;
     }
-    if (offset != bytes.size())
+    if (offset != size)
       fail(dir / group["paths"].back().get<std::string>(),
-           "weight shards " + shard_names + " hold " + std::to_string(bytes.size()) +
-               " bytes but the manifest describes " + std::to_string(offset));
+           "weight shards " + shard_names + " hold " + std::to_string(size) + " bytes but the manifest describes " +
+               std::to_string(offset));
   }
   return weights;
 }

@@ -13,7 +13,7 @@ source scripts/gpu/summary.sh
 carry=$PWD/.gpu-carry
 source scripts/gpu/lib.sh
 gpu_build_or_stop "$out/build.log" upscaled test_model_tfjs bench_model_throughput test_channel_epilogue \
-  test_cli_file
+  test_cli_file model_formats_test
 thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
 gpu_bench_clip
 runs=()
@@ -30,7 +30,7 @@ for r in "${runs[@]}"; do
     -m "$thick/x4/model.json" -s 4 --preset veryfast --overwrite --stats --no-progress > "$e2e" 2>&1
   say "e2e $run $setting rc=$?: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
   grep -E "^start-up" "$e2e" | tee -a "$log"
-  grep -E "startup check took|handle created|measured in|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on" "$e2e" |
+  grep -E "startup check took|GPU warm-up|loaded RRDN|handle created|measured in|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on" "$e2e" |
     cut -c12-400 | sed -E 's#/[^ ]*/model.json#MODEL#g' | cut -c1-260 | tee -a "$log"
 done
 for cfg in "4 640x360" "1 1280x720"; do

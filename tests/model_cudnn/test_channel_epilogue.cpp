@@ -6,6 +6,7 @@
 #include "kernels/cuda_raii.h"
 #include "kernels/half.h"
 #include "model/cudnn/channel_epilogue.h"
+#include "model/cudnn/cudnn_warm_up.h"
 
 #include <gtest/gtest.h>
 
@@ -132,6 +133,17 @@ TEST(ChannelEpilogueCuda, RejectsInvalidArguments) {
   e.pixels = 4;
   e.channels = 8;
   EXPECT_THROW(model::cudnn::run_channel_epilogue(e, nullptr), std::exception);  // no output
+}
+
+// The executor's warm-up (model/cudnn/cudnn_warm_up.h) runs its small dense block through
+// the split plan on the caller's stream and returns with the stream idle and no error left.
+TEST(CudnnWarmUp, RunsOnTheCallersStreamAndReturnsWhenDone) {
+  if (!kernels::cuda_usable()) GTEST_SKIP() << "CUDA not usable: " << kernels::cuda_status();
+  kernels::CudaStream stream;
+  ASSERT_NO_THROW(model::cudnn::warm_up(stream.get()));
+  EXPECT_EQ(cudaStreamQuery(stream.get()), cudaSuccess);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+  ASSERT_NO_THROW(model::cudnn::warm_up(stream.get()));  // and again: nothing left over
 }
 
 }  // namespace

@@ -1,0 +1,86 @@
+// warm_up(): a dense block in miniature through CudnnGraph (contract in cudnn_warm_up.h).
+#include "model/cudnn/cudnn_warm_up.h"
+
+#include "core/error.h"
+#include "model/cudnn/cudnn_graph.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace upscaled::model::cudnn {
+namespace {
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess)
+    throw Error(ErrorCode::device, std::string("cuDNN warm-up: ") + what + ": " + cudaGetErrorString(e));
+}
+
+struct FreeDevice {
+  void operator()(void* p) const { cudaFree(p); }
+};
+using DevicePtr = std::unique_ptr<void, FreeDevice>;
+
+DevicePtr zeroed(std::size_t bytes, cudaStream_t stream) {
+  void* p = nullptr;
+  check(cudaMalloc(&p, bytes), "cudaMalloc");
+  DevicePtr owner(p);
+  check(cudaMemsetAsync(p, 0, bytes, stream), "cudaMemsetAsync");
+  return owner;
+}
+
+// Owns every buffer the graph asks for until the warm-up ends (values handed back included).
+class OwningAllocator final : public Allocator {
+ public:
+  explicit OwningAllocator(cudaStream_t stream) : stream_(stream) {}
+  void* allocate(std::size_t bytes) override {
+    buffers_.push_back(zeroed(bytes, stream_));
+    return buffers_.back().get();
+  }
+  void release(void*) override {}  // freed with the allocator, after the stream is idle
+
+ private:
+  cudaStream_t stream_;
+  std::vector<DevicePtr> buffers_;
+};
+
+}  // namespace
+
+void warm_up(cudaStream_t stream) {
+  constexpr int kFeatures = 64, kGrowth = 32, kSide = 16;
+  const DevicePtr grow_w = zeroed(std::size_t{kGrowth} * 9 * kFeatures * 2, stream);
+  const DevicePtr fuse_w = zeroed(std::size_t{kFeatures} * 9 * (kFeatures + kGrowth) * 2, stream);
+  const DevicePtr bias = zeroed(std::size_t{kFeatures} * 2, stream);
+  std::vector<GraphOp> ops(6);
+  ops[0].kind = GraphOp::Kind::input;
+  ops[0].channels = kFeatures;
+  auto conv = [&](GraphOp& op, int input, int channels, const void* weight, bool relu) {
+    op.kind = GraphOp::Kind::conv;
+    op.inputs = {input};
+    op.channels = channels;
+    op.kernel = 3;
+    op.pad = 1;
+    op.relu = relu;
+    op.weight = weight;
+    op.bias = bias.get();
+  };
+  conv(ops[1], 0, kGrowth, grow_w.get(), true);
+  ops[2].kind = GraphOp::Kind::concat;
+  ops[2].inputs = {0, 1};
+  ops[2].channels = kFeatures + kGrowth;
+  conv(ops[3], 2, kFeatures, fuse_w.get(), false);
+  ops[4].kind = GraphOp::Kind::add;
+  ops[4].inputs = {3, 0};
+  ops[4].alphas = {0.2f, 1.0f};
+  ops[4].channels = kFeatures;
+  ops[5].kind = GraphOp::Kind::relu;
+  ops[5].inputs = {4};
+  ops[5].channels = kFeatures;
+  CudnnGraph graph(std::move(ops), true);
+  OwningAllocator alloc(stream);
+  const DevicePtr x = zeroed(std::size_t{kSide} * kSide * kFeatures * 2, stream);
+  graph.run(x.get(), 1, kSide, kSide, stream, alloc);
+  check(cudaStreamSynchronize(stream), "waiting for the warm-up run");
+}
+
+}  // namespace upscaled::model::cudnn

@@ -1,0 +1,22 @@
+// The cuDNN executor's one-off process set-up, paid ahead of a network's first run.
+//
+// Why: the first convolution query of a process makes cuDNN load its engine libraries and
+// heuristics (0.09 s of the thick x4 job's first run on the H200, cuDNN 9.19), and CUDA loads
+// each kernel's module at its first launch. Run on a thread of its own while the model file
+// is read (model/model_loader.h, DeviceWarmUp), that time overlaps the read instead of
+// following it.
+//
+// Contract: synchronous (returns when the work it enqueued on `stream` is done); uses the
+// calling thread's current device; owns and frees every buffer it makes; throws
+// upscaled::Error(ErrorCode::device) with cuDNN's or CUDA's text, like CudnnGraph::run().
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+namespace upscaled::model::cudnn {
+
+// Runs a small dense block (a ReLU convolution, a concatenation, a fusion convolution and a
+// scaled residual add, split like the product's plans) at 1x16x16 with zero weights.
+void warm_up(cudaStream_t stream);
+
+}  // namespace upscaled::model::cudnn
