@@ -35,9 +35,7 @@
 #include "pipeline/slot_chain.h"
 
 #include <chrono>
-#include <cstdlib>
 #include <optional>
-#include <string>
 
 namespace upscaled::pipeline {
 namespace {
@@ -100,20 +98,12 @@ class GpuFrameUpscaler final : public FrameUpscaler {
       shape.thumb_bytes = static_cast<std::size_t>(skipper_.thumb_width()) * skipper_.thumb_height() * sizeof(float);
     thumb_bytes_ = shape.thumb_bytes;
     const auto depth = static_cast<std::size_t>(options_.batch_queue);
-    const auto count = static_cast<std::size_t>(gpu_batch_pool_size(options_.batch_queue));
-    log::debug(log::cat("frames: ", count, " GPU batches of ", links.batch, " frame(s), ", depth,
+    std::vector<std::unique_ptr<GpuBatch>> pool;
+    for (int i = 0; i < gpu_batch_pool_size(options_.batch_queue); ++i)
+      pool.push_back(std::make_unique<GpuBatch>(shape));
+    log::debug(log::cat("frames: ", pool.size(), " GPU batches of ", links.batch, " frame(s), ", depth,
                         " per queue between preprocess, infer and postprocess"));
-    // The batches' buffers (pinned and device, 0.07 s for thick x4 at 640x360 -> 2560x1440 on
-    // the H200) are allocated on the preprocess thread while the decode thread starts NVDEC.
-    const char* at_start = std::getenv("UPSCALED_POOL_BEFORE_RUN");
-    if (at_start && std::string(at_start) == "1") {
-      std::vector<std::unique_ptr<GpuBatch>> pool;
-      for (std::size_t i = 0; i < count; ++i) pool.push_back(std::make_unique<GpuBatch>(shape));
-      chain_ = std::make_unique<SlotChain<GpuBatch>>(std::move(pool), depth);
-    } else {
-      chain_ =
-          std::make_unique<SlotChain<GpuBatch>>([shape] { return std::make_unique<GpuBatch>(shape); }, count, depth);
-    }
+    chain_ = std::make_unique<SlotChain<GpuBatch>>(std::move(pool), depth);
     auto bind = [this] { cuda_check(cudaSetDevice(device_), "cudaSetDevice (upscale stage thread)"); };
     chain_->add_to(group, {"preprocess", [this](GpuBatch& b) { return preprocess(b); }, bind},
                    {{"infer", [this](GpuBatch& b) { infer(b); }, bind},

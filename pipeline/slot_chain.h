@@ -3,8 +3,7 @@
 // infer and postprocess stages run on it (gpu_frame_upscaler_cuda.cpp); it knows nothing of
 // CUDA and is tested with fake work (tests/pipeline/slot_chain_test.cpp).
 //
-// Contract: the chain owns its slots (nothing is allocated per batch: they are given at
-// construction or made once by the first step's thread before its first slot) and must outlive the
+// Contract: the chain owns its slots (nothing is allocated per batch) and must outlive the
 // StageGroup's run(). add_to() adds one stage (thread) per step to the group and registers
 // the pool and the queues between steps (`depth` slots each) for cancel. The first step
 // takes a free slot (blocking while every slot is in use: backpressure from the end of the
@@ -57,18 +56,10 @@ class SlotChain {
     if (slots_.empty() || depth_ == 0) throw std::invalid_argument("SlotChain needs slots and a queue depth of 1+");
     for (auto& s : slots_) pool_.push(s.get());
   }
-  // `count` slots made by `make` on the first step's thread, after its init and before its
-  // first slot: their allocation then overlaps what the other steps and the caller's stages
-  // start with (the GPU path: the decoder's NVDEC set-up) instead of preceding run().
-  SlotChain(std::function<std::unique_ptr<Slot>()> make, std::size_t count, std::size_t depth)
-      : make_(std::move(make)), count_(count), depth_(depth), pool_(count == 0 ? 1 : count) {
-    if (count == 0 || depth_ == 0 || !make_)
-      throw std::invalid_argument("SlotChain needs slots and a queue depth of 1+");
-  }
   SlotChain(const SlotChain&) = delete;
   SlotChain& operator=(const SlotChain&) = delete;
 
-  std::size_t size() const { return make_ ? count_ : slots_.size(); }
+  std::size_t size() const { return slots_.size(); }
 
   // Call once, before group.run().
   void add_to(StageGroup& group, First first, std::vector<Step> rest, std::function<void()> finished) {
@@ -93,11 +84,6 @@ class SlotChain {
         first.name,
         [this, first, send] {
           if (first.init) first.init();
-          if (make_)
-            for (std::size_t i = 0; i < count_; ++i) {
-              slots_.push_back(make_());
-              if (!pool_.push(slots_.back().get())) return;
-            }
           for (;;) {
             std::optional<Slot*> slot = pool_.pop();
             if (!slot) return;
@@ -142,8 +128,6 @@ class SlotChain {
   }
 
  private:
-  std::function<std::unique_ptr<Slot>()> make_;  // null: slots_ given at construction
-  std::size_t count_ = 0;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::size_t depth_;
   BoundedQueue<Slot*> pool_;  // free slots; never closed, only cancelled

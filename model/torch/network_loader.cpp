@@ -20,7 +20,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 
 namespace upscaled::model {
 namespace {
@@ -87,13 +86,10 @@ bool warm_up_network_device(const ModelRequest& request) {
   c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, device.index());
   c10::cuda::CUDAStreamGuard on_stream(stream);
   c10::InferenceMode inference;
-  const char* only_cudnn = std::getenv("UPSCALED_GPU_WARMUP");  // A/B: "2" skips libtorch's ops
-  if (!only_cudnn || std::string(only_cudnn) != "2") {
-    const auto half = torch::TensorOptions().device(device).dtype(torch::kHalf);
-    const torch::Tensor x = torch::zeros({1, 64, 16, 16}, half).contiguous(torch::MemoryFormat::ChannelsLast);
-    const torch::Tensor w = torch::zeros({64, 64, 3, 3}, half).contiguous(torch::MemoryFormat::ChannelsLast);
-    torch::conv2d(x, w, {}, 1, 1);
-  }
+  const auto half = torch::TensorOptions().device(device).dtype(torch::kHalf);
+  const torch::Tensor x = torch::zeros({1, 64, 16, 16}, half).contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor w = torch::zeros({64, 64, 3, 3}, half).contiguous(torch::MemoryFormat::ChannelsLast);
+  torch::conv2d(x, w, {}, 1, 1);
 #ifdef UPSCALED_CUDNN_GRAPH
   cudnn::warm_up(stream.stream());
 #endif

@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -35,27 +34,11 @@ struct Harness {
   std::atomic<int> in_flight{0}, max_in_flight{0}, fills{0}, finished{0};
   std::atomic<bool> reused_while_busy{false}, out_of_order{false};
 
-  // Slots made on the first step's thread (the factory form), with the threads that made them.
-  std::mutex made_mutex;
-  std::vector<std::thread::id> made_on;
-  int fail_making_at = -1;
-
-  explicit Harness(CancelToken token = CancelToken(), bool factory = false) : group(std::move(token)) {
-    const std::size_t count = SlotChain<FakeSlot>::pool_size(3, kDepth);
-    if (factory) {
-      chain = std::make_unique<SlotChain<FakeSlot>>(
-          [this] {
-            std::lock_guard lock(made_mutex);
-            if (static_cast<int>(made_on.size()) == fail_making_at) throw std::runtime_error("out of slots on purpose");
-            made_on.push_back(std::this_thread::get_id());
-            return std::make_unique<FakeSlot>();
-          },
-          count, kDepth);
-    } else {
-      std::vector<std::unique_ptr<FakeSlot>> slots;
-      for (std::size_t i = 0; i < count; ++i) slots.push_back(std::make_unique<FakeSlot>());
-      chain = std::make_unique<SlotChain<FakeSlot>>(std::move(slots), kDepth);
-    }
+  explicit Harness(CancelToken token = CancelToken()) : group(std::move(token)) {
+    std::vector<std::unique_ptr<FakeSlot>> slots;
+    for (std::size_t i = 0; i < SlotChain<FakeSlot>::pool_size(3, kDepth); ++i)
+      slots.push_back(std::make_unique<FakeSlot>());
+    chain = std::make_unique<SlotChain<FakeSlot>>(std::move(slots), kDepth);
     group.add_queue(in);
     group.add_queue(out);
   }
@@ -223,65 +206,11 @@ TEST(SlotChain, EndOfInputBeforeAnyItemClosesTheOutput) {
   EXPECT_EQ(h.finished, 1);
 }
 
-// The factory form: every slot is made once, on the first step's thread (not the caller's),
-// before the first fill; the chain then behaves as with slots given up front.
-TEST(SlotChain, MadeSlotsComeFromTheFirstStepsThreadOnce) {
-  Harness h(CancelToken(), true);
-  h.add();
-  EXPECT_TRUE(h.made_on.empty()) << "slots made before run()";
-  EXPECT_EQ(h.chain->size(), 7u);
-  h.group.add_stage(
-      "source",
-      [&] {
-        for (int i = 0; i < 100; ++i) h.in.push(i);
-      },
-      [&] { h.in.close(); });
-  std::vector<int> got;
-  h.group.add_stage("sink", [&] {
-    while (auto v = h.out.pop()) got.push_back(*v);
-  });
-  h.group.run();
-  ASSERT_EQ(got.size(), 100u);
-  for (int i = 0; i < 100; ++i) ASSERT_EQ(got[i], i) << "out of order";
-  ASSERT_EQ(h.made_on.size(), 7u);
-  for (const auto& id : h.made_on) EXPECT_EQ(id, h.made_on.front()) << "slots made on more than one thread";
-  EXPECT_NE(h.made_on.front(), std::this_thread::get_id());
-  EXPECT_LE(h.max_in_flight.load(), 7);
-  EXPECT_FALSE(h.reused_while_busy);
-}
-
-TEST(SlotChain, AFailingFactoryFailsTheRunAndEveryStageFinishes) {
-  Harness h(CancelToken(), true);
-  h.fail_making_at = 3;
-  h.add();
-  h.group.add_stage(
-      "source",
-      [&] {
-        for (int i = 0; i < 1000; ++i)
-          if (!h.in.push(i)) return;
-      },
-      [&] { h.in.close(); });
-  h.group.add_stage("sink", [&] {
-    while (h.out.pop()) {
-    }
-  });
-  try {
-    h.group.run();
-    FAIL() << "run() returned normally";
-  } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "out of slots on purpose");
-  }
-  EXPECT_EQ(h.finished, 1);
-}
-
 TEST(SlotChain, RejectsAnEmptyPoolOrZeroDepth) {
   EXPECT_THROW(SlotChain<FakeSlot>({}, 2), std::invalid_argument);
   std::vector<std::unique_ptr<FakeSlot>> one;
   one.push_back(std::make_unique<FakeSlot>());
   EXPECT_THROW(SlotChain<FakeSlot>(std::move(one), 0), std::invalid_argument);
-  auto make = [] { return std::make_unique<FakeSlot>(); };
-  EXPECT_THROW(SlotChain<FakeSlot>(make, 0, 2), std::invalid_argument);
-  EXPECT_THROW(SlotChain<FakeSlot>(make, 3, 0), std::invalid_argument);
 }
 
 }  // namespace
