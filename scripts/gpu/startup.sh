@@ -7,7 +7,7 @@
 #   usage (on the CUDA machine, repo root, carrying .gpu-kit, .gpu-carry, .cudnn-headers):
 #   scripts/gpu/startup.sh [extra ctest regex]
 #   env: STARTUP_ENVS="A=1 A=0": an A/B of environment settings, one run of each in turn
-#        (ROUNDS rounds, default 2) instead of three runs of the defaults.
+#        (ROUNDS rounds, default 2) instead of three runs of the defaults; "A=1,B=0" sets two.
 set -uo pipefail
 source scripts/gpu/summary.sh
 carry=$PWD/.gpu-carry
@@ -26,7 +26,8 @@ for r in "${runs[@]}"; do
   run=${r%%:*} setting=${r#*:}
   e2e=$out/e2e-$run-${setting//[^A-Za-z0-9_]/_}.txt
   [[ $setting == default ]] && setting=UPSCALED_STARTUP_DEFAULTS=1
-  env "$setting" timeout 60 /tmp/b/app/upscaled --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 \
+  # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
+  env ${setting//,/ } timeout 60 /tmp/b/app/upscaled --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 \
     -m "$thick/x4/model.json" -s 4 --preset veryfast --overwrite --stats --no-progress > "$e2e" 2>&1
   say "e2e $run $setting rc=$?: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
   grep -E "^start-up" "$e2e" | tee -a "$log"
