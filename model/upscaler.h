@@ -61,6 +61,10 @@ class Upscaler {
   // and out, float16 RGB before and after the network) exist at once, so that they count
   // against the same reservation (the staged GPU pipeline keeps a pool of them).
   virtual void prepare(int width, int height, int io_batches = 1) { (void)width, (void)height, (void)io_batches; }
+  // Gives back what prepare() reserved (device memory in the process's ledger); the next
+  // prepare() reserves again. For a model kept loaded between jobs (model/upscaler_cache.h),
+  // so that an idle model holds no reservation that another job could use.
+  virtual void release_reservation() {}
   // The CUDA device the model runs on; -1 on the CPU.
   virtual int cuda_device() const { return -1; }
   virtual void upscale(std::span<const PlanarImage> in, std::span<PlanarImage> out) = 0;

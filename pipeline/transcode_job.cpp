@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 
 extern "C" {
@@ -90,7 +91,10 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   check_job_paths(opt);
   // The GPU's one-off set-up runs while the input is opened and the model read; joined
   // before the model's memory is measured.
-  model::DeviceWarmUp warm_up(opt.model);
+  // Nothing to warm up for a model that an earlier job of this process loaded and ran.
+  model::ModelRequest warm_request = opt.model;
+  if (opt.models && opt.models->has_idle(opt.model)) warm_request.device = "cpu";  // i.e. none
+  model::DeviceWarmUp warm_up(warm_request);
   io::Demuxer demuxer(opt.input);
   NvdecSession nvdec;  // before the decoder: outlives it and every frame it decodes
   io::Decoder decoder(demuxer.video_stream(), opt.input);
@@ -103,7 +107,13 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   const int in_sar_num = par->sample_aspect_ratio.num, in_sar_den = par->sample_aspect_ratio.den;
   model::ModelRequest request = opt.model;
   request.scale = wanted_scale(opt.geometry, opt.model.scale, par->width, par->height, in_sar_num, in_sar_den);
-  std::unique_ptr<model::Upscaler> upscaler = model::load_upscaler(request);
+  std::optional<model::UpscalerCache::Lease> lease;
+  std::unique_ptr<model::Upscaler> own_model;
+  if (opt.models)
+    lease.emplace(opt.models->borrow(request));
+  else
+    own_model = model::load_upscaler(request);
+  model::Upscaler* const upscaler = lease ? &lease->get() : own_model.get();
   const int scale = upscaler->scale();
   mark("load model");
 
@@ -303,6 +313,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
     throw Error(ErrorCode::input_invalid,
                 quoted(opt.input) + ": no video frame could be decoded (truncated or corrupt?)");
   staged.commit();
+  if (lease) lease->keep();  // a model that finished a job well serves the next one
 
   JobResult result;
   result.frames = frames_out.load();
@@ -316,6 +327,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   result.first_frame_s = first_frame_s;
   result.last_frame_s = last_frame_s;
   result.startup = std::move(startup);
+  result.model_reused = lease && lease->reused();
   if (opt.skip_duplicates > 0)
     log::info(log::cat("--skip-duplicates: ", result.skipped_frames, " of ", result.frames,
                        " frames repeated the previous picture (network skipped)"));
@@ -376,7 +388,9 @@ std::string format_stage_stats(const JobResult& r) {
       s << " " << step << " " << secs << " s,";
       sum += secs;
     }
-    s << " first frame " << std::max(0.0, r.first_frame_s - sum) << " s\n";
+    s << " first frame " << std::max(0.0, r.first_frame_s - sum) << " s";
+    if (r.model_reused) s << " (model kept loaded from an earlier job)";
+    s << "\n";
     out << s.str();
   }
   if (r.skipped_frames > 0) out << r.skipped_frames << " duplicate frames skipped the network\n";

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "model/model_loader.h"
+#include "model/upscaler_cache.h"
 #include "pipeline/cancel_token.h"
 #include "pipeline/frame_geometry.h"
 #include "pipeline/stage_group.h"
@@ -49,6 +50,9 @@ struct JobOptions {
   std::filesystem::path temp_dir;
   // Called from the pipeline's threads about every 0.5 s and once at the end.
   std::function<void(const Progress&)> on_progress;
+  // Models kept loaded between jobs (the service): the job borrows its model there and
+  // gives it back when it succeeds. Null: the job loads its own.
+  model::UpscalerCache* models = nullptr;
 };
 
 struct JobResult {
@@ -67,6 +71,7 @@ struct JobResult {
   double last_frame_s = 0;
   // The set-up before the pipeline's threads start, in order: what each step took (seconds).
   std::vector<std::pair<std::string, double>> startup;
+  bool model_reused = false;  // the model came loaded from JobOptions::models
 };
 
 // A table of per-stage busy and waiting time, naming the bottleneck (--stats).

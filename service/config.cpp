@@ -239,6 +239,7 @@ ServiceConfig parse_config(std::string_view text, const fs::path& source) {
     r.number("jobs_per_gpu", c.jobs_per_gpu, 1, 64);
     r.number("gpu_memory_mb", c.gpu_memory_mb, 0, 16 * 1024 * 1024);
     r.number("gpu_memory_wait_seconds", c.gpu_memory_wait_seconds, 0.0, 86400.0);
+    r.boolean("keep_models", c.keep_models);
     r.reject_unknown();
   }
   const toml::node* watches = top.find("watch");

@@ -57,6 +57,10 @@ struct ServiceConfig {
   // memory before it is retried later as a transient failure.
   int gpu_memory_mb = 0;
   double gpu_memory_wait_seconds = 300.0;
+  // Keep each job's model loaded for the next job with the same model settings (no model
+  // load, no GPU first-run set-up per file); idle models hold no memory reservation but keep
+  // their weights and libtorch's cached GPU memory.
+  bool keep_models = true;
   std::vector<WatchConfig> watches;
 
   // Worker threads: jobs_per_gpu per listed GPU (one GPU's worth when none is listed).

@@ -245,6 +245,8 @@ void JobRunner::process(JobRecord job, const ServiceConfig& config, int gpu, con
     req.watch = watch;
     req.gpu = gpu;
     req.service = &config;
+    if (!config.keep_models) models_.clear();  // turned off by a reload: free what is idle
+    req.models = config.keep_models ? &models_ : nullptr;
     req.on_progress = [this, slot, id = job.id](double f) {
       if (slot != kNoSlot) {
         std::lock_guard lock(mutex_);

@@ -36,6 +36,7 @@ struct TranscodeRequest {
   int gpu = -1;                             // GPU index from [service] gpus, -1 when none is listed
   const ServiceConfig* service = nullptr;   // GPU memory settings ([service]); none: pipeline defaults
   std::function<void(double)> on_progress;  // fraction 0..1, from any thread
+  model::UpscalerCache* models = nullptr;   // models kept loaded between jobs ([service] keep_models)
 };
 // Synchronous; throws upscaled::Error / Cancelled like pipeline::run_transcode.
 using TranscodeFn = std::function<void(const TranscodeRequest&, const pipeline::CancelToken&)>;
@@ -106,6 +107,8 @@ class JobRunner {
   };
   std::vector<Slot> slots_;
   std::vector<std::thread> threads_;
+  // Idle models for [service] keep_models; destroyed after ~JobRunner has joined the workers.
+  model::UpscalerCache models_{8};
 };
 
 }  // namespace upscaled::service

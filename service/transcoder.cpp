@@ -1,4 +1,5 @@
 // Binds the service's TranscodeFn to the pipeline library (pipeline/transcode_job.h).
+#include "core/log.h"
 #include "pipeline/transcode_job.h"
 #include "service/job_runner.h"
 
@@ -26,6 +27,7 @@ pipeline::JobOptions transcode_options(const TranscodeRequest& req) {
   o.crf = w.crf;
   o.preset = w.preset;
   o.overwrite = false;
+  o.models = req.models;
   if (req.on_progress) {
     o.on_progress = [cb = req.on_progress](const pipeline::Progress& p) {
       if (p.frames_total > 0)
@@ -37,7 +39,9 @@ pipeline::JobOptions transcode_options(const TranscodeRequest& req) {
 
 TranscodeFn pipeline_transcoder() {
   return [](const TranscodeRequest& req, const pipeline::CancelToken& cancel) {
-    pipeline::run_transcode(transcode_options(req), cancel);
+    const pipeline::JobResult r = pipeline::run_transcode(transcode_options(req), cancel);
+    log::info(log::cat("'", req.input.string(), "': ", r.frames, " frames in ", r.seconds, " s, first frame after ",
+                       r.first_frame_s, " s", r.model_reused ? " (model kept loaded from an earlier job)" : ""));
   };
 }
 

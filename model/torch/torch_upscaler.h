@@ -63,6 +63,7 @@ class TorchUpscaler final : public Upscaler {
   void upscale_device(const DeviceImages& in, const DeviceImages& out, DeviceStream stream) override;
 
   void prepare(int width, int height, int io_batches = 1) override;
+  void release_reservation() override;
   int cuda_device() const override { return device_.is_cuda() ? std::max<int>(0, device_.index()) : -1; }
 
   // The tile in use now (0 = whole frames); grows smaller after an out-of-memory.

@@ -138,4 +138,9 @@ void TorchUpscaler::prepare(int width, int height, int io_batches) {
 #endif
 }
 
+void TorchUpscaler::release_reservation() {
+  reservation_.release();
+  planned_width_ = planned_height_ = 0;  // the next prepare() plans and reserves again
+}
+
 }  // namespace upscaled::model::torchnet

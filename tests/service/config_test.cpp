@@ -77,6 +77,7 @@ TEST(ServiceConfig, ExampleDocumentsEveryKey) {
                           "transient_backoff_max_seconds",
                           "gpus",
                           "jobs_per_gpu",
+                          "keep_models",
                           "input",
                           "output",
                           "failed_dir",
@@ -116,8 +117,17 @@ TEST(ServiceConfig, GpuMemoryKeys) {
   ServiceConfig c = parse_config(text, "t.toml");
   EXPECT_EQ(c.gpu_memory_mb, 8192);
   EXPECT_DOUBLE_EQ(c.gpu_memory_wait_seconds, 12.5);
+  EXPECT_TRUE(c.keep_models);  // models stay loaded between jobs unless turned off
   text.replace(text.find("gpu_memory_mb = 8192"), 20, "gpu_memory_mb = -1");
   EXPECT_THAT(error_of(text), HasSubstr("key 'service.gpu_memory_mb'"));
+}
+
+TEST(ServiceConfig, KeepModelsIsABoolean) {
+  std::string text = kValid;
+  text.replace(text.find("jobs_per_gpu = 2\n"), 17, "jobs_per_gpu = 2\nkeep_models = false\n");
+  EXPECT_FALSE(parse_config(text, "t.toml").keep_models);
+  text.replace(text.find("keep_models = false"), 19, "keep_models = 1");
+  EXPECT_THAT(error_of(text), HasSubstr("key 'service.keep_models'"));
 }
 
 TEST(ServiceConfig, UnknownKeyNamesFileLineAndKey) {

@@ -275,6 +275,10 @@ TEST(TranscodeOptions, WorkerGpuSelectsTheDeviceAndMemorySettingsReachTheModel) 
   EXPECT_EQ(o.model.name, "esrgan-slim");
   EXPECT_EQ(o.input, "/in/a.mp4");
   EXPECT_FALSE(o.overwrite);
+  EXPECT_EQ(o.models, nullptr);
+  model::UpscalerCache models;
+  req.models = &models;
+  EXPECT_EQ(transcode_options(req).models, &models);
 
   w.device = "cuda";
   EXPECT_EQ(transcode_options(req).model.device, "cuda:3");

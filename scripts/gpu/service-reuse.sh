@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Models kept loaded between the service's jobs ([service] keep_models): the same six
+# 640x360 clips (60 frames each) through `upscaled serve` on one GPU, one job at a time,
+# with keep_models = true and = false in turn; per job the pipeline's own line (frames,
+# seconds, first frame after, whether the model was kept loaded), and the wall time from the
+# first file dropped to the last output.
+#   usage: scripts/gpu/service-reuse.sh UPSCALED_BINARY MODEL_JSON [ROUNDS]   (to stdout)
+#   env: GPUS="[]" on a machine without one (a dry run of the script itself)
+set -uo pipefail
+bin=$1
+model=$2
+rounds=${3:-1}
+clips=$(mktemp -d /tmp/service-reuse-clips.XXXXXX)
+for i in 1 2 3 4 5 6; do
+  # Different lengths: the journal skips a file whose content it has already processed.
+  ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=640x360:rate=30" -frames:v $((58 + i)) -c:v libx264 \
+    -preset veryfast "$clips/clip$i.mp4"
+done
+run_once() {
+  local keep=$1 work
+  work=$(mktemp -d /tmp/service-reuse.XXXXXX)
+  mkdir -p "$work"/{in,out,failed,state}
+  cat > "$work/upscaled.toml" <<TOML
+[service]
+state_dir = "$work/state"
+settle_seconds = 0.2
+gpus = ${GPUS:-[0]}
+jobs_per_gpu = 1
+keep_models = $keep
+[[watch]]
+input = "$work/in"
+output = "$work/out"
+failed_dir = "$work/failed"
+model = "$model"
+scale = 4
+preset = "veryfast"
+TOML
+  "$bin" serve --config "$work/upscaled.toml" > "$work/serve.log" 2>&1 &
+  local pid=$! start end
+  sleep 2  # the service's own start-up (startup check, journal) is not a job's
+  start=$(date +%s.%N)
+  cp "$clips"/clip*.mp4 "$work/in/"
+  for _ in $(seq 1 600); do
+    [[ $(ls "$work/out" | grep -c '^clip') -ge 6 ]] && break
+    sleep 0.05
+  done
+  end=$(date +%s.%N)
+  kill -TERM $pid
+  wait $pid
+  echo "keep_models=$keep: $(ls "$work/out" | grep -c '^clip') of 6 outputs, $(ls "$work/failed" | wc -l) failed;" \
+    "first drop to last output $(echo "$end - $start" | bc) s"
+  grep -E "frames in .* s, first frame after" "$work/serve.log" | sed -E 's/^.{24}//; s#/tmp/service-reuse[^/]*/in/##'
+  rm -rf "$work"
+}
+for _ in $(seq "$rounds"); do
+  run_once true
+  run_once false
+done
