@@ -26,10 +26,14 @@ for r in "${runs[@]}"; do
   run=${r%%:*} setting=${r#*:}
   e2e=$out/e2e-$run-${setting//[^A-Za-z0-9_]/_}.txt
   [[ $setting == default ]] && setting=UPSCALED_STARTUP_DEFAULTS=1
+  started=$(date +%s%N)
   # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
   env ${setting//,/ } timeout 60 /tmp/b/app/upscaled --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 \
     -m "$thick/x4/model.json" -s 4 --preset veryfast --overwrite --stats --no-progress > "$e2e" 2>&1
-  say "e2e $run $setting rc=$?: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
+  rc=$?
+  wall=$(awk -v a="$started" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+  say "e2e $run $setting rc=$rc: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" |
+    tail -1) / process wall $wall s"
   grep -E "^start-up" "$e2e" | tee -a "$log"
   grep -E "startup check took|GPU warm-up|loaded RRDN|handle created|measured in|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on" "$e2e" |
     cut -c12-400 | sed -E 's#/[^ ]*/model.json#MODEL#g' | cut -c1-260 | tee -a "$log"
