@@ -12,9 +12,7 @@
 #endif
 
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
-#include <optional>
 #include <regex>
 
 namespace upscaled::app {
@@ -68,11 +66,6 @@ int run_file(FileArgs& a) {
   a.job.geometry.pre_resize = a.pre_resize == "auto";
   if (a.skip_option->count() > 0) a.job.skip_duplicates = parse_threshold(a.skip_duplicates);
   pipeline::check_job_paths(a.job);
-  // The GPU's one-off set-up for the model overlaps the startup check and the job's first
-  // steps (after the signal forwarder: the thread inherits the blocked signals).
-  std::optional<model::DeviceWarmUp> warm_up;
-  const char* at_job = std::getenv("UPSCALED_WARMUP_AT_JOB");  // A/B: "1" leaves it to the job
-  if (!at_job || std::string(at_job) != "1") a.job.warm_up = &warm_up.emplace(a.job.model);
 #ifdef HAVE_UPSCALED_DOCTOR
   // The same checks as `upscaled doctor`, quiet unless something is wrong; one line per
   // stage decision; --require-gpu turns a CPU fallback into exit code 7.

@@ -93,9 +93,8 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   // before the model's memory is measured.
   // Nothing to warm up for a model that an earlier job of this process loaded and ran.
   model::ModelRequest warm_request = opt.model;
-  if (opt.warm_up || (opt.models && opt.models->has_idle(opt.model))) warm_request.device = "cpu";  // i.e. none
-  model::DeviceWarmUp own_warm_up(warm_request);
-  model::DeviceWarmUp& warm_up = opt.warm_up ? *opt.warm_up : own_warm_up;
+  if (opt.models && opt.models->has_idle(opt.model)) warm_request.device = "cpu";  // i.e. none
+  model::DeviceWarmUp warm_up(warm_request);
   io::Demuxer demuxer(opt.input);
   NvdecSession nvdec;  // before the decoder: outlives it and every frame it decodes
   io::Decoder decoder(demuxer.video_stream(), opt.input);
