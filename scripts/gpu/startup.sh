@@ -9,6 +9,7 @@
 #   env: STARTUP_ENVS="A=1 A=0": an A/B of environment settings, one run of each in turn
 #        (ROUNDS rounds, default 2) instead of three runs of the defaults; "A=1,B=0" sets two.
 set -uo pipefail
+extra_tests=${1:-}  # kept now: the model-only loop below resets the positional parameters
 source scripts/gpu/summary.sh
 carry=$PWD/.gpu-carry
 source scripts/gpu/lib.sh
@@ -45,7 +46,7 @@ for cfg in "4 640x360" "1 1280x720"; do
     tee -a "$log"
 done
 export UPSCALED_TEST_MODELS_DIR=$carry
-(cd /tmp/b && ctest -j4 --timeout 200 --output-on-failure -R "FusedExecutor|ChannelEpilogueCuda${1:+|$1}") > "$out/ctest.log" 2>&1
+(cd /tmp/b && ctest -j4 --timeout 200 --output-on-failure -R "FusedExecutor|ChannelEpilogueCuda${extra_tests:+|$extra_tests}") > "$out/ctest.log" 2>&1
 say "ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest.log")"
 grep -E "\*\*\*Failed|\(Failed\)|Timeout" "$out/ctest.log" | head -20 | tee -a "$log"
 grep -E " vs eager" /tmp/b/Testing/Temporary/LastTest.log | sed -E 's#/[^ ]*/model.json#MODEL#g; s#/work/main/[^ :]*##g' |
