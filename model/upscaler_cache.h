@@ -38,7 +38,6 @@ class UpscalerCache {
     Lease& operator=(Lease&&) = delete;
     ~Lease();
     Upscaler& get() const { return *model_; }
-    Upscaler* operator->() const { return model_.get(); }
     bool reused() const { return reused_; }
     void keep() { keep_ = true; }  // give the model back to the cache at the end of the lease
 

@@ -90,11 +90,10 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   };
   check_job_paths(opt);
   // The GPU's one-off set-up runs while the input is opened and the model read; joined
-  // before the model's memory is measured.
-  // Nothing to warm up for a model that an earlier job of this process loaded and ran.
-  model::ModelRequest warm_request = opt.model;
-  if (opt.models && opt.models->has_idle(opt.model)) warm_request.device = "cpu";  // i.e. none
-  model::DeviceWarmUp warm_up(warm_request);
+  // before the model's memory is measured. None for a model that an earlier job of this
+  // process loaded and ran.
+  std::optional<model::DeviceWarmUp> warm_up;
+  if (!opt.models || !opt.models->has_idle(opt.model)) warm_up.emplace(opt.model);
   io::Demuxer demuxer(opt.input);
   NvdecSession nvdec;  // before the decoder: outlives it and every frame it decodes
   io::Decoder decoder(demuxer.video_stream(), opt.input);
@@ -175,7 +174,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   // A GPU model reserves its device memory and picks tile and batch before the batch size
   // is read (may wait for other jobs on the same GPU); the reservation also covers the
   // staged GPU path's pool of batch buffers (gpu_frame_upscaler_cuda.cpp).
-  warm_up.wait();
+  if (warm_up) warm_up->wait();
   upscaler->prepare(geo.net_width, geo.net_height, gpu_batch_pool_size(frame_options.batch_queue));
   mark("plan memory");
   std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, frame_options);

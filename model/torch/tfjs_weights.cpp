@@ -20,6 +20,9 @@ namespace {
 // become views of it (no copy, no zero fill; 29 MB for esrgan-thick).
 torch::Tensor read_group_bytes(const nlohmann::json& paths, const std::filesystem::path& dir,
                                const std::filesystem::path& model_json) {
+  auto unreadable = [&](const std::filesystem::path& shard) {
+    fail(shard, "weight shard is missing or unreadable (named in " + model_json.filename().string() + ")");
+  };
   std::vector<std::filesystem::path> shards;
   std::vector<std::size_t> sizes;
   std::size_t total = 0;
@@ -28,8 +31,7 @@ torch::Tensor read_group_bytes(const nlohmann::json& paths, const std::filesyste
     shards.push_back(dir / p.get<std::string>());
     std::error_code ec;
     const auto size = std::filesystem::file_size(shards.back(), ec);
-    if (ec)
-      fail(shards.back(), "weight shard is missing or unreadable (named in " + model_json.filename().string() + ")");
+    if (ec) unreadable(shards.back());
     sizes.push_back(static_cast<std::size_t>(size));
     total += sizes.back();
   }
@@ -37,7 +39,7 @@ torch::Tensor read_group_bytes(const nlohmann::json& paths, const std::filesyste
   char* out = reinterpret_cast<char*>(bytes.data_ptr<std::uint8_t>());
   for (std::size_t i = 0; i < shards.size(); ++i) {
     std::ifstream in(shards[i], std::ios::binary);
-    if (!in) fail(shards[i], "weight shard is missing or unreadable (named in " + model_json.filename().string() + ")");
+    if (!in) unreadable(shards[i]);
     if (sizes[i] > 0 && !in.read(out, static_cast<std::streamsize>(sizes[i])))
       fail(shards[i], "cannot read weight shard");
     out += sizes[i];
