@@ -35,6 +35,10 @@ struct ModelRequest {
   // Jobs expected to share the GPU (the service's jobs_per_gpu): a job asks for at most its
   // share of the capacity, so one job's preference does not starve the others.
   int gpu_jobs = 1;
+  // A file where measured device-memory costs are kept between processes
+  // (core/memory_cost_cache.h): a later run of the same network on the same GPU and software
+  // skips the measurement. Empty = measure once per process.
+  std::filesystem::path memory_cost_cache;
 };
 
 // $UPSCALED_MODELS_DIR, else $XDG_CACHE_HOME/upscaled/models, else ~/.cache/upscaled/models.

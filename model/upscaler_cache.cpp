@@ -22,7 +22,8 @@ std::string UpscalerCache::key_of(const ModelRequest& r) {
     << r.models_dir.string() << '\n'
     << r.gpu_memory_limit << '\n'
     << r.gpu_memory_wait_seconds << '\n'
-    << r.gpu_jobs;
+    << r.gpu_jobs << '\n'
+    << r.memory_cost_cache.string();
   return k.str();
 }
 

@@ -89,11 +89,12 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
     last = now;
   };
   check_job_paths(opt);
-  // The GPU's one-off set-up runs while the input is opened and the model read; joined
-  // before the model's memory is measured. None for a model that an earlier job of this
-  // process loaded and ran.
-  std::optional<model::DeviceWarmUp> warm_up;
-  if (!opt.models || !opt.models->has_idle(opt.model)) warm_up.emplace(opt.model);
+  // The GPU's one-off set-up runs while the input is opened and the model read (or earlier,
+  // started by the caller); joined before the model's memory is measured. None for a model
+  // that an earlier job of this process loaded and ran.
+  std::optional<model::DeviceWarmUp> own_warm_up;
+  if (!opt.warm_up && (!opt.models || !opt.models->has_idle(opt.model))) own_warm_up.emplace(opt.model);
+  model::DeviceWarmUp* const warm_up = opt.warm_up ? opt.warm_up : (own_warm_up ? &*own_warm_up : nullptr);
   io::Demuxer demuxer(opt.input);
   NvdecSession nvdec;  // before the decoder: outlives it and every frame it decodes
   io::Decoder decoder(demuxer.video_stream(), opt.input);
@@ -231,10 +232,14 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   group.add_stage(
       "decode",
       [&] {
+        bool first_decoded = false;
         auto drain = [&] {
           for (;;) {
             io::FramePtr frame = io::make_frame();
             if (!decoder.receive(frame.get())) return true;
+            // The pipeline's fill, for --log-level debug timelines (docs/gpu-pipeline.md).
+            if (!first_decoded) log::debug("decode: first frame out");
+            first_decoded = true;
             if (!decoded.push(std::move(frame))) return false;
           }
         };

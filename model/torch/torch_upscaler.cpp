@@ -15,6 +15,7 @@
 #endif
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -106,8 +107,41 @@ TorchUpscaler::TorchUpscaler(std::unique_ptr<Network> network, const ModelReques
   memory_limit_ = request.gpu_memory_limit;
   memory_wait_s_ = request.gpu_memory_wait_seconds;
   memory_share_ = std::max(1, request.gpu_jobs);
+  memory_cost_file_ = request.memory_cost_cache;
   network_->to(device_, dtype_);
   if (device_.is_cuda()) set_cudnn_autotune(*network_);
+}
+
+TorchUpscaler::~TorchUpscaler() {
+  join_first_run();
+}
+
+void TorchUpscaler::join_first_run() {
+  if (first_run_.joinable()) first_run_.join();
+}
+
+void TorchUpscaler::start_first_run() {
+#ifdef UPSCALED_TORCH_CUDA
+  const char* env = std::getenv("UPSCALED_FIRST_RUN");
+  if (first_run_.joinable() || (env && std::string(env) == "0")) return;
+  first_run_ = std::thread([this] {
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      const c10::DeviceIndex index = static_cast<c10::DeviceIndex>(cuda_device());
+      c10::cuda::CUDAGuard guard(index);
+      const c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, index);
+      c10::cuda::CUDAStreamGuard on_stream(stream);
+      c10::InferenceMode inference;
+      (void)infer(torch::zeros({1, 3, 64, 64}, torch::TensorOptions().device(device_).dtype(dtype_)));
+      stream.synchronize();
+      log::debug(log::cat("model '", name_, "': first run (64x64, beside the pipeline's start) took ",
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
+    } catch (const std::exception& e) {
+      // The first real call runs the same network and reports its own error.
+      log::debug(log::cat("model '", name_, "': first run failed: ", e.what()));
+    }
+  });
+#endif
 }
 
 std::string TorchUpscaler::describe() const {
@@ -164,6 +198,7 @@ void TorchUpscaler::run_with_retry(size_t count, int width, int height, const Fr
   if (width <= 0 || height <= 0)
     throw Error(ErrorCode::internal, "upscale: empty frame given to model '" + name_ + "'");
   prepare(width, height, io_batches_);
+  join_first_run();
   for (;;) {
     try {
       run_frames(count, width, height, frame, target);

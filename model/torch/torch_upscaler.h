@@ -15,6 +15,11 @@
 // holds until destroyed. A user-given --tile/--batch is kept; it must fit.
 // On CUDA out-of-memory the tile is halved (sticky for later calls) and the call retried;
 // below kMinTile it throws Error(ErrorCode::device). Output is clamped to [0, 1].
+// When prepare() took the memory cost from the cache file (no measurement ran, so nothing
+// has run the network yet), it starts the network's first run, at 64x64 on zeros, on a
+// thread and stream of its own: its one-off costs (kernels loaded on first use, cuDNN state)
+// then overlap what the caller does next (the decoder's start); the first real call waits
+// for it. The destructor waits for it too.
 #pragma once
 
 #include "core/device_memory_ledger.h"
@@ -27,6 +32,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace upscaled::model::torchnet {
@@ -53,6 +59,9 @@ class TorchUpscaler final : public Upscaler {
   // Moves the network to the chosen device/precision. Throws Error(device) when CUDA is
   // requested but unavailable, Error(usage) for an unknown device or precision.
   TorchUpscaler(std::unique_ptr<Network> network, const ModelRequest& request);
+  ~TorchUpscaler() override;
+  TorchUpscaler(const TorchUpscaler&) = delete;
+  TorchUpscaler& operator=(const TorchUpscaler&) = delete;
 
   int scale() const override { return network_->scale(); }
   std::string describe() const override;
@@ -81,6 +90,8 @@ class TorchUpscaler final : public Upscaler {
   void run_with_retry(size_t count, int width, int height, const FrameTensor& frame, const FrameTensor& target);
   torch::Tensor infer(const torch::Tensor& batch);  // any tensor in; model device and dtype out, clamped
   MemoryCost measure_memory_cost();                 // CUDA: allocator peaks of small forward passes
+  void start_first_run();                           // CUDA: see the contract above
+  void join_first_run();
 
   PlanRequest plan_request(int width, int height) const;
 
@@ -98,6 +109,9 @@ class TorchUpscaler final : public Upscaler {
   double memory_wait_s_ = 0;
   int memory_share_ = 1;
   std::optional<MemoryCost> cost_;
+  std::filesystem::path memory_cost_file_;  // ModelRequest::memory_cost_cache
+  bool cost_from_file_ = false;             // set by measure_memory_cost(): no forward pass ran
+  std::thread first_run_;
   DeviceMemoryLedger::Reservation reservation_;
   int planned_width_ = 0, planned_height_ = 0;
   int io_batches_ = 1;  // the caller's buffer batches per reservation (prepare())

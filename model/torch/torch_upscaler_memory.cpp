@@ -3,7 +3,9 @@
 // batch inside the reservation.
 #include "core/error.h"
 #include "core/log.h"
+#include "core/memory_cost_cache.h"
 #include "model/torch/torch_upscaler.h"
+#include "model/torch_info.h"
 
 #ifdef UPSCALED_TORCH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -14,8 +16,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <mutex>
+#include <system_error>
 
 namespace upscaled::model::torchnet {
 namespace {
@@ -29,6 +33,25 @@ std::size_t free_device_memory(int device) {
   const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
   const auto cached = stats.reserved_bytes[0].current - stats.allocated_bytes[0].current;
   return free + static_cast<std::size_t>(std::max<std::int64_t>(0, cached));
+}
+
+// What a measured cost depends on besides the network and its precision: the GPU, driver,
+// CUDA, libtorch and cuDNN, and this very program (its file's size and time: a rebuild may
+// change how the network allocates).
+std::string software_key(int device) {
+  cudaDeviceProp prop{};
+  int driver = 0, runtime = 0;
+  cudaGetDeviceProperties(&prop, device);
+  cudaDriverGetVersion(&driver);
+  cudaRuntimeGetVersion(&runtime);
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const auto size = ec ? 0 : std::filesystem::file_size(exe, ec);
+  const auto time = ec ? 0 : std::filesystem::last_write_time(exe, ec).time_since_epoch().count();
+  const TorchInfo torch = query_torch_info();
+  return log::cat("gpu=", prop.name, ";memory=", prop.totalGlobalMem, ";driver=", driver, ";runtime=", runtime,
+                  ";torch=", torch.version, ";cudnn=", torch.cudnn_version, ";exe=", exe.string(), ":", size, ":",
+                  time);
 }
 
 DeviceMemoryLedger& ledger() {
@@ -66,6 +89,17 @@ MemoryCost TorchUpscaler::measure_memory_cost() {
   const std::string key = name_ + "|" + network_->describe() + "|" + device_.str() + "|" + std::to_string(int(dtype_));
   std::lock_guard lock(measure_mutex);
   if (auto it = measured_costs.find(key); it != measured_costs.end()) return it->second;
+  const std::string file_key = key + "|" + software_key(cuda_device());
+  if (!memory_cost_file_.empty()) {
+    if (auto cached = load_memory_cost(memory_cost_file_, file_key)) {
+      log::debug(log::cat("model '", name_, "': device memory ", static_cast<long long>(cached->per_pixel),
+                          " bytes per input pixel + ", format_bytes(static_cast<std::size_t>(cached->fixed)),
+                          " per call (measured by an earlier run: ", memory_cost_file_.string(), ")"));
+      measured_costs.emplace(key, *cached);
+      cost_from_file_ = true;
+      return *cached;
+    }
+  }
   c10::cuda::CUDAGuard guard(index);
   c10::InferenceMode inference;
   const auto start = std::chrono::steady_clock::now();
@@ -101,6 +135,8 @@ MemoryCost TorchUpscaler::measure_memory_cost() {
       format_bytes(static_cast<std::size_t>(cost.fixed)), " per call (measured in ",
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s: ", steps, ")"));
   measured_costs.emplace(key, cost);
+  if (!memory_cost_file_.empty() && !store_memory_cost(memory_cost_file_, file_key, cost))
+    log::debug(log::cat("model '", name_, "': cannot write the memory-cost cache ", memory_cost_file_.string()));
   return cost;
 }
 #endif
@@ -129,6 +165,10 @@ void TorchUpscaler::prepare(int width, int height, int io_batches) {
   batch_ = plan->batch;
   planned_width_ = width;
   planned_height_ = height;
+  if (cost_from_file_) {  // once: the next prepare() (another size) follows real runs
+    cost_from_file_ = false;
+    start_first_run();
+  }
   log::info(log::cat("model '", name_, "': ", format_bytes(reservation_.bytes()), " of GPU memory reserved on ",
                      device_.str(), " (", format_bytes(ledger().capacity(device)), " usable by this process): ",
                      tile_ > 0 ? log::cat(tile_, "-pixel tiles") : std::string("whole frames"), ", batch ", batch_,

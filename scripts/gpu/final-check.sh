@@ -3,8 +3,9 @@
 # time left: one build, end to end (thick x4 640x360 -> 2560x1440 and the real clip, --stats),
 # model-only fps with the fused executor and eager in the same call (640x360 batch 4 and 1,
 # 1280x720 batch 1), then the GPU tests (executor epilogue, fused executor, published outputs,
-# tiling, memory plan, GPU path, NVDEC, kernels) in the time left. The 640x360 job runs three
-# times, with the start-up breakdown. Logs under $OUT.
+# tiling, memory plan, GPU path, NVDEC, kernels) in the time left. The 640x360 job runs four
+# more times (cache hits and forced misses of the model's memory cost, alternating) with the
+# start-up breakdown. Logs under $OUT.
 #   usage (on the CUDA machine, repo root): scripts/gpu/final-check.sh [BUDGET_S]
 #   needs: .gpu-kit and .gpu-carry (as verify.sh); cuDNN as scripts/gpu/cudnn-env.sh finds it.
 set -uo pipefail
@@ -29,19 +30,22 @@ echo "rc=$?" >> "$e2e"
 say "e2e: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
 grep -m1 -oE "cuDNN fused executor[^)]*" "$e2e" | tee -a "$log"
 grep -E "^start-up" "$e2e" | tail -1 | tee -a "$log"
-grep -E "handle created|measured|first run at|infer: batch" "$e2e" | cut -c12-300 |
+grep -E "handle created|measured|first run at|infer: batch|warm-up" "$e2e" | cut -c12-300 |
   sed -E 's#/[^ ]*/model.json#MODEL#g' | tee -a "$log"
 grep -E "^(stage|demux|decode|preprocess|infer|postprocess|encode|mux|bottleneck)" "$e2e" | head -12 >> "$log"
-# Two more runs of the same job (the first job after a build carries one-off costs): their
-# start-up breakdown and debug timings.
-for run in 2 3; do
+# Four more runs of the same job: the memory cost from the cache the first run wrote
+# (core/memory_cost_cache.h), alternating with runs given an empty cache folder (measured
+# again); their start-up breakdown and debug timings.
+for run in 2 3 4 5; do
   e2e_n=$out/e2e-$run.txt
-  timeout 60 $bin --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 \
+  cache=$HOME/.cache/upscaled
+  [[ $((run % 2)) -eq 1 ]] && cache=$(mktemp -d)
+  UPSCALED_CACHE_DIR=$cache timeout 60 $bin --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 \
     -m "$thick/x4/model.json" -s 4 \
     --preset veryfast --overwrite --stats --no-progress > "$e2e_n" 2>&1
-  say "e2e run $run rc=$?: $(grep -E 'fps end to end' "$e2e_n" | tail -1) / $(grep -E '^steady state' "$e2e_n" | tail -1)"
+  say "e2e run $run (cache $cache) rc=$?: $(grep -E 'fps end to end' "$e2e_n" | tail -1) / $(grep -E '^steady state' "$e2e_n" | tail -1)"
   grep -E "^start-up" "$e2e_n" | tail -1 | tee -a "$log"
-  grep -E "handle created|measured|first run at|infer: batch" "$e2e_n" | cut -c12-300 |
+  grep -E "handle created|measured|first run at|infer: batch|warm-up" "$e2e_n" | cut -c12-300 |
     sed -E 's#/[^ ]*/model.json#MODEL#g' | tee -a "$log"
 done
 echo "--- echo-hereweare.webm -> 1920x1080" >> "$e2e"

@@ -81,6 +81,38 @@ TEST(GpuPath, StagesDrainPartialBatchesAndReportTheirTimes) {
   EXPECT_GE(video_psnr(tmp / "gpu.mkv", tmp / "cpu.mkv"), 40.0);
 }
 
+// The model's device-memory cost is measured by the first run and read back by the next
+// (core/memory_cost_cache.h), which plans the same reservation and runs the network once
+// on a thread of its own while the pipeline starts.
+TEST(GpuPath, MemoryCostIsMeasuredOnceAndReadBackByTheNextRun) {
+  std::string why;
+  const auto model = gpu_path_model(&why);
+  if (model.empty()) GTEST_SKIP() << why;
+  TempDir tmp;
+  const auto clip = tmp / "in.mp4";
+  run_ok("ffmpeg -v error -y -f lavfi -i testsrc2=size=160x96:rate=25 -frames:v 4 -c:v libx264 " +
+         shell_quote(clip.string()));
+  const std::string command = "UPSCALED_CACHE_DIR=" + shell_quote((tmp / "cache").string()) + " " +
+                              file_command(clip, model) + shell_quote((tmp / "out.mkv").string()) +
+                              " --overwrite --log-level debug";
+  const CommandResult first = run_command(command);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("per call (measured in"), std::string::npos) << first.output;
+  EXPECT_TRUE(std::filesystem::exists(tmp / "cache" / "memory-costs.json"));
+  const CommandResult second = run_command(command);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("per call (measured by an earlier run"), std::string::npos) << second.output;
+  // No measurement ran the network, so its first run starts beside the pipeline's start.
+  EXPECT_EQ(first.output.find("first run (64x64"), std::string::npos) << first.output;
+  EXPECT_NE(second.output.find("first run (64x64"), std::string::npos) << second.output;
+  auto reserved = [](const std::string& out) {
+    const auto at = out.find(" of GPU memory reserved");
+    return at == std::string::npos ? std::string() : out.substr(out.rfind("': ", at), at - out.rfind("': ", at));
+  };
+  EXPECT_FALSE(reserved(first.output).empty()) << first.output;
+  EXPECT_EQ(reserved(first.output), reserved(second.output));
+}
+
 // SIGINT while the GPU stages run: exit 130, every stage thread ends, nothing left behind.
 TEST(GpuPath, CancelWhileTheStagesRunLeavesNothing) {
   std::string why;
