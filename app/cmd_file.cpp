@@ -15,17 +15,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <optional>
 #include <regex>
 #include <string>
 
 namespace upscaled::app {
 namespace {
-
-bool env_is(const char* name, const char* value) {
-  const char* v = std::getenv(name);
-  return v && std::string(v) == value;
-}
 
 struct FileArgs {
   pipeline::JobOptions job;
@@ -75,15 +69,6 @@ int run_file(FileArgs& a) {
   a.job.geometry.pre_resize = a.pre_resize == "auto";
   if (a.skip_option->count() > 0) a.job.skip_duplicates = parse_threshold(a.skip_duplicates);
   pipeline::check_job_paths(a.job);
-  // The GPU's one-off set-up (libtorch's CUDA state, cuDNN's libraries) beside the startup
-  // check's driver and codec probing rather than beside the job's model load, where the two
-  // slow each other down (docs/gpu-pipeline.md, Start-up). UPSCALED_EARLY_WARMUP=0 leaves it
-  // to the job (comparisons).
-  std::optional<model::DeviceWarmUp> warm_up;
-  if (!env_is("UPSCALED_EARLY_WARMUP", "0")) {
-    warm_up.emplace(a.job.model);
-    a.job.warm_up = &*warm_up;
-  }
 #ifdef HAVE_UPSCALED_DOCTOR
   // The same checks as `upscaled doctor`, quiet unless something is wrong; one line per
   // stage decision; --require-gpu turns a CPU fallback into exit code 7.
@@ -96,7 +81,7 @@ int run_file(FileArgs& a) {
   // Next to the codec probe cache: a GPU model's measured memory cost, so the next run of the
   // same model skips the measurement (core/memory_cost_cache.h). UPSCALED_MEMORY_COST_CACHE=0
   // measures every time (comparisons).
-  if (!env_is("UPSCALED_MEMORY_COST_CACHE", "0"))
+  if (const char* env = std::getenv("UPSCALED_MEMORY_COST_CACHE"); !env || std::string(env) != "0")
     a.job.model.memory_cost_cache = doctor::default_cache_dir() / "memory-costs.json";
 #else
   if (a.require_gpu) throw Error(ErrorCode::gpu_required, "--require-gpu: this build has no environment checks");

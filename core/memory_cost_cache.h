@@ -1,7 +1,8 @@
 // Measured device-memory costs of networks (MemoryCost, inference_plan.h) kept in a small
 // JSON file, so that a later process with the same network on the same GPU and software
-// skips the measurement (about 0.35 s of every `upscaled file` start on an H200 for
-// esrgan-thick, docs/gpu-pipeline.md).
+// skips the measurement (0.17-0.18 s of an `upscaled file` start on an H200 for esrgan-thick;
+// with the first run beside the pipeline's start, 1.9 fps more on the issue #5 clip,
+// docs/gpu-pipeline.md).
 //
 // Contract: the key is built by the caller and must name everything the cost depends on
 // (network and its executor plan, precision, GPU, driver, CUDA, libtorch, cuDNN, this

@@ -89,12 +89,11 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
     last = now;
   };
   check_job_paths(opt);
-  // The GPU's one-off set-up runs while the input is opened and the model read (or earlier,
-  // started by the caller); joined before the model's memory is measured. None for a model
-  // that an earlier job of this process loaded and ran.
-  std::optional<model::DeviceWarmUp> own_warm_up;
-  if (!opt.warm_up && (!opt.models || !opt.models->has_idle(opt.model))) own_warm_up.emplace(opt.model);
-  model::DeviceWarmUp* const warm_up = opt.warm_up ? opt.warm_up : (own_warm_up ? &*own_warm_up : nullptr);
+  // The GPU's one-off set-up runs while the input is opened and the model read; joined
+  // before the model's memory is measured. None for a model that an earlier job of this
+  // process loaded and ran.
+  std::optional<model::DeviceWarmUp> warm_up;
+  if (!opt.models || !opt.models->has_idle(opt.model)) warm_up.emplace(opt.model);
   io::Demuxer demuxer(opt.input);
   NvdecSession nvdec;  // before the decoder: outlives it and every frame it decodes
   io::Decoder decoder(demuxer.video_stream(), opt.input);

@@ -53,10 +53,6 @@ struct JobOptions {
   // Models kept loaded between jobs (the service): the job borrows its model there and
   // gives it back when it succeeds. Null: the job loads its own.
   model::UpscalerCache* models = nullptr;
-  // A GPU warm-up the caller started earlier for this job's model (the CLI starts it before
-  // its startup check, so the two overlap): the job waits for it instead of starting its own.
-  // Null: the job starts one when it loads a model. Owned by the caller.
-  model::DeviceWarmUp* warm_up = nullptr;
 };
 
 struct JobResult {

@@ -3,7 +3,7 @@
 # time left: one build, end to end (thick x4 640x360 -> 2560x1440 and the real clip, --stats),
 # model-only fps with the fused executor and eager in the same call (640x360 batch 4 and 1,
 # 1280x720 batch 1), then the GPU tests (executor epilogue, fused executor, published outputs,
-# tiling, memory plan, GPU path, NVDEC, kernels) in the time left. The 640x360 job runs four
+# tiling, memory plan, GPU path, NVDEC, kernels, the GPU warm-up) in the time left. The 640x360 job runs four
 # more times (cache hits and forced misses of the model's memory cost, alternating) with the
 # start-up breakdown. Logs under $OUT.
 #   usage (on the CUDA machine, repo root): scripts/gpu/final-check.sh [BUDGET_S]
@@ -17,7 +17,7 @@ left() { echo $((budget - ($(date +%s) - t0))); }
 source scripts/gpu/lib.sh
 say "machine: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader) / $(nproc) cores"
 gpu_build_or_stop "$out/build.log" upscaled test_cli_file test_model_tfjs kernels_test bench_model_throughput \
-  test_channel_epilogue
+  test_channel_epilogue model_formats_test
 bin=/tmp/b/app/upscaled
 thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
 e2e=$out/e2e.txt
@@ -30,7 +30,7 @@ echo "rc=$?" >> "$e2e"
 say "e2e: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
 grep -m1 -oE "cuDNN fused executor[^)]*" "$e2e" | tee -a "$log"
 grep -E "^start-up" "$e2e" | tail -1 | tee -a "$log"
-grep -E "handle created|measured|first run at|infer: batch|warm-up" "$e2e" | cut -c12-300 |
+grep -E "handle created|measured|first run at|first run \(|decode: first|infer: batch|warm-up" "$e2e" | cut -c12-300 |
   sed -E 's#/[^ ]*/model.json#MODEL#g' | tee -a "$log"
 grep -E "^(stage|demux|decode|preprocess|infer|postprocess|encode|mux|bottleneck)" "$e2e" | head -12 >> "$log"
 # Four more runs of the same job: the memory cost from the cache the first run wrote
@@ -45,7 +45,7 @@ for run in 2 3 4 5; do
     --preset veryfast --overwrite --stats --no-progress > "$e2e_n" 2>&1
   say "e2e run $run (cache $cache) rc=$?: $(grep -E 'fps end to end' "$e2e_n" | tail -1) / $(grep -E '^steady state' "$e2e_n" | tail -1)"
   grep -E "^start-up" "$e2e_n" | tail -1 | tee -a "$log"
-  grep -E "handle created|measured|first run at|infer: batch|warm-up" "$e2e_n" | cut -c12-300 |
+  grep -E "handle created|measured|first run at|first run \(|decode: first|infer: batch|warm-up" "$e2e_n" | cut -c12-300 |
     sed -E 's#/[^ ]*/model.json#MODEL#g' | tee -a "$log"
 done
 echo "--- echo-hereweare.webm -> 1920x1080" >> "$e2e"
@@ -69,7 +69,7 @@ done
 say "GPU tests ($(left) s left)"
 export UPSCALED_TEST_MODELS_DIR=$carry
 (cd /tmp/b && timeout $(($(left) - 5)) ctest -j6 --timeout 120 --output-on-failure \
-  -R 'ChannelEpilogueCuda|FusedExecutor|PublishedOutput.*Cuda|Tiling.*Cuda|MemoryPlanCuda|GpuPath|GpuGeometry|Nvdec|KernelsCuda|FileCancel') > "$out/ctest.log" 2>&1
+  -R 'ChannelEpilogueCuda|FusedExecutor|PublishedOutput.*Cuda|Tiling.*Cuda|MemoryPlanCuda|GpuPath|GpuGeometry|Nvdec|KernelsCuda|FileCancel|WarmUp') > "$out/ctest.log" 2>&1
 say "ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest.log")"
 grep -E "\*\*\*Failed|\(Failed\)|Timeout|Skipped\)" "$out/ctest.log" | head -20 | tee -a "$log"
 say "done"
