@@ -19,6 +19,9 @@ pipeline::JobOptions transcode_options(const TranscodeRequest& req) {
     o.model.gpu_memory_limit = static_cast<std::size_t>(c->gpu_memory_mb) * 1024 * 1024;
     o.model.gpu_memory_wait_seconds = c->gpu_memory_wait_seconds;
     o.model.gpu_jobs = c->jobs_per_gpu;
+    // A GPU model's measured memory cost outlives the process, so a restarted service's
+    // first job skips the measurement as a repeated `upscaled file` does.
+    o.model.memory_cost_cache = c->state_dir / "memory-costs.json";
   }
   o.model.precision = w.precision;
   o.model.tile = w.tile;

@@ -1,32 +1,22 @@
 // warm_up(): a dense block in miniature through CudnnGraph (contract in cudnn_warm_up.h).
 #include "model/cudnn/cudnn_warm_up.h"
 
-#include "core/error.h"
+#include "kernels/cuda_raii.h"
 #include "model/cudnn/cudnn_graph.h"
 
-#include <memory>
-#include <string>
+#include <cstddef>
 #include <vector>
 
 namespace upscaled::model::cudnn {
 namespace {
 
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess)
-    throw Error(ErrorCode::device, std::string("cuDNN warm-up: ") + what + ": " + cudaGetErrorString(e));
-}
+using kernels::cuda_check;
+using kernels::DeviceBuffer;
 
-struct FreeDevice {
-  void operator()(void* p) const { cudaFree(p); }
-};
-using DevicePtr = std::unique_ptr<void, FreeDevice>;
-
-DevicePtr zeroed(std::size_t bytes, cudaStream_t stream) {
-  void* p = nullptr;
-  check(cudaMalloc(&p, bytes), "cudaMalloc");
-  DevicePtr owner(p);
-  check(cudaMemsetAsync(p, 0, bytes, stream), "cudaMemsetAsync");
-  return owner;
+DeviceBuffer zeroed(std::size_t bytes, cudaStream_t stream) {
+  DeviceBuffer buffer(bytes);
+  cuda_check(cudaMemsetAsync(buffer.get(), 0, bytes, stream), "cuDNN warm-up: cudaMemsetAsync");
+  return buffer;
 }
 
 // Owns every buffer the graph asks for until the warm-up ends (values handed back included).
@@ -41,16 +31,16 @@ class OwningAllocator final : public Allocator {
 
  private:
   cudaStream_t stream_;
-  std::vector<DevicePtr> buffers_;
+  std::vector<DeviceBuffer> buffers_;
 };
 
 }  // namespace
 
 void warm_up(cudaStream_t stream) {
   constexpr int kFeatures = 64, kGrowth = 32, kSide = 16;
-  const DevicePtr grow_w = zeroed(std::size_t{kGrowth} * 9 * kFeatures * 2, stream);
-  const DevicePtr fuse_w = zeroed(std::size_t{kFeatures} * 9 * (kFeatures + kGrowth) * 2, stream);
-  const DevicePtr bias = zeroed(std::size_t{kFeatures} * 2, stream);
+  const DeviceBuffer grow_w = zeroed(std::size_t{kGrowth} * 9 * kFeatures * 2, stream);
+  const DeviceBuffer fuse_w = zeroed(std::size_t{kFeatures} * 9 * (kFeatures + kGrowth) * 2, stream);
+  const DeviceBuffer bias = zeroed(std::size_t{kFeatures} * 2, stream);
   std::vector<GraphOp> ops(6);
   ops[0].kind = GraphOp::Kind::input;
   ops[0].channels = kFeatures;
@@ -78,9 +68,9 @@ void warm_up(cudaStream_t stream) {
   ops[5].channels = kFeatures;
   CudnnGraph graph(std::move(ops), true);
   OwningAllocator alloc(stream);
-  const DevicePtr x = zeroed(std::size_t{kSide} * kSide * kFeatures * 2, stream);
+  const DeviceBuffer x = zeroed(std::size_t{kSide} * kSide * kFeatures * 2, stream);
   graph.run(x.get(), 1, kSide, kSide, stream, alloc);
-  check(cudaStreamSynchronize(stream), "waiting for the warm-up run");
+  cuda_check(cudaStreamSynchronize(stream), "cuDNN warm-up: waiting for its run");
 }
 
 }  // namespace upscaled::model::cudnn

@@ -8,7 +8,8 @@
 //
 // Contract: synchronous (returns when the work it enqueued on `stream` is done); uses the
 // calling thread's current device; owns and frees every buffer it makes; throws
-// upscaled::Error(ErrorCode::device) with cuDNN's or CUDA's text, like CudnnGraph::run().
+// upscaled::Error(ErrorCode::device) with cuDNN's text (from CudnnGraph::run()) or
+// kernels::CudaError with CUDA's (its own allocations and copies).
 #pragma once
 
 #include <cuda_runtime_api.h>

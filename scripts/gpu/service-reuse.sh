@@ -6,7 +6,10 @@
 # seconds, first frame after, whether the model was kept loaded), and the wall time from the
 # first file dropped to the last output.
 #   usage: scripts/gpu/service-reuse.sh UPSCALED_BINARY MODEL_JSON [ROUNDS]   (to stdout)
-#   env: GPUS="[]" on a machine without one (a dry run of the script itself)
+#   env: GPUS="[]" on a machine without one (a dry run of the script itself); STATE_DIR: one
+#        state folder for every service start (its memory-cost file then carries over, so
+#        only the first start measures the model; the journal stays per start), else a fresh
+#        one per start
 set -uo pipefail
 bin=$1
 model=$2
@@ -29,7 +32,8 @@ run_once() {
   mkdir -p "$work"/{in,out,failed,state}
   cat > "$work/upscaled.toml" <<TOML
 [service]
-state_dir = "$work/state"
+state_dir = "${STATE_DIR:-$work/state}"
+journal = "$work/state/journal.sqlite3"
 settle_seconds = 0.2
 gpus = ${GPUS:-[0]}
 jobs_per_gpu = 1

@@ -272,6 +272,7 @@ TEST(TranscodeOptions, WorkerGpuSelectsTheDeviceAndMemorySettingsReachTheModel) 
   EXPECT_EQ(o.model.gpu_memory_limit, 512u << 20);
   EXPECT_EQ(o.model.gpu_memory_wait_seconds, 42);
   EXPECT_EQ(o.model.gpu_jobs, 2);
+  EXPECT_EQ(o.model.memory_cost_cache, service.state_dir / "memory-costs.json");
   EXPECT_EQ(o.model.name, "esrgan-slim");
   EXPECT_EQ(o.input, "/in/a.mp4");
   EXPECT_FALSE(o.overwrite);
