@@ -51,15 +51,7 @@ struct TfjsGraph {
   // Runs nodes [first, end) given the values of the nodes before `first` that later nodes
   // read (the others may be undefined): the tail after a fused executor (tfjs_cudnn.h).
   torch::Tensor run_from(std::vector<torch::Tensor> values, std::size_t first) const;
-  // Weights and biases onto `device` in `dtype` (convolution weights channels_last when
-  // asked). On CUDA this is to_in_one_copy() (UPSCALED_BULK_UPLOAD=0: one copy per tensor,
-  // for comparisons); elsewhere each tensor is converted where it is.
   void to(torch::Device device, torch::Dtype dtype, bool channels_last);
-  // The same result as one host buffer in the tensors' final memory order, one copy to the
-  // device and one conversion: every weight and bias becomes a view of that buffer (each
-  // starting on a 64-byte boundary), instead of a synchronising copy from pageable memory, a
-  // cast and a layout pass per tensor. Synchronous.
-  void to_in_one_copy(torch::Device device, torch::Dtype dtype, bool channels_last);
 };
 
 TfjsGraph compile_tfjs_graph(const TfjsModel& model);

@@ -9,9 +9,6 @@
 #include "model/torch/tfjs_graph.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <string>
-#include <vector>
 
 namespace upscaled::model::torchnet {
 namespace {
@@ -163,46 +160,12 @@ torch::Tensor TfjsGraph::run_from(std::vector<torch::Tensor> values, std::size_t
 }
 
 void TfjsGraph::to(torch::Device device, torch::Dtype dtype, bool channels_last) {
-  const char* env = std::getenv("UPSCALED_BULK_UPLOAD");
-  if (device.is_cuda() && !(env && std::string(env) == "0")) {
-    to_in_one_copy(device, dtype, channels_last);
-    return;
-  }
   for (GraphNode& node : nodes) {
     if (node.weight.defined()) {
       node.weight = node.weight.to(device, dtype);
       if (channels_last) node.weight = node.weight.contiguous(torch::MemoryFormat::ChannelsLast);
     }
     if (node.bias.defined()) node.bias = node.bias.to(device, dtype);
-  }
-}
-
-void TfjsGraph::to_in_one_copy(torch::Device device, torch::Dtype dtype, bool channels_last) {
-  constexpr int64_t kAlign = 32;  // elements: 64 bytes in float16, 128 in float32
-  struct Slot {
-    torch::Tensor* tensor;
-    torch::Tensor source;  // contiguous in the final memory order (OHWI for channels_last)
-    int64_t offset;
-    bool ohwi;
-  };
-  std::vector<Slot> slots;
-  int64_t total = 0;
-  auto add = [&](torch::Tensor& t, bool ohwi) {
-    torch::Tensor source = (ohwi ? t.permute({0, 2, 3, 1}) : t).contiguous().to(torch::kCPU, torch::kFloat32);
-    slots.push_back({&t, source, total, ohwi});
-    total += (source.numel() + kAlign - 1) / kAlign * kAlign;
-  };
-  for (GraphNode& node : nodes) {
-    if (node.weight.defined()) add(node.weight, channels_last && node.weight.dim() == 4);
-    if (node.bias.defined()) add(node.bias, false);
-  }
-  if (slots.empty()) return;
-  const torch::Tensor host = torch::zeros({total}, torch::kFloat32);
-  for (const Slot& s : slots) host.narrow(0, s.offset, s.source.numel()).copy_(s.source.reshape({-1}));
-  const torch::Tensor flat = host.to(device).to(dtype);
-  for (const Slot& s : slots) {
-    const torch::Tensor view = flat.narrow(0, s.offset, s.source.numel()).view(s.source.sizes());
-    *s.tensor = s.ohwi ? view.permute({0, 3, 1, 2}) : view;
   }
 }
 
