@@ -1,13 +1,13 @@
 // Memory-cost cache file (core/memory_cost_cache.h).
 #include "core/memory_cost_cache.h"
 
-#include <unistd.h>
+#include "core/replace_file.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <system_error>
 #include <vector>
 
 namespace upscaled::model {
@@ -48,9 +48,6 @@ std::optional<MemoryCost> load_memory_cost(const std::filesystem::path& file, co
 }
 
 bool store_memory_cost(const std::filesystem::path& file, const std::string& key, const MemoryCost& cost) {
-  std::error_code ec;
-  std::filesystem::create_directories(file.parent_path(), ec);
-  if (ec) return false;
   nlohmann::json entries = read_entries(file);
   // Entries carry the order they were stored in: past the limit the oldest goes.
   long long last = 0;
@@ -62,21 +59,7 @@ bool store_memory_cost(const std::filesystem::path& file, const std::string& key
       if (it->value("order", 0LL) < oldest->value("order", 0LL)) oldest = it;
     entries.erase(oldest);
   }
-  const auto tmp = file.string() + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return false;
-    out << nlohmann::json{{"schema", kSchema}, {"entries", entries}}.dump(2) << '\n';
-    if (!out.flush()) {
-      std::filesystem::remove(tmp, ec);
-      return false;
-    }
-  }
-  std::filesystem::rename(tmp, file, ec);
-  if (!ec) return true;
-  std::error_code ignored;
-  std::filesystem::remove(tmp, ignored);
-  return false;
+  return replace_file(file, nlohmann::json{{"schema", kSchema}, {"entries", entries}}.dump(2) + "\n");
 }
 
 }  // namespace upscaled::model

@@ -1,15 +1,14 @@
 // Codec probe cache (doctor/codec_cache.h).
 #include "doctor/codec_cache.h"
 
+#include "core/replace_file.h"
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavutil/avutil.h>
 }
 
-#include <unistd.h>
-
 #include <fstream>
-#include <system_error>
 
 namespace upscaled::doctor {
 
@@ -39,25 +38,8 @@ std::optional<CodecProbes> load_codec_cache(const std::filesystem::path& file, c
 }
 
 bool store_codec_cache(const std::filesystem::path& file, const CodecCacheKey& key, const CodecProbes& probes) {
-  std::error_code ec;
-  std::filesystem::create_directories(file.parent_path(), ec);
-  if (ec) return false;
-  const auto tmp = file.string() + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return false;
-    nlohmann::json j{{"schema", 1}, {"key", key.text()}, {"probes", to_json(probes)}};
-    out << j.dump(2) << '\n';
-    if (!out.flush()) {
-      std::filesystem::remove(tmp, ec);
-      return false;
-    }
-  }
-  std::filesystem::rename(tmp, file, ec);
-  if (!ec) return true;
-  std::error_code ignored;
-  std::filesystem::remove(tmp, ignored);
-  return false;
+  const nlohmann::json j{{"schema", 1}, {"key", key.text()}, {"probes", to_json(probes)}};
+  return replace_file(file, j.dump(2) + "\n");
 }
 
 }  // namespace upscaled::doctor
