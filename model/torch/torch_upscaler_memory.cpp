@@ -89,7 +89,8 @@ MemoryCost TorchUpscaler::measure_memory_cost() {
   const std::string key = name_ + "|" + network_->describe() + "|" + device_.str() + "|" + std::to_string(int(dtype_));
   std::lock_guard lock(measure_mutex);
   if (auto it = measured_costs.find(key); it != measured_costs.end()) return it->second;
-  const std::string file_key = key + "|" + software_key(cuda_device());
+  // The device, driver and program queries only when there is a file to key.
+  const std::string file_key = memory_cost_file_.empty() ? std::string() : key + "|" + software_key(cuda_device());
   if (!memory_cost_file_.empty()) {
     if (auto cached = load_memory_cost(memory_cost_file_, file_key)) {
       log::debug(log::cat("model '", name_, "': device memory ", static_cast<long long>(cached->per_pixel),
