@@ -36,11 +36,9 @@ TEST(GpuPath, MatchesTheCpuPathFramesTimestampsAndAudio) {
   const auto model = gpu_path_model(&why);
   if (model.empty()) GTEST_SKIP() << why;
   TempDir tmp;
-  const auto clip = tmp / "in.mp4";
-  run_ok(
-      "ffmpeg -v error -y -f lavfi -i testsrc2=size=160x96:rate=25 -f lavfi -i sine -frames:v 12 -t 0.48 "
-      "-c:v libx264 -c:a aac " +
-      shell_quote(clip.string()));
+  const auto clip = make_clip(tmp, "in.mp4",
+                              "-f lavfi -i testsrc2=size=160x96:rate=25 -f lavfi -i sine -frames:v 12 -t 0.48 "
+                              "-c:v libx264 -c:a aac");
   const std::string base = file_command(clip, model);
   const CommandResult gpu = run_command(base + shell_quote((tmp / "gpu.mkv").string()));
   ASSERT_EQ(gpu.exit_code, 0) << gpu.output;
@@ -65,9 +63,7 @@ TEST(GpuPath, StagesDrainPartialBatchesAndReportTheirTimes) {
   const auto model = gpu_path_model(&why);
   if (model.empty()) GTEST_SKIP() << why;
   TempDir tmp;
-  const auto clip = tmp / "in.mp4";
-  run_ok("ffmpeg -v error -y -f lavfi -i testsrc2=size=160x96:rate=25 -frames:v 23 -c:v libx264 " +
-         shell_quote(clip.string()));
+  const auto clip = make_clip(tmp, "in.mp4", "-f lavfi -i testsrc2=size=160x96:rate=25 -frames:v 23 -c:v libx264");
   const std::string base = file_command(clip, model);
   const CommandResult gpu = run_command(base + shell_quote((tmp / "gpu.mkv").string()) +
                                         " --batch 5 --batch-queue 1 --stats --log-level debug");
@@ -89,9 +85,7 @@ TEST(GpuPath, MemoryCostIsMeasuredOnceAndReadBackByTheNextRun) {
   const auto model = gpu_path_model(&why);
   if (model.empty()) GTEST_SKIP() << why;
   TempDir tmp;
-  const auto clip = tmp / "in.mp4";
-  run_ok("ffmpeg -v error -y -f lavfi -i testsrc2=size=160x96:rate=25 -frames:v 4 -c:v libx264 " +
-         shell_quote(clip.string()));
+  const auto clip = make_clip(tmp, "in.mp4", "-f lavfi -i testsrc2=size=160x96:rate=25 -frames:v 4 -c:v libx264");
   const std::string command = "UPSCALED_CACHE_DIR=" + shell_quote((tmp / "cache").string()) + " " +
                               file_command(clip, model) + shell_quote((tmp / "out.mkv").string()) +
                               " --overwrite --log-level debug";
@@ -119,12 +113,9 @@ TEST(GpuPath, CancelWhileTheStagesRunLeavesNothing) {
   const auto model = gpu_path_model(&why);
   if (model.empty()) GTEST_SKIP() << why;
   TempDir tmp;
-  const auto clip = tmp / "in.mp4";
   // Long enough that it cannot finish before the signal (tens of seconds of encoding).
-  run_ok(
-      "ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=30 -frames:v 3000 -c:v libx264 -preset "
-      "ultrafast " +
-      shell_quote(clip.string()));
+  const auto clip = make_clip(
+      tmp, "in.mp4", "-f lavfi -i testsrc2=size=640x360:rate=30 -frames:v 3000 -c:v libx264 -preset ultrafast");
   const auto out_dir = tmp / "out";
   std::filesystem::create_directories(out_dir);
   const CommandResult r = run_command("timeout --preserve-status -s INT 6 " + shell_quote(upscaled_binary()) +

@@ -24,12 +24,6 @@ std::string error_line(const std::string& output) {
   return std::regex_search(output, m, std::regex("upscaled: error: [^\n]*")) ? m.str() : "";
 }
 
-std::filesystem::path make_clip(const TempDir& tmp, const std::string& name, const std::string& args) {
-  const auto clip = tmp / name;
-  run_ok("ffmpeg -v error -y " + args + " " + shell_quote(clip.string()));
-  return clip;
-}
-
 std::filesystem::path h264_clip(const TempDir& tmp) {
   return make_clip(tmp, "in.mp4",
                    "-f lavfi -i testsrc2=size=160x96:rate=25 -f lavfi -i sine -frames:v 12 -t 0.48 "

@@ -44,6 +44,12 @@ std::string run_ok(const std::string& command) {
   return r.output;
 }
 
+std::filesystem::path make_clip(const TempDir& tmp, const std::string& name, const std::string& args) {
+  const auto clip = tmp / name;
+  run_ok("ffmpeg -v error -y " + args + " " + shell_quote(clip.string()));
+  return clip;
+}
+
 bool have_program(const std::string& name) {
   return run_command("command -v " + name).exit_code == 0;
 }

@@ -20,6 +20,8 @@ CommandResult run_command(const std::string& command);
 // Runs and fails the current test (ADD_FAILURE) when the exit code is not 0.
 std::string run_ok(const std::string& command);
 bool have_program(const std::string& name);
+// tmp / name written by `ffmpeg -v error -y ARGS tmp/name` (run_ok: a failure fails the test).
+std::filesystem::path make_clip(const TempDir& tmp, const std::string& name, const std::string& args);
 
 // The upscaled binary under test.
 std::string upscaled_binary();
