@@ -198,9 +198,10 @@ UPSCALED_HD void load8_clamped(const __half* row, int x0, int width, int /*shift
 }
 
 // Stores v[0..8) at row[x0 ..] (only the samples inside [0, width)), as float or rounded
-// to float16 (round to nearest even, as from_f).
-UPSCALED_HD void store8(float* row, int x0, int width, const float v[8]) {
-  if (x0 + 8 <= width && aligned_to(row + x0, 16)) {
+// to float16 (round to nearest even, as from_f). vec: row + x0 is 16-byte aligned (kernels
+// that checked their planes' bases and pitches on the host pass that result).
+UPSCALED_HD void store8(float* row, int x0, int width, bool vec, const float v[8]) {
+  if (vec && x0 + 8 <= width) {
     *reinterpret_cast<float4*>(row + x0) = make_float4(v[0], v[1], v[2], v[3]);
     *reinterpret_cast<float4*>(row + x0 + 4) = make_float4(v[4], v[5], v[6], v[7]);
     return;
@@ -215,8 +216,8 @@ UPSCALED_HD unsigned pack_half2(float a, float b) {
   memcpy(&u, &h, 4);
   return u;
 }
-UPSCALED_HD void store8(__half* row, int x0, int width, const float v[8]) {
-  if (x0 + 8 <= width && aligned_to(row + x0, 16)) {
+UPSCALED_HD void store8(__half* row, int x0, int width, bool vec, const float v[8]) {
+  if (vec && x0 + 8 <= width) {
     *reinterpret_cast<uint4*>(row + x0) =
         make_uint4(pack_half2(v[0], v[1]), pack_half2(v[2], v[3]), pack_half2(v[4], v[5]), pack_half2(v[6], v[7]));
     return;
@@ -224,6 +225,15 @@ UPSCALED_HD void store8(__half* row, int x0, int width, const float v[8]) {
 #pragma unroll
   for (int i = 0; i < 8; ++i)
     if (x0 + i < width) row[x0 + i] = __float2half_rn(v[i]);
+}
+template <typename T>
+UPSCALED_HD void store8(T* row, int x0, int width, const float v[8]) {
+  store8(row, x0, width, aligned_to(row + x0, 16), v);
+}
+// Whether a plane's base and pitch are multiples of 16 bytes: then every 16-byte group of
+// its rows is aligned, whatever the row.
+inline bool aligned16(const void* p, std::ptrdiff_t pitch) {
+  return aligned_to(p, 16) && pitch % 16 == 0;
 }
 
 // Integer code words: n consecutive words from c[] at row[x0 ..] (inside [0, width) only);

@@ -47,8 +47,8 @@ void luma_row(const Ctx& c, int y) {
   const int shift = c.li.msb_shift, w = c.dst.width;
   const float* __restrict thr = c.luma_thr + static_cast<std::size_t>(y & 7) * w;
   for (int x = 0; x < w; ++x) {
-    const float code = m0 * sane01(r[x]) + m1 * sane01(g[x]) + m2 * sane01(b[x]) + off;
-    out[x] = static_cast<S>(detail::quantise(code, thr[x], mx) << shift);
+    const float code = off + thr[x] + m0 * sane01(r[x]) + m1 * sane01(g[x]) + m2 * sane01(b[x]);
+    out[x] = static_cast<S>(detail::quantise(code, 0.f, mx) << shift);
   }
 }
 
@@ -57,12 +57,12 @@ void accumulate(float* __restrict acc, const float* __restrict in, float wk, int
   for (int x = 0; x < n; ++x) acc[x] += wk * sane01(in[x]);
 }
 
-// One chroma plane row from filtered RGB: out[i] = quantise(m . rgb + off).
+// One chroma plane row from filtered RGB: out[i] = quantise(off + threshold + m . rgb).
 template <typename S>
 void chroma_codes(const float* __restrict r, const float* __restrict g, const float* __restrict b, float m0, float m1,
                   float m2, float off, const float* __restrict thr, float mx, int shift, S* __restrict out, int n) {
   for (int i = 0; i < n; ++i)
-    out[i] = static_cast<S>(detail::quantise(m0 * r[i] + m1 * g[i] + m2 * b[i] + off, thr[i], mx) << shift);
+    out[i] = static_cast<S>(detail::quantise(off + thr[i] + m0 * r[i] + m1 * g[i] + m2 * b[i], 0.f, mx) << shift);
 }
 
 // One chroma row: filter RGB vertically into acc[0..3w), then horizontally into
@@ -141,10 +141,10 @@ void chroma_row(const Ctx& c, int cy, std::vector<float>& acc) {
     return;
   }
   for (int cx = 0; cx < cw; ++cx) {  // nv12 / p010: interleaved U, V
-    const float u = m3 * hr[cx] + m4 * hg[cx] + m5 * hb[cx] + ou;
-    const float v = m6 * hr[cx] + m7 * hg[cx] + m8 * hb[cx] + ov;
-    uo[2 * cx] = static_cast<S>(detail::quantise(u, thr_u[cx], mx) << shift);
-    uo[2 * cx + 1] = static_cast<S>(detail::quantise(v, thr_v[cx], mx) << shift);
+    const float u = ou + thr_u[cx] + m3 * hr[cx] + m4 * hg[cx] + m5 * hb[cx];
+    const float v = ov + thr_v[cx] + m6 * hr[cx] + m7 * hg[cx] + m8 * hb[cx];
+    uo[2 * cx] = static_cast<S>(detail::quantise(u, 0.f, mx) << shift);
+    uo[2 * cx + 1] = static_cast<S>(detail::quantise(v, 0.f, mx) << shift);
   }
 }
 

@@ -1,4 +1,5 @@
-// CUDA twin of from_rgb_cpu, same arithmetic in the same order.
+// CUDA twin of from_rgb_cpu, same arithmetic in the same order (each code is offset +
+// rounding threshold + the matrix row's products, added left to right: three FMAs here).
 //
 // One thread handles a strip of 8 horizontal pixels and, for 4:2:0, both luma rows of its
 // chroma row: it reads 8 RGB values per plane and row with one 16/32-byte load (plus the
@@ -6,7 +7,16 @@
 // need), all of them before it uses any (one memory round trip per thread), then writes its
 // 8 luma codes per row and its 4 chroma cells with one 4..16-byte store each, so every
 // output byte has one writer. Unaligned rows (any pitch is legal) and the strips at the left
-// and right edges use scalar accesses with the same arithmetic.
+// and right edges use scalar accesses with the same arithmetic. Whether rows allow vectors is
+// decided once on the host (every plane's base and pitch a multiple of 16 bytes), not per
+// row and thread.
+//
+// Instructions per output byte, not memory, bounded these kernels (Nsight Compute: SM 68-87%
+// busy, DRAM 16-41%), so the arithmetic is shaped for the fast pipes: float16 inputs are
+// clamped two at a time (one saturating half2 add) before they are widened, each code's
+// offset and threshold start its FMA chain, and codes are packed for the stores from the
+// bits of their rounding add (code_bits) with byte permutes instead of integer
+// subtractions, shifts and ors.
 //
 // The per-thread bodies are __host__ __device__, so they can be run on the host against
 // the CPU twin when no GPU is at hand.
@@ -23,13 +33,23 @@ struct FromRgbArgs {
   int width, height, cw, ch;
   int shift;  // msb_shift
   bool yuv, interleaved, bgr, dither;
+  bool vec;                 // every source and destination plane's base and pitch 16-byte aligned
   detail::DownTaps th, tv;  // chroma filters (horizontal, vertical)
   detail::RgbToYuv m;
+  float bias[3];  // m.off plus the rounding threshold 0.5 (without dither; with it, off alone)
 };
 
-inline FromRgbArgs make_from_rgb_args(const MutableFrameView& dst, const ColorSpec& spec, Dither dither) {
+template <typename In>
+FromRgbArgs make_from_rgb_args(const Planes3<In>& src, const MutableFrameView& dst, const ColorSpec& spec,
+                               Dither dither) {
   const LayoutInfo li = layout_info(dst.layout);
   const PlaneSize cps = plane_size(dst.layout, dst.width, dst.height, li.yuv ? 1 : 0);
+  bool vec = true;
+  for (int c = 0; c < 3; ++c) vec = vec && aligned16(src.p[c], src.pitch[c]);
+  for (int p = 0; p < li.planes; ++p) vec = vec && aligned16(dst.data[p], dst.pitch[p]);
+  const bool dith = dither == Dither::ordered && li.bits == 8;
+  const detail::RgbToYuv m = detail::make_rgb_to_yuv(spec, li.bits);
+  const float t = dith ? 0.f : 0.5f;
   return {{dst.data[0], dst.data[1], dst.data[2]},
           {dst.pitch[0], dst.pitch[1], dst.pitch[2]},
           dst.width,
@@ -40,10 +60,12 @@ inline FromRgbArgs make_from_rgb_args(const MutableFrameView& dst, const ColorSp
           li.yuv,
           li.interleaved_uv,
           li.bgr,
-          dither == Dither::ordered && li.bits == 8,
+          dith,
+          vec,
           detail::down_taps(li.chroma_shift_x, spec.siting == ChromaSiting::center),
           detail::down_taps(li.chroma_shift_y, spec.siting != ChromaSiting::topleft),
-          detail::make_rgb_to_yuv(spec, li.bits)};
+          m,
+          {m.off[0] + t, m.off[1] + t, m.off[2] + t}};
 }
 
 // Ordered-dither thresholds (detail::bayer8) from a table in constant memory: the threads of
@@ -70,13 +92,78 @@ UPSCALED_HD float sane01(float v) {
 #endif
 }
 
-// Codes shifted into the most significant bits of their word; 8-bit layouts have no shift.
-template <typename S>
-UPSCALED_HD unsigned place_code(int q, int shift) {
-  if constexpr (sizeof(S) == 1)
-    return static_cast<unsigned>(q);
-  else
-    return static_cast<unsigned>(q << shift);
+// floor(clamp(v, 0, max_code)) as the bits of the float 2^23 + code: one add rounding down
+// onto the integer grid of [2^23, 2^24) after the clamp, and the code is the low 16 bits
+// (max_code < 2^16), which the packers below take as they are. v is never NaN (the inputs
+// are clamped first). Host: the same bits from detail::quantise.
+UPSCALED_HD unsigned code_bits(float v, float max_code) {
+#ifdef __CUDA_ARCH__
+  return __float_as_uint(__fadd_rd(fminf(fmaxf(v, 0.f), max_code), 8388608.f));
+#else
+  return 0x4b000000u + static_cast<unsigned>(detail::quantise(v, 0.f, max_code));
+#endif
+}
+
+// Low bytes of a, b (c, d) into one word, a lowest.
+UPSCALED_HD unsigned pack2_u8(unsigned a, unsigned b) {
+#ifdef __CUDA_ARCH__
+  return __byte_perm(a, b, 0x0040);  // bytes: a.0, b.0, (a.0, a.0: above the 16 stored bits)
+#else
+  return (a & 0xffu) | (b & 0xffu) << 8;
+#endif
+}
+UPSCALED_HD unsigned pack4_u8(unsigned a, unsigned b, unsigned c, unsigned d) {
+#ifdef __CUDA_ARCH__
+  return __byte_perm(__byte_perm(a, b, 0x0040), __byte_perm(c, d, 0x0040), 0x5410);
+#else
+  return (a & 0xffu) | (b & 0xffu) << 8 | (c & 0xffu) << 16 | (d & 0xffu) << 24;
+#endif
+}
+// Low half-words of a, b into one word, a lowest, then shifted into the most significant bits
+// of each half (codes < 2^(16 - shift), so no bit crosses into the upper half).
+UPSCALED_HD unsigned pack2_u16(unsigned a, unsigned b, int shift) {
+#ifdef __CUDA_ARCH__
+  return __byte_perm(a, b, 0x5410) << shift;
+#else
+  return ((a & 0xffffu) | (b & 0xffffu) << 16) << shift;
+#endif
+}
+
+// N codes given as code_bits() at row[x0 ..], inside [0, width) only, shifted into the most
+// significant bits of their word (8-bit layouts: shift 0). vec: a.vec (rows aligned for the
+// N-code vector, whose byte offset in the row is a multiple of its size by construction).
+template <typename S, int N>
+UPSCALED_HD void store_code_bits(S* row, int x0, int width, bool vec, int shift, const unsigned c[N]) {
+  constexpr int bytes = N * static_cast<int>(sizeof(S));
+  static_assert(bytes == 2 || bytes == 4 || bytes == 8 || bytes == 16 || bytes == 32);
+  if (vec && x0 + N <= width) {
+    if constexpr (bytes == 2) {
+      *reinterpret_cast<unsigned short*>(row + x0) = static_cast<unsigned short>(pack2_u8(c[0], c[1]));
+    } else {
+      constexpr int nw = bytes / 4;
+      unsigned w[nw];
+#pragma unroll
+      for (int i = 0; i < nw; ++i) {
+        if constexpr (sizeof(S) == 1)
+          w[i] = pack4_u8(c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]);
+        else
+          w[i] = pack2_u16(c[2 * i], c[2 * i + 1], shift);
+      }
+      if constexpr (nw == 1) {
+        *reinterpret_cast<unsigned*>(row + x0) = w[0];
+      } else if constexpr (nw == 2) {
+        *reinterpret_cast<uint2*>(row + x0) = make_uint2(w[0], w[1]);
+      } else {
+#pragma unroll
+        for (int i = 0; i < nw / 4; ++i)
+          reinterpret_cast<uint4*>(row + x0)[i] = make_uint4(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3]);
+      }
+    }
+    return;
+  }
+#pragma unroll
+  for (int i = 0; i < N; ++i)
+    if (x0 + i < width) row[x0 + i] = static_cast<S>((c[i] - 0x4b000000u) << shift);
 }
 
 template <typename S>
@@ -111,22 +198,36 @@ struct Raw<const __half, W> {
       m = make_uint2(w[0], w[1]);
     l = r[x0 > 0 ? x0 - 1 : 0];
   }
-  UPSCALED_HD void unpack(float v[W + 1]) const {
+  // The values clamped by sane01: on the device two at a time, by a saturating half2 add of
+  // zero (exact; PTX's .sat flushes NaN to +0), before they are widened to float.
+  UPSCALED_HD void unpack_sane(float v[W + 1]) const {
     unsigned w[W / 2];
     if constexpr (W == 8)
       w[0] = m.x, w[1] = m.y, w[2] = m.z, w[3] = m.w;
     else
       w[0] = m.x, w[1] = m.y;
+    __half hl;
+    memcpy(&hl, &l, 2);
+#ifdef __CUDA_ARCH__
+    const __half2 zero2 = __halves2half2(__ushort_as_half(0), __ushort_as_half(0));
 #pragma unroll
     for (int i = 0; i < W / 2; ++i) {
       __half2 h;
       memcpy(&h, &w[i], 4);
+      h = __hadd2_sat(h, zero2);
       v[1 + 2 * i] = __low2float(h);
       v[2 + 2 * i] = __high2float(h);
     }
-    __half hl;
-    memcpy(&hl, &l, 2);
-    v[0] = __half2float(hl);
+    v[0] = __half2float(__hadd_sat(hl, __ushort_as_half(0)));
+#else
+    for (int i = 0; i < W / 2; ++i) {
+      __half2 h;
+      memcpy(&h, &w[i], 4);
+      v[1 + 2 * i] = sane01(__low2float(h));
+      v[2 + 2 * i] = sane01(__high2float(h));
+    }
+    v[0] = sane01(__half2float(hl));
+#endif
   }
 };
 template <int W>
@@ -146,26 +247,23 @@ struct Raw<const float, W> {
     for (int i = 0; i < W / 4; ++i) m[i] = make_float4(e[4 * i], e[4 * i + 1], e[4 * i + 2], e[4 * i + 3]);
     l = row[x0 > 0 ? x0 - 1 : 0];
   }
-  UPSCALED_HD void unpack(float v[W + 1]) const {
-    v[0] = l;
+  UPSCALED_HD void unpack_sane(float v[W + 1]) const {
+    v[0] = sane01(l);
 #pragma unroll
-    for (int i = 0; i < W / 4; ++i)
-      v[1 + 4 * i] = m[i].x, v[2 + 4 * i] = m[i].y, v[3 + 4 * i] = m[i].z, v[4 + 4 * i] = m[i].w;
+    for (int i = 0; i < W / 4; ++i) {
+      v[1 + 4 * i] = sane01(m[i].x), v[2 + 4 * i] = sane01(m[i].y);
+      v[3 + 4 * i] = sane01(m[i].z), v[4 + 4 * i] = sane01(m[i].w);
+    }
   }
 };
 
 // Rows ys[0 .. NR) of all three planes at columns x0 - 1 .. x0 + W - 1 (clamped into the
-// row). Fast path when the strip has a left neighbour, ends inside the row and every row
-// address is aligned for the vector: straight-line wide loads.
+// row). Fast path when the rows allow vectors (vec), the strip has a left neighbour and ends
+// inside the row: straight-line wide loads.
 template <int NR, int W, typename In>
-UPSCALED_HD void load_rows(const Planes3<In>& src, const int ys[NR], int x0, int width, Raw<In, W> raw[NR][3]) {
-  constexpr unsigned align = W * sizeof(In) > 16 ? 16 : W * sizeof(In);
-  bool fast = x0 >= 1 && x0 + W <= width;
-#pragma unroll
-  for (int k = 0; k < NR; ++k)
-#pragma unroll
-    for (int c = 0; c < 3; ++c) fast = fast && aligned_to(src.row(c, ys[k]) + x0, align);
-  if (fast) {
+UPSCALED_HD void load_rows(const Planes3<In>& src, const int ys[NR], int x0, int width, bool vec,
+                           Raw<In, W> raw[NR][3]) {
+  if (vec && x0 >= 1 && x0 + W <= width) {
 #pragma unroll
     for (int k = 0; k < NR; ++k)
 #pragma unroll
@@ -181,32 +279,35 @@ UPSCALED_HD void load_rows(const Planes3<In>& src, const int ys[NR], int x0, int
 template <int W, typename In>
 UPSCALED_HD void unpack_row(const Raw<In, W> raw[3], float v[3][W + 1]) {
 #pragma unroll
-  for (int c = 0; c < 3; ++c) {
-    raw[c].unpack(v[c]);
-#pragma unroll
-    for (int i = 0; i < W + 1; ++i) v[c][i] = sane01(v[c][i]);
-  }
+  for (int c = 0; c < 3; ++c) raw[c].unpack_sane(v[c]);
 }
 
 // One row (packed layouts): sanitised values, v[c][0] = column x0 - 1, v[c][1 + i] = x0 + i.
 template <typename In>
-UPSCALED_HD void load_rgb9(const Planes3<In>& src, int y, int x0, int width, float v[3][9]) {
+UPSCALED_HD void load_rgb9(const Planes3<In>& src, int y, int x0, int width, bool vec, float v[3][9]) {
   const int ys[1] = {y};
   Raw<In, 8> raw[1][3];
-  load_rows<1, 8>(src, ys, x0, width, raw);
+  load_rows<1, 8>(src, ys, x0, width, vec, raw);
   unpack_row<8>(raw[0], v);
 }
 
-// Luma codes of the W pixels of row y (not stored yet). DT: ordered dither (a.dither), a
-// template parameter so that the undithered kernels carry no threshold selects.
-template <typename S, int W, bool DT>
+// Offset + rounding threshold of a code: a.bias[c] (off + 0.5) or, dithered, off + the Bayer
+// threshold at (x, y). DT: ordered dither (a.dither), a template parameter so that the
+// undithered kernels carry no threshold lookups.
+template <bool DT>
+UPSCALED_HD float code_bias(const FromRgbArgs& a, int c, int x, int y) {
+  return DT ? a.bias[c] + bayer_threshold(x, y) : a.bias[c];
+}
+
+// Luma codes (code_bits) of the W pixels of row y, not stored yet.
+template <int W, bool DT>
 UPSCALED_HD void luma_codes(const FromRgbArgs& a, int y, int x0, const float v[3][W + 1], unsigned q[W]) {
   const detail::RgbToYuv& m = a.m;
 #pragma unroll
   for (int i = 0; i < W; ++i) {
-    const float t = DT ? bayer_threshold(x0 + i, y) : 0.5f;
-    const float code = m.m[0] * v[0][1 + i] + m.m[1] * v[1][1 + i] + m.m[2] * v[2][1 + i] + m.off[0];
-    q[i] = place_code<S>(quantise_fast(code, t, m.max_code), a.shift);
+    const float code =
+        code_bias<DT>(a, 0, x0 + i, y) + m.m[0] * v[0][1 + i] + m.m[1] * v[1][1 + i] + m.m[2] * v[2][1 + i];
+    q[i] = code_bits(code, m.max_code);
   }
 }
 
@@ -246,19 +347,19 @@ UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float 
 #pragma unroll
   for (int i = 0; i < n; ++i) {
     const int cx = c0 + i;
-    const float u = m.m[3] * R[i] + m.m[4] * G[i] + m.m[5] * B[i] + m.off[1];
-    const float v = m.m[6] * R[i] + m.m[7] * G[i] + m.m[8] * B[i] + m.off[2];
-    qu[i] = place_code<S>(quantise_fast(u, DT ? bayer_threshold(cx, cy) : 0.5f, m.max_code), a.shift);
-    qv[i] = place_code<S>(quantise_fast(v, DT ? bayer_threshold(cx + 4, cy + 2) : 0.5f, m.max_code), a.shift);
+    const float u = code_bias<DT>(a, 1, cx, cy) + m.m[3] * R[i] + m.m[4] * G[i] + m.m[5] * B[i];
+    const float v = code_bias<DT>(a, 2, cx + 4, cy + 2) + m.m[6] * R[i] + m.m[7] * G[i] + m.m[8] * B[i];
+    qu[i] = code_bits(u, m.max_code);
+    qv[i] = code_bits(v, m.max_code);
   }
   if (a.interleaved) {
     unsigned uv[2 * n];
 #pragma unroll
     for (int i = 0; i < n; ++i) uv[2 * i] = qu[i], uv[2 * i + 1] = qv[i];
-    store_codes<S, 2 * n>(code_row<S>(a.p[1], a.pitch[1], cy), 2 * c0, 2 * a.cw, uv);
+    store_code_bits<S, 2 * n>(code_row<S>(a.p[1], a.pitch[1], cy), 2 * c0, 2 * a.cw, a.vec, a.shift, uv);
   } else {
-    store_codes<S, n>(code_row<S>(a.p[1], a.pitch[1], cy), c0, a.cw, qu);
-    store_codes<S, n>(code_row<S>(a.p[2], a.pitch[2], cy), c0, a.cw, qv);
+    store_code_bits<S, n>(code_row<S>(a.p[1], a.pitch[1], cy), c0, a.cw, a.vec, a.shift, qu);
+    store_code_bits<S, n>(code_row<S>(a.p[2], a.pitch[2], cy), c0, a.cw, a.vec, a.shift, qv);
   }
 }
 
@@ -278,21 +379,24 @@ UPSCALED_HD void from_rgb_strip(const FromRgbArgs& a, const Planes3<In>& src, in
 #pragma unroll
   for (int k = 0; k < NT; ++k) ys[k] = clampi(y0 - OFF + k, 0, a.height - 1);
   Raw<In, W> raw[NT][3];
-  load_rows<NT, W>(src, ys, x0, a.width, raw);
+  load_rows<NT, W>(src, ys, x0, a.width, a.vec, raw);
 #pragma unroll
   for (int k = 0; k < NT; ++k) {
     float v[3][W + 1];
     unpack_row<W>(raw[k], v);
-    if (k >= OFF && k - OFF < (1 << SY)) luma_codes<S, W, DT>(a, y0 + k - OFF, x0, v, q[k - OFF]);
+    if (k >= OFF && k - OFF < (1 << SY)) luma_codes<W, DT>(a, y0 + k - OFF, x0, v, q[k - OFF]);
+    // Without vertical subsampling the single tap weighs 1 (the CPU's 0 + 1 * v): the values
+    // themselves, no FMAs.
     const float wk = a.tv.w[k];
 #pragma unroll
     for (int c = 0; c < 3; ++c)
 #pragma unroll
-      for (int j = 0; j < W + 1; ++j) acc[c][j] = (k == 0 ? 0.f : acc[c][j]) + wk * v[c][j];
+      for (int j = 0; j < W + 1; ++j) acc[c][j] = NT == 1 ? v[c][j] : (k == 0 ? 0.f : acc[c][j]) + wk * v[c][j];
   }
 #pragma unroll
   for (int d = 0; d < (1 << SY); ++d)
-    if (y0 + d < a.height) store_codes<S, W>(code_row<S>(a.p[0], a.pitch[0], y0 + d), x0, a.width, q[d]);
+    if (y0 + d < a.height)
+      store_code_bits<S, W>(code_row<S>(a.p[0], a.pitch[0], y0 + d), x0, a.width, a.vec, a.shift, q[d]);
   if (a.yuv) chroma_cells<S, SX, W, DT, TH>(a, cy, x0, acc);
 }
 
@@ -301,7 +405,7 @@ template <typename In>
 UPSCALED_HD void from_rgb_packed_strip(const FromRgbArgs& a, const Planes3<In>& src, int sx, int y) {
   const int x0 = 8 * sx;
   float v[3][9];
-  load_rgb9(src, y, x0, a.width, v);
+  load_rgb9(src, y, x0, a.width, a.vec, v);
   std::uint8_t px[24];
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
@@ -395,8 +499,8 @@ void launch(RgbPlanes<HostIn> src, const ColorSpec& spec, const MutableFrameView
   check_rgb_planes(src, dst.width, dst.height, who);
   using In = typename DeviceType<HostIn>::type;
   const LayoutInfo li = layout_info(dst.layout);
-  const FromRgbArgs a = make_from_rgb_args(dst, spec, dither);
   const Planes3<In> s = planes3<In>(src);
+  const FromRgbArgs a = make_from_rgb_args(s, dst, spec, dither);
   const dim3 block(kBlockX, kBlockY);
   const cudaStream_t st = to_cuda(stream);
   auto grid = [&](int width, int shift_y) {

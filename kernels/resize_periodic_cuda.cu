@@ -6,7 +6,10 @@
 // every source offset is a constant, so a thread keeps a run of source values in registers
 // and computes several outputs from them, with no tap tables and no data-dependent loops
 // (those roughly double the general tiled kernel's instructions: Lanczos x2 up at 3840x2160
-// executes 53 million warp instructions there, 28 million here, measured with ncu).
+// executes 53 million warp instructions there, 28 million here, measured with ncu). Only the
+// N taps of a phase that can be nonzero are computed (detail::periodic_taps_fit): make_taps'
+// tables carry zero weights that are no work here (x2 up bilinear 2 of 4, Lanczos-3 6 of 8;
+// x2 down area 2 of 5).
 //
 // A block owns a 64-column output tile of TH rows of one plane:
 //   1. fill: the tile's source window (rows and columns clamped into the plane: the replicated
@@ -20,6 +23,9 @@
 // accesses of consecutive rows by consecutive threads do not conflict.
 #include "kernels/resize_periodic_cuda.cuh"
 
+#include "kernels/resize_sliding_cuda.cuh"
+
+#include <iterator>
 #include <stdexcept>
 
 namespace upscaled::kernels::cudadetail {
@@ -34,8 +40,12 @@ constexpr int odd_slots(int floats) {  // floats rounded up to an odd number of 
   return 4 * (s % 2 == 0 ? s + 1 : s);
 }
 
-template <int P, int Q, int KW>
+// N: taps computed per phase, starting at detail::periodic_first_tap; KW: the window of taps
+// the phases span together.
+template <int P, int Q, int N>
 struct Shape {
+  static constexpr int KW = N + (P > 1 ? 1 : 0);
+  __host__ __device__ static constexpr int first(int ph) { return P > 1 && ph >= P / 2 ? 1 : 0; }
   static constexpr int UH = 4;       // periods per horizontal item
   static constexpr int NH = P * UH;  // outputs per horizontal item
   // Downscales: 16-row tiles, so a block's window (2 source rows per output row plus the
@@ -93,9 +103,9 @@ __device__ __forceinline__ void store2(__half* p, bool pair, bool second, float 
   if (second) p[1] = __float2half_rn(b);
 }
 
-template <int P, int Q, int KW, typename T>
+template <int P, int Q, int N, typename T>
 __global__ void __launch_bounds__(kThreads) resize_periodic(PeriodicArgs a, Planes3<const T> src, Planes3<T> dst) {
-  using S = Shape<P, Q, KW>;
+  using S = Shape<P, Q, N>;
   extern __shared__ float4 smem4[];
   float* win = reinterpret_cast<float*>(smem4);
   float* mid = win + S::WR * S::WS;
@@ -150,7 +160,7 @@ __global__ void __launch_bounds__(kThreads) resize_periodic(PeriodicArgs a, Plan
       for (int ph = 0; ph < P; ++ph) {
         float s = 0.f;
 #pragma unroll
-        for (int k = 0; k < KW; ++k) s += a.w[ph][k] * v[Q * u + k];
+        for (int k = S::first(ph); k < S::first(ph) + N; ++k) s += a.w[ph][k] * v[Q * u + k];
         o[P * u + ph] = s;
       }
     float4* m = reinterpret_cast<float4*>(mid + r * kMidStride + S::NH * g);
@@ -179,7 +189,7 @@ __global__ void __launch_bounds__(kThreads) resize_periodic(PeriodicArgs a, Plan
     for (int ph = 0; ph < P; ++ph) {
       float sx = 0.f, sy = 0.f;
 #pragma unroll
-      for (int k = 0; k < KW; ++k) {
+      for (int k = S::first(ph); k < S::first(ph) + N; ++k) {
         sx += a.w[ph][k] * v[Q * u + k].x;
         sy += a.w[ph][k] * v[Q * u + k].y;
       }
@@ -188,13 +198,17 @@ __global__ void __launch_bounds__(kThreads) resize_periodic(PeriodicArgs a, Plan
     }
 }
 
-// Taps per phase that have a kernel, for each ratio: x2 / x4 up take the filter's taps plus
-// one alignment tap (3, 5, 7 taps: bilinear and area, bicubic, Lanczos-3); x2 down the
-// widened filter's (5: bilinear and area, 9: bicubic, 13: Lanczos-3).
+// Taps per phase that have a kernel, for each ratio: x2 / x4 up 2 (bilinear, area), 4
+// (bicubic), 6 (Lanczos-3); x2 down the widened filters' 2 (area), 4, 8, 12. The fewest that
+// hold every phase's nonzero weights; 0: none does.
 int bucket(const detail::PeriodicTaps& t) {
-  static constexpr int kUp[] = {4, 6, 8}, kDown[] = {5, 9, 13};
-  for (int b : t.p > 1 ? kUp : kDown)
-    if (t.kw <= b) return b;
+  static_assert(Shape<4, 1, 2>::first(1) == detail::periodic_first_tap(4, 1) &&
+                Shape<4, 1, 2>::first(2) == detail::periodic_first_tap(4, 2));
+  static constexpr int kUp[] = {2, 4, 6}, kDown[] = {2, 4, 8, 12};
+  const int* const begin = t.p > 1 ? kUp : kDown;
+  const int* const end = t.p > 1 ? std::end(kUp) : std::end(kDown);
+  for (const int* n = begin; n != end; ++n)
+    if (detail::periodic_taps_fit(t, *n)) return *n;
   return 0;
 }
 
@@ -208,33 +222,33 @@ bool dispatch(const detail::PeriodicTaps& t, F&& f) {
   };
   using std::integral_constant;
   if (t.p == 2 && t.q == 1)
-    return pick(integral_constant<int, 2>{}, integral_constant<int, 4>{}, integral_constant<int, 6>{},
-                integral_constant<int, 8>{});
+    return pick(integral_constant<int, 2>{}, integral_constant<int, 2>{}, integral_constant<int, 4>{},
+                integral_constant<int, 6>{});
   if (t.p == 4 && t.q == 1)
-    return pick(integral_constant<int, 4>{}, integral_constant<int, 4>{}, integral_constant<int, 6>{},
-                integral_constant<int, 8>{});
+    return pick(integral_constant<int, 4>{}, integral_constant<int, 2>{}, integral_constant<int, 4>{},
+                integral_constant<int, 6>{});
   if (t.p == 1 && t.q == 2)
-    return pick(integral_constant<int, 1>{}, integral_constant<int, 5>{}, integral_constant<int, 9>{},
-                integral_constant<int, 13>{});
+    return pick(integral_constant<int, 1>{}, integral_constant<int, 2>{}, integral_constant<int, 4>{},
+                integral_constant<int, 8>{}, integral_constant<int, 12>{});
   return false;
 }
 
 }  // namespace
 
 bool periodic_supported(const detail::PeriodicTaps& t) {
-  return dispatch(t, [](auto, auto) {});
+  return sliding_supported(t) || dispatch(t, [](auto, auto) {});
 }
 
 void configure_periodic(const detail::PeriodicTaps& t) {
-  dispatch(t, [](auto p, auto kw) {
-    constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, KW = decltype(kw)::value;
-    constexpr std::size_t bytes = Shape<P, Q, KW>::smem;
+  dispatch(t, [](auto p, auto n) {
+    constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, N = decltype(n)::value;
+    constexpr std::size_t bytes = Shape<P, Q, N>::smem;
     // Above 48 KiB a kernel must opt in (the x2-down shapes).
     if constexpr (bytes > 48 * 1024) {
-      cuda_check(cudaFuncSetAttribute(resize_periodic<P, Q, KW, float>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+      cuda_check(cudaFuncSetAttribute(resize_periodic<P, Q, N, float>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                       static_cast<int>(bytes)),
                  "ResizeCuda periodic: shared-memory limit");
-      cuda_check(cudaFuncSetAttribute(resize_periodic<P, Q, KW, __half>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+      cuda_check(cudaFuncSetAttribute(resize_periodic<P, Q, N, __half>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                       static_cast<int>(bytes)),
                  "ResizeCuda periodic: shared-memory limit");
     }
@@ -244,14 +258,15 @@ void configure_periodic(const detail::PeriodicTaps& t) {
 template <typename T>
 void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<T>& dst, int planes,
                      int sw, int sh, int dw, int dh, cudaStream_t stream) {
+  if (sliding_supported(t)) return launch_sliding<T>(t, src, dst, planes, sw, sh, dw, dh, stream);
   PeriodicArgs a{sw, sh, dw, dh, t.origin, {}};
   for (int r = 0; r < detail::PeriodicTaps::kMaxPhases; ++r)
     for (int k = 0; k < detail::PeriodicTaps::kMaxTaps; ++k) a.w[r][k] = t.w[r][k];
-  const bool ok = dispatch(t, [&](auto p, auto kw) {
-    constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, KW = decltype(kw)::value;
-    using S = Shape<P, Q, KW>;
+  const bool ok = dispatch(t, [&](auto p, auto n) {
+    constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, N = decltype(n)::value;
+    using S = Shape<P, Q, N>;
     const dim3 grid(div_up(dw, kTileW), div_up(dh, S::TH), static_cast<unsigned>(planes));
-    resize_periodic<P, Q, KW, T><<<grid, kThreads, S::smem, stream>>>(a, src, dst);
+    resize_periodic<P, Q, N, T><<<grid, kThreads, S::smem, stream>>>(a, src, dst);
   });
   if (!ok) throw std::logic_error("ResizeCuda: no periodic kernel for this ratio and tap count");
   cuda_check_launch("ResizeCuda periodic pass");

@@ -67,4 +67,15 @@ bool find_periodic(const Taps& h, const Taps& v, int sw, int sh, int dw, int dh,
   return true;
 }
 
+bool periodic_taps_fit(const PeriodicTaps& t, int n) {
+  if (t.p < 1 || t.p > PeriodicTaps::kMaxPhases) return false;
+  for (int r = 0; r < t.p; ++r) {
+    const int first = periodic_first_tap(t.p, r);
+    if (first + n > PeriodicTaps::kMaxTaps) return false;
+    for (int k = 0; k < PeriodicTaps::kMaxTaps; ++k)
+      if ((k < first || k >= first + n) && t.w[r][k] != 0.f) return false;
+  }
+  return true;
+}
+
 }  // namespace upscaled::kernels::detail

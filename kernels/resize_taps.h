@@ -38,4 +38,17 @@ struct PeriodicTaps {
 // entry, more taps than kMaxTaps).
 bool find_periodic(const Taps& h, const Taps& v, int sw, int sh, int dw, int dh, PeriodicTaps& out);
 
+// First tap of phase r that periodic_taps_fit allows: 0 for the first half of the phases, 1
+// for the rest (upscales: a phase whose source position lies right of the period's centre
+// starts one tap later; x2 down has one phase).
+constexpr int periodic_first_tap(int p, int r) {
+  return p > 1 && r >= p / 2 ? 1 : 0;
+}
+
+// Whether every phase r of t has its nonzero weights in [periodic_first_tap, + n): then only
+// those n taps need computing (make_taps pads its tables with zero weights: x2 up takes 2 of
+// a phase's 4 aligned taps for bilinear, 6 of 8 for Lanczos-3), with the same sums (the
+// others add 0 * a finite value).
+bool periodic_taps_fit(const PeriodicTaps& t, int n);
+
 }  // namespace upscaled::kernels::detail

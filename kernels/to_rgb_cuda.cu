@@ -4,8 +4,9 @@
 // loads issued before any value is used (one memory round trip per thread): 8 luma samples
 // in one 8/16-byte load, the 6 chroma columns a strip needs from each of its two chroma rows
 // (4 in one load plus the two neighbours), then 16/32-byte stores of 8 RGB values per plane.
-// Rows whose address is not aligned for a vector (any pitch is legal) and strips at the
-// picture's edges take a scalar path with the same arithmetic.
+// Frames whose planes are not all 16-byte aligned in base and pitch (any pitch is legal;
+// decided once on the host, not per row and thread) and strips at the picture's edges take a
+// scalar path with the same arithmetic.
 //
 // The per-thread bodies are __host__ __device__, so they can be run on the host against
 // the CPU twin when no GPU is at hand.
@@ -25,17 +26,20 @@ struct ToRgbArgs {
   bool interleaved;  // nv12 / p010: U and V words alternate in plane 1
   bool centred_x;    // chroma sited between luma columns (ChromaSiting::center)
   bool bgr;
-  float offy;  // chroma_offset_y
+  bool vec;        // every source and destination plane's base and pitch 16-byte aligned
+  bool centred_y;  // chroma_offset_y is 0.5 (else 0)
   detail::YuvToRgb m;
   detail::CodeScale gs;
 };
 
-inline ToRgbArgs make_to_rgb_args(const FrameView& src, const ColorSpec& spec) {
+inline ToRgbArgs make_to_rgb_args(const FrameView& src, const ColorSpec& spec, bool dst_aligned) {
   const LayoutInfo li = layout_info(src.layout);
   const detail::YuvToRgb m = detail::make_yuv_to_rgb(spec, li.bits);
   // store_rgb8 leaves out the two terms every Y'CbCr matrix has as zero.
   if (m.m[1] != 0.f || m.m[8] != 0.f) throw std::logic_error("to_rgb_cuda: matrix with a Cb term in R or Cr in B");
   const PlaneSize cps = plane_size(src.layout, src.width, src.height, li.yuv ? 1 : 0);
+  bool vec = dst_aligned;
+  for (int p = 0; p < li.planes; ++p) vec = vec && aligned16(src.data[p], src.pitch[p]);
   return {{src.data[0], src.data[1], src.data[2]},
           {src.pitch[0], src.pitch[1], src.pitch[2]},
           src.width,
@@ -46,9 +50,22 @@ inline ToRgbArgs make_to_rgb_args(const FrameView& src, const ColorSpec& spec) {
           li.interleaved_uv,
           spec.siting == ChromaSiting::center,
           li.bgr,
-          detail::chroma_offset_y(spec.siting),
+          vec,
+          detail::chroma_offset_y(spec.siting) == 0.5f,
           m,
           detail::code_scale(spec.range, li.bits, false)};
+}
+
+// detail::chroma_lerp for luma row y of a vertically subsampled layout, in integers: the
+// chroma position (y - offset) / 2 with offset 0 or 0.5 has the floor (y - 1) >> 1 (centred)
+// or y >> 1 and the fraction 0.75 / 0.25 or 0 / 0.5 by the row's parity, the same values
+// exactly, without the float <-> int conversions (slow pipes) of the general formula.
+UPSCALED_HD detail::Lerp chroma_rows(int y, bool centred, int ch) {
+  const int fl = centred ? (y - 1) >> 1 : y >> 1;
+  const float f = centred ? ((y & 1) ? 0.25f : 0.75f) : ((y & 1) ? 0.5f : 0.f);
+  const int i0 = fl < 0 ? 0 : (fl >= ch ? ch - 1 : fl);
+  const int i1 = fl + 1 >= ch ? ch - 1 : fl + 1;  // fl + 1 >= 0 as y >= 0
+  return {i0, i1, f};
 }
 
 template <typename S>
@@ -121,11 +138,8 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, int y, int x0, int r0, int r1, f
   const int rows[2] = {r0, r1};
   if constexpr (SX == 1) {
     const int c0 = x0 >> 1, last = a.cw - 1;
-    bool fast = x0 + 8 <= a.width && c0 >= 1 && c0 + 4 <= last && aligned_to(ly + x0, 8 * sizeof(S));
+    const bool fast = a.vec && x0 + 8 <= a.width && c0 >= 1 && c0 + 4 <= last;
     if (a.interleaved) {
-#pragma unroll
-      for (int r = 0; r < NR; ++r)
-        fast = fast && aligned_to(sample_row<S>(a.p[1], a.pitch[1], rows[r]) + 2 * c0, 8 * sizeof(S));
       if (fast) {
         const auto wy = ld8(ly + x0);
         typename Words8<S>::type wm[NR];
@@ -149,10 +163,6 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, int y, int x0, int r0, int r1, f
         return;
       }
     } else {
-#pragma unroll
-      for (int r = 0; r < NR; ++r)
-        fast = fast && aligned_to(sample_row<S>(a.p[1], a.pitch[1], rows[r]) + c0, 4 * sizeof(S)) &&
-               aligned_to(sample_row<S>(a.p[2], a.pitch[2], rows[r]) + c0, 4 * sizeof(S));
       if (fast) {
         const auto wy = ld8(ly + x0);
         typename Words4<S>::type wu[NR], wv[NR];
@@ -193,12 +203,7 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, int y, int x0, int r0, int r1, f
       }
     }
   } else {  // 4:4:4: planar chroma at the luma columns
-    bool fast = x0 + 8 <= a.width && aligned_to(ly + x0, 8 * sizeof(S));
-#pragma unroll
-    for (int r = 0; r < NR; ++r)
-      fast = fast && aligned_to(sample_row<S>(a.p[1], a.pitch[1], rows[r]) + x0, 8 * sizeof(S)) &&
-             aligned_to(sample_row<S>(a.p[2], a.pitch[2], rows[r]) + x0, 8 * sizeof(S));
-    if (fast) {
+    if (a.vec && x0 + 8 <= a.width) {
       const auto wy = ld8(ly + x0);
       typename Words8<S>::type wu[NR], wv[NR];
 #pragma unroll
@@ -229,8 +234,8 @@ UPSCALED_HD void load_strip(const ToRgbArgs& a, int y, int x0, int r0, int r1, f
 // the clamp rides on the last FMA (saturation). Differs from the CPU twin's order by float
 // rounding only (the tests' 2e-5).
 template <typename Out>
-UPSCALED_HD void store_rgb8(const Planes3<Out>& dst, int y, int x0, int width, const float Y[8], const float U[8],
-                            const float V[8], const detail::YuvToRgb& m) {
+UPSCALED_HD void store_rgb8(const Planes3<Out>& dst, int y, int x0, int width, bool vec, const float Y[8],
+                            const float U[8], const float V[8], const detail::YuvToRgb& m) {
   float r[8], g[8], b[8];
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
@@ -238,9 +243,9 @@ UPSCALED_HD void store_rgb8(const Planes3<Out>& dst, int y, int x0, int width, c
     g[i] = saturate01(fmaf(m.m[5], V[i], fmaf(m.m[4], U[i], fmaf(m.m[3], Y[i], m.off[1]))));
     b[i] = saturate01(fmaf(m.m[7], U[i], fmaf(m.m[6], Y[i], m.off[2])));
   }
-  store8(dst.row(0, y), x0, width, r);
-  store8(dst.row(1, y), x0, width, g);
-  store8(dst.row(2, y), x0, width, b);
+  store8(dst.row(0, y), x0, width, vec, r);
+  store8(dst.row(1, y), x0, width, vec, g);
+  store8(dst.row(2, y), x0, width, vec, b);
 }
 
 // YUV layouts: strip (sx, y) is luma columns [8 sx, 8 sx + 8) of row y. SX/SY: chroma
@@ -251,7 +256,7 @@ UPSCALED_HD void to_rgb_yuv_strip(const ToRgbArgs& a, const Planes3<Out>& dst, i
   constexpr int NR = SY == 1 ? 2 : 1;  // without vertical subsampling both rows are row y
   const int x0 = 8 * sx;
   // Chroma rows and weight of this luma row (chroma_lerp, as the CPU computes them).
-  const detail::Lerp vl = detail::chroma_lerp(y, SY, a.offy, a.ch);
+  const detail::Lerp vl = SY == 1 ? chroma_rows(y, a.centred_y, a.ch) : detail::Lerp{y, y, 0.f};
   float Y[8], u[NR][8], v[NR][8];
   load_strip<S, SX, NR>(a, y, x0, vl.i0, vl.i1, Y, u, v);
   constexpr int n = SX == 1 ? 6 : 8;
@@ -287,7 +292,7 @@ UPSCALED_HD void to_rgb_yuv_strip(const ToRgbArgs& a, const Planes3<Out>& dst, i
       }
     }
   }
-  store_rgb8(dst, y, x0, a.width, Y, U, V, a.m);
+  store_rgb8(dst, y, x0, a.width, a.vec, Y, U, V, a.m);
 }
 
 // Gray layouts: R = G = B = normalised luma.
@@ -392,8 +397,10 @@ void launch(const FrameView& src, const ColorSpec& spec, RgbPlanes<HostOut> dst,
   check_rgb_planes(dst, src.width, src.height, who);
   using Out = typename DeviceType<HostOut>::type;
   const LayoutInfo li = layout_info(src.layout);
-  const ToRgbArgs a = make_to_rgb_args(src, spec);
   const Planes3<Out> d = planes3<Out>(dst);
+  bool dst_aligned = true;
+  for (int c = 0; c < 3; ++c) dst_aligned = dst_aligned && aligned16(d.p[c], d.pitch[c]);
+  const ToRgbArgs a = make_to_rgb_args(src, spec, dst_aligned);
   const dim3 block(kBlockX, kBlockY);
   const unsigned gx = div_up(div_up(src.width, 8), kBlockX);
   const cudaStream_t s = to_cuda(stream);

@@ -96,10 +96,24 @@ if [[ -n $ncu_rows && -n $ncu_bin ]]; then
       "${b#*:}" --gpu --runs 1 --filter "$ncu_rows" > "/tmp/ncu-${b%%:*}.csv" 2> "/tmp/ncu-${b%%:*}.err"
     python3 scripts/gpu/ncu-summary.py "${b%%:*}" "/tmp/ncu-${b%%:*}.csv" >> "$out/ncu.txt" 2>&1 ||
       tail -5 "/tmp/ncu-${b%%:*}.err" >> "$out/ncu.txt"
+    # Where the issue slots go: pipe use, issue activity, occupancy (a second pass, so that a
+    # metric this ncu does not know costs only these lines).
+    "$ncu_bin" --csv --metrics smsp__issue_active.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_alu.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_fma.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_lsu.avg.pct_of_peak_sustained_active,sm__warps_active.avg.pct_of_peak_sustained_active,l1tex__throughput.avg.pct_of_peak_sustained_active \
+      "${b#*:}" --gpu --runs 1 --filter "$ncu_rows" > "/tmp/ncu2-${b%%:*}.csv" 2> "/tmp/ncu2-${b%%:*}.err"
+    python3 scripts/gpu/ncu-summary.py "${b%%:*}" "/tmp/ncu2-${b%%:*}.csv" >> "$out/ncu.txt" 2>&1 ||
+      tail -5 "/tmp/ncu2-${b%%:*}.err" >> "$out/ncu.txt"
   done
   cat "$out/ncu.txt" >> "$summary"
 elif [[ -n $ncu_rows ]]; then
   say "no ncu on this machine"
+fi
+# Machine code of both builds' kernels, for instruction-level comparisons (no SASS tools on
+# the development machines).
+cuobjdump_bin=$(command -v cuobjdump || ls /usr/local/cuda/bin/cuobjdump 2> /dev/null || true)
+if [[ -n $cuobjdump_bin ]]; then
+  for b in ${base_bench:+base:$base_bench} new:$bench_bin; do
+    "$cuobjdump_bin" -sass "${b#*:}" 2> /dev/null | gzip > "$out/sass-${b%%:*}.txt.gz"
+  done
 fi
 if [[ -x $test_bin ]]; then
   say "tests"

@@ -27,6 +27,12 @@ short = {
     "sm__throughput.avg.pct_of_peak_sustained_elapsed": "SM%",
     "dram__throughput.avg.pct_of_peak_sustained_elapsed": "DRAM%",
     "launch__registers_per_thread": "regs",
+    "smsp__issue_active.avg.pct_of_peak_sustained_active": "issue%",
+    "sm__inst_executed_pipe_alu.avg.pct_of_peak_sustained_active": "alu%",
+    "sm__inst_executed_pipe_fma.avg.pct_of_peak_sustained_active": "fma%",
+    "sm__inst_executed_pipe_lsu.avg.pct_of_peak_sustained_active": "lsu%",
+    "sm__warps_active.avg.pct_of_peak_sustained_active": "occupancy%",
+    "l1tex__throughput.avg.pct_of_peak_sustained_active": "L1%",
 }
 for (name, grid), metrics in sorted(values.items()):
     parts = [f"{short.get(m, m)}={statistics.median(v):.0f}" for m, v in sorted(metrics.items())]

@@ -301,16 +301,18 @@ TEST(KernelsCuda, GrayscaleMatchesCpu) {
 
 #ifdef UPSCALED_WITH_CUDA
 template <typename T>
+// align: row pitches rounded up to a multiple of it (64: every plane 16-byte aligned, so the
+// kernels' vector paths run, which odd pitches keep them off).
 void resize_case(ResizeFilter f, int sw, int sh, int dw, int dh, std::mt19937& rng,
-                 ResizeStrategy strategy = ResizeStrategy::automatic) {
-  HostRgb<T> src(sw, sh);
+                 ResizeStrategy strategy = ResizeStrategy::automatic, std::size_t align = 0) {
+  HostRgb<T> src(sw, sh, 3, align);
   randomize_rgb(src, rng);
   HostRgb<float> src_f(sw, sh), cpu(dw, dh);
   for (int c = 0; c < 3; ++c)
     for (int y = 0; y < sh; ++y)
       for (int x = 0; x < sw; ++x) src_f.at(c, x, y) = value_of(src.at(c, x, y));
   resize_cpu(src_f.cview(), cpu.view(), f);
-  HostRgb<T> gpu(dw, dh, 9);
+  HostRgb<T> gpu(dw, dh, 9, align);
   CudaStream s;
   ResizeCuda plan(sw, sh, dw, dh, f, strategy);
   RgbMirror<T> sm(src), dm(gpu);
@@ -319,7 +321,7 @@ void resize_case(ResizeFilter f, int sw, int sh, int dw, int dh, std::mt19937& r
   dm.download();
   const std::string what = std::string(resize_filter_name(f)) + " " + std::to_string(sw) + "x" + std::to_string(sh) +
                            " -> " + std::to_string(dw) + "x" + std::to_string(dh) +
-                           (sizeof(T) == 2 ? " half" : " float");
+                           (sizeof(T) == 2 ? " half" : " float") + (align ? " aligned" : "");
   ASSERT_EQ(gpu.check_guards(), "") << what;
   ASSERT_LE(max_rgb_diff(gpu, cpu, sizeof(T) == 2 ? 1.0 / 2048 : 0.0), 2e-5) << what;
 }
@@ -356,9 +358,11 @@ TEST(KernelsCuda, ResizeMatchesCpu) {
 #endif
 }
 
-// Integer ratios take the periodic kernel: x2 and x4 up, x2 down, odd sizes (partial tiles,
-// borders on every side), both sample types, against the CPU and against the tiled kernel's
-// route; a 1.5x resize and fused frame runs keep the tiled kernel.
+// Integer ratios take the periodic kernels (the register-window one for short filters at x2,
+// the tile one otherwise): x2 and x4 up, x2 down, odd sizes (partial tiles and strips,
+// borders on every side), odd and 64-byte-multiple pitches (scalar and vector paths), both
+// sample types, against the CPU and against the tiled kernel's route; a 1.5x resize and fused
+// frame runs keep the tiled kernel.
 TEST(KernelsCuda, PeriodicResizeMatchesCpu) {
   REQUIRE_CUDA();
 #ifdef UPSCALED_WITH_CUDA
@@ -371,12 +375,16 @@ TEST(KernelsCuda, PeriodicResizeMatchesCpu) {
         EXPECT_TRUE(want || std::min(a.w, a.h) < 8) << resize_filter_name(f) << " " << a.w << "x" << a.h << " x" << k;
         resize_case<float>(f, a.w, a.h, k * a.w, k * a.h, rng);
         resize_case<Half>(f, a.w, a.h, k * a.w, k * a.h, rng);
+        resize_case<float>(f, a.w, a.h, k * a.w, k * a.h, rng, ResizeStrategy::automatic, 64);
+        resize_case<Half>(f, a.w, a.h, k * a.w, k * a.h, rng, ResizeStrategy::automatic, 64);
       }
       const bool down = ResizeCuda(2 * a.w, 2 * a.h, a.w, a.h, f).periodic();
       EXPECT_TRUE(down || std::min(a.w, a.h) < 14) << resize_filter_name(f) << " " << a.w << "x" << a.h << " /2";
       resize_case<float>(f, 2 * a.w, 2 * a.h, a.w, a.h, rng);
       resize_case<Half>(f, 2 * a.w, 2 * a.h, a.w, a.h, rng);
       resize_case<Half>(f, 2 * a.w, 2 * a.h, a.w, a.h, rng, ResizeStrategy::tiled);
+      resize_case<float>(f, 2 * a.w, 2 * a.h, a.w, a.h, rng, ResizeStrategy::automatic, 64);
+      resize_case<Half>(f, 2 * a.w, 2 * a.h, a.w, a.h, rng, ResizeStrategy::automatic, 64);
     }
     EXPECT_TRUE(ResizeCuda(1920, 1080, 3840, 2160, f).periodic());
     EXPECT_TRUE(ResizeCuda(3840, 2160, 1920, 1080, f).periodic());

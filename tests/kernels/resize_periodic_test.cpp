@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iterator>
+#include <string>
 
 namespace upscaled::kernels::test {
 namespace {
@@ -64,6 +65,45 @@ TEST(ResizePeriodic, RecognisesTwoAndFourUpAndTwoDown) {
       EXPECT_NEAR(sum, 1.0, 1e-6);
     }
   }
+}
+
+// The taps the CUDA kernel computes per phase (detail::periodic_taps_fit): the filter's own
+// support, not make_taps' padded table; one tap fewer does not hold the weights.
+TEST(ResizePeriodic, NonzeroTapsFitTheFilterSupport) {
+  struct Case {
+    int sw, sh, dw, dh;
+    ResizeFilter f;
+    int n;
+  };
+  const Case cases[] = {
+      {1920, 1080, 3840, 2160, ResizeFilter::bilinear, 2}, {1920, 1080, 3840, 2160, ResizeFilter::area, 2},
+      {1920, 1080, 3840, 2160, ResizeFilter::bicubic, 4},  {1920, 1080, 3840, 2160, ResizeFilter::lanczos3, 6},
+      {33, 19, 132, 76, ResizeFilter::bilinear, 2},        {33, 19, 132, 76, ResizeFilter::lanczos3, 6},
+      {3840, 2160, 1920, 1080, ResizeFilter::area, 2},     {3840, 2160, 1920, 1080, ResizeFilter::bilinear, 4},
+      {3840, 2160, 1920, 1080, ResizeFilter::bicubic, 8},  {3840, 2160, 1920, 1080, ResizeFilter::lanczos3, 12},
+  };
+  for (const Case& c : cases) {
+    detail::PeriodicTaps t;
+    ASSERT_TRUE(periodic(c.sw, c.sh, c.dw, c.dh, c.f, &t)) << resize_filter_name(c.f);
+    const std::string what = std::string(resize_filter_name(c.f)) + " " + std::to_string(c.dw) + "x" +
+                             std::to_string(c.dh) + " from " + std::to_string(c.sw) + "x" + std::to_string(c.sh);
+    EXPECT_TRUE(detail::periodic_taps_fit(t, c.n)) << what;
+    EXPECT_FALSE(detail::periodic_taps_fit(t, c.n - 1)) << what;
+    // Every weight outside the fitted taps is an exact zero, and each phase still sums to 1.
+    for (int r = 0; r < t.p; ++r) {
+      double sum = 0;
+      for (int k = detail::periodic_first_tap(t.p, r); k < detail::periodic_first_tap(t.p, r) + c.n; ++k)
+        sum += t.w[r][k];
+      EXPECT_NEAR(sum, 1.0, 1e-6) << what << " phase " << r;
+    }
+  }
+  detail::PeriodicTaps odd;  // a weight outside the allowed range: no fit
+  odd.p = 2;
+  odd.q = 1;
+  odd.kw = 3;
+  odd.w[0][0] = 0.5f, odd.w[0][2] = 0.5f, odd.w[1][1] = 1.f;
+  EXPECT_FALSE(detail::periodic_taps_fit(odd, 2));
+  EXPECT_TRUE(detail::periodic_taps_fit(odd, 3));
 }
 
 TEST(ResizePeriodic, OtherRatiosAndTinySizesAreNotPeriodic) {
