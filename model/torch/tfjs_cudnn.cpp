@@ -7,11 +7,13 @@
 
 #ifdef UPSCALED_CUDNN_GRAPH
 #include "model/cudnn/cudnn_graph.h"
+#include "model/cudnn/shuffle_conv.h"
 
 #include <c10/cuda/CUDAStream.h>
 #endif
 
 #include <cstdlib>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -107,6 +109,39 @@ std::vector<Op> to_ops(const TfjsGraph& graph, std::vector<torch::Tensor>& keep)
   return ops;
 }
 
+// The graph's last two nodes as one ShuffleConv pass (model/cudnn/shuffle_conv.h) when they
+// are a depth_to_space of the executor's last value into 3 channels and a 3x3, 3 -> 3
+// convolution with "same" padding and a linear or ReLU activation (every esrgan-thick scale).
+// UPSCALED_FUSED_TAIL=0 keeps them in eager libtorch (for comparisons).
+std::optional<cudnn::ShuffleConv> shuffle_conv_tail(const TfjsGraph& graph, int stop) {
+  const char* env = std::getenv("UPSCALED_FUSED_TAIL");
+  if ((env && std::string(env) == "0") || stop < 1 || static_cast<std::size_t>(stop) + 2 != graph.nodes.size())
+    return std::nullopt;
+  const GraphNode& d2s = graph.nodes[static_cast<std::size_t>(stop)];
+  const GraphNode& conv = graph.nodes.back();
+  constexpr int C = cudnn::ShuffleConv::kChannels, K = cudnn::ShuffleConv::kKernel;
+  if (d2s.kind != Kind::depth_to_space || !cudnn::shuffle_conv_supports(d2s.block) || d2s.channels != C ||
+      d2s.inputs.size() != 1 || conv.kind != Kind::conv || conv.inputs != std::vector<int>{stop} ||
+      (conv.activation != "linear" && conv.activation != "relu") || conv.channels != C ||
+      conv.weight.sizes() != torch::IntArrayRef{C, C, K, K})
+    return std::nullopt;
+  for (int64_t p : conv.pad)
+    if (p != K / 2) return std::nullopt;
+  cudnn::ShuffleConv s;
+  s.block = d2s.block;
+  s.relu = conv.activation == "relu";
+  const torch::Tensor w = conv.weight.to(torch::kCPU, torch::kFloat).contiguous();  // OIHW
+  for (int o = 0; o < C; ++o)
+    for (int i = 0; i < C; ++i)
+      for (int ky = 0; ky < K; ++ky)
+        for (int kx = 0; kx < K; ++kx) s.weight[o][ky][kx][i] = w[o][i][ky][kx].item<float>();
+  if (conv.bias.defined()) {
+    const torch::Tensor b = conv.bias.to(torch::kCPU, torch::kFloat).contiguous();
+    for (int o = 0; o < C; ++o) s.bias[o] = b[o].item<float>();
+  }
+  return s;
+}
+
 bool split_wanted() {
   const char* v = std::getenv("UPSCALED_CUDNN_SPLIT");
   return !(v && std::string(v) == "0");
@@ -116,7 +151,8 @@ class CudnnFusedRunner final : public FusedRunner {
  public:
   // Split convolutions (cudnn_graph.h) unless UPSCALED_CUDNN_SPLIT=0 asks for concatenations
   // filled by placement: split was faster at every size measured (docs/network-speed.md).
-  explicit CudnnFusedRunner(const TfjsGraph& graph) : exec_(to_ops(graph, keep_), split_wanted()) {}
+  explicit CudnnFusedRunner(const TfjsGraph& graph)
+      : exec_(to_ops(graph, keep_), split_wanted()), tail_(shuffle_conv_tail(graph, exec_.stop())) {}
   int stop() const { return exec_.stop(); }
 
   torch::Tensor run(const TfjsGraph& graph, const torch::Tensor& input) override {
@@ -145,20 +181,39 @@ class CudnnFusedRunner final : public FusedRunner {
       values[static_cast<size_t>(i)] = owner.view(torch::kHalf).as_strided({n, c, h, w}, {h * w * c, 1, w * c, c});
     }
     owners.clear();  // the views are the owners now: the tail may reuse sole-owned buffers
+    const torch::Tensor& last =
+        values[static_cast<std::size_t>(graph.nodes[static_cast<std::size_t>(exec_.stop())].inputs[0])];
+    if (tail_ && last.defined() && last.is_contiguous(torch::MemoryFormat::ChannelsLast)) {
+      // Its input is the executor's last value, packed NHWC; the output comes out planar.
+      const torch::Tensor& v = last;
+      const int64_t b = tail_->block;
+      torch::Tensor y = torch::empty({n, cudnn::ShuffleConv::kChannels, h * b, w * b}, x.options());
+      cudnn::ShuffleConv s = *tail_;
+      s.in = v.data_ptr();
+      s.out = y.data_ptr();
+      s.n = static_cast<int>(n);
+      s.h = static_cast<int>(h);
+      s.w = static_cast<int>(w);
+      cudnn::run_shuffle_conv(s, stream);
+      return y;
+    }
     return graph.run_from(std::move(values), static_cast<std::size_t>(exec_.stop()));
   }
 
   std::string describe() const override {
     int split = 0;
     for (int i = 1; i < exec_.stop(); ++i) split += exec_.part_slices(i).empty() ? 0 : 1;
-    return log::cat("cuDNN fused executor: ", exec_.ops_run(), " of ", exec_.op_count() - 1, " ops, ", exec_.fused(),
-                    " fused into convolutions, ", split, " convolutions split into ", exec_.part_count(),
-                    " part convolutions, ", exec_.placed(), " concatenations filled in place");
+    return log::cat(
+        "cuDNN fused executor: ", exec_.ops_run(), " of ", exec_.op_count() - 1, " ops, ", exec_.fused(),
+        " fused into convolutions, ", split, " convolutions split into ", exec_.part_count(), " part convolutions, ",
+        exec_.placed(), " concatenations filled in place",
+        tail_ ? log::cat(", depth_to_space x", tail_->block, " and the last convolution in one pass") : std::string());
   }
 
  private:
   std::vector<torch::Tensor> keep_;  // contiguous weight/bias copies the ops point into
   cudnn::CudnnGraph exec_;
+  std::optional<cudnn::ShuffleConv> tail_;  // the last two nodes, when they fit (weights on the host)
 };
 
 }  // namespace

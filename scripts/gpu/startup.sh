@@ -11,13 +11,14 @@
 #        PRIME=1: one run of the defaults first, reported but not part of the comparison (the
 #        first job after a build pays one-off costs, e.g. cuDNN's first load from disk, and
 #        it fills the caches that later runs read).
+#        BENCH_ENVS="A=1 A=0": model only once per setting (default: the defaults only).
 set -uo pipefail
 extra_tests=${1:-}  # kept now: the model-only loop below resets the positional parameters
 source scripts/gpu/summary.sh
 carry=$PWD/.gpu-carry
 source scripts/gpu/lib.sh
 gpu_build_or_stop "$out/build.log" upscaled test_model_tfjs bench_model_throughput test_channel_epilogue \
-  test_cli_file model_formats_test
+  test_shuffle_conv test_cli_file model_formats_test
 thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
 gpu_bench_clip
 runs=()
@@ -43,11 +44,14 @@ for r in "${runs[@]}"; do
   grep -E "startup check took|GPU warm-up|loaded RRDN|handle created|measured in|measured by|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on|decode: first frame|wrote " "$e2e" |
     cut -c12-400 | sed -E 's#/[^ ]*/model.json#MODEL#g' | cut -c1-260 | tee -a "$log"
 done
-for cfg in "4 640x360" "1 1280x720"; do
-  set -- $cfg
-  timeout 60 /tmp/b/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda --precision fp16 \
-    --batch "$1" --sizes "$2" --warmup 3 --iterations 10 2>&1 | grep -m1 -E "^$2" | sed "s/^/model only batch $1: /" |
-    tee -a "$log"
+for setting in ${BENCH_ENVS:-UPSCALED_STARTUP_DEFAULTS=1}; do
+  for cfg in "4 640x360" "1 1280x720"; do
+    set -- $cfg
+    # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
+    env ${setting//,/ } timeout 60 /tmp/b/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda \
+      --precision fp16 --batch "$1" --sizes "$2" --warmup 3 --iterations 10 2>&1 | grep -m1 -E "^$2" |
+      sed "s/^/model only $setting batch $1: /" | tee -a "$log"
+  done
 done
 export UPSCALED_TEST_MODELS_DIR=$carry
 (cd /tmp/b && ctest -j4 --timeout 200 --output-on-failure -R "FusedExecutor|ChannelEpilogueCuda${extra_tests:+|$extra_tests}") > "$out/ctest.log" 2>&1

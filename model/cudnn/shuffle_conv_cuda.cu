@@ -1,0 +1,158 @@
+// ShuffleConv on the GPU (contract in shuffle_conv.h). A thread makes the `block` output
+// pixels of one input pixel's sub-row, all three planes: for each of the three source rows it
+// loads that sub-row of its own input pixel (3·block contiguous halves, vector loads) and the
+// neighbouring sub-pixel on each side, then does every multiply-add from registers; weights
+// and bias are kernel parameters (constant bank operands).
+#include "model/cudnn/shuffle_conv.h"
+
+#include "core/error.h"
+
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+namespace upscaled::model::cudnn {
+namespace {
+
+constexpr int C = ShuffleConv::kChannels;
+
+// The widest access that a run of N halves allows when it starts at a multiple of N halves
+// from a 16-byte aligned base: gcd(2N, 16) bytes.
+constexpr int chunk_bytes(int n) {
+  return (2 * n) % 16 == 0 ? 16 : (2 * n) % 8 == 0 ? 8 : (2 * n) % 4 == 0 ? 4 : 2;
+}
+template <int Bytes>
+struct ChunkOf;
+template <>
+struct ChunkOf<2> {
+  using type = short;
+};
+template <>
+struct ChunkOf<4> {
+  using type = int;
+};
+template <>
+struct ChunkOf<8> {
+  using type = int2;
+};
+template <>
+struct ChunkOf<16> {
+  using type = int4;
+};
+template <int N>
+using Chunk = typename ChunkOf<chunk_bytes(N)>::type;
+
+template <int N>
+__device__ inline void load_halves(const __half* p, __half (&dst)[N]) {
+  using T = Chunk<N>;
+  const T* s = reinterpret_cast<const T*>(p);
+  T* d = reinterpret_cast<T*>(dst);
+#pragma unroll
+  for (int k = 0; k < int((N * 2) / sizeof(T)); ++k) d[k] = __ldg(s + k);
+}
+
+template <int N>
+__device__ inline void store_halves(__half* p, const __half (&src)[N]) {
+  using T = Chunk<N>;
+  const T* s = reinterpret_cast<const T*>(src);
+  T* d = reinterpret_cast<T*>(p);
+#pragma unroll
+  for (int k = 0; k < int((N * 2) / sizeof(T)); ++k) d[k] = s[k];
+}
+
+// A block: 32 input pixels of one input row and the B output rows they make; thread t makes
+// pixel t / B's sub-row t % B, so that a warp's loads of a source row cover whole input
+// pixels, contiguous, and its stores whole 32-byte sectors.
+template <int B>
+__global__ void __launch_bounds__(32 * B) shuffle_conv_kernel(ShuffleConv s) {
+  constexpr int Cin = C * B * B;  // channels of the input pixel
+  constexpr int Run = C * B;      // halves of one sub-row of an input pixel
+  const int lx = blockIdx.x * 32 + int(threadIdx.x) / B;
+  if (lx >= s.w) return;
+  const int H = s.h * B, W = s.w * B;
+  const int n = blockIdx.z;
+  const __half* in = static_cast<const __half*>(s.in);
+  for (int row = blockIdx.y; row < s.h; row += gridDim.y) {
+    const int Y = row * B + int(threadIdx.x) % B;
+    float acc[C][B];
+#pragma unroll
+    for (int o = 0; o < C; ++o)
+#pragma unroll
+      for (int j = 0; j < B; ++j) acc[o][j] = s.bias[o];
+#pragma unroll
+    for (int ky = 0; ky < 3; ++ky) {
+      const int sy = Y + ky - 1;
+      if (sy < 0 || sy >= H) continue;
+      const int ly = sy / B, ry = sy - ly * B;
+      const __half* centre = in + ((std::int64_t(n) * s.h + ly) * s.w + lx) * Cin + ry * Run;
+      // v[k][i]: source column lx·B - 1 + k of this row, channel i.
+      float v[B + 2][C];
+      alignas(16) __half run[Run];
+      load_halves<Run>(centre, run);
+#pragma unroll
+      for (int k = 0; k < Run; ++k) v[1 + k / C][k % C] = __half2float(run[k]);
+#pragma unroll
+      for (int i = 0; i < C; ++i) {
+        v[0][i] = lx > 0 ? __half2float(__ldg(centre - Cin + (B - 1) * C + i)) : 0.0f;
+        v[B + 1][i] = lx + 1 < s.w ? __half2float(__ldg(centre + Cin + i)) : 0.0f;
+      }
+#pragma unroll
+      for (int j = 0; j < B; ++j)
+#pragma unroll
+        for (int kx = 0; kx < 3; ++kx)
+#pragma unroll
+          for (int i = 0; i < C; ++i)
+#pragma unroll
+            for (int o = 0; o < C; ++o) acc[o][j] = fmaf(s.weight[o][ky][kx][i], v[j + kx][i], acc[o][j]);
+    }
+#pragma unroll
+    for (int o = 0; o < C; ++o) {
+      alignas(16) __half r[B];
+#pragma unroll
+      for (int j = 0; j < B; ++j) r[j] = __float2half_rn(s.relu ? fmaxf(acc[o][j], 0.0f) : acc[o][j]);
+      __half* row = static_cast<__half*>(s.out) + ((std::int64_t(n) * C + o) * H + Y) * W + std::int64_t(lx) * B;
+      store_halves<B>(row, r);
+    }
+  }
+}
+
+template <int B>
+void launch(const ShuffleConv& s, cudaStream_t stream) {
+  const dim3 grid((s.w + 31) / 32, std::min(s.h, 65535), s.n);
+  shuffle_conv_kernel<B><<<grid, 32 * B, 0, stream>>>(s);
+}
+
+}  // namespace
+
+bool shuffle_conv_supports(int block) {
+  return block == 2 || block == 3 || block == 4 || block == 8;
+}
+
+void run_shuffle_conv(const ShuffleConv& s, cudaStream_t stream) {
+  const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+  const std::int64_t elements = std::int64_t(s.n) * s.h * s.w * C * s.block * s.block;
+  if (!shuffle_conv_supports(s.block) || s.n < 1 || s.n > 65535 || s.h < 1 || s.w < 1 || !s.in || !s.out ||
+      !aligned(s.in) || !aligned(s.out) || elements >= (std::int64_t{1} << 31))
+    throw Error(ErrorCode::internal, "shuffle convolution: invalid arguments");
+  switch (s.block) {
+    case 2:
+      launch<2>(s, stream);
+      break;
+    case 3:
+      launch<3>(s, stream);
+      break;
+    case 4:
+      launch<4>(s, stream);
+      break;
+    default:
+      launch<8>(s, stream);
+      break;
+  }
+  const cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess)
+    throw Error(ErrorCode::device, std::string("CUDA shuffle convolution launch: ") + cudaGetErrorString(err));
+}
+
+}  // namespace upscaled::model::cudnn

@@ -1,0 +1,126 @@
+// The executor's depth_to_space + 3x3 convolution pass (model/cudnn/shuffle_conv.h) against a
+// host computation of the same formula: every block size, odd sizes (1 pixel, widths past one
+// thread block), borders (zero padding), ReLU, and guard elements after the output checked
+// untouched. Needs a GPU; skipped without one.
+#include "kernels/backend.h"
+#include "kernels/cuda_raii.h"
+#include "kernels/half.h"
+#include "model/cudnn/shuffle_conv.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <random>
+#include <vector>
+
+namespace upscaled::test {
+namespace {
+
+using kernels::Half;
+using model::cudnn::ShuffleConv;
+
+constexpr Half kGuard{0x7bff};  // 65504: no result here can be that
+constexpr int kGuardElements = 64;
+
+struct Case {
+  int n, h, w, block;
+  bool relu;
+};
+
+// y[n][o][Y][X] as shuffle_conv.h defines it, in double.
+double reference(const ShuffleConv& s, const std::vector<Half>& x, int n, int o, int Y, int X) {
+  const int b = s.block, H = s.h * b, W = s.w * b, cin = 3 * b * b;
+  double acc = s.bias[o];
+  for (int ky = 0; ky < 3; ++ky)
+    for (int kx = 0; kx < 3; ++kx) {
+      const int sy = Y + ky - 1, sx = X + kx - 1;
+      if (sy < 0 || sy >= H || sx < 0 || sx >= W) continue;
+      const std::size_t pixel = (static_cast<std::size_t>(n) * s.h + sy / b) * s.w + sx / b;
+      for (int i = 0; i < 3; ++i) {
+        const Half v = x[pixel * cin + static_cast<std::size_t>(((sy % b) * b + sx % b) * 3 + i)];
+        acc += double(s.weight[o][ky][kx][i]) * kernels::half_to_float(v);
+      }
+    }
+  return s.relu ? std::max(acc, 0.0) : acc;
+}
+
+void run_case(const Case& c) {
+  SCOPED_TRACE(::testing::Message() << c.n << "x" << c.h << "x" << c.w << " block " << c.block
+                                    << (c.relu ? ", relu" : ""));
+  std::mt19937 rng(static_cast<unsigned>(c.n * 7919 + c.h * 131 + c.w * 17 + c.block));
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  ShuffleConv s;
+  s.n = c.n;
+  s.h = c.h;
+  s.w = c.w;
+  s.block = c.block;
+  s.relu = c.relu;
+  for (auto& o : s.weight)
+    for (auto& ky : o)
+      for (auto& kx : ky)
+        for (float& v : kx) v = kernels::half_to_float(kernels::float_to_half(u(rng) * 0.5f));
+  for (float& v : s.bias) v = u(rng) * 0.1f;
+  const int b = c.block, H = c.h * b, W = c.w * b;
+  std::vector<Half> x(static_cast<std::size_t>(c.n) * c.h * c.w * 3 * b * b);
+  for (Half& v : x) v = kernels::float_to_half(u(rng));
+  const std::size_t outputs = static_cast<std::size_t>(c.n) * 3 * H * W;
+  std::vector<Half> y(outputs + kGuardElements, kGuard);
+
+  kernels::DeviceBuffer dx(x.size() * 2), dy(y.size() * 2);
+  kernels::cuda_check(cudaMemcpy(dx.get(), x.data(), x.size() * 2, cudaMemcpyHostToDevice), "up");
+  kernels::cuda_check(cudaMemcpy(dy.get(), y.data(), y.size() * 2, cudaMemcpyHostToDevice), "up");
+  kernels::cuda_check(cudaDeviceSynchronize(), "sync after upload");
+  s.in = dx.get();
+  s.out = dy.get();
+  kernels::CudaStream stream;
+  model::cudnn::run_shuffle_conv(s, stream.get());
+  kernels::cuda_check(cudaStreamSynchronize(stream.get()), "sync");
+  kernels::cuda_check(cudaMemcpy(y.data(), dy.get(), y.size() * 2, cudaMemcpyDeviceToHost), "down");
+
+  int bad = 0;
+  for (int n = 0; n < c.n; ++n)
+    for (int o = 0; o < 3; ++o)
+      for (int Y = 0; Y < H; ++Y)
+        for (int X = 0; X < W; ++X) {
+          const double want = reference(s, x, n, o, Y, X);
+          const float got = kernels::half_to_float(y[((static_cast<std::size_t>(n) * 3 + o) * H + Y) * W + X]);
+          if (std::fabs(got - want) > 2e-3 * std::max(1.0, std::fabs(want)) && ++bad <= 3)
+            ADD_FAILURE() << "frame " << n << " plane " << o << " at " << X << "," << Y << ": " << got << " expected "
+                          << want;
+        }
+  EXPECT_EQ(bad, 0);
+  for (int g = 0; g < kGuardElements; ++g)
+    EXPECT_EQ(y[outputs + static_cast<std::size_t>(g)].bits, kGuard.bits) << "guard element " << g << " touched";
+}
+
+TEST(ShuffleConvCuda, MatchesHostFormula) {
+  if (!kernels::cuda_usable()) GTEST_SKIP() << "CUDA not usable: " << kernels::cuda_status();
+  for (int block : {2, 3, 4, 8}) {
+    run_case({1, 1, 1, block, false});    // one input pixel: every tap at a border
+    run_case({2, 3, 5, block, true});     // two frames, ReLU
+    run_case({1, 7, 17, block, false});   // odd sizes
+    run_case({1, 4, 130, block, false});  // wider than one thread block
+  }
+  run_case({3, 64, 64, 4, false});  // the first-run size of the product, batched
+}
+
+TEST(ShuffleConvCuda, RejectsInvalidArguments) {
+  if (!kernels::cuda_usable()) GTEST_SKIP() << "CUDA not usable: " << kernels::cuda_status();
+  kernels::DeviceBuffer buffer(4096);
+  ShuffleConv s;
+  s.n = s.h = s.w = 1;
+  s.in = buffer.get();
+  s.out = buffer.get();
+  s.block = 5;  // no kernel for it
+  EXPECT_THROW(model::cudnn::run_shuffle_conv(s, nullptr), std::exception);
+  s.block = 4;
+  s.in = static_cast<char*>(buffer.get()) + 2;  // not 16-byte aligned
+  EXPECT_THROW(model::cudnn::run_shuffle_conv(s, nullptr), std::exception);
+  EXPECT_FALSE(model::cudnn::shuffle_conv_supports(5));
+  EXPECT_TRUE(model::cudnn::shuffle_conv_supports(8));
+}
+
+}  // namespace
+}  // namespace upscaled::test
