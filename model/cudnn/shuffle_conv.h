@@ -1,16 +1,21 @@
-// The idealo RRDN networks' last two layers (esrgan-thick: PixelShuffle<b>x, then the 3x3
-// Conv2D "SR" from 3 to 3 channels) as one pass of the executor's own kernel:
+// The UpscalerJS networks' last two layers as one pass of the executor's own kernel: a
+// rearrangement of x (n x h x w x C, C = 3·b²) to b times the size, then a 3x3 convolution to 3
+// channels with "same" padding:
 //
-//   s[n][Y][X][i]    = x[n][Y / b][X / b][((Y % b) * b + X % b) * 3 + i]   (TF depth_to_space)
-//   y[n][o][Y][X]    = act(bias[o] + sum over ky, kx, i of w[o][ky][kx][i] * s[n][Y+ky-1][X+kx-1][i])
+//   ShuffleConv (esrgan-thick, idealo RRDN: PixelShuffle<b>x, Conv2D "SR", 3 -> 3 channels)
+//     s[n][Y][X][i] = x[n][Y / b][X / b][((Y % b) * b + X % b) * 3 + i]   (TF depth_to_space), i < 3
+//   UpsampleConv (esrgan-slim and -medium, idealo RDN: UpSampling2D nearest, Conv2D, C -> 3)
+//     s[n][Y][X][i] = x[n][Y / b][X / b][i], i < C
+//   y[n][o][Y][X]   = act(bias[o] + sum over ky, kx, i of w[o][ky][kx][i] * s[n][Y+ky-1][X+kx-1][i])
 //
-// with s zero outside the image (TF's "same" padding), act linear or ReLU, y planar.
+// with s zero outside the image, act linear or ReLU, y planar.
 //
 // Why: eager libtorch runs these as a pixel-shuffle copy and a 3-channel cuDNN convolution at
 // the output size: 2.5 ms per 4 x 640x360 -> 2560x1440 batch on an H200 (2.2 ms of it the
 // convolution), and cuDNN's first call at each new size spent 5-76 ms of host time choosing
-// its kernel (scripts/gpu/tail_probe.py). Here the 3·b² input channels are read once and the
-// output written once, already in the planar layout the upscaler hands on.
+// its kernel (scripts/gpu/tail_probe.py); the up-sampled variant also writes and reads a
+// b²-times larger copy of x. Here x is read once and the output written once, already in the
+// planar layout the upscaler hands on.
 //
 // Contract: asynchronous on `stream` (enqueue only; invalid arguments throw
 // upscaled::Error(ErrorCode::internal), a launch error ErrorCode::device with CUDA's text).
@@ -39,5 +44,25 @@ struct ShuffleConv {
 bool shuffle_conv_supports(int block);
 
 void run_shuffle_conv(const ShuffleConv& s, cudaStream_t stream);
+
+struct UpsampleConv {
+  static constexpr int kOutChannels = 3;
+  static constexpr int kKernel = 3;
+  static constexpr int kMaxInChannels = 48;  // 3·b² up to b = 4
+  const void* in = nullptr;                  // float16 NHWC n x h x w x (3·block²), packed
+  void* out = nullptr;                       // float16 NCHW n x 3 x (h·block) x (w·block), packed
+  int n = 0, h = 0, w = 0;
+  int block = 0;  // up-sampling factor: upsample_conv_supports(block); x has 3·block² channels
+  // [out][ky][kx][in], in < 3·block². The weights travel as kernel parameters (5 KiB: CUDA 12.1
+  // and later take up to 32 KiB), read from the constant bank.
+  float weight[kOutChannels][kKernel][kKernel][kMaxInChannels] = {};
+  float bias[kOutChannels] = {};
+  bool relu = false;
+};
+
+// 2, 3 and 4 (x8's 192-channel convolution stays with cuDNN).
+bool upsample_conv_supports(int block);
+
+void run_upsample_conv(const UpsampleConv& s, cudaStream_t stream);
 
 }  // namespace upscaled::model::cudnn

@@ -118,10 +118,94 @@ __global__ void __launch_bounds__(32 * B) shuffle_conv_kernel(ShuffleConv s) {
   }
 }
 
+// UpsampleConv: the same block and thread layout; each source row is x's row itself, so a
+// thread reads its pixel and its two neighbours (all C channels, in chunks) for each of the
+// three taps' rows, and source column lx·B + j + kx - 1 is pixel lx - 1, lx or lx + 1.
+template <int B>
+__global__ void __launch_bounds__(32 * B) upsample_conv_kernel(const __grid_constant__ UpsampleConv s) {
+  constexpr int Cin = C * B * B;
+  constexpr int Step = Cin % 8 == 0 ? 8 : Cin % 4 == 0 ? 4 : 1;  // channels per load: 16, 8 or 2 bytes
+  const int lx = blockIdx.x * 32 + int(threadIdx.x) / B;
+  if (lx >= s.w) return;
+  const int H = s.h * B, W = s.w * B;
+  const int n = blockIdx.z;
+  const __half* in = static_cast<const __half*>(s.in);
+  const bool left = lx > 0, right = lx + 1 < s.w;
+  for (int row = blockIdx.y; row < s.h; row += gridDim.y) {
+    const int Y = row * B + int(threadIdx.x) % B;
+    float acc[C][B];
+#pragma unroll
+    for (int o = 0; o < C; ++o)
+#pragma unroll
+      for (int j = 0; j < B; ++j) acc[o][j] = s.bias[o];
+#pragma unroll
+    for (int ky = 0; ky < 3; ++ky) {
+      const int sy = Y + ky - 1;
+      if (sy < 0 || sy >= H) continue;
+      const __half* centre = in + ((std::int64_t(n) * s.h + sy / B) * s.w + lx) * Cin;
+      for (int c = 0; c < Cin; c += Step) {
+        alignas(16) __half raw[3][Step];
+        load_halves<Step>(centre + c, raw[1]);
+        if (left) load_halves<Step>(centre - Cin + c, raw[0]);
+        if (right) load_halves<Step>(centre + Cin + c, raw[2]);
+        float v[3][Step];
+#pragma unroll
+        for (int i = 0; i < Step; ++i) {
+          v[0][i] = left ? __half2float(raw[0][i]) : 0.0f;
+          v[1][i] = __half2float(raw[1][i]);
+          v[2][i] = right ? __half2float(raw[2][i]) : 0.0f;
+        }
+#pragma unroll
+        for (int kx = 0; kx < 3; ++kx)
+#pragma unroll
+          for (int i = 0; i < Step; ++i)
+#pragma unroll
+            for (int o = 0; o < C; ++o) {
+              const float wt = s.weight[o][ky][kx][c + i];
+#pragma unroll
+              for (int j = 0; j < B; ++j) {
+                const int col = j + kx - 1 < 0 ? 0 : j + kx - 1 >= B ? 2 : 1;
+                acc[o][j] = fmaf(wt, v[col][i], acc[o][j]);
+              }
+            }
+      }
+    }
+#pragma unroll
+    for (int o = 0; o < C; ++o) {
+      alignas(16) __half r[B];
+#pragma unroll
+      for (int j = 0; j < B; ++j) r[j] = __float2half_rn(s.relu ? fmaxf(acc[o][j], 0.0f) : acc[o][j]);
+      __half* out_row = static_cast<__half*>(s.out) + ((std::int64_t(n) * C + o) * H + Y) * W + std::int64_t(lx) * B;
+      store_halves<B>(out_row, r);
+    }
+  }
+}
+
+dim3 grid_for(int n, int h, int w) {
+  return dim3((w + 31) / 32, std::min(h, 65535), n);
+}
+
 template <int B>
 void launch(const ShuffleConv& s, cudaStream_t stream) {
-  const dim3 grid((s.w + 31) / 32, std::min(s.h, 65535), s.n);
-  shuffle_conv_kernel<B><<<grid, 32 * B, 0, stream>>>(s);
+  shuffle_conv_kernel<B><<<grid_for(s.n, s.h, s.w), 32 * B, 0, stream>>>(s);
+}
+
+template <int B>
+void launch(const UpsampleConv& s, cudaStream_t stream) {
+  upsample_conv_kernel<B><<<grid_for(s.n, s.h, s.w), 32 * B, 0, stream>>>(s);
+}
+
+void check_launch(const char* what) {
+  const cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess)
+    throw Error(ErrorCode::device, std::string("CUDA ") + what + " launch: " + cudaGetErrorString(err));
+}
+
+bool valid(const void* in, const void* out, int n, int h, int w, int block) {
+  const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+  const std::int64_t elements = std::int64_t(n) * h * w * C * block * block;
+  return n >= 1 && n <= 65535 && h >= 1 && w >= 1 && in && out && aligned(in) && aligned(out) &&
+         elements < (std::int64_t{1} << 31);
 }
 
 }  // namespace
@@ -131,10 +215,7 @@ bool shuffle_conv_supports(int block) {
 }
 
 void run_shuffle_conv(const ShuffleConv& s, cudaStream_t stream) {
-  const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
-  const std::int64_t elements = std::int64_t(s.n) * s.h * s.w * C * s.block * s.block;
-  if (!shuffle_conv_supports(s.block) || s.n < 1 || s.n > 65535 || s.h < 1 || s.w < 1 || !s.in || !s.out ||
-      !aligned(s.in) || !aligned(s.out) || elements >= (std::int64_t{1} << 31))
+  if (!shuffle_conv_supports(s.block) || !valid(s.in, s.out, s.n, s.h, s.w, s.block))
     throw Error(ErrorCode::internal, "shuffle convolution: invalid arguments");
   switch (s.block) {
     case 2:
@@ -150,9 +231,28 @@ void run_shuffle_conv(const ShuffleConv& s, cudaStream_t stream) {
       launch<8>(s, stream);
       break;
   }
-  const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess)
-    throw Error(ErrorCode::device, std::string("CUDA shuffle convolution launch: ") + cudaGetErrorString(err));
+  check_launch("shuffle convolution");
+}
+
+bool upsample_conv_supports(int block) {
+  return block >= 2 && block <= 4;
+}
+
+void run_upsample_conv(const UpsampleConv& s, cudaStream_t stream) {
+  if (!upsample_conv_supports(s.block) || !valid(s.in, s.out, s.n, s.h, s.w, s.block))
+    throw Error(ErrorCode::internal, "up-sampling convolution: invalid arguments");
+  switch (s.block) {
+    case 2:
+      launch<2>(s, stream);
+      break;
+    case 3:
+      launch<3>(s, stream);
+      break;
+    default:
+      launch<4>(s, stream);
+      break;
+  }
+  check_launch("up-sampling convolution");
 }
 
 }  // namespace upscaled::model::cudnn

@@ -13,9 +13,10 @@
 #endif
 
 #include <cstdlib>
-#include <optional>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace upscaled::model::torchnet {
@@ -109,36 +110,50 @@ std::vector<Op> to_ops(const TfjsGraph& graph, std::vector<torch::Tensor>& keep)
   return ops;
 }
 
-// The graph's last two nodes as one ShuffleConv pass (model/cudnn/shuffle_conv.h) when they
-// are a depth_to_space of the executor's last value into 3 channels and a 3x3, 3 -> 3
-// convolution with "same" padding and a linear or ReLU activation (every esrgan-thick scale).
-// UPSCALED_FUSED_TAIL=0 keeps them in eager libtorch (for comparisons).
-std::optional<cudnn::ShuffleConv> shuffle_conv_tail(const TfjsGraph& graph, int stop) {
+// The graph's last two nodes as one pass of the executor's own kernel (model/cudnn/shuffle_conv.h)
+// when they rearrange the executor's last value to block times the size and convolve it 3x3
+// with "same" padding and a linear or ReLU activation into 3 channels: a depth_to_space into
+// 3 channels (every esrgan-thick scale) or a nearest up-sampling of 3·block² channels
+// (esrgan-slim and -medium x2-x4). UPSCALED_FUSED_TAIL=0 keeps them in eager libtorch (for
+// comparisons).
+using OnePassTail = std::variant<std::monostate, cudnn::ShuffleConv, cudnn::UpsampleConv>;
+
+OnePassTail one_pass_tail(const TfjsGraph& graph, int stop) {
   const char* env = std::getenv("UPSCALED_FUSED_TAIL");
   if ((env && std::string(env) == "0") || stop < 1 || static_cast<std::size_t>(stop) + 2 != graph.nodes.size())
-    return std::nullopt;
-  const GraphNode& d2s = graph.nodes[static_cast<std::size_t>(stop)];
+    return {};
+  const GraphNode& r = graph.nodes[static_cast<std::size_t>(stop)];
   const GraphNode& conv = graph.nodes.back();
-  constexpr int C = cudnn::ShuffleConv::kChannels, K = cudnn::ShuffleConv::kKernel;
-  if (d2s.kind != Kind::depth_to_space || !cudnn::shuffle_conv_supports(d2s.block) || d2s.channels != C ||
-      d2s.inputs.size() != 1 || conv.kind != Kind::conv || conv.inputs != std::vector<int>{stop} ||
-      (conv.activation != "linear" && conv.activation != "relu") || conv.channels != C ||
-      conv.weight.sizes() != torch::IntArrayRef{C, C, K, K})
-    return std::nullopt;
+  constexpr int K = 3;
+  const bool shuffle = r.kind == Kind::depth_to_space && cudnn::shuffle_conv_supports(r.block) && r.channels == 3;
+  const bool upsample = r.kind == Kind::upsample && !r.bilinear && cudnn::upsample_conv_supports(r.block) &&
+                        r.channels == 3 * r.block * r.block;
+  if ((!shuffle && !upsample) || r.inputs.size() != 1 || conv.kind != Kind::conv ||
+      conv.inputs != std::vector<int>{stop} || (conv.activation != "linear" && conv.activation != "relu") ||
+      conv.channels != 3 || conv.weight.sizes() != torch::IntArrayRef{3, r.channels, K, K})
+    return {};
   for (int64_t p : conv.pad)
-    if (p != K / 2) return std::nullopt;
-  cudnn::ShuffleConv s;
-  s.block = d2s.block;
-  s.relu = conv.activation == "relu";
+    if (p != K / 2) return {};
   const torch::Tensor w = conv.weight.to(torch::kCPU, torch::kFloat).contiguous();  // OIHW
-  for (int o = 0; o < C; ++o)
-    for (int i = 0; i < C; ++i)
-      for (int ky = 0; ky < K; ++ky)
-        for (int kx = 0; kx < K; ++kx) s.weight[o][ky][kx][i] = w[o][i][ky][kx].item<float>();
-  if (conv.bias.defined()) {
-    const torch::Tensor b = conv.bias.to(torch::kCPU, torch::kFloat).contiguous();
-    for (int o = 0; o < C; ++o) s.bias[o] = b[o].item<float>();
+  const torch::Tensor b =
+      conv.bias.defined() ? conv.bias.to(torch::kCPU, torch::kFloat).contiguous() : torch::zeros({3});
+  auto fill = [&](auto& s) {
+    s.block = r.block;
+    s.relu = conv.activation == "relu";
+    for (int o = 0; o < 3; ++o) {
+      s.bias[o] = b[o].item<float>();
+      for (int i = 0; i < r.channels; ++i)
+        for (int ky = 0; ky < K; ++ky)
+          for (int kx = 0; kx < K; ++kx) s.weight[o][ky][kx][i] = w[o][i][ky][kx].item<float>();
+    }
+  };
+  if (shuffle) {
+    cudnn::ShuffleConv s;
+    fill(s);
+    return s;
   }
+  cudnn::UpsampleConv s;
+  fill(s);
   return s;
 }
 
@@ -152,7 +167,7 @@ class CudnnFusedRunner final : public FusedRunner {
   // Split convolutions (cudnn_graph.h) unless UPSCALED_CUDNN_SPLIT=0 asks for concatenations
   // filled by placement: split was faster at every size measured (docs/network-speed.md).
   explicit CudnnFusedRunner(const TfjsGraph& graph)
-      : exec_(to_ops(graph, keep_), split_wanted()), tail_(shuffle_conv_tail(graph, exec_.stop())) {}
+      : exec_(to_ops(graph, keep_), split_wanted()), tail_(one_pass_tail(graph, exec_.stop())) {}
   int stop() const { return exec_.stop(); }
 
   torch::Tensor run(const TfjsGraph& graph, const torch::Tensor& input) override {
@@ -183,19 +198,28 @@ class CudnnFusedRunner final : public FusedRunner {
     owners.clear();  // the views are the owners now: the tail may reuse sole-owned buffers
     const torch::Tensor& last =
         values[static_cast<std::size_t>(graph.nodes[static_cast<std::size_t>(exec_.stop())].inputs[0])];
-    if (tail_ && last.defined() && last.is_contiguous(torch::MemoryFormat::ChannelsLast)) {
+    if (tail_.index() != 0 && last.defined() && last.is_contiguous(torch::MemoryFormat::ChannelsLast)) {
       // Its input is the executor's last value, packed NHWC; the output comes out planar.
-      const torch::Tensor& v = last;
-      const int64_t b = tail_->block;
-      torch::Tensor y = torch::empty({n, cudnn::ShuffleConv::kChannels, h * b, w * b}, x.options());
-      cudnn::ShuffleConv s = *tail_;
-      s.in = v.data_ptr();
-      s.out = y.data_ptr();
-      s.n = static_cast<int>(n);
-      s.h = static_cast<int>(h);
-      s.w = static_cast<int>(w);
-      cudnn::run_shuffle_conv(s, stream);
-      return y;
+      return std::visit(
+          [&](auto tail) {
+            if constexpr (std::is_same_v<decltype(tail), std::monostate>) {
+              return torch::Tensor();
+            } else {
+              const int64_t b = tail.block;
+              torch::Tensor y = torch::empty({n, 3, h * b, w * b}, x.options());
+              tail.in = last.data_ptr();
+              tail.out = y.data_ptr();
+              tail.n = static_cast<int>(n);
+              tail.h = static_cast<int>(h);
+              tail.w = static_cast<int>(w);
+              if constexpr (std::is_same_v<decltype(tail), cudnn::ShuffleConv>)
+                cudnn::run_shuffle_conv(tail, stream);
+              else
+                cudnn::run_upsample_conv(tail, stream);
+              return y;
+            }
+          },
+          tail_);
     }
     return graph.run_from(std::move(values), static_cast<std::size_t>(exec_.stop()));
   }
@@ -203,17 +227,18 @@ class CudnnFusedRunner final : public FusedRunner {
   std::string describe() const override {
     int split = 0;
     for (int i = 1; i < exec_.stop(); ++i) split += exec_.part_slices(i).empty() ? 0 : 1;
-    return log::cat(
-        "cuDNN fused executor: ", exec_.ops_run(), " of ", exec_.op_count() - 1, " ops, ", exec_.fused(),
-        " fused into convolutions, ", split, " convolutions split into ", exec_.part_count(), " part convolutions, ",
-        exec_.placed(), " concatenations filled in place",
-        tail_ ? log::cat(", depth_to_space x", tail_->block, " and the last convolution in one pass") : std::string());
+    return log::cat("cuDNN fused executor: ", exec_.ops_run(), " of ", exec_.op_count() - 1, " ops, ", exec_.fused(),
+                    " fused into convolutions, ", split, " convolutions split into ", exec_.part_count(),
+                    " part convolutions, ", exec_.placed(), " concatenations filled in place",
+                    tail_.index() == 1   ? ", depth_to_space and the last convolution in one pass"
+                    : tail_.index() == 2 ? ", up-sampling and the last convolution in one pass"
+                                         : "");
   }
 
  private:
   std::vector<torch::Tensor> keep_;  // contiguous weight/bias copies the ops point into
   cudnn::CudnnGraph exec_;
-  std::optional<cudnn::ShuffleConv> tail_;  // the last two nodes, when they fit (weights on the host)
+  OnePassTail tail_;  // the last two nodes, when they fit (weights on the host)
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
-// The executor's depth_to_space + 3x3 convolution pass (model/cudnn/shuffle_conv.h) against a
-// host computation of the same formula: every block size, odd sizes (1 pixel, widths past one
-// thread block), borders (zero padding), ReLU, and guard elements after the output checked
-// untouched. Needs a GPU; skipped without one.
+// The executor's depth_to_space / nearest up-sampling + 3x3 convolution passes
+// (model/cudnn/shuffle_conv.h) against a host computation of the same formulas: every block
+// size, odd sizes (1 pixel, widths past one thread block), borders (zero padding), ReLU, and
+// guard elements after the output checked untouched. Needs a GPU; skipped without one.
 #include "kernels/backend.h"
 #include "kernels/cuda_raii.h"
 #include "kernels/half.h"
@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstddef>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 namespace upscaled::test {
@@ -20,6 +21,7 @@ namespace {
 
 using kernels::Half;
 using model::cudnn::ShuffleConv;
+using model::cudnn::UpsampleConv;
 
 constexpr Half kGuard{0x7bff};  // 65504: no result here can be that
 constexpr int kGuardElements = 64;
@@ -29,8 +31,23 @@ struct Case {
   bool relu;
 };
 
+// s[n][Y][X][i]'s element of x: depth_to_space (3 channels) or nearest up-sampling (all).
+std::size_t source(const ShuffleConv&, int b, int sy, int sx, int i) {
+  return static_cast<std::size_t>(((sy % b) * b + sx % b) * 3 + i);
+}
+std::size_t source(const UpsampleConv&, int, int, int, int i) {
+  return static_cast<std::size_t>(i);
+}
+int conv_channels(const ShuffleConv&) {
+  return 3;
+}
+int conv_channels(const UpsampleConv& s) {
+  return 3 * s.block * s.block;
+}
+
 // y[n][o][Y][X] as shuffle_conv.h defines it, in double.
-double reference(const ShuffleConv& s, const std::vector<Half>& x, int n, int o, int Y, int X) {
+template <typename Op>
+double reference(const Op& s, const std::vector<Half>& x, int n, int o, int Y, int X) {
   const int b = s.block, H = s.h * b, W = s.w * b, cin = 3 * b * b;
   double acc = s.bias[o];
   for (int ky = 0; ky < 3; ++ky)
@@ -38,29 +55,39 @@ double reference(const ShuffleConv& s, const std::vector<Half>& x, int n, int o,
       const int sy = Y + ky - 1, sx = X + kx - 1;
       if (sy < 0 || sy >= H || sx < 0 || sx >= W) continue;
       const std::size_t pixel = (static_cast<std::size_t>(n) * s.h + sy / b) * s.w + sx / b;
-      for (int i = 0; i < 3; ++i) {
-        const Half v = x[pixel * cin + static_cast<std::size_t>(((sy % b) * b + sx % b) * 3 + i)];
+      for (int i = 0; i < conv_channels(s); ++i) {
+        const Half v = x[pixel * cin + source(s, b, sy, sx, i)];
         acc += double(s.weight[o][ky][kx][i]) * kernels::half_to_float(v);
       }
     }
   return s.relu ? std::max(acc, 0.0) : acc;
 }
 
+void run(const ShuffleConv& s, cudaStream_t stream) {
+  model::cudnn::run_shuffle_conv(s, stream);
+}
+void run(const UpsampleConv& s, cudaStream_t stream) {
+  model::cudnn::run_upsample_conv(s, stream);
+}
+
+template <typename Op>
 void run_case(const Case& c) {
-  SCOPED_TRACE(::testing::Message() << c.n << "x" << c.h << "x" << c.w << " block " << c.block
-                                    << (c.relu ? ", relu" : ""));
+  SCOPED_TRACE(::testing::Message() << (std::is_same_v<Op, ShuffleConv> ? "depth_to_space " : "up-sampling ") << c.n
+                                    << "x" << c.h << "x" << c.w << " block " << c.block << (c.relu ? ", relu" : ""));
   std::mt19937 rng(static_cast<unsigned>(c.n * 7919 + c.h * 131 + c.w * 17 + c.block));
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  ShuffleConv s;
+  Op s;
   s.n = c.n;
   s.h = c.h;
   s.w = c.w;
   s.block = c.block;
   s.relu = c.relu;
+  // Weights of the size a trained layer has: the sums stay of order 1 for every channel count.
+  const float scale = 0.5f / static_cast<float>(conv_channels(s));
   for (auto& o : s.weight)
     for (auto& ky : o)
       for (auto& kx : ky)
-        for (float& v : kx) v = kernels::half_to_float(kernels::float_to_half(u(rng) * 0.5f));
+        for (float& v : kx) v = kernels::half_to_float(kernels::float_to_half(u(rng) * scale * 3.0f));
   for (float& v : s.bias) v = u(rng) * 0.1f;
   const int b = c.block, H = c.h * b, W = c.w * b;
   std::vector<Half> x(static_cast<std::size_t>(c.n) * c.h * c.w * 3 * b * b);
@@ -75,7 +102,7 @@ void run_case(const Case& c) {
   s.in = dx.get();
   s.out = dy.get();
   kernels::CudaStream stream;
-  model::cudnn::run_shuffle_conv(s, stream.get());
+  run(s, stream.get());
   kernels::cuda_check(cudaStreamSynchronize(stream.get()), "sync");
   kernels::cuda_check(cudaMemcpy(y.data(), dy.get(), y.size() * 2, cudaMemcpyDeviceToHost), "down");
 
@@ -98,12 +125,23 @@ void run_case(const Case& c) {
 TEST(ShuffleConvCuda, MatchesHostFormula) {
   if (!kernels::cuda_usable()) GTEST_SKIP() << "CUDA not usable: " << kernels::cuda_status();
   for (int block : {2, 3, 4, 8}) {
-    run_case({1, 1, 1, block, false});    // one input pixel: every tap at a border
-    run_case({2, 3, 5, block, true});     // two frames, ReLU
-    run_case({1, 7, 17, block, false});   // odd sizes
-    run_case({1, 4, 130, block, false});  // wider than one thread block
+    run_case<ShuffleConv>({1, 1, 1, block, false});    // one input pixel: every tap at a border
+    run_case<ShuffleConv>({2, 3, 5, block, true});     // two frames, ReLU
+    run_case<ShuffleConv>({1, 7, 17, block, false});   // odd sizes
+    run_case<ShuffleConv>({1, 4, 130, block, false});  // wider than one thread block
   }
-  run_case({3, 64, 64, 4, false});  // the first-run size of the product, batched
+  run_case<ShuffleConv>({3, 64, 64, 4, false});  // the first-run size of the product, batched
+}
+
+TEST(UpsampleConvCuda, MatchesHostFormula) {
+  if (!kernels::cuda_usable()) GTEST_SKIP() << "CUDA not usable: " << kernels::cuda_status();
+  for (int block : {2, 3, 4}) {
+    run_case<UpsampleConv>({1, 1, 1, block, false});
+    run_case<UpsampleConv>({2, 3, 5, block, true});
+    run_case<UpsampleConv>({1, 7, 17, block, false});
+    run_case<UpsampleConv>({1, 4, 130, block, false});
+  }
+  run_case<UpsampleConv>({2, 48, 64, 2, false});  // esrgan-slim x2's shape, batched
 }
 
 TEST(ShuffleConvCuda, RejectsInvalidArguments) {
@@ -120,6 +158,13 @@ TEST(ShuffleConvCuda, RejectsInvalidArguments) {
   EXPECT_THROW(model::cudnn::run_shuffle_conv(s, nullptr), std::exception);
   EXPECT_FALSE(model::cudnn::shuffle_conv_supports(5));
   EXPECT_TRUE(model::cudnn::shuffle_conv_supports(8));
+  UpsampleConv u;
+  u.n = u.h = u.w = 1;
+  u.in = u.out = buffer.get();
+  u.block = 8;  // 192 channels: not built
+  EXPECT_THROW(model::cudnn::run_upsample_conv(u, nullptr), std::exception);
+  EXPECT_FALSE(model::cudnn::upsample_conv_supports(8));
+  EXPECT_TRUE(model::cudnn::upsample_conv_supports(2));
 }
 
 }  // namespace
