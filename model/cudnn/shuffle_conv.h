@@ -34,7 +34,7 @@ struct ShuffleConv {
   const void* in = nullptr;            // float16 NHWC n x h x w x (3·block²), packed
   void* out = nullptr;                 // float16 NCHW n x 3 x (h·block) x (w·block), packed
   int n = 0, h = 0, w = 0;
-  int block = 0;  // depth_to_space block size: shuffle_conv_supports(block)
+  int block = 0;                                              // depth_to_space block size: shuffle_conv_supports(block)
   float weight[kChannels][kKernel][kKernel][kChannels] = {};  // [out][ky][kx][in]
   float bias[kChannels] = {};
   bool relu = false;
