@@ -253,15 +253,58 @@ class TimedAllocator final : public Allocator {
 
 }  // namespace
 
+void CudnnGraph::make_handles() {
+  if (handles_) return;
+  const auto start = std::chrono::steady_clock::now();
+  handles_ = std::make_unique<Handles>();
+  log::debug(log::cat("cuDNN executor: handle created in ",
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
+}
+
+void CudnnGraph::prime(int n, int h, int w, cudaStream_t stream, Allocator& alloc) {
+  if (static_cast<long long>(n) * h * w * max_channels_ >= (1LL << 31)) return;  // run() refuses it too
+  make_handles();
+  check(cudnnSetStream(handles_->handle, stream), "setting the stream");
+  bool created = false;
+  Plan& plan = plan_for(n, h, w, &created);
+  if (!parts_.empty() && !part_weights_) assemble_part_weights(stream);
+  // One call per distinct shape (its descriptors are shared by every op of that shape), with
+  // the weights of any op that has it.
+  struct Call {
+    int in, out;
+    const void* weight;
+  };
+  std::map<const ConvShape*, Call> calls;
+  for (const auto& [op, shape] : plan.convs)
+    calls.emplace(shape, Call{ops_[ops_[op].inputs[0]].channels, ops_[op].channels, ops_[op].weight});
+  for (const auto& [p, shape] : plan.part_convs) {
+    const PartConv& part = parts_[static_cast<std::size_t>(p)];
+    calls.emplace(shape, Call{ops_[part.leaf].channels, part.channels,
+                              part_weights_->buffers[static_cast<std::size_t>(p)].get()});
+  }
+  int widest_in = 0, widest_out = 0;
+  for (const auto& [shape, call] : calls) {
+    widest_in = std::max(widest_in, call.in);
+    widest_out = std::max(widest_out, call.out);
+  }
+  void* x = alloc.allocate(plan.bytes(widest_in));
+  void* y = alloc.allocate(plan.bytes(widest_out));
+  void* workspace = plan.workspace ? alloc.allocate(plan.workspace) : nullptr;
+  check(cudaMemsetAsync(x, 0, plan.bytes(widest_in), stream), "clearing the priming input");
+  const float one = 1.0f, zero = 0.0f;
+  for (const auto& [shape, call] : calls)
+    check(cudnnConvolutionForward(handles_->handle, &one, plan.tensor(call.in), x, shape->filter.get(), call.weight,
+                                  shape->conv.get(), kAlgo, workspace, plan.workspace, &zero, plan.tensor(call.out), y),
+          "priming convolution");
+  if (workspace) alloc.release(workspace);
+  alloc.release(y);
+  alloc.release(x);
+}
+
 std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStream_t stream, Allocator& caller_alloc) {
   if (static_cast<long long>(n) * h * w * max_channels_ >= (1LL << 31))
     throw Error(ErrorCode::device, "cuDNN executor: input too large for 32-bit tensor indexing");
-  if (!handles_) {
-    const auto start = std::chrono::steady_clock::now();
-    handles_ = std::make_unique<Handles>();
-    log::debug(log::cat("cuDNN executor: handle created in ",
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
-  }
+  make_handles();
   Handles& hd = *handles_;
   check(cudnnSetStream(hd.handle, stream), "setting the stream");
   // A first run at a size pays for set-up that later runs do not (cuDNN's own per-problem

@@ -114,6 +114,13 @@ class CudnnGraph {
   // release it once.
   std::vector<void*> run(const void* x, int n, int h, int w, cudaStream_t stream, Allocator& alloc);
 
+  // Pays run()'s first-call costs at input size n x h x w ahead of it: the plan, the part
+  // weights, and one convolution of each distinct shape at that size (cuDNN prepares each new
+  // problem at its first call, 40-70 ms of host time for thick's 8 shapes on the H200). The
+  // convolutions run on zeroed scratch buffers from `alloc`, released before it returns; about
+  // 1/20 of a run's GPU work. Same contract as run() (asynchronous on `stream`).
+  void prime(int n, int h, int w, cudaStream_t stream, Allocator& alloc);
+
  private:
   struct Plan;
   struct Handles;
@@ -153,6 +160,7 @@ class CudnnGraph {
   void plan_split(const std::vector<std::vector<Placement>>& flat);
   void assemble_part_weights(cudaStream_t stream);
   Plan& plan_for(int n, int h, int w, bool* created);
+  void make_handles();
 };
 
 }  // namespace upscaled::model::cudnn

@@ -33,6 +33,10 @@ class Network {
   // algorithm of each convolution at each new input shape. Networks whose convolutions run
   // in libtorch say yes; one that runs its body through its own cuDNN plan says no.
   virtual bool wants_cudnn_autotune() const { return true; }
+  // Pays the first-call costs of forward() for an n x 3 x h x w input ahead of it, on the
+  // current CUDA stream, without running the whole network; false when this network has no
+  // such step (then only a real forward pass does it).
+  virtual bool prime(int64_t /*n*/, int64_t /*h*/, int64_t /*w*/) { return false; }
 };
 
 // idealo RDN / RRDN from a TF.js layers model (model.json beside its weight shards).

@@ -224,6 +224,12 @@ class CudnnFusedRunner final : public FusedRunner {
     return graph.run_from(std::move(values), static_cast<std::size_t>(exec_.stop()));
   }
 
+  void prime(int64_t n, int64_t h, int64_t w, const torch::TensorOptions& options) override {
+    TorchAllocator alloc(options);
+    const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(options.device().index()).stream();
+    exec_.prime(static_cast<int>(n), static_cast<int>(h), static_cast<int>(w), stream, alloc);
+  }
+
   std::string describe() const override {
     int split = 0;
     for (int i = 1; i < exec_.stop(); ++i) split += exec_.part_slices(i).empty() ? 0 : 1;

@@ -53,6 +53,7 @@ class TfjsNetwork final : public Network {
   }
   void to(torch::Device device, torch::Dtype dtype) override {
     fused_.reset();
+    options_ = torch::TensorOptions().device(device).dtype(dtype);
     graph_.to(device, dtype, device.is_cuda());
     if (device.is_cuda() && dtype == torch::kHalf) fused_ = make_fused_runner(graph_);
     if (fused_) log::debug(log::cat(file_.string(), ": ", fused_->describe()));
@@ -62,6 +63,11 @@ class TfjsNetwork final : public Network {
   // the memory measurement took 0.20-0.27 s instead of 0.35-0.67 s and the first batch
   // 0.08 s instead of 0.13-0.15 s, with the same steady state (docs/gpu-pipeline.md).
   bool wants_cudnn_autotune() const override { return !fused_; }
+  bool prime(int64_t n, int64_t h, int64_t w) override {
+    if (!fused_) return false;
+    fused_->prime(n, h, w, options_);
+    return true;
+  }
   // The dense blocks see far (>100 px), but their influence decays quickly; 16 input pixels
   // of context keeps tiled output within rounding of whole-frame output (tests/model_tfjs).
   int context_pixels() const override { return 16; }
@@ -72,6 +78,7 @@ class TfjsNetwork final : public Network {
 
   TfjsGraph graph_;
   std::unique_ptr<FusedRunner> fused_;  // CUDA float16 with cuDNN: the leading ops fused
+  torch::TensorOptions options_;        // the device and dtype of to()
   RdnInfo info_;
   std::filesystem::path file_;
 };

@@ -15,11 +15,12 @@
 // holds until destroyed. A user-given --tile/--batch is kept; it must fit.
 // On CUDA out-of-memory the tile is halved (sticky for later calls) and the call retried;
 // below kMinTile it throws Error(ErrorCode::device). Output is clamped to [0, 1].
-// When prepare() took the memory cost from the cache file (no measurement ran, so nothing
-// has run the network yet), it starts the network's first run, at 64x64 on zeros, on a
-// thread and stream of its own: its one-off costs (kernels loaded on first use, cuDNN state)
-// then overlap what the caller does next (the decoder's start); the first real call waits
-// for it. The destructor waits for it too.
+// After planning a size, prepare() starts a thread with a stream of its own that pays the
+// network's first-call costs at the batch shape it will see (Network::prime: cuDNN's
+// preparation of each convolution problem, kernels loaded on first use), so that they
+// overlap what the caller does next (the decoder's start); a network that cannot prime gets
+// a first run at 64x64 on zeros instead when nothing has run it yet (the memory cost came
+// from the cache file). The first real call waits for the thread; so does the destructor.
 #pragma once
 
 #include "core/device_memory_ledger.h"
@@ -90,7 +91,7 @@ class TorchUpscaler final : public Upscaler {
   void run_with_retry(size_t count, int width, int height, const FrameTensor& frame, const FrameTensor& target);
   torch::Tensor infer(const torch::Tensor& batch);  // any tensor in; model device and dtype out, clamped
   MemoryCost measure_memory_cost();                 // CUDA: allocator peaks of small forward passes
-  void start_first_run();                           // CUDA: see the contract above
+  void start_first_run(bool after_measurement);     // CUDA: see the contract above
   void join_first_run();
 
   PlanRequest plan_request(int width, int height) const;

@@ -166,10 +166,9 @@ void TorchUpscaler::prepare(int width, int height, int io_batches) {
   batch_ = plan->batch;
   planned_width_ = width;
   planned_height_ = height;
-  if (cost_from_file_) {  // once: the next prepare() (another size) follows real runs
-    cost_from_file_ = false;
-    start_first_run();
-  }
+  // The first-call costs of this size, beside the caller's own start (the decoder's).
+  start_first_run(!cost_from_file_);
+  cost_from_file_ = false;  // a later prepare() (another size) follows real runs
   log::info(log::cat("model '", name_, "': ", format_bytes(reservation_.bytes()), " of GPU memory reserved on ",
                      device_.str(), " (", format_bytes(ledger().capacity(device)), " usable by this process): ",
                      tile_ > 0 ? log::cat(tile_, "-pixel tiles") : std::string("whole frames"), ", batch ", batch_,

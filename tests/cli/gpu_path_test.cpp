@@ -78,8 +78,8 @@ TEST(GpuPath, StagesDrainPartialBatchesAndReportTheirTimes) {
 }
 
 // The model's device-memory cost is measured by the first run and read back by the next
-// (core/memory_cost_cache.h), which plans the same reservation and runs the network once
-// on a thread of its own while the pipeline starts.
+// (core/memory_cost_cache.h), which plans the same reservation; either pays the network's
+// first-call costs on a thread of its own while the pipeline starts.
 TEST(GpuPath, MemoryCostIsMeasuredOnceAndReadBackByTheNextRun) {
   std::string why;
   const auto model = gpu_path_model(&why);
@@ -96,9 +96,13 @@ TEST(GpuPath, MemoryCostIsMeasuredOnceAndReadBackByTheNextRun) {
   const CommandResult second = run_command(command);
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_NE(second.output.find("per call (measured by an earlier run"), std::string::npos) << second.output;
-  // No measurement ran the network, so its first run starts beside the pipeline's start.
-  EXPECT_EQ(first.output.find("first run (64x64"), std::string::npos) << first.output;
-  EXPECT_NE(second.output.find("first run (64x64"), std::string::npos) << second.output;
+  // The network's first-call costs are paid beside the pipeline's start: primed at the batch
+  // shape where the network can (the cuDNN executor), else a 64x64 run when nothing has run
+  // the network yet (the second run: no measurement).
+  EXPECT_EQ(first.output.find("first run (64x64)"), std::string::npos) << first.output;
+  EXPECT_TRUE(second.output.find("primed for ") != std::string::npos ||
+              second.output.find("first run (64x64)") != std::string::npos)
+      << second.output;
   auto reserved = [](const std::string& out) {
     const auto at = out.find(" of GPU memory reserved");
     return at == std::string::npos ? std::string() : out.substr(out.rfind("': ", at), at - out.rfind("': ", at));
