@@ -236,41 +236,4 @@ inline bool aligned16(const void* p, std::ptrdiff_t pitch) {
   return aligned_to(p, 16) && pitch % 16 == 0;
 }
 
-// Integer code words: n consecutive words from c[] at row[x0 ..] (inside [0, width) only);
-// n * sizeof(S) is 4, 8 or 16 bytes for the vector path.
-template <typename S, int N>
-UPSCALED_HD void store_codes(S* row, int x0, int width, const unsigned c[N]) {
-  constexpr int bytes = N * static_cast<int>(sizeof(S));
-  static_assert(bytes == 2 || bytes == 4 || bytes == 8 || bytes == 16 || bytes == 32);
-  if constexpr (bytes == 2) {  // two 8-bit codes
-    if (x0 + N <= width && aligned_to(row + x0, 2)) {
-      *reinterpret_cast<unsigned short*>(row + x0) = static_cast<unsigned short>(c[0] | (c[1] << 8));
-      return;
-    }
-  } else if (x0 + N <= width && aligned_to(row + x0, bytes > 16 ? 16 : bytes)) {
-    constexpr int per = 4 / static_cast<int>(sizeof(S));  // samples per 32-bit word
-    unsigned w[N / per];
-#pragma unroll
-    for (int i = 0; i < N / per; ++i) {
-      unsigned v = 0;
-#pragma unroll
-      for (int k = 0; k < per; ++k) v |= c[i * per + k] << (8 * sizeof(S) * k);
-      w[i] = v;
-    }
-    if constexpr (bytes == 4) {
-      *reinterpret_cast<unsigned*>(row + x0) = w[0];
-    } else if constexpr (bytes == 8) {
-      *reinterpret_cast<uint2*>(row + x0) = make_uint2(w[0], w[1]);
-    } else {
-#pragma unroll
-      for (int i = 0; i < bytes / 16; ++i)
-        reinterpret_cast<uint4*>(row + x0)[i] = make_uint4(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3]);
-    }
-    return;
-  }
-#pragma unroll
-  for (int i = 0; i < N; ++i)
-    if (x0 + i < width) row[x0 + i] = static_cast<S>(c[i]);
-}
-
 }  // namespace upscaled::kernels::cudadetail
