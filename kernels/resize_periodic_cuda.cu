@@ -45,7 +45,7 @@ constexpr int odd_slots(int floats) {  // floats rounded up to an odd number of 
 template <int P, int Q, int N>
 struct Shape {
   static constexpr int KW = N + (P > 1 ? 1 : 0);
-  __host__ __device__ static constexpr int first(int ph) { return P > 1 && ph >= P / 2 ? 1 : 0; }
+  __host__ __device__ static constexpr int first(int ph) { return detail::periodic_first_tap(P, ph); }
   static constexpr int UH = 4;       // periods per horizontal item
   static constexpr int NH = P * UH;  // outputs per horizontal item
   // Downscales: 16-row tiles, so a block's window (2 source rows per output row plus the
@@ -202,8 +202,6 @@ __global__ void __launch_bounds__(kThreads) resize_periodic(PeriodicArgs a, Plan
 // (bicubic), 6 (Lanczos-3); x2 down the widened filters' 2 (area), 4, 8, 12. The fewest that
 // hold every phase's nonzero weights; 0: none does.
 int bucket(const detail::PeriodicTaps& t) {
-  static_assert(Shape<4, 1, 2>::first(1) == detail::periodic_first_tap(4, 1) &&
-                Shape<4, 1, 2>::first(2) == detail::periodic_first_tap(4, 2));
   static constexpr int kUp[] = {2, 4, 6}, kDown[] = {2, 4, 8, 12};
   const int* const begin = t.p > 1 ? kUp : kDown;
   const int* const end = t.p > 1 ? std::end(kUp) : std::end(kDown);

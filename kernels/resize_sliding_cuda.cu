@@ -48,7 +48,7 @@ struct Win {
   static constexpr int SKIP = ORG - C0 * CE;                       // first used element of the chunks
   static constexpr int ROWS = KW + Q * (PR - 1);                   // source rows per thread
   static constexpr int CW = CE * static_cast<int>(sizeof(T)) / 4;  // 32-bit words per chunk
-  __host__ __device__ static constexpr int first(int ph) { return P > 1 && ph >= P / 2 ? 1 : 0; }
+  __host__ __device__ static constexpr int first(int ph) { return detail::periodic_first_tap(P, ph); }
   static_assert(STEP % CE == 0 && CW >= 1 && CW <= 4, "chunks aligned with the strips");
 };
 

@@ -40,8 +40,13 @@ bool find_periodic(const Taps& h, const Taps& v, int sw, int sh, int dw, int dh,
 
 // First tap of phase r that periodic_taps_fit allows: 0 for the first half of the phases, 1
 // for the rest (upscales: a phase whose source position lies right of the period's centre
-// starts one tap later; x2 down has one phase).
-constexpr int periodic_first_tap(int p, int r) {
+// starts one tap later; x2 down has one phase). The CUDA kernels that compute only those
+// taps use this same rule on the device.
+#ifdef __CUDACC__
+__host__ __device__
+#endif
+    constexpr int
+    periodic_first_tap(int p, int r) {
   return p > 1 && r >= p / 2 ? 1 : 0;
 }
 

@@ -14,6 +14,15 @@
 #include <iterator>
 #include <string>
 
+#ifdef UPSCALED_WITH_CUDA
+namespace upscaled::kernels::cudadetail {
+// Host-side kernel choices of the CUDA backend (declared in resize_sliding_cuda.cuh and
+// resize_periodic_cuda.cuh, which only nvcc can read).
+bool sliding_supported(const detail::PeriodicTaps& t);
+bool periodic_supported(const detail::PeriodicTaps& t);
+}  // namespace upscaled::kernels::cudadetail
+#endif
+
 namespace upscaled::kernels::test {
 namespace {
 
@@ -153,6 +162,35 @@ TEST(ResizePeriodic, PhaseTapsWithAReplicatedBorderEqualResizeCpu) {
   EXPECT_GE(checked, 28);  // every case but some of the smallest sources
   std::printf("periodic cases checked: %d of %zu\n", checked, std::size(kFilters) * std::size(cases));
 }
+
+#ifdef UPSCALED_WITH_CUDA
+// Which CUDA kernel a periodic plan takes (decided on the host, no GPU needed): the register
+// window (resize_sliding_cuda.cu) for x2 with at most 4 taps per phase, the shared-memory tile
+// kernel for the longer filters and for x4. The speeds in docs/benchmarks.md (eighth session)
+// were measured with exactly this split.
+TEST(ResizePeriodic, CudaKernelChoiceFollowsTheTapCount) {
+  struct Case {
+    int sw, sh, dw, dh;
+    ResizeFilter f;
+    bool sliding;
+  };
+  const Case cases[] = {
+      {1920, 1080, 3840, 2160, ResizeFilter::bilinear, true}, {1920, 1080, 3840, 2160, ResizeFilter::area, true},
+      {1920, 1080, 3840, 2160, ResizeFilter::bicubic, true},  {1920, 1080, 3840, 2160, ResizeFilter::lanczos3, false},
+      {3840, 2160, 1920, 1080, ResizeFilter::area, true},     {3840, 2160, 1920, 1080, ResizeFilter::bilinear, true},
+      {3840, 2160, 1920, 1080, ResizeFilter::bicubic, false}, {3840, 2160, 1920, 1080, ResizeFilter::lanczos3, false},
+      {960, 540, 3840, 2160, ResizeFilter::bilinear, false},  {33, 19, 66, 38, ResizeFilter::bilinear, true},
+  };
+  for (const Case& c : cases) {
+    detail::PeriodicTaps t;
+    ASSERT_TRUE(periodic(c.sw, c.sh, c.dw, c.dh, c.f, &t)) << resize_filter_name(c.f);
+    const std::string what = std::string(resize_filter_name(c.f)) + " " + std::to_string(c.dw) + "x" +
+                             std::to_string(c.dh) + " from " + std::to_string(c.sw) + "x" + std::to_string(c.sh);
+    EXPECT_EQ(cudadetail::sliding_supported(t), c.sliding) << what;
+    EXPECT_TRUE(cudadetail::periodic_supported(t)) << what;
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace upscaled::kernels::test
