@@ -19,9 +19,9 @@
 //
 // Contract: asynchronous on `stream` (enqueue only; invalid arguments throw
 // upscaled::Error(ErrorCode::internal), a launch error ErrorCode::device with CUDA's text).
-// `in` and `out` are device memory owned by the caller, 16-byte aligned, valid until the work
-// is done. Accumulation is float32 with one rounding to float16, as cuDNN's float16
-// convolutions with float32 compute.
+// `in` and `out` (and UpsampleConv's `weight`) are device memory owned by the caller, `in` and
+// `out` 16-byte aligned, all valid until the work is done. Accumulation is float32 with one rounding to float16, as
+// cuDNN's float16 convolutions with float32 compute.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -48,14 +48,13 @@ void run_shuffle_conv(const ShuffleConv& s, cudaStream_t stream);
 struct UpsampleConv {
   static constexpr int kOutChannels = 3;
   static constexpr int kKernel = 3;
-  static constexpr int kMaxInChannels = 48;  // 3·b² up to b = 4
-  const void* in = nullptr;                  // float16 NHWC n x h x w x (3·block²), packed
-  void* out = nullptr;                       // float16 NCHW n x 3 x (h·block) x (w·block), packed
+  const void* in = nullptr;  // float16 NHWC n x h x w x (3·block²), packed
+  void* out = nullptr;       // float16 NCHW n x 3 x (h·block) x (w·block), packed
+  // float32 [out][ky][kx][in], in < 3·block², in device memory owned by the caller (up to
+  // 5 KiB: more than the 4 KiB of kernel parameters that CUDA before 12.1 allows).
+  const float* weight = nullptr;
   int n = 0, h = 0, w = 0;
   int block = 0;  // up-sampling factor: upsample_conv_supports(block); x has 3·block² channels
-  // [out][ky][kx][in], in < 3·block². The weights travel as kernel parameters (5 KiB: CUDA 12.1
-  // and later take up to 32 KiB), read from the constant bank.
-  float weight[kOutChannels][kKernel][kKernel][kMaxInChannels] = {};
   float bias[kOutChannels] = {};
   bool relu = false;
 };

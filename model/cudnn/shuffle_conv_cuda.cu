@@ -2,7 +2,8 @@
 // pixels of one input pixel's sub-row, all three planes: for each of the three source rows it
 // loads that sub-row of its own input pixel (3·block contiguous halves, vector loads) and the
 // neighbouring sub-pixel on each side, then does every multiply-add from registers; weights
-// and bias are kernel parameters (constant bank operands).
+// and bias are kernel parameters (constant bank operands), UpsampleConv's weights device
+// memory (too many for the parameters).
 #include "model/cudnn/shuffle_conv.h"
 
 #include "core/error.h"
@@ -122,7 +123,7 @@ __global__ void __launch_bounds__(32 * B) shuffle_conv_kernel(ShuffleConv s) {
 // thread reads its pixel and its two neighbours (all C channels, in chunks) for each of the
 // three taps' rows, and source column lx·B + j + kx - 1 is pixel lx - 1, lx or lx + 1.
 template <int B>
-__global__ void __launch_bounds__(32 * B) upsample_conv_kernel(const __grid_constant__ UpsampleConv s) {
+__global__ void __launch_bounds__(32 * B) upsample_conv_kernel(UpsampleConv s) {
   constexpr int Cin = C * B * B;
   constexpr int Step = Cin % 8 == 0 ? 8 : Cin % 4 == 0 ? 4 : 1;  // channels per load: 16, 8 or 2 bytes
   const int lx = blockIdx.x * 32 + int(threadIdx.x) / B;
@@ -158,16 +159,29 @@ __global__ void __launch_bounds__(32 * B) upsample_conv_kernel(const __grid_cons
 #pragma unroll
         for (int kx = 0; kx < 3; ++kx)
 #pragma unroll
-          for (int i = 0; i < Step; ++i)
+          for (int o = 0; o < C; ++o) {
+            // The same addresses in every thread: broadcast loads from L1, 16 bytes at a time
+            // where the channel step allows (the weights' base is 16-byte aligned).
+            float wt[Step];
+            const float* wp = s.weight + ((o * 3 + ky) * 3 + kx) * Cin + c;
+            if constexpr (Step % 4 == 0) {
 #pragma unroll
-            for (int o = 0; o < C; ++o) {
-              const float wt = s.weight[o][ky][kx][c + i];
+              for (int q = 0; q < Step / 4; ++q) {
+                const float4 f = __ldg(reinterpret_cast<const float4*>(wp) + q);
+                wt[4 * q] = f.x, wt[4 * q + 1] = f.y, wt[4 * q + 2] = f.z, wt[4 * q + 3] = f.w;
+              }
+            } else {
+#pragma unroll
+              for (int i = 0; i < Step; ++i) wt[i] = __ldg(wp + i);
+            }
+#pragma unroll
+            for (int i = 0; i < Step; ++i)
 #pragma unroll
               for (int j = 0; j < B; ++j) {
                 const int col = j + kx - 1 < 0 ? 0 : j + kx - 1 >= B ? 2 : 1;
-                acc[o][j] = fmaf(wt, v[col][i], acc[o][j]);
+                acc[o][j] = fmaf(wt[i], v[col][i], acc[o][j]);
               }
-            }
+          }
       }
     }
 #pragma unroll
@@ -239,7 +253,7 @@ bool upsample_conv_supports(int block) {
 }
 
 void run_upsample_conv(const UpsampleConv& s, cudaStream_t stream) {
-  if (!upsample_conv_supports(s.block) || !valid(s.in, s.out, s.n, s.h, s.w, s.block))
+  if (!upsample_conv_supports(s.block) || !s.weight || !valid(s.in, s.out, s.n, s.h, s.w, s.block))
     throw Error(ErrorCode::internal, "up-sampling convolution: invalid arguments");
   switch (s.block) {
     case 2:

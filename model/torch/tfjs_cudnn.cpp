@@ -13,6 +13,7 @@
 #endif
 
 #include <cstdlib>
+#include <cstring>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -116,7 +117,10 @@ std::vector<Op> to_ops(const TfjsGraph& graph, std::vector<torch::Tensor>& keep)
 // 3 channels (every esrgan-thick scale) or a nearest up-sampling of 3·block² channels
 // (esrgan-slim and -medium x2-x4). UPSCALED_FUSED_TAIL=0 keeps them in eager libtorch (for
 // comparisons).
-using OnePassTail = std::variant<std::monostate, cudnn::ShuffleConv, cudnn::UpsampleConv>;
+struct OnePassTail {
+  std::variant<std::monostate, cudnn::ShuffleConv, cudnn::UpsampleConv> op;
+  torch::Tensor weights;  // UpsampleConv's, float32 [out][ky][kx][in] on the graph's device
+};
 
 OnePassTail one_pass_tail(const TfjsGraph& graph, int stop) {
   const char* env = std::getenv("UPSCALED_FUSED_TAIL");
@@ -134,27 +138,30 @@ OnePassTail one_pass_tail(const TfjsGraph& graph, int stop) {
     return {};
   for (int64_t p : conv.pad)
     if (p != K / 2) return {};
-  const torch::Tensor w = conv.weight.to(torch::kCPU, torch::kFloat).contiguous();  // OIHW
+  // OIHW -> [out][ky][kx][in], float32 on the host.
+  const torch::Tensor w = conv.weight.to(torch::kCPU, torch::kFloat).permute({0, 2, 3, 1}).contiguous();
   const torch::Tensor b =
       conv.bias.defined() ? conv.bias.to(torch::kCPU, torch::kFloat).contiguous() : torch::zeros({3});
-  auto fill = [&](auto& s) {
+  auto common = [&](auto& s) {
     s.block = r.block;
     s.relu = conv.activation == "relu";
-    for (int o = 0; o < 3; ++o) {
-      s.bias[o] = b[o].item<float>();
-      for (int i = 0; i < r.channels; ++i)
-        for (int ky = 0; ky < K; ++ky)
-          for (int kx = 0; kx < K; ++kx) s.weight[o][ky][kx][i] = w[o][i][ky][kx].item<float>();
-    }
+    for (int o = 0; o < 3; ++o) s.bias[o] = b[o].item<float>();
   };
+  OnePassTail tail;
   if (shuffle) {
     cudnn::ShuffleConv s;
-    fill(s);
-    return s;
+    common(s);
+    static_assert(sizeof(s.weight) == 3 * K * K * 3 * sizeof(float));
+    std::memcpy(s.weight, w.data_ptr<float>(), sizeof(s.weight));
+    tail.op = s;
+  } else {
+    cudnn::UpsampleConv s;
+    common(s);
+    tail.weights = w.to(conv.weight.device());
+    s.weight = tail.weights.data_ptr<float>();
+    tail.op = s;
   }
-  cudnn::UpsampleConv s;
-  fill(s);
-  return s;
+  return tail;
 }
 
 bool split_wanted() {
@@ -198,7 +205,7 @@ class CudnnFusedRunner final : public FusedRunner {
     owners.clear();  // the views are the owners now: the tail may reuse sole-owned buffers
     const torch::Tensor& last =
         values[static_cast<std::size_t>(graph.nodes[static_cast<std::size_t>(exec_.stop())].inputs[0])];
-    if (tail_.index() != 0 && last.defined() && last.is_contiguous(torch::MemoryFormat::ChannelsLast)) {
+    if (tail_.op.index() != 0 && last.defined() && last.is_contiguous(torch::MemoryFormat::ChannelsLast)) {
       // Its input is the executor's last value, packed NHWC; the output comes out planar.
       return std::visit(
           [&](auto tail) {
@@ -219,7 +226,7 @@ class CudnnFusedRunner final : public FusedRunner {
               return y;
             }
           },
-          tail_);
+          tail_.op);
     }
     return graph.run_from(std::move(values), static_cast<std::size_t>(exec_.stop()));
   }
@@ -236,15 +243,15 @@ class CudnnFusedRunner final : public FusedRunner {
     return log::cat("cuDNN fused executor: ", exec_.ops_run(), " of ", exec_.op_count() - 1, " ops, ", exec_.fused(),
                     " fused into convolutions, ", split, " convolutions split into ", exec_.part_count(),
                     " part convolutions, ", exec_.placed(), " concatenations filled in place",
-                    tail_.index() == 1   ? ", depth_to_space and the last convolution in one pass"
-                    : tail_.index() == 2 ? ", up-sampling and the last convolution in one pass"
-                                         : "");
+                    tail_.op.index() == 1   ? ", depth_to_space and the last convolution in one pass"
+                    : tail_.op.index() == 2 ? ", up-sampling and the last convolution in one pass"
+                                            : "");
   }
 
  private:
   std::vector<torch::Tensor> keep_;  // contiguous weight/bias copies the ops point into
   cudnn::CudnnGraph exec_;
-  OnePassTail tail_;  // the last two nodes, when they fit (weights on the host)
+  OnePassTail tail_;  // the last two nodes, when they fit
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <random>
 #include <type_traits>
 #include <vector>
@@ -45,9 +46,9 @@ int conv_channels(const UpsampleConv& s) {
   return 3 * s.block * s.block;
 }
 
-// y[n][o][Y][X] as shuffle_conv.h defines it, in double.
+// y[n][o][Y][X] as shuffle_conv.h defines it, in double; w is [out][ky][kx][in] on the host.
 template <typename Op>
-double reference(const Op& s, const std::vector<Half>& x, int n, int o, int Y, int X) {
+double reference(const Op& s, const std::vector<float>& w, const std::vector<Half>& x, int n, int o, int Y, int X) {
   const int b = s.block, H = s.h * b, W = s.w * b, cin = 3 * b * b;
   double acc = s.bias[o];
   for (int ky = 0; ky < 3; ++ky)
@@ -57,7 +58,8 @@ double reference(const Op& s, const std::vector<Half>& x, int n, int o, int Y, i
       const std::size_t pixel = (static_cast<std::size_t>(n) * s.h + sy / b) * s.w + sx / b;
       for (int i = 0; i < conv_channels(s); ++i) {
         const Half v = x[pixel * cin + source(s, b, sy, sx, i)];
-        acc += double(s.weight[o][ky][kx][i]) * kernels::half_to_float(v);
+        const std::size_t wi = static_cast<std::size_t>(((o * 3 + ky) * 3 + kx) * conv_channels(s) + i);
+        acc += double(w[wi]) * kernels::half_to_float(v);
       }
     }
   return s.relu ? std::max(acc, 0.0) : acc;
@@ -83,11 +85,17 @@ void run_case(const Case& c) {
   s.block = c.block;
   s.relu = c.relu;
   // Weights of the size a trained layer has: the sums stay of order 1 for every channel count.
-  const float scale = 0.5f / static_cast<float>(conv_channels(s));
-  for (auto& o : s.weight)
-    for (auto& ky : o)
-      for (auto& kx : ky)
-        for (float& v : kx) v = kernels::half_to_float(kernels::float_to_half(u(rng) * scale * 3.0f));
+  // ShuffleConv carries them in its parameters, UpsampleConv reads them from device memory.
+  const float scale = 1.5f / static_cast<float>(conv_channels(s));
+  std::vector<float> w(static_cast<std::size_t>(3 * 3 * 3 * conv_channels(s)));
+  for (float& v : w) v = kernels::half_to_float(kernels::float_to_half(u(rng) * scale));
+  kernels::DeviceBuffer dw(w.size() * sizeof(float));
+  if constexpr (std::is_same_v<Op, ShuffleConv>) {
+    std::memcpy(s.weight, w.data(), sizeof(s.weight));
+  } else {
+    kernels::cuda_check(cudaMemcpy(dw.get(), w.data(), w.size() * sizeof(float), cudaMemcpyHostToDevice), "up");
+    s.weight = static_cast<const float*>(dw.get());
+  }
   for (float& v : s.bias) v = u(rng) * 0.1f;
   const int b = c.block, H = c.h * b, W = c.w * b;
   std::vector<Half> x(static_cast<std::size_t>(c.n) * c.h * c.w * 3 * b * b);
@@ -111,7 +119,7 @@ void run_case(const Case& c) {
     for (int o = 0; o < 3; ++o)
       for (int Y = 0; Y < H; ++Y)
         for (int X = 0; X < W; ++X) {
-          const double want = reference(s, x, n, o, Y, X);
+          const double want = reference(s, w, x, n, o, Y, X);
           const float got = kernels::half_to_float(y[((static_cast<std::size_t>(n) * 3 + o) * H + Y) * W + X]);
           if (std::fabs(got - want) > 2e-3 * std::max(1.0, std::fabs(want)) && ++bad <= 3)
             ADD_FAILURE() << "frame " << n << " plane " << o << " at " << X << "," << Y << ": " << got << " expected "
@@ -161,6 +169,9 @@ TEST(ShuffleConvCuda, RejectsInvalidArguments) {
   UpsampleConv u;
   u.n = u.h = u.w = 1;
   u.in = u.out = buffer.get();
+  u.block = 2;  // no weights
+  EXPECT_THROW(model::cudnn::run_upsample_conv(u, nullptr), std::exception);
+  u.weight = static_cast<const float*>(buffer.get());
   u.block = 8;  // 192 channels: not built
   EXPECT_THROW(model::cudnn::run_upsample_conv(u, nullptr), std::exception);
   EXPECT_FALSE(model::cudnn::upsample_conv_supports(8));
