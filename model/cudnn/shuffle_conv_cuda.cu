@@ -1,9 +1,9 @@
-// ShuffleConv on the GPU (contract in shuffle_conv.h). A thread makes the `block` output
-// pixels of one input pixel's sub-row, all three planes: for each of the three source rows it
-// loads that sub-row of its own input pixel (3·block contiguous halves, vector loads) and the
-// neighbouring sub-pixel on each side, then does every multiply-add from registers; weights
-// and bias are kernel parameters (constant bank operands), UpsampleConv's weights device
-// memory (too many for the parameters).
+// ShuffleConv and UpsampleConv on the GPU (contract in shuffle_conv.h). A thread makes the
+// `block` output pixels of one input pixel's sub-row, all three planes: for each of the three
+// source rows it loads what that sub-row reads of its own input pixel (vector loads) and of
+// its neighbours, then does every multiply-add from registers. Bias and ShuffleConv's weights
+// are kernel parameters (constant bank operands); UpsampleConv's weights, too many for the
+// parameters, come from device memory.
 #include "model/cudnn/shuffle_conv.h"
 
 #include "core/error.h"
