@@ -29,6 +29,12 @@ namespace {
 constexpr ResizeFilter kFilters[] = {ResizeFilter::bilinear, ResizeFilter::bicubic, ResizeFilter::lanczos3,
                                      ResizeFilter::area};
 
+// "bilinear 1920x1080 -> 3840x2160", for failure messages.
+std::string plan_name(ResizeFilter f, int sw, int sh, int dw, int dh) {
+  return std::string(resize_filter_name(f)) + " " + std::to_string(sw) + "x" + std::to_string(sh) + " -> " +
+         std::to_string(dw) + "x" + std::to_string(dh);
+}
+
 bool periodic(int sw, int sh, int dw, int dh, ResizeFilter f, detail::PeriodicTaps* out = nullptr) {
   detail::PeriodicTaps t;
   const bool ok = detail::find_periodic(detail::make_taps(sw, dw, f), detail::make_taps(sh, dh, f), sw, sh, dw, dh, t);
@@ -94,8 +100,7 @@ TEST(ResizePeriodic, NonzeroTapsFitTheFilterSupport) {
   for (const Case& c : cases) {
     detail::PeriodicTaps t;
     ASSERT_TRUE(periodic(c.sw, c.sh, c.dw, c.dh, c.f, &t)) << resize_filter_name(c.f);
-    const std::string what = std::string(resize_filter_name(c.f)) + " " + std::to_string(c.dw) + "x" +
-                             std::to_string(c.dh) + " from " + std::to_string(c.sw) + "x" + std::to_string(c.sh);
+    const std::string what = plan_name(c.f, c.sw, c.sh, c.dw, c.dh);
     EXPECT_TRUE(detail::periodic_taps_fit(t, c.n)) << what;
     EXPECT_FALSE(detail::periodic_taps_fit(t, c.n - 1)) << what;
     // Every weight outside the fitted taps is an exact zero, and each phase still sums to 1.
@@ -137,8 +142,7 @@ TEST(ResizePeriodic, PhaseTapsWithAReplicatedBorderEqualResizeCpu) {
   for (ResizeFilter f : kFilters)
     for (const Case& c : cases) {
       detail::PeriodicTaps t;
-      const std::string what = std::string(resize_filter_name(f)) + " " + std::to_string(c.sw) + "x" +
-                               std::to_string(c.sh) + " -> " + std::to_string(c.dw) + "x" + std::to_string(c.dh);
+      const std::string what = plan_name(f, c.sw, c.sh, c.dw, c.dh);
       if (!periodic(c.sw, c.sh, c.dw, c.dh, f, &t)) {
         // Only small sources may lack an interior entry (the widest filter, 13 taps at x2 down).
         EXPECT_LT(std::min(c.sw, c.sh), 14) << what;
@@ -184,8 +188,7 @@ TEST(ResizePeriodic, CudaKernelChoiceFollowsTheTapCount) {
   for (const Case& c : cases) {
     detail::PeriodicTaps t;
     ASSERT_TRUE(periodic(c.sw, c.sh, c.dw, c.dh, c.f, &t)) << resize_filter_name(c.f);
-    const std::string what = std::string(resize_filter_name(c.f)) + " " + std::to_string(c.dw) + "x" +
-                             std::to_string(c.dh) + " from " + std::to_string(c.sw) + "x" + std::to_string(c.sh);
+    const std::string what = plan_name(c.f, c.sw, c.sh, c.dw, c.dh);
     EXPECT_EQ(cudadetail::sliding_supported(t), c.sliding) << what;
     EXPECT_TRUE(cudadetail::periodic_supported(t)) << what;
   }
