@@ -83,7 +83,8 @@ GpuBatch::GpuBatch(const GpuBatchShape& s)
       rgb_out(s.capacity * s.rgb_out_bytes),
       dev_thumbs(s.capacity * s.thumb_bytes),
       preprocessed(cudaEventDisableTiming),
-      inferred(cudaEventDisableTiming) {
+      infer_started(cudaEventDefault),
+      inferred(cudaEventDefault) {
   frames.reserve(s.capacity);
   pts.reserve(s.capacity);
 }

@@ -5,10 +5,11 @@
 // fixed pool of them when its stages are added (every buffer sized for the job's batch, on
 // the model's device; nothing is allocated per frame) and each one is owned by one stage at
 // a time: preprocess fills it, infer and postprocess follow, then it returns to the pool.
-// Its two events order the stages' streams: `preprocessed` is recorded on the preprocess
-// stream and waited on by the infer stream, `inferred` is recorded on the infer stream and
-// waited on by the postprocess stream (cudaStreamWaitEvent; no host wait). The per-batch
-// fields are reset by preprocess; the buffers and events live as long as the batch.
+// Its events order the stages' streams: `preprocessed` is recorded on the preprocess stream
+// and waited on by the infer stream, `inferred` is recorded on the infer stream and waited on
+// by the postprocess stream (cudaStreamWaitEvent). `infer_started` and `inferred` are timed:
+// postprocess reads the network's GPU time between them once `inferred` has completed. The
+// per-batch fields are reset by preprocess; the buffers and events live as long as the batch.
 #pragma once
 
 #include "io/av_handles.h"
@@ -17,6 +18,7 @@
 #include "kernels/pixel_format.h"
 #include "pipeline/duplicate_skipper.h"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -64,11 +66,12 @@ struct GpuBatch {
   DuplicateSkipper::Selection selection;
   bool cpu = false;  // a frame changed size or format: the CPU route, in infer
   std::vector<io::FramePtr> cpu_outputs;
+  std::chrono::steady_clock::time_point infer_begin;  // infer: when its host work began
 
   // Made once.
   kernels::PinnedBuffer upload, download, host_thumbs;
   kernels::DeviceBuffer dev_in, dev_out, rgb_in, rgb_out, dev_thumbs;
-  kernels::CudaEvent preprocessed, inferred;
+  kernels::CudaEvent preprocessed, infer_started, inferred;
 };
 
 }  // namespace upscaled::pipeline

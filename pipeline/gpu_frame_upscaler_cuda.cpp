@@ -8,16 +8,21 @@
 //                `preprocessed`, then waits for its own stream and releases the decoded
 //                frames (NVDEC surfaces go back to FFmpeg's pool only after the kernels that
 //                read them have completed).
-//   infer        makes its stream wait for `preprocessed`, runs the model's device path on
-//                it (libtorch on this stream), records `inferred` and waits for its own
-//                stream, so that its busy time is the network's.
-//   postprocess  makes its stream wait for `inferred`; resample / pad / crop, gray, from_rgb;
-//                downloads into the batch's pinned buffer, waits for its stream, unpacks into
-//                AVFrames, repeats --skip-duplicates pictures, pushes them in order; the batch
-//                then returns to the pool (all work on it has completed).
+//   infer        makes its stream wait for `preprocessed`, queues the model's device path on
+//                it (libtorch on this stream) between `infer_started` and `inferred`, and
+//                hands the batch on without waiting: the next batch's launches are queued
+//                while this one runs, so the GPU does not idle between batches while the
+//                host wakes up and starts the next (measured in docs/gpu-pipeline.md).
+//                UPSCALED_INFER_SYNC=1 waits for each batch instead, for comparisons.
+//   postprocess  waits on the host for `inferred` (its wait for input in --stats) and reads
+//                the network's GPU time from the two events (the infer stage's GPU time in
+//                --stats); resample / pad / crop, gray, from_rgb; downloads into the batch's
+//                pinned buffer, waits for its stream, unpacks into AVFrames, repeats
+//                --skip-duplicates pictures, pushes them in order; the batch then returns to
+//                the pool (all work on it has completed).
 //
 // Streams are ordered only by the batch's events (cudaStreamWaitEvent); the host waits only
-// on a stage's own stream, never on the device. A batch with a frame whose size or format
+// on a stage's own stream or a batch's event, never on the device. A batch with a frame whose size or format
 // differs from the first (a mid-stream change) takes the CPU route in the infer stage (the
 // model is used by that stage only) and passes the other two stages untouched.
 #include "core/log.h"
@@ -35,12 +40,19 @@
 #include "pipeline/slot_chain.h"
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
 
 namespace upscaled::pipeline {
 namespace {
 
 using kernels::cuda_check;
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v && std::strcmp(v, "1") == 0;
+}
 using kernels::Half;
 
 class GpuFrameUpscaler final : public FrameUpscaler {
@@ -116,6 +128,8 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     for (std::size_t i = 0; i < stats.size(); ++i) stats[i].wall_s = t.at(first + i).wall_s;
     stats.front().wait_input_s += links_.in->stats().pop_wait_s;
     stats.back().wait_output_s += links_.out->stats().push_wait_s;
+    stats[1].device_s = infer_gpu_s_;           // infer
+    stats[2].wait_input_s += post_wait_infer_s_;  // postprocess, waiting for the network
     return stats;
   }
 
@@ -172,19 +186,32 @@ class GpuFrameUpscaler final : public FrameUpscaler {
       return;
     }
     const cudaStream_t s = infer_stream_.get();
-    const auto start = std::chrono::steady_clock::now();
+    b.infer_begin = std::chrono::steady_clock::now();
     cuda_check(cudaStreamWaitEvent(s, b.preprocessed.get(), 0), "cudaStreamWaitEvent (preprocessed)");
+    b.infer_started.record(s);
     const int k = static_cast<int>(b.selection.run.size());
     if (k > 0)
       upscaler_.upscale_device({b.rgb_in.get(), k, p_.net_height, p_.net_width},
                                {b.rgb_out.get(), k, p_.model_height, p_.model_width}, s);
     b.inferred.record(s);
-    infer_stream_.synchronize();
-    // The first batches carry the network's one-off set-up (cuDNN plans, autotuning); the
-    // second shows the steady cost next to it.
+    if (infer_sync_) infer_stream_.synchronize();
+  }
+
+  // Postprocess stage, first: the network's batch done, its GPU time, the first batches logged.
+  void wait_for_inference(const GpuBatch& b) {
+    const auto start = std::chrono::steady_clock::now();
+    b.inferred.synchronize();
+    const auto done = std::chrono::steady_clock::now();
+    post_wait_infer_s_ += std::chrono::duration<double>(done - start).count();
+    const double gpu_s = kernels::CudaEvent::elapsed_ms(b.infer_started, b.inferred) / 1000.0;
+    infer_gpu_s_ += gpu_s;
+    const int k = static_cast<int>(b.selection.run.size());
+    // The first batches carry the network's one-off set-up (cuDNN plans, allocations); the
+    // second shows the steady cost next to it. `took`: from the infer stage's start on the
+    // batch to its completion, as the old synchronous stage measured it.
     if (k > 0 && batches_inferred_ < 2 && log::enabled(log::Level::debug))
       log::debug(log::cat("infer: batch ", batches_inferred_ + 1, " of ", k, " frames took ",
-                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
+                          std::chrono::duration<double>(done - b.infer_begin).count(), " s (GPU ", gpu_s, " s)"));
     if (k > 0) ++batches_inferred_;
   }
 
@@ -195,6 +222,7 @@ class GpuFrameUpscaler final : public FrameUpscaler {
       pictures = std::move(b.cpu_outputs);
     } else {
       const cudaStream_t s = post_stream_.get();
+      wait_for_inference(b);
       cuda_check(cudaStreamWaitEvent(s, b.inferred.get(), 0), "cudaStreamWaitEvent (inferred)");
       const int k = static_cast<int>(b.selection.run.size());
       if (k > 0) {
@@ -290,7 +318,10 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   kernels::Dither dither_;
   DuplicateSkipper skipper_;  // select(): preprocess; assemble(): postprocess
   kernels::CudaStream pre_stream_, infer_stream_, post_stream_;
-  int batches_inferred_ = 0;                 // infer stage only
+  const bool infer_sync_ = env_flag("UPSCALED_INFER_SYNC");
+  int batches_inferred_ = 0;                 // postprocess only
+  double infer_gpu_s_ = 0;                   // postprocess only; read after the run
+  double post_wait_infer_s_ = 0;             // postprocess only; read after the run
   std::optional<kernels::ResizeCuda> pre_;   // preprocess only
   std::optional<kernels::ResizeCuda> post_;  // postprocess only
   kernels::DeviceBuffer canvas_;             // postprocess only

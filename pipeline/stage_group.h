@@ -6,7 +6,8 @@
 // cancelled (so blocked neighbours wake up), the other stages finish, and run() rethrows
 // the first exception; later exceptions that are only consequences (Cancelled) are
 // dropped. cancel() (any thread) does the same with upscaled::Cancelled. Per-stage busy
-// time is measured as wall time minus the time the stage's queues report waiting.
+// time is measured as wall time minus the time the stage's queues report waiting (the
+// caller adds GPU time where a stage's work runs asynchronously: StageStats::device_s).
 #pragma once
 
 #include "pipeline/bounded_queue.h"
@@ -26,12 +27,16 @@ struct StageTiming {
 };
 
 // Where a stage's time went: waiting for input, waiting for room downstream, or working.
+// A stage that only queues GPU work and hands it on (the GPU path's infer) is busy for as long
+// as that work runs on the device, which its own thread does not see: device_s, from events.
 struct StageStats {
   std::string name;
   double wall_s = 0;
   double wait_input_s = 0;   // blocked on an empty input queue
   double wait_output_s = 0;  // blocked on a full output queue or an empty pool (backpressure)
-  double busy_s() const { return wall_s - wait_input_s - wait_output_s; }
+  double device_s = 0;       // GPU time of work the stage queued without waiting for it; 0: none
+  double host_busy_s() const { return wall_s - wait_input_s - wait_output_s; }
+  double busy_s() const { return device_s > host_busy_s() ? device_s : host_busy_s(); }
 };
 
 class StageGroup {

@@ -360,13 +360,17 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
 
 std::string format_stage_stats(const JobResult& r) {
   std::ostringstream out;
-  out << "stage         wall s   busy s  busy %  wait-in s  wait-out s\n";
+  // busy: the thread's own work, or for a stage that queues GPU work without waiting for it
+  // (the GPU path's infer) that work's device time, whichever is longer; gpu s shows the latter.
+  out << "stage         wall s   busy s  busy %  wait-in s  wait-out s   gpu s\n";
   const StageStats* bottleneck = nullptr;
   for (const StageStats& s : r.stages) {
-    char line[160];
+    char line[192];
     const double pct = s.wall_s > 0 ? 100.0 * s.busy_s() / s.wall_s : 0;
-    std::snprintf(line, sizeof line, "%-12s %7.2f  %7.2f  %5.1f%%  %9.2f  %10.2f\n", s.name.c_str(), s.wall_s,
-                  s.busy_s(), pct, s.wait_input_s, s.wait_output_s);
+    char gpu[16] = "      -";
+    if (s.device_s > 0) std::snprintf(gpu, sizeof gpu, "%7.2f", s.device_s);
+    std::snprintf(line, sizeof line, "%-12s %7.2f  %7.2f  %5.1f%%  %9.2f  %10.2f  %s\n", s.name.c_str(), s.wall_s,
+                  s.busy_s(), pct, s.wait_input_s, s.wait_output_s, gpu);
     out << line;
     if (!bottleneck || s.busy_s() > bottleneck->busy_s()) bottleneck = &s;
   }

@@ -3,6 +3,7 @@
 // memory), lends libtorch's caching allocator to it, and hands its results to the eager tail.
 #include "model/torch/tfjs_cudnn.h"
 
+#include "core/error.h"
 #include "core/log.h"
 
 #ifdef UPSCALED_CUDNN_GRAPH
@@ -51,6 +52,25 @@ class TorchAllocator final : public cudnn::Allocator {
  private:
   torch::TensorOptions options_;
   std::unordered_map<void*, torch::Tensor> live_;
+};
+
+// prime()'s scratch: stream-ordered allocations on the priming stream, given back to the
+// driver at that stream's synchronisation (the default pool keeps nothing), so that none of it
+// stays cached in libtorch's allocator for a stream no batch runs on.
+class StreamScratch final : public cudnn::Allocator {
+ public:
+  explicit StreamScratch(cudaStream_t stream) : stream_(stream) {}
+  void* allocate(std::size_t bytes) override {
+    void* p = nullptr;
+    const cudaError_t e = cudaMallocAsync(&p, bytes, stream_);
+    if (e != cudaSuccess)
+      throw Error(ErrorCode::device, std::string("CUDA cudaMallocAsync (priming scratch): ") + cudaGetErrorString(e));
+    return p;
+  }
+  void release(void* p) override { cudaFreeAsync(p, stream_); }
+
+ private:
+  cudaStream_t stream_;
 };
 
 Op to_op(const GraphNode& n, std::vector<torch::Tensor>& keep) {
@@ -232,9 +252,9 @@ class CudnnFusedRunner final : public FusedRunner {
   }
 
   void prime(int64_t n, int64_t h, int64_t w, const torch::TensorOptions& options) override {
-    TorchAllocator alloc(options);
     const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(options.device().index()).stream();
-    exec_.prime(static_cast<int>(n), static_cast<int>(h), static_cast<int>(w), stream, alloc);
+    StreamScratch scratch(stream);
+    exec_.prime(static_cast<int>(n), static_cast<int>(h), static_cast<int>(w), stream, scratch);
   }
 
   std::string describe() const override {

@@ -31,7 +31,7 @@ echo "rc=$?" >> "$e2e"
 say "e2e: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" | tail -1)"
 grep -m1 -oE "cuDNN fused executor[^)]*" "$e2e" | tee -a "$log"
 grep -E "^start-up" "$e2e" | tail -1 | tee -a "$log"
-grep -E "handle created|measured|first run at|first run \(|decode: first|infer: batch|warm-up" "$e2e" | cut -c12-300 |
+grep -E "handle created|measured|primed for|first run at|first run \(|decode: first|infer: batch|warm-up" "$e2e" | cut -c12-300 |
   sed -E 's#/[^ ]*/model.json#MODEL#g' | tee -a "$log"
 grep -E "^(stage|demux|decode|preprocess|infer|postprocess|encode|mux|bottleneck)" "$e2e" | head -12 >> "$log"
 # Four more runs of the same job: the memory cost from the cache the first run wrote
@@ -46,7 +46,7 @@ for run in 2 3 4 5; do
     --preset veryfast --overwrite --stats --no-progress > "$e2e_n" 2>&1
   say "e2e run $run (cache $cache) rc=$?: $(grep -E 'fps end to end' "$e2e_n" | tail -1) / $(grep -E '^steady state' "$e2e_n" | tail -1)"
   grep -E "^start-up" "$e2e_n" | tail -1 | tee -a "$log"
-  grep -E "handle created|measured|first run at|first run \(|decode: first|infer: batch|warm-up" "$e2e_n" | cut -c12-300 |
+  grep -E "handle created|measured|primed for|first run at|first run \(|decode: first|infer: batch|warm-up" "$e2e_n" | cut -c12-300 |
     sed -E 's#/[^ ]*/model.json#MODEL#g' | tee -a "$log"
 done
 echo "--- echo-hereweare.webm -> 1920x1080" >> "$e2e"
