@@ -128,7 +128,7 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     for (std::size_t i = 0; i < stats.size(); ++i) stats[i].wall_s = t.at(first + i).wall_s;
     stats.front().wait_input_s += links_.in->stats().pop_wait_s;
     stats.back().wait_output_s += links_.out->stats().push_wait_s;
-    stats[1].device_s = infer_gpu_s_;           // infer
+    stats[1].device_s = infer_gpu_s_;             // infer
     stats[2].wait_input_s += post_wait_infer_s_;  // postprocess, waiting for the network
     return stats;
   }

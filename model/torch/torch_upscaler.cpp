@@ -142,7 +142,9 @@ void TorchUpscaler::start_first_run(bool after_measurement) {
       c10::InferenceMode inference;
       // What the priming leaves in libtorch's cache: its scratch is stream-ordered and given
       // back, so this is 0 (nothing else allocates through libtorch while it runs).
-      auto reserved = [index] { return c10::cuda::CUDACachingAllocator::getDeviceStats(index).reserved_bytes[0].current; };
+      auto reserved = [index] {
+        return c10::cuda::CUDACachingAllocator::getDeviceStats(index).reserved_bytes[0].current;
+      };
       const auto reserved_before = reserved();
       std::string what;
       if (prime && network_->prime(n, h, w)) {
