@@ -57,7 +57,8 @@ std::unique_ptr<Upscaler> load_upscaler(const ModelRequest& request);
 // inside is logged at debug level and otherwise ignored: the real run reports its own.
 class DeviceWarmUp {
  public:
-  explicit DeviceWarmUp(const ModelRequest& request);
+  // width x height: the job's network input where known (0 otherwise; warm_up_network_device).
+  explicit DeviceWarmUp(const ModelRequest& request, int width = 0, int height = 0);
   ~DeviceWarmUp() { wait(); }
   DeviceWarmUp(const DeviceWarmUp&) = delete;
   DeviceWarmUp& operator=(const DeviceWarmUp&) = delete;

@@ -36,8 +36,8 @@ class OwningAllocator final : public Allocator {
 
 }  // namespace
 
-void warm_up(cudaStream_t stream) {
-  constexpr int kFeatures = 64, kGrowth = 32, kSide = 16;
+void warm_up(cudaStream_t stream, int n, int h, int w) {
+  constexpr int kFeatures = 64, kGrowth = 32;
   const DeviceBuffer grow_w = zeroed(std::size_t{kGrowth} * 9 * kFeatures * 2, stream);
   const DeviceBuffer fuse_w = zeroed(std::size_t{kFeatures} * 9 * (kFeatures + kGrowth) * 2, stream);
   const DeviceBuffer bias = zeroed(std::size_t{kFeatures} * 2, stream);
@@ -68,8 +68,8 @@ void warm_up(cudaStream_t stream) {
   ops[5].channels = kFeatures;
   CudnnGraph graph(std::move(ops), true);
   OwningAllocator alloc(stream);
-  const DeviceBuffer x = zeroed(std::size_t{kSide} * kSide * kFeatures * 2, stream);
-  graph.run(x.get(), 1, kSide, kSide, stream, alloc);
+  const DeviceBuffer x = zeroed(std::size_t(n) * h * w * kFeatures * 2, stream);
+  graph.run(x.get(), n, h, w, stream, alloc);
   cuda_check(cudaStreamSynchronize(stream), "cuDNN warm-up: waiting for its run");
 }
 

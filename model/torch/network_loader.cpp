@@ -20,6 +20,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <string>
 
 namespace upscaled::model {
 namespace {
@@ -76,7 +78,7 @@ std::unique_ptr<Upscaler> load_network_upscaler(const ModelRequest& request) {
   return upscaler;
 }
 
-bool warm_up_network_device(const ModelRequest& request) {
+bool warm_up_network_device(const ModelRequest& request, int width, int height) {
 #ifdef UPSCALED_TORCH_CUDA
   const std::string& dev = request.device;
   if (dev == "cpu" || !torch::cuda::is_available()) return false;
@@ -91,12 +93,20 @@ bool warm_up_network_device(const ModelRequest& request) {
   const torch::Tensor w = torch::zeros({64, 64, 3, 3}, half).contiguous(torch::MemoryFormat::ChannelsLast);
   torch::conv2d(x, w, {}, 1, 1);
 #ifdef UPSCALED_CUDNN_GRAPH
-  cudnn::warm_up(stream.stream());
+  const char* at = std::getenv("UPSCALED_WARMUP_AT");
+  int n = request.batch > 0 ? request.batch : 4;
+  constexpr long long kMaxPixels = 1 << 20;
+  while (n > 1 && static_cast<long long>(n) * width * height > kMaxPixels) --n;
+  if (at && std::string(at) == "input" && width > 0 && height > 0 &&
+      static_cast<long long>(width) * height <= kMaxPixels)
+    cudnn::warm_up(stream.stream(), n, height, width);
+  else
+    cudnn::warm_up(stream.stream());
 #endif
   stream.synchronize();
   return true;
 #else
-  (void)request;
+  (void)request, (void)width, (void)height;
   return false;
 #endif
 }
