@@ -36,15 +36,12 @@ class OwningAllocator final : public Allocator {
 
 }  // namespace
 
-void warm_up(cudaStream_t stream, int n, int h, int w) {
-  constexpr int kFeatures = 64, kGrowth = 32;
-  const DeviceBuffer grow_w = zeroed(std::size_t{kGrowth} * 9 * kFeatures * 2, stream);
-  const DeviceBuffer fuse_w = zeroed(std::size_t{kFeatures} * 9 * (kFeatures + kGrowth) * 2, stream);
-  const DeviceBuffer bias = zeroed(std::size_t{kFeatures} * 2, stream);
+std::vector<GraphOp> mini_dense_block(const void* grow_weight, const void* grow_bias, const void* fuse_weight,
+                                      const void* fuse_bias) {
   std::vector<GraphOp> ops(6);
   ops[0].kind = GraphOp::Kind::input;
-  ops[0].channels = kFeatures;
-  auto conv = [&](GraphOp& op, int input, int channels, const void* weight, bool relu) {
+  ops[0].channels = kMiniFeatures;
+  auto conv = [](GraphOp& op, int input, int channels, const void* weight, const void* bias, bool relu) {
     op.kind = GraphOp::Kind::conv;
     op.inputs = {input};
     op.channels = channels;
@@ -52,23 +49,30 @@ void warm_up(cudaStream_t stream, int n, int h, int w) {
     op.pad = 1;
     op.relu = relu;
     op.weight = weight;
-    op.bias = bias.get();
+    op.bias = bias;
   };
-  conv(ops[1], 0, kGrowth, grow_w.get(), true);
+  conv(ops[1], 0, kMiniGrowth, grow_weight, grow_bias, true);
   ops[2].kind = GraphOp::Kind::concat;
   ops[2].inputs = {0, 1};
-  ops[2].channels = kFeatures + kGrowth;
-  conv(ops[3], 2, kFeatures, fuse_w.get(), false);
+  ops[2].channels = kMiniFeatures + kMiniGrowth;
+  conv(ops[3], 2, kMiniFeatures, fuse_weight, fuse_bias, false);
   ops[4].kind = GraphOp::Kind::add;
   ops[4].inputs = {3, 0};
   ops[4].alphas = {0.2f, 1.0f};
-  ops[4].channels = kFeatures;
+  ops[4].channels = kMiniFeatures;
   ops[5].kind = GraphOp::Kind::relu;
   ops[5].inputs = {4};
-  ops[5].channels = kFeatures;
-  CudnnGraph graph(std::move(ops), true);
+  ops[5].channels = kMiniFeatures;
+  return ops;
+}
+
+void warm_up(cudaStream_t stream, int n, int h, int w) {
+  const DeviceBuffer grow_w = zeroed(std::size_t{kMiniGrowth} * 9 * kMiniFeatures * 2, stream);
+  const DeviceBuffer fuse_w = zeroed(std::size_t{kMiniFeatures} * 9 * (kMiniFeatures + kMiniGrowth) * 2, stream);
+  const DeviceBuffer bias = zeroed(std::size_t{kMiniFeatures} * 2, stream);
+  CudnnGraph graph(mini_dense_block(grow_w.get(), bias.get(), fuse_w.get(), bias.get()), true);
   OwningAllocator alloc(stream);
-  const DeviceBuffer x = zeroed(std::size_t(n) * h * w * kFeatures * 2, stream);
+  const DeviceBuffer x = zeroed(std::size_t(n) * h * w * kMiniFeatures * 2, stream);
   graph.run(x.get(), n, h, w, stream, alloc);
   cuda_check(cudaStreamSynchronize(stream), "cuDNN warm-up: waiting for its run");
 }

@@ -12,9 +12,20 @@
 // kernels::CudaError with CUDA's (its own allocations and copies).
 #pragma once
 
+#include "model/cudnn/cudnn_graph.h"
+
 #include <cuda_runtime_api.h>
 
+#include <vector>
+
 namespace upscaled::model::cudnn {
+
+// The warm-up's network, a dense block in miniature: input (kMiniFeatures channels) -> 3x3
+// ReLU convolution to kMiniGrowth -> concatenation -> 3x3 convolution back to kMiniFeatures ->
+// 0.2 x + input -> ReLU. Weights (OHWI float16) and biases are the caller's device buffers.
+constexpr int kMiniFeatures = 64, kMiniGrowth = 32;
+std::vector<GraphOp> mini_dense_block(const void* grow_weight, const void* grow_bias, const void* fuse_weight,
+                                      const void* fuse_bias);
 
 // Runs a small dense block (a ReLU convolution, a concatenation, a fusion convolution and a
 // scaled residual add, split like the product's plans) at n x h x w (default 1x16x16) with

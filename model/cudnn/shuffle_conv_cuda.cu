@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 namespace upscaled::model::cudnn {
 namespace {
@@ -209,7 +210,24 @@ void launch(const UpsampleConv& s, cudaStream_t stream) {
   upsample_conv_kernel<B><<<grid_for(s.n, s.h, s.w), 32 * B, 0, stream>>>(s);
 }
 
-void check_launch(const char* what) {
+// One switch for both passes: the block size picks the kernel's instantiation (the up-sampling
+// pass has none for 8: its callers check upsample_conv_supports first).
+template <typename Pass>
+void dispatch(const Pass& s, cudaStream_t stream, const char* what) {
+  switch (s.block) {
+    case 2:
+      launch<2>(s, stream);
+      break;
+    case 3:
+      launch<3>(s, stream);
+      break;
+    case 4:
+      launch<4>(s, stream);
+      break;
+    default:
+      if constexpr (std::is_same_v<Pass, ShuffleConv>) launch<8>(s, stream);
+      break;
+  }
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess)
     throw Error(ErrorCode::device, std::string("CUDA ") + what + " launch: " + cudaGetErrorString(err));
@@ -231,21 +249,7 @@ bool shuffle_conv_supports(int block) {
 void run_shuffle_conv(const ShuffleConv& s, cudaStream_t stream) {
   if (!shuffle_conv_supports(s.block) || !valid(s.in, s.out, s.n, s.h, s.w, s.block))
     throw Error(ErrorCode::internal, "shuffle convolution: invalid arguments");
-  switch (s.block) {
-    case 2:
-      launch<2>(s, stream);
-      break;
-    case 3:
-      launch<3>(s, stream);
-      break;
-    case 4:
-      launch<4>(s, stream);
-      break;
-    default:
-      launch<8>(s, stream);
-      break;
-  }
-  check_launch("shuffle convolution");
+  dispatch(s, stream, "shuffle convolution");
 }
 
 bool upsample_conv_supports(int block) {
@@ -255,18 +259,7 @@ bool upsample_conv_supports(int block) {
 void run_upsample_conv(const UpsampleConv& s, cudaStream_t stream) {
   if (!upsample_conv_supports(s.block) || !s.weight || !valid(s.in, s.out, s.n, s.h, s.w, s.block))
     throw Error(ErrorCode::internal, "up-sampling convolution: invalid arguments");
-  switch (s.block) {
-    case 2:
-      launch<2>(s, stream);
-      break;
-    case 3:
-      launch<3>(s, stream);
-      break;
-    default:
-      launch<4>(s, stream);
-      break;
-  }
-  check_launch("up-sampling convolution");
+  dispatch(s, stream, "up-sampling convolution");
 }
 
 }  // namespace upscaled::model::cudnn

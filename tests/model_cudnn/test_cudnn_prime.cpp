@@ -1,11 +1,12 @@
 // CudnnGraph::prime (model/cudnn/cudnn_graph.h): priming a size changes nothing that run()
 // computes there and leaves the stream idle with no error; run() after it still works at
-// other sizes. A dense block in miniature (the warm-up's shape, random weights), split plan.
+// other sizes. The warm-up's dense block in miniature with random weights, split plan.
 // Needs a GPU; skipped without one.
 #include "kernels/backend.h"
 #include "kernels/cuda_raii.h"
 #include "kernels/half.h"
 #include "model/cudnn/cudnn_graph.h"
+#include "model/cudnn/cudnn_warm_up.h"
 
 #include <gtest/gtest.h>
 
@@ -45,39 +46,17 @@ kernels::DeviceBuffer random_halves(std::size_t count, std::mt19937& rng, float 
   return d;
 }
 
+// The warm-up's dense block in miniature (model/cudnn/cudnn_warm_up.h), random weights.
 struct Block {
-  static constexpr int kFeatures = 64, kGrowth = 32;
+  static constexpr int kFeatures = model::cudnn::kMiniFeatures, kGrowth = model::cudnn::kMiniGrowth;
   kernels::DeviceBuffer grow_w, fuse_w, grow_b, fuse_b;
   explicit Block(std::mt19937& rng)
       : grow_w(random_halves(std::size_t{kGrowth} * 9 * kFeatures, rng, 0.05f)),
         fuse_w(random_halves(std::size_t{kFeatures} * 9 * (kFeatures + kGrowth), rng, 0.05f)),
         grow_b(random_halves(kGrowth, rng, 0.1f)),
         fuse_b(random_halves(kFeatures, rng, 0.1f)) {}
-  // input -> ReLU conv (growth) -> concat -> conv (fusion) -> 0.2 x + input
   std::vector<GraphOp> ops() const {
-    std::vector<GraphOp> ops(5);
-    ops[0].kind = GraphOp::Kind::input;
-    ops[0].channels = kFeatures;
-    auto conv = [](GraphOp& op, int input, int channels, const void* w, const void* b, bool relu) {
-      op.kind = GraphOp::Kind::conv;
-      op.inputs = {input};
-      op.channels = channels;
-      op.kernel = 3;
-      op.pad = 1;
-      op.relu = relu;
-      op.weight = w;
-      op.bias = b;
-    };
-    conv(ops[1], 0, kGrowth, grow_w.get(), grow_b.get(), true);
-    ops[2].kind = GraphOp::Kind::concat;
-    ops[2].inputs = {0, 1};
-    ops[2].channels = kFeatures + kGrowth;
-    conv(ops[3], 2, kFeatures, fuse_w.get(), fuse_b.get(), false);
-    ops[4].kind = GraphOp::Kind::add;
-    ops[4].inputs = {3, 0};
-    ops[4].alphas = {0.2f, 1.0f};
-    ops[4].channels = kFeatures;
-    return ops;
+    return model::cudnn::mini_dense_block(grow_w.get(), grow_b.get(), fuse_w.get(), fuse_b.get());
   }
 };
 
