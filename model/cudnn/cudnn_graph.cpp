@@ -2,6 +2,7 @@
 // convolution and the epilogue pass that places its result (planning: cudnn_graph_plan.cpp).
 #include "model/cudnn/cudnn_graph.h"
 
+#include "kernels/cuda_raii.h"
 #include "model/cudnn/channel_epilogue.h"
 
 #include "core/error.h"
@@ -129,10 +130,7 @@ struct CudnnGraph::Handles {
 // The part convolutions' weights: each reader's slice of its weights along the input
 // channels, readers side by side along the outputs (KRSC like the ops' own weights).
 struct CudnnGraph::PartWeights {
-  struct Free {
-    void operator()(void* p) const { cudaFree(p); }
-  };
-  std::vector<std::unique_ptr<void, Free>> buffers;  // by part
+  std::vector<kernels::DeviceBuffer> buffers;  // by part
 };
 
 // Descriptors for one input size: tensors by (channels, pixel stride), each convolution's
@@ -216,9 +214,7 @@ void CudnnGraph::assemble_part_weights(cudaStream_t stream) {
   for (const PartConv& part : parts_) {
     const std::size_t c = static_cast<std::size_t>(ops_[part.leaf].channels);
     const std::size_t taps = static_cast<std::size_t>(part.kernel) * part.kernel;
-    void* p = nullptr;
-    check(cudaMalloc(&p, std::size_t(part.channels) * taps * c * 2), "allocating part weights");
-    part_weights_->buffers.emplace_back(p);
+    void* p = part_weights_->buffers.emplace_back(std::size_t(part.channels) * taps * c * 2).get();
     for (const PartConv::Reader& r : part.readers) {
       const GraphOp& op = ops_[r.conv];
       const std::size_t in = static_cast<std::size_t>(ops_[op.inputs[0]].channels);
