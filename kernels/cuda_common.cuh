@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace upscaled::kernels::cudadetail {
 
@@ -234,6 +235,15 @@ UPSCALED_HD void store8(T* row, int x0, int width, const float v[8]) {
 // its rows is aligned, whatever the row.
 inline bool aligned16(const void* p, std::ptrdiff_t pitch) {
   return aligned_to(p, 16) && pitch % 16 == 0;
+}
+
+// Host side: calls f(std::integral_constant<int, V>{}) for the V of Vs equal to n (a kernel's
+// compile-time parameter picked from a run-time value); false when none is.
+template <int... Vs, typename F>
+bool with_constant(int n, F&& f) {
+  bool done = false;
+  ((n == Vs && !done ? (f(std::integral_constant<int, Vs>{}), done = true) : false), ...);
+  return done;
 }
 
 }  // namespace upscaled::kernels::cudadetail

@@ -213,21 +213,10 @@ int bucket(const detail::PeriodicTaps& t) {
 template <typename F>
 bool dispatch(const detail::PeriodicTaps& t, F&& f) {
   const int kw = bucket(t);
-  auto pick = [&](auto pq, auto... kws) {
-    bool done = false;
-    ((kw == decltype(kws)::value && !done ? (f(pq, kws), done = true) : false), ...);
-    return done;
-  };
   using std::integral_constant;
-  if (t.p == 2 && t.q == 1)
-    return pick(integral_constant<int, 2>{}, integral_constant<int, 2>{}, integral_constant<int, 4>{},
-                integral_constant<int, 6>{});
-  if (t.p == 4 && t.q == 1)
-    return pick(integral_constant<int, 4>{}, integral_constant<int, 2>{}, integral_constant<int, 4>{},
-                integral_constant<int, 6>{});
-  if (t.p == 1 && t.q == 2)
-    return pick(integral_constant<int, 1>{}, integral_constant<int, 2>{}, integral_constant<int, 4>{},
-                integral_constant<int, 8>{}, integral_constant<int, 12>{});
+  if (t.p == 2 && t.q == 1) return with_constant<2, 4, 6>(kw, [&](auto k) { f(integral_constant<int, 2>{}, k); });
+  if (t.p == 4 && t.q == 1) return with_constant<2, 4, 6>(kw, [&](auto k) { f(integral_constant<int, 4>{}, k); });
+  if (t.p == 1 && t.q == 2) return with_constant<2, 4, 8, 12>(kw, [&](auto k) { f(integral_constant<int, 1>{}, k); });
   return false;
 }
 

@@ -228,16 +228,9 @@ template <typename F>
 bool dispatch(const detail::PeriodicTaps& t, F&& f) {
   using std::integral_constant;
   const int n = sliding_taps(t);
-  auto pick = [&](auto p, auto q, auto... ns) {
-    bool done = false;
-    ((n == decltype(ns)::value && !done ? (f(p, q, ns), done = true) : false), ...);
-    return done;
-  };
   if (t.p == 2)
-    return pick(integral_constant<int, 2>{}, integral_constant<int, 1>{}, integral_constant<int, 2>{},
-                integral_constant<int, 4>{});
-  return pick(integral_constant<int, 1>{}, integral_constant<int, 2>{}, integral_constant<int, 2>{},
-              integral_constant<int, 4>{});
+    return with_constant<2, 4>(n, [&](auto k) { f(integral_constant<int, 2>{}, integral_constant<int, 1>{}, k); });
+  return with_constant<2, 4>(n, [&](auto k) { f(integral_constant<int, 1>{}, integral_constant<int, 2>{}, k); });
 }
 
 }  // namespace
