@@ -80,10 +80,10 @@ std::unique_ptr<Upscaler> load_network_upscaler(const ModelRequest& request) {
 
 bool warm_up_network_device(const ModelRequest& request, int width, int height) {
 #ifdef UPSCALED_TORCH_CUDA
-  const std::string& dev = request.device;
-  if (dev == "cpu" || !torch::cuda::is_available()) return false;
-  const torch::Device device = dev == "auto" || dev == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(dev);
+  if (request.device == "cpu" || !torch::cuda::is_available()) return false;
+  torch::Device device = torchnet::resolve_device(request.device, request.name);
   if (!device.is_cuda()) return false;
+  if (device.index() < 0) device = torch::Device(torch::kCUDA, 0);
   c10::cuda::CUDAGuard guard(device);
   c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, device.index());
   c10::cuda::CUDAStreamGuard on_stream(stream);

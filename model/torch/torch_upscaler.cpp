@@ -77,20 +77,20 @@ void set_cudnn_autotune(const Network& network) {
   at::globalContext().setBenchmarkCuDNN(forced == "1" || (forced != "0" && network.wants_cudnn_autotune()));
 }
 
-TorchUpscaler::TorchUpscaler(std::unique_ptr<Network> network, const ModelRequest& request)
-    : network_(std::move(network)), name_(request.name) {
-  const std::string& dev = request.device;
-  if (dev == "auto") {
-    device_ = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  } else if (dev == "cpu") {
-    device_ = torch::Device(torch::kCPU);
-  } else if (dev.rfind("cuda", 0) == 0) {
+torch::Device resolve_device(const std::string& dev, const std::string& model_name) {
+  if (dev == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (dev == "cpu") return torch::Device(torch::kCPU);
+  if (dev.rfind("cuda", 0) == 0) {
     if (!torch::cuda::is_available())
-      throw Error(ErrorCode::device, "model '" + name_ + "': device '" + dev + "' requested but CUDA is not available");
-    device_ = torch::Device(dev);
-  } else {
-    throw Error(ErrorCode::usage, "model '" + name_ + "': unknown device '" + dev + "' (auto, cpu, cuda[:N])");
+      throw Error(ErrorCode::device,
+                  "model '" + model_name + "': device '" + dev + "' requested but CUDA is not available");
+    return torch::Device(dev);
   }
+  throw Error(ErrorCode::usage, "model '" + model_name + "': unknown device '" + dev + "' (auto, cpu, cuda[:N])");
+}
+
+TorchUpscaler::TorchUpscaler(std::unique_ptr<Network> network, const ModelRequest& request)
+    : network_(std::move(network)), name_(request.name), device_(resolve_device(request.device, request.name)) {
   const std::string& p = request.precision;
   if (p != "auto" && p != "fp32" && p != "fp16" && p != "bf16")
     throw Error(ErrorCode::usage, "model '" + name_ + "': unknown precision '" + p + "' (auto, fp32, fp16, bf16)");

@@ -53,6 +53,10 @@ struct TilePlan {
 // (one cuDNN plan, batchable). tile <= 0 or a frame within the tile: one whole-frame tile.
 TilePlan plan_tiles(int width, int height, int tile, int overlap);
 
+// The device a request names: "auto" (CUDA device 0 when libtorch sees one, else the CPU),
+// "cpu" or "cuda[:N]". Throws Error(device) for CUDA without a GPU, Error(usage) otherwise.
+torch::Device resolve_device(const std::string& device, const std::string& model_name);
+
 class TorchUpscaler final : public Upscaler {
  public:
   static constexpr int kMinTile = 32;
