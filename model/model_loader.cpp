@@ -50,15 +50,15 @@ std::unique_ptr<Upscaler> load_upscaler(const ModelRequest& request) {
 #endif
 }
 
-DeviceWarmUp::DeviceWarmUp(const ModelRequest& request, int width, int height) {
+DeviceWarmUp::DeviceWarmUp(const ModelRequest& request) {
 #ifdef UPSCALED_HAVE_TORCH
   const char* env = std::getenv("UPSCALED_GPU_WARMUP");
   if ((env && std::string(env) == "0") || request.device == "cpu" || is_classic_model(request.name)) return;
   started_ = true;
-  thread_ = std::thread([request, width, height] {
+  thread_ = std::thread([request] {
     const auto start = std::chrono::steady_clock::now();
     try {
-      if (warm_up_network_device(request, width, height))
+      if (warm_up_network_device(request))
         log::debug(log::cat("GPU warm-up took ",
                             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
     } catch (const std::exception& e) {
@@ -66,7 +66,7 @@ DeviceWarmUp::DeviceWarmUp(const ModelRequest& request, int width, int height) {
     }
   });
 #else
-  (void)request, (void)width, (void)height;
+  (void)request;
 #endif
 }
 

@@ -57,8 +57,7 @@ std::unique_ptr<Upscaler> load_upscaler(const ModelRequest& request);
 // inside is logged at debug level and otherwise ignored: the real run reports its own.
 class DeviceWarmUp {
  public:
-  // width x height: the job's network input where known (0 otherwise; warm_up_network_device).
-  explicit DeviceWarmUp(const ModelRequest& request, int width = 0, int height = 0);
+  explicit DeviceWarmUp(const ModelRequest& request);
   ~DeviceWarmUp() { wait(); }
   DeviceWarmUp(const DeviceWarmUp&) = delete;
   DeviceWarmUp& operator=(const DeviceWarmUp&) = delete;

@@ -13,9 +13,7 @@ std::unique_ptr<Upscaler> load_network_upscaler(const ModelRequest& request);
 // libtorch's CUDA state and a convolution through its cuDNN path, then the cuDNN executor's
 // warm-up (model/cudnn/cudnn_warm_up.h). Synchronous, on a pool stream of the request's
 // device. Nothing for the CPU, without CUDA, or in a build without them (returns false
-// then). Throws on errors. `width` x `height` (0: unknown): the job's network input, used
-// only with UPSCALED_WARMUP_AT=input (the executor's warm-up at the job's batch shape, capped
-// at about 1 million pixels; an experiment measured in docs/gpu-pipeline.md).
-bool warm_up_network_device(const ModelRequest& request, int width = 0, int height = 0);
+// then). Throws on errors.
+bool warm_up_network_device(const ModelRequest& request);
 
 }  // namespace upscaled::model

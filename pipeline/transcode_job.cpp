@@ -19,7 +19,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <iomanip>
 #include <optional>
 #include <sstream>
@@ -94,14 +93,8 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   // before the model's memory is measured. None for a model that an earlier job of this
   // process loaded and ran.
   std::optional<model::DeviceWarmUp> warm_up;
-  const bool warm_up_wanted = !opt.models || !opt.models->has_idle(opt.model);
-  // EXPERIMENT (UPSCALED_WARMUP_AT=input): the warm-up at the input's size, after the input opened.
-  const char* warm_up_at = std::getenv("UPSCALED_WARMUP_AT");
-  const bool warm_up_at_input = warm_up_at && std::string(warm_up_at) == "input";
-  if (warm_up_wanted && !warm_up_at_input) warm_up.emplace(opt.model);
+  if (!opt.models || !opt.models->has_idle(opt.model)) warm_up.emplace(opt.model);
   io::Demuxer demuxer(opt.input);
-  if (warm_up_wanted && warm_up_at_input)
-    warm_up.emplace(opt.model, demuxer.video_stream()->codecpar->width, demuxer.video_stream()->codecpar->height);
   NvdecSession nvdec;  // before the decoder: outlives it and every frame it decodes
   io::Decoder decoder(demuxer.video_stream(), opt.input);
   const AVStream* in_video = demuxer.video_stream();

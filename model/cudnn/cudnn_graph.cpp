@@ -141,6 +141,7 @@ struct CudnnGraph::Plan {
   std::map<int, const ConvShape*> convs;       // by op
   std::map<int, const ConvShape*> part_convs;  // by part convolution
   std::size_t workspace = 0;
+  bool ran = false;  // run() at this size once (prime() alone does not count)
 
   Plan(int n_, int h_, int w_) : n(n_), h(h_), w(w_) {}
   cudnnTensorDescriptor_t tensor(int channels, int stride = 0) {
@@ -309,8 +310,10 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
   bool created = false;
   Plan& plan = plan_for(n, h, w, &created);
   const double plan_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  const bool first = !plan.ran;  // also after prime(): what priming left to the first run shows
+  plan.ran = true;
   TimedAllocator timed(caller_alloc);
-  Allocator& alloc = created && log::enabled(log::Level::debug) ? static_cast<Allocator&>(timed) : caller_alloc;
+  Allocator& alloc = first && log::enabled(log::Level::debug) ? static_cast<Allocator&>(timed) : caller_alloc;
   if (!parts_.empty() && !part_weights_) assemble_part_weights(stream);
   const float one = 1.0f, zero = 0.0f;
   const std::int64_t pixels = std::int64_t(n) * h * w;
@@ -449,7 +452,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
   if (workspace) alloc.release(workspace);
   profile.report();
   if (&alloc == &timed)
-    log::debug(log::cat("cuDNN executor: first run at ", n, "x", h, "x", w, " enqueued in ",
+    log::debug(log::cat("cuDNN executor: first run at ", n, "x", h, "x", w, created ? "" : " (primed)", " enqueued in ",
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count(),
                         " s of host time (plan ", plan_s, " s, ", timed.calls, " allocations ", timed.seconds, " s)"));
   std::vector<void*> kept(static_cast<std::size_t>(stop_), nullptr);

@@ -28,9 +28,7 @@ std::vector<GraphOp> mini_dense_block(const void* grow_weight, const void* grow_
                                       const void* fuse_bias);
 
 // Runs a small dense block (a ReLU convolution, a concatenation, a fusion convolution and a
-// scaled residual add, split like the product's plans) at n x h x w (default 1x16x16) with
-// zero weights. At the job's own batch shape cuDNN also picks and loads the kernels that the
-// job's convolutions of these channel counts will use (an experiment: UPSCALED_WARMUP_AT).
-void warm_up(cudaStream_t stream, int n = 1, int h = 16, int w = 16);
+// scaled residual add, split like the product's plans) at 1x16x16 with zero weights.
+void warm_up(cudaStream_t stream);
 
 }  // namespace upscaled::model::cudnn

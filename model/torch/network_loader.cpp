@@ -20,8 +20,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
-#include <string>
+#include <chrono>
 
 namespace upscaled::model {
 namespace {
@@ -78,35 +77,41 @@ std::unique_ptr<Upscaler> load_network_upscaler(const ModelRequest& request) {
   return upscaler;
 }
 
-bool warm_up_network_device(const ModelRequest& request, int width, int height) {
+bool warm_up_network_device(const ModelRequest& request) {
 #ifdef UPSCALED_TORCH_CUDA
+  // Where the time goes, for --log-level debug (docs/gpu-pipeline.md, start-up).
+  auto last = std::chrono::steady_clock::now();
+  std::string steps;
+  auto step = [&](const char* what) {
+    const auto now = std::chrono::steady_clock::now();
+    steps += log::cat(steps.empty() ? "" : ", ", what, " ", std::chrono::duration<double>(now - last).count(), " s");
+    last = now;
+  };
   if (request.device == "cpu" || !torch::cuda::is_available()) return false;
   torch::Device device = torchnet::resolve_device(request.device, request.name);
   if (!device.is_cuda()) return false;
   if (device.index() < 0) device = torch::Device(torch::kCUDA, 0);
+  step("driver");
   c10::cuda::CUDAGuard guard(device);
   c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, device.index());
   c10::cuda::CUDAStreamGuard on_stream(stream);
   c10::InferenceMode inference;
+  step("context and stream");
   const auto half = torch::TensorOptions().device(device).dtype(torch::kHalf);
   const torch::Tensor x = torch::zeros({1, 64, 16, 16}, half).contiguous(torch::MemoryFormat::ChannelsLast);
   const torch::Tensor w = torch::zeros({64, 64, 3, 3}, half).contiguous(torch::MemoryFormat::ChannelsLast);
+  step("first tensors");
   torch::conv2d(x, w, {}, 1, 1);
+  step("libtorch convolution");
 #ifdef UPSCALED_CUDNN_GRAPH
-  const char* at = std::getenv("UPSCALED_WARMUP_AT");
-  int n = request.batch > 0 ? request.batch : 4;
-  constexpr long long kMaxPixels = 1 << 20;
-  while (n > 1 && static_cast<long long>(n) * width * height > kMaxPixels) --n;
-  if (at && std::string(at) == "input" && width > 0 && height > 0 &&
-      static_cast<long long>(width) * height <= kMaxPixels)
-    cudnn::warm_up(stream.stream(), n, height, width);
-  else
-    cudnn::warm_up(stream.stream());
+  cudnn::warm_up(stream.stream());
 #endif
   stream.synchronize();
+  step("executor");
+  log::debug("GPU warm-up steps: " + steps);
   return true;
 #else
-  (void)request, (void)width, (void)height;
+  (void)request;
   return false;
 #endif
 }

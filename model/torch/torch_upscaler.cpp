@@ -148,6 +148,8 @@ void TorchUpscaler::start_first_run(bool after_measurement) {
       const auto reserved_before = reserved();
       std::string what;
       if (prime && network_->prime(n, h, w)) {
+        const char* ops = std::getenv("UPSCALED_PRIME_FRAME_OPS");
+        if (!ops || std::string(ops) != "0") run_frame_ops_once();
         stream.synchronize();
         what = log::cat("primed for ", n, "x", h, "x", w, " (libtorch's cache grew by ",
                         (reserved() - reserved_before) >> 20, " MiB)");
@@ -189,8 +191,26 @@ torch::Tensor TorchUpscaler::infer(const torch::Tensor& batch) {
   return y.clamp(0.0, 1.0);
 }
 
+void TorchUpscaler::run_frame_ops_once() {
+  // The same operations as run_frames and infer() minus the network, on 2 x 3 x 8 x 8.
+  const auto o = torch::TensorOptions().device(device_).dtype(dtype_);
+  const torch::Tensor src = torch::zeros({2, 3, 8, 8}, o);
+  const torch::Tensor dst = torch::empty({2, 3, 8, 8}, o);
+  const torch::Tensor x = torch::stack({src[0].slice(1, 0, 8).slice(2, 0, 8), src[1].slice(1, 0, 8).slice(2, 0, 8)})
+                              .contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor y = x.contiguous().clamp(0.0, 1.0);
+  dst[0].slice(1, 0, 4).slice(2, 0, 4).copy_(y[0].slice(1, 2, 6).slice(2, 2, 6));
+  dst[1].copy_(y[1]);
+}
+
 void TorchUpscaler::run_frames(size_t count, int w, int h, const FrameTensor& frame, const FrameTensor& target) {
   const int s = network_->scale();
+  // The first call's host time by part, for --log-level debug (what the start-up pays).
+  using Clock = std::chrono::steady_clock;
+  const bool timed = !first_call_logged_ && log::enabled(log::Level::debug);
+  first_call_logged_ = true;
+  double stack_s = 0, infer_s = 0, copy_s = 0;
+  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   const TilePlan plan = plan_tiles(w, h, tile_, overlap_);
   // Work items: (frame, tile); batched across tiles and frames, all windows share one size.
   std::vector<std::pair<size_t, size_t>> items;
@@ -204,7 +224,13 @@ void TorchUpscaler::run_frames(size_t count, int w, int h, const FrameTensor& fr
       const TilePlan::Tile& tile = plan.tiles[t];
       windows.push_back(frame(f).slice(1, tile.y, tile.y + tile.h).slice(2, tile.x, tile.x + tile.w));
     }
-    const torch::Tensor result = infer(torch::stack(windows));
+    auto mark = Clock::now();
+    const torch::Tensor stacked = torch::stack(windows);
+    stack_s += since(mark);
+    mark = Clock::now();
+    const torch::Tensor result = infer(stacked);
+    infer_s += since(mark);
+    mark = Clock::now();
     for (size_t i = 0; i < n; ++i) {
       const auto& [f, t] = items[first + i];
       const TilePlan::Tile& tile = plan.tiles[t];
@@ -216,7 +242,11 @@ void TorchUpscaler::run_frames(size_t count, int w, int h, const FrameTensor& fr
           .slice(2, tile.core_x * s, (tile.core_x + tile.core_w) * s)
           .copy_(core);
     }
+    copy_s += since(mark);
   }
+  if (timed)
+    log::debug(log::cat("model '", name_, "': first call at ", count, "x", h, "x", w, ": host time stack ", stack_s,
+                        " s, network and clamp ", infer_s, " s, copy out ", copy_s, " s"));
 }
 
 void TorchUpscaler::run_with_retry(size_t count, int width, int height, const FrameTensor& frame,

@@ -97,6 +97,9 @@ class TorchUpscaler final : public Upscaler {
   MemoryCost measure_memory_cost();                 // CUDA: allocator peaks of small forward passes
   void start_first_run(bool after_measurement);     // CUDA: see the contract above
   void join_first_run();
+  // run_frames' tensor operations around the network on a tiny batch, so that the first real
+  // call does not load their kernels (CUDA loads each kernel at its first launch).
+  void run_frame_ops_once();
 
   PlanRequest plan_request(int width, int height) const;
 
@@ -119,7 +122,8 @@ class TorchUpscaler final : public Upscaler {
   std::thread first_run_;
   DeviceMemoryLedger::Reservation reservation_;
   int planned_width_ = 0, planned_height_ = 0;
-  int io_batches_ = 1;  // the caller's buffer batches per reservation (prepare())
+  int io_batches_ = 1;              // the caller's buffer batches per reservation (prepare())
+  bool first_call_logged_ = false;  // run_frames: host times of the first call, at debug level
 };
 
 }  // namespace upscaled::model::torchnet

@@ -41,7 +41,7 @@ for r in "${runs[@]}"; do
   say "e2e $run $setting rc=$rc: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" |
     tail -1) / process wall $wall s"
   grep -E "^start-up" "$e2e" | tee -a "$log"
-  grep -E "startup check took|GPU warm-up|primed for|loaded RRDN|handle created|measured in|measured by|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on|decode: first frame|wrote " "$e2e" |
+  grep -E "startup check took|GPU warm-up|primed for|first call at|loaded RRDN|handle created|measured in|measured by|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on|decode: first frame|wrote " "$e2e" |
     cut -c12-400 | sed -E 's#/[^ ]*/model.json#MODEL#g' | cut -c1-260 | tee -a "$log"
 done
 for setting in ${BENCH_ENVS:-UPSCALED_STARTUP_DEFAULTS=1}; do
