@@ -148,8 +148,6 @@ void TorchUpscaler::start_first_run(bool after_measurement) {
       const auto reserved_before = reserved();
       std::string what;
       if (prime && network_->prime(n, h, w)) {
-        const char* ops = std::getenv("UPSCALED_PRIME_FRAME_OPS");
-        if (!ops || std::string(ops) != "0") run_frame_ops_once();
         stream.synchronize();
         what = log::cat("primed for ", n, "x", h, "x", w, " (libtorch's cache grew by ",
                         (reserved() - reserved_before) >> 20, " MiB)");
@@ -189,18 +187,6 @@ torch::Tensor TorchUpscaler::infer(const torch::Tensor& batch) {
                                       ", expected [" + std::to_string(x.size(0)) + ",3," +
                                       std::to_string(x.size(2) * s) + "," + std::to_string(x.size(3) * s) + "]");
   return y.clamp(0.0, 1.0);
-}
-
-void TorchUpscaler::run_frame_ops_once() {
-  // The same operations as run_frames and infer() minus the network, on 2 x 3 x 8 x 8.
-  const auto o = torch::TensorOptions().device(device_).dtype(dtype_);
-  const torch::Tensor src = torch::zeros({2, 3, 8, 8}, o);
-  const torch::Tensor dst = torch::empty({2, 3, 8, 8}, o);
-  const torch::Tensor x = torch::stack({src[0].slice(1, 0, 8).slice(2, 0, 8), src[1].slice(1, 0, 8).slice(2, 0, 8)})
-                              .contiguous(torch::MemoryFormat::ChannelsLast);
-  const torch::Tensor y = x.contiguous().clamp(0.0, 1.0);
-  dst[0].slice(1, 0, 4).slice(2, 0, 4).copy_(y[0].slice(1, 2, 6).slice(2, 2, 6));
-  dst[1].copy_(y[1]);
 }
 
 void TorchUpscaler::run_frames(size_t count, int w, int h, const FrameTensor& frame, const FrameTensor& target) {

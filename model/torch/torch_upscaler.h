@@ -97,9 +97,6 @@ class TorchUpscaler final : public Upscaler {
   MemoryCost measure_memory_cost();                 // CUDA: allocator peaks of small forward passes
   void start_first_run(bool after_measurement);     // CUDA: see the contract above
   void join_first_run();
-  // run_frames' tensor operations around the network on a tiny batch, so that the first real
-  // call does not load their kernels (CUDA loads each kernel at its first launch).
-  void run_frame_ops_once();
 
   PlanRequest plan_request(int width, int height) const;
 
