@@ -7,6 +7,8 @@
 # tests named by the regex. Logs under $OUT.
 #   usage (on the CUDA machine, repo root, carrying .gpu-kit, .gpu-carry, .cudnn-headers and
 #   the base folder): scripts/gpu/ab-startup.sh BASE_DIR [ctest regex]
+#   env: NEW_ENVS="A=1 B=0": the working tree's build once per setting each round, after the
+#        base (default: once, as it is); "A=1,B=0" sets two.
 #   make the base here: mkdir .kbase && git archive COMMIT | tar -x -C .kbase
 set -uo pipefail
 base=$1
@@ -23,14 +25,18 @@ tp=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 say "both built"
 thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
 gpu_bench_clip
+sides=(base)
+for e in ${NEW_ENVS:-UPSCALED_AB_DEFAULTS=1}; do sides+=("new:$e"); done
 for round in 0 $(seq "${ROUNDS:-3}"); do
-  for side in base new; do
-    bin=/tmp/b/app/upscaled
+  for side in "${sides[@]}"; do
+    bin=/tmp/b/app/upscaled setting=UPSCALED_AB_DEFAULTS=1
     [[ $side == base ]] && bin=/tmp/b0/app/upscaled
-    e2e=$out/e2e-$round-$side.txt
+    [[ $side == new:* ]] && setting=${side#new:}
+    e2e=$out/e2e-$round-${side//[^A-Za-z0-9_]/_}.txt
     started=$(date +%s%N)
-    timeout 60 $bin --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 -m "$thick/x4/model.json" -s 4 \
-      --preset veryfast --overwrite --stats --no-progress > "$e2e" 2>&1
+    # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
+    env ${setting//,/ } timeout 60 $bin --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 \
+      -m "$thick/x4/model.json" -s 4 --preset veryfast --overwrite --stats --no-progress > "$e2e" 2>&1
     rc=$?
     wall=$(awk -v a="$started" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
     [[ $round == 0 ]] && continue
