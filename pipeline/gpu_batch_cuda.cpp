@@ -74,14 +74,8 @@ io::FramePtr PackedLayout::unpack(const std::uint8_t* src, AVPixelFormat format,
 }
 
 GpuBatch::GpuBatch(const GpuBatchShape& s)
-    : upload(s.capacity * s.in_bytes),
-      download(s.capacity * s.out_bytes),
-      host_thumbs(s.capacity * s.thumb_bytes),
-      dev_in(s.capacity * s.in_bytes),
-      dev_out(s.capacity * s.out_bytes),
-      rgb_in(s.capacity * s.rgb_in_bytes),
+    : rgb_in(s.capacity * s.rgb_in_bytes),
       rgb_out(s.capacity * s.rgb_out_bytes),
-      dev_thumbs(s.capacity * s.thumb_bytes),
       preprocessed(cudaEventDisableTiming),
       infer_started(cudaEventDefault),
       inferred(cudaEventDefault) {

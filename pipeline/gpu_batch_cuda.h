@@ -49,12 +49,12 @@ struct PackedLayout {
   io::FramePtr unpack(const std::uint8_t* src, AVPixelFormat format, std::int64_t pts) const;
 };
 
-// Buffer sizes of one batch.
+// Buffer sizes of one batch: what crosses from one stage to the next. Buffers that one stage
+// fills and waits for within a batch (packed uploads and downloads, thumbnails) belong to that
+// stage, not to each batch (gpu_frame_upscaler_cuda.cpp).
 struct GpuBatchShape {
   int capacity = 1;                                 // frames
-  std::size_t in_bytes = 0, out_bytes = 0;          // one packed decoded / encoder picture
   std::size_t rgb_in_bytes = 0, rgb_out_bytes = 0;  // one network input / output picture
-  std::size_t thumb_bytes = 0;                      // one luma thumbnail; 0 without --skip-duplicates
 };
 
 struct GpuBatch {
@@ -69,8 +69,7 @@ struct GpuBatch {
   std::chrono::steady_clock::time_point infer_begin;  // infer: when its host work began
 
   // Made once.
-  kernels::PinnedBuffer upload, download, host_thumbs;
-  kernels::DeviceBuffer dev_in, dev_out, rgb_in, rgb_out, dev_thumbs;
+  kernels::DeviceBuffer rgb_in, rgb_out;
   kernels::CudaEvent preprocessed, infer_started, inferred;
 };
 

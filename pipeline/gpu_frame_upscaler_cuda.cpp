@@ -2,7 +2,7 @@
 // stream on the model's device, passing batches (GpuBatch, gpu_batch_cuda.h) from a pool
 // made at start through a SlotChain (slot_chain.h):
 //
-//   preprocess   pack decoded frames into the batch's pinned buffer and upload them, or make
+//   preprocess   pack decoded frames into its pinned buffer and upload them, or make
 //                the stream wait for NVDEC frames' decode events; --skip-duplicates
 //                thumbnails; to_rgb / fused area pre-resize into float16 RGB; records
 //                `preprocessed`, then waits for its own stream and releases the decoded
@@ -16,7 +16,7 @@
 //                UPSCALED_INFER_SYNC=1 waits for each batch instead, for comparisons.
 //   postprocess  waits on the host for `inferred` (its wait for input in --stats) and reads
 //                the network's GPU time from the two events (the infer stage's GPU time in
-//                --stats); resample / pad / crop, gray, from_rgb; downloads into the batch's
+//                --stats); resample / pad / crop, gray, from_rgb; downloads into its
 //                pinned buffer, waits for its stream, unpacks into AVFrames, repeats
 //                --skip-duplicates pictures, pushes them in order; the batch then returns to
 //                the pool (all work on it has completed).
@@ -102,13 +102,21 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     kernels::CudaDeviceGuard device(device_);
     GpuBatchShape shape;
     shape.capacity = links.batch;
-    shape.in_bytes = in_.bytes;
-    shape.out_bytes = out_.bytes;
     shape.rgb_in_bytes = std::size_t{3} * p_.net_width * p_.net_height * sizeof(Half);
     shape.rgb_out_bytes = std::size_t{3} * p_.model_width * p_.model_height * sizeof(Half);
-    if (skipper_.enabled())
-      shape.thumb_bytes = static_cast<std::size_t>(skipper_.thumb_width()) * skipper_.thumb_height() * sizeof(float);
-    thumb_bytes_ = shape.thumb_bytes;
+    // One set of each stage's own buffers, not one per batch: pinned memory is slow to make
+    // (page locking), and while it is made other threads' CUDA calls wait (measured at start-up,
+    // docs/gpu-pipeline.md).
+    const auto frames = static_cast<std::size_t>(links.batch);
+    upload_ = kernels::PinnedBuffer(frames * in_.bytes);
+    dev_in_ = kernels::DeviceBuffer(frames * in_.bytes);
+    if (skipper_.enabled()) {
+      thumb_bytes_ = static_cast<std::size_t>(skipper_.thumb_width()) * skipper_.thumb_height() * sizeof(float);
+      host_thumbs_ = kernels::PinnedBuffer(frames * thumb_bytes_);
+      dev_thumbs_ = kernels::DeviceBuffer(frames * thumb_bytes_);
+    }
+    dev_out_ = kernels::DeviceBuffer(frames * out_.bytes);
+    download_ = kernels::PinnedBuffer(frames * out_.bytes);
     const auto depth = static_cast<std::size_t>(options_.batch_queue);
     std::vector<std::unique_ptr<GpuBatch>> pool;
     for (int i = 0; i < gpu_batch_pool_size(options_.batch_queue); ++i)
@@ -155,12 +163,12 @@ class GpuFrameUpscaler final : public FrameUpscaler {
       if (io::is_device_frame(b.frames[i].get())) {
         wait_for_decode(b.frames[i].get(), s);
       } else {
-        in_.pack(b.frames[i].get(), b.upload.get() + i * in_.bytes);
+        in_.pack(b.frames[i].get(), upload_.get() + i * in_.bytes);
         any_host = true;
       }
     }
     if (any_host)
-      cuda_check(cudaMemcpyAsync(b.dev_in.get(), b.upload.get(), n * in_.bytes, cudaMemcpyHostToDevice, s), "upload");
+      cuda_check(cudaMemcpyAsync(dev_in_.get(), upload_.get(), n * in_.bytes, cudaMemcpyHostToDevice, s), "upload");
     b.selection = skipper_.select(n, thumbnails(b));
     const std::vector<int>& run = b.selection.run;
     for (std::size_t j = 0; j < run.size(); ++j) {
@@ -227,13 +235,13 @@ class GpuFrameUpscaler final : public FrameUpscaler {
       const int k = static_cast<int>(b.selection.run.size());
       if (k > 0) {
         for (int j = 0; j < k; ++j) to_output(b, j);
-        cuda_check(cudaMemcpyAsync(b.download.get(), b.dev_out.get(), k * out_.bytes, cudaMemcpyDeviceToHost, s),
+        cuda_check(cudaMemcpyAsync(download_.get(), dev_out_.get(), k * out_.bytes, cudaMemcpyDeviceToHost, s),
                    "download");
         post_stream_.synchronize();
       }
       for (int j = 0; j < k; ++j)
         pictures.push_back(
-            out_.unpack(b.download.get() + j * out_.bytes, formats_.out_format, b.pts[b.selection.run[j]]));
+            out_.unpack(download_.get() + j * out_.bytes, formats_.out_format, b.pts[b.selection.run[j]]));
       pictures = skipper_.assemble(b.selection, std::move(pictures), b.pts);
     }
     for (auto& f : pictures)
@@ -251,13 +259,13 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     for (int i = 0; i < n; ++i)
       kernels::luma_thumbnail_cuda(
           input_view(b, i), in_spec_,
-          {reinterpret_cast<float*>(b.dev_thumbs.as<std::uint8_t>() + i * thumb_bytes_), tw, th, pitch},
+          {reinterpret_cast<float*>(dev_thumbs_.as<std::uint8_t>() + i * thumb_bytes_), tw, th, pitch},
           pre_stream_.stream());
-    cuda_check(cudaMemcpyAsync(b.host_thumbs.get(), b.dev_thumbs.get(), n * thumb_bytes_, cudaMemcpyDeviceToHost,
+    cuda_check(cudaMemcpyAsync(host_thumbs_.get(), dev_thumbs_.get(), n * thumb_bytes_, cudaMemcpyDeviceToHost,
                                pre_stream_.get()),
                "thumbnail download");
     pre_stream_.synchronize();
-    const std::uint8_t* host = b.host_thumbs.get();
+    const std::uint8_t* host = host_thumbs_.get();
     return [this, host, tw, th, pitch](int i) -> kernels::PlaneView<const float> {
       return {reinterpret_cast<const float*>(host + i * thumb_bytes_), tw, th, pitch};
     };
@@ -273,7 +281,7 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   kernels::FrameView input_view(const GpuBatch& b, int i) const {
     const AVFrame* f = b.frames[static_cast<std::size_t>(i)].get();
     if (io::is_device_frame(f)) return *device_frame_view(f);
-    return in_.view(b.dev_in.as<const std::uint8_t>() + i * in_.bytes);
+    return in_.view(dev_in_.as<const std::uint8_t>() + i * in_.bytes);
   }
 
   // Model output j -> (resample onto the canvas) -> window -> (gray) -> encoder picture j.
@@ -296,7 +304,7 @@ class GpuFrameUpscaler final : public FrameUpscaler {
                             p_.out_height);
     }
     if (options_.grayscale) kernels::make_gray_cuda(window, in_spec_.matrix, ks);
-    kernels::from_rgb_cuda(window.as_const(), out_spec_, out_.view(b.dev_out.as<std::uint8_t>() + j * out_.bytes),
+    kernels::from_rgb_cuda(window.as_const(), out_spec_, out_.view(dev_out_.as<std::uint8_t>() + j * out_.bytes),
                            dither_, ks);
   }
 
@@ -325,6 +333,11 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   std::optional<kernels::ResizeCuda> pre_;   // preprocess only
   std::optional<kernels::ResizeCuda> post_;  // postprocess only
   kernels::DeviceBuffer canvas_;             // postprocess only
+  // Each used and waited for within one batch by one stage (add_stages makes them).
+  kernels::PinnedBuffer upload_, host_thumbs_;  // preprocess
+  kernels::DeviceBuffer dev_in_, dev_thumbs_;   // preprocess
+  kernels::DeviceBuffer dev_out_;               // postprocess
+  kernels::PinnedBuffer download_;              // postprocess
   std::size_t thumb_bytes_ = 0;
   UpscaleLinks links_;
   std::unique_ptr<SlotChain<GpuBatch>> chain_;  // after the streams: destroyed before them

@@ -75,10 +75,11 @@ PlanRequest TorchUpscaler::plan_request(int width, int height) const {
   r.user_batch = user_batch_ ? batch_ : 0;
   r.overlap = overlap_;
   r.min_tile = kMinTile;
-  // The GPU pipeline's own buffers per frame of a batch: packed input and output pictures
-  // (at most 3 bytes per pixel each) and float16 RGB before and after the network.
+  // The GPU pipeline's own buffers per frame of a batch: float16 RGB before and after the
+  // network in each of its io_batches batches, and one set of packed input and output
+  // pictures (at most 3 bytes per pixel each), which its stages keep for themselves.
   const double s2 = static_cast<double>(network_->scale()) * network_->scale();
-  r.io_bytes_per_pixel = (3.0 * (1 + s2) + 6.0 * (1 + s2)) * io_batches_;
+  r.io_bytes_per_pixel = 3.0 * (1 + s2) + 6.0 * (1 + s2) * io_batches_;
   return r;
 }
 
