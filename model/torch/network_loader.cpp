@@ -21,8 +21,6 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <cstdlib>
-#include <string>
 
 namespace upscaled::model {
 namespace {
@@ -103,9 +101,7 @@ bool warm_up_network_device(const ModelRequest& request) {
   const torch::Tensor x = torch::zeros({1, 64, 16, 16}, half).contiguous(torch::MemoryFormat::ChannelsLast);
   const torch::Tensor w = torch::zeros({64, 64, 3, 3}, half).contiguous(torch::MemoryFormat::ChannelsLast);
   step("first tensors");
-  // EXPERIMENT (UPSCALED_WARMUP_TORCH_CONV=0): without libtorch's own first convolution.
-  const char* conv = std::getenv("UPSCALED_WARMUP_TORCH_CONV");
-  if (!conv || std::string(conv) != "0") torch::conv2d(x, w, {}, 1, 1);
+  torch::conv2d(x, w, {}, 1, 1);
   step("libtorch convolution");
 #ifdef UPSCALED_CUDNN_GRAPH
   cudnn::warm_up(stream.stream());
