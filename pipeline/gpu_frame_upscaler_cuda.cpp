@@ -22,9 +22,9 @@
 //                the pool (all work on it has completed).
 //
 // Streams are ordered only by the batch's events (cudaStreamWaitEvent); the host waits only
-// on a stage's own stream or a batch's event, never on the device. A batch with a frame whose size or format
-// differs from the first (a mid-stream change) takes the CPU route in the infer stage (the
-// model is used by that stage only) and passes the other two stages untouched.
+// on a stage's own stream or a batch's event, never on the device. A batch with a frame whose
+// size or format differs from the first (a mid-stream change) takes the CPU route in the
+// infer stage (the model is used by that stage only) and passes the other two stages untouched.
 #include "core/log.h"
 #include "io/hw_decode.h"
 #include "io/kernel_layout.h"
@@ -48,12 +48,12 @@ namespace upscaled::pipeline {
 namespace {
 
 using kernels::cuda_check;
+using kernels::Half;
 
 bool env_flag(const char* name) {
   const char* v = std::getenv(name);
   return v && std::strcmp(v, "1") == 0;
 }
-using kernels::Half;
 
 class GpuFrameUpscaler final : public FrameUpscaler {
  public:
