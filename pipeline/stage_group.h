@@ -13,6 +13,7 @@
 #include "pipeline/bounded_queue.h"
 #include "pipeline/cancel_token.h"
 
+#include <algorithm>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -36,7 +37,7 @@ struct StageStats {
   double wait_output_s = 0;  // blocked on a full output queue or an empty pool (backpressure)
   double device_s = 0;       // GPU time of work the stage queued without waiting for it; 0: none
   double host_busy_s() const { return wall_s - wait_input_s - wait_output_s; }
-  double busy_s() const { return device_s > host_busy_s() ? device_s : host_busy_s(); }
+  double busy_s() const { return std::max(device_s, host_busy_s()); }
 };
 
 class StageGroup {

@@ -33,18 +33,9 @@ for round in 0 $(seq "${ROUNDS:-3}"); do
     [[ $side == base ]] && bin=/tmp/b0/app/upscaled
     [[ $side == new:* ]] && setting=${side#new:}
     e2e=$out/e2e-$round-${side//[^A-Za-z0-9_]/_}.txt
-    started=$(date +%s%N)
-    # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
-    env ${setting//,/ } timeout 60 $bin --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 \
-      -m "$thick/x4/model.json" -s 4 --preset veryfast --overwrite --stats --no-progress > "$e2e" 2>&1
-    rc=$?
-    wall=$(awk -v a="$started" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+    gpu_e2e_job "$e2e" "$bin" "$setting"
     [[ $round == 0 ]] && continue
-    say "e2e $round $side rc=$rc: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" |
-      tail -1) / process wall $wall s"
-    grep -E "^start-up" "$e2e" | tee -a "$log"
-    grep -E "GPU warm-up steps|primed for|first call at|first run at [0-9]x360|infer: batch 1|GPU batches of|reserved on|decode: first frame" "$e2e" |
-      cut -c12-400 | sed -E 's#/[^ ]*/model.json#MODEL#g' | cut -c1-220 | tee -a "$log"
+    gpu_e2e_report "$round $side" "$e2e" "GPU warm-up steps|primed for|first call at|first run at [0-9]x360|infer: batch 1|GPU batches of|reserved on|decode: first frame"
   done
 done
 timeout 60 /tmp/b/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda --precision fp16 --batch 4 \

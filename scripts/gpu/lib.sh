@@ -40,3 +40,26 @@ gpu_bench_clip() {
   [[ -f /tmp/bench360.mp4 ]] || ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=30 \
     -f lavfi -i sine=frequency=440 -frames:v 300 -t 10 -c:v libx264 -preset veryfast -c:a aac /tmp/bench360.mp4
 }
+
+# gpu_e2e_job FILE BIN SETTING: the issue #5 clip through thick x4 ($thick) with --stats and
+# --log-level debug, under SETTING (A=B pairs, comma-separated), output to FILE; sets e2e_rc and
+# e2e_wall (the process's wall time, s).
+gpu_e2e_job() {
+  local file=$1 bin=$2 setting=$3 started
+  started=$(date +%s%N)
+  # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
+  env ${setting//,/ } timeout 60 "$bin" --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 \
+    -m "$thick/x4/model.json" -s 4 --preset veryfast --overwrite --stats --no-progress > "$file" 2>&1
+  e2e_rc=$?
+  e2e_wall=$(awk -v a="$started" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+}
+
+# gpu_e2e_report LABEL FILE PATTERN: the job's rates, start-up line and the debug lines that
+# match PATTERN, into the summary (needs say and $log, scripts/gpu/summary.sh).
+gpu_e2e_report() {
+  local label=$1 file=$2 pattern=$3
+  say "e2e $label rc=$e2e_rc: $(grep -E 'fps end to end' "$file" | tail -1) / $(grep -E '^steady state' "$file" |
+    tail -1) / process wall $e2e_wall s"
+  grep -E "^start-up" "$file" | tee -a "$log"
+  grep -E "$pattern" "$file" | cut -c12-400 | sed -E 's#/[^ ]*/model.json#MODEL#g' | cut -c1-260 | tee -a "$log"
+}

@@ -32,17 +32,8 @@ for r in "${runs[@]}"; do
   run=${r%%:*} setting=${r#*:}
   e2e=$out/e2e-$run-${setting//[^A-Za-z0-9_]/_}.txt
   [[ $setting == default ]] && setting=UPSCALED_STARTUP_DEFAULTS=1
-  started=$(date +%s%N)
-  # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
-  env ${setting//,/ } timeout 60 /tmp/b/app/upscaled --log-level debug file /tmp/bench360.mp4 -o /tmp/o.mp4 \
-    -m "$thick/x4/model.json" -s 4 --preset veryfast --overwrite --stats --no-progress > "$e2e" 2>&1
-  rc=$?
-  wall=$(awk -v a="$started" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-  say "e2e $run $setting rc=$rc: $(grep -E 'fps end to end' "$e2e" | tail -1) / $(grep -E '^steady state' "$e2e" |
-    tail -1) / process wall $wall s"
-  grep -E "^start-up" "$e2e" | tee -a "$log"
-  grep -E "startup check took|GPU warm-up|primed for|first call at|loaded RRDN|handle created|measured in|measured by|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on|decode: first frame|wrote " "$e2e" |
-    cut -c12-400 | sed -E 's#/[^ ]*/model.json#MODEL#g' | cut -c1-260 | tee -a "$log"
+  gpu_e2e_job "$e2e" /tmp/b/app/upscaled "$setting"
+  gpu_e2e_report "$run $setting" "$e2e" "startup check took|GPU warm-up|primed for|first call at|loaded RRDN|handle created|measured in|measured by|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on|decode: first frame|wrote "
 done
 for setting in ${BENCH_ENVS:-UPSCALED_STARTUP_DEFAULTS=1}; do
   for cfg in "4 640x360" "1 1280x720"; do
