@@ -3,10 +3,10 @@
 // memory), lends libtorch's caching allocator to it, and hands its results to the eager tail.
 #include "model/torch/tfjs_cudnn.h"
 
+#include "core/error.h"
 #include "core/log.h"
 
 #ifdef UPSCALED_CUDNN_GRAPH
-#include "kernels/cuda_raii.h"
 #include "model/cudnn/cudnn_graph.h"
 #include "model/cudnn/shuffle_conv.h"
 
@@ -62,7 +62,9 @@ class StreamScratch final : public cudnn::Allocator {
   explicit StreamScratch(cudaStream_t stream) : stream_(stream) {}
   void* allocate(std::size_t bytes) override {
     void* p = nullptr;
-    kernels::cuda_check(cudaMallocAsync(&p, bytes, stream_), "cudaMallocAsync (priming scratch)");
+    const cudaError_t e = cudaMallocAsync(&p, bytes, stream_);
+    if (e != cudaSuccess)
+      throw Error(ErrorCode::device, std::string("CUDA cudaMallocAsync (priming scratch): ") + cudaGetErrorString(e));
     return p;
   }
   void release(void* p) override { cudaFreeAsync(p, stream_); }
