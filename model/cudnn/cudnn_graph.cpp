@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/step_timer.h"
 
 #include <cudnn.h>
 
@@ -260,11 +261,15 @@ void CudnnGraph::make_handles() {
 
 void CudnnGraph::prime(int n, int h, int w, cudaStream_t stream, Allocator& alloc) {
   if (static_cast<long long>(n) * h * w * max_channels_ >= (1LL << 31)) return;  // run() refuses it too
+  StepTimer steps;
   make_handles();
   check(cudnnSetStream(handles_->handle, stream), "setting the stream");
+  steps.step("handle");
   bool created = false;
   Plan& plan = plan_for(n, h, w, &created);
+  steps.step("plan");
   if (!parts_.empty() && !part_weights_) assemble_part_weights(stream);
+  steps.step("part weights");
   // One call per distinct shape (its descriptors are shared by every op of that shape), with
   // the weights of any op that has it.
   struct Call {
@@ -288,11 +293,21 @@ void CudnnGraph::prime(int n, int h, int w, cudaStream_t stream, Allocator& allo
   void* y = alloc.allocate(plan.bytes(widest_out));
   void* workspace = plan.workspace ? alloc.allocate(plan.workspace) : nullptr;
   check(cudaMemsetAsync(x, 0, plan.bytes(widest_in), stream), "clearing the priming input");
+  steps.step("scratch");
+  // cuDNN prepares a problem at its first call (in any handle: measured on the H200, a
+  // handle's calls after other handles' are 0.05-0.3 ms): host time per shape, for the log.
+  std::string first_calls;
   const float one = 1.0f, zero = 0.0f;
-  for (const auto& [shape, call] : calls)
+  for (const auto& [shape, call] : calls) {
+    const auto call_start = std::chrono::steady_clock::now();
     check(cudnnConvolutionForward(handles_->handle, &one, plan.tensor(call.in), x, shape->filter.get(), call.weight,
                                   shape->conv.get(), kAlgo, workspace, plan.workspace, &zero, plan.tensor(call.out), y),
           "priming convolution");
+    first_calls += log::cat(first_calls.empty() ? "" : ", ",
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - call_start).count());
+  }
+  log::debug(log::cat("cuDNN executor: primed ", calls.size(), " shapes at ", n, "x", h, "x", w, " (", steps.text(),
+                      "; first call of each shape, s: ", first_calls, ")"));
   if (workspace) alloc.release(workspace);
   alloc.release(y);
   alloc.release(x);

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/step_timer.h"
 #include "model/torch/network.h"
 #include "model/torch/torch_upscaler.h"
 
@@ -20,7 +21,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 
 namespace upscaled::model {
 namespace {
@@ -80,13 +80,8 @@ std::unique_ptr<Upscaler> load_network_upscaler(const ModelRequest& request) {
 bool warm_up_network_device(const ModelRequest& request) {
 #ifdef UPSCALED_TORCH_CUDA
   // Where the time goes, for --log-level debug (docs/gpu-pipeline.md, start-up).
-  auto last = std::chrono::steady_clock::now();
-  std::string steps;
-  auto step = [&](const char* what) {
-    const auto now = std::chrono::steady_clock::now();
-    steps += log::cat(steps.empty() ? "" : ", ", what, " ", std::chrono::duration<double>(now - last).count(), " s");
-    last = now;
-  };
+  StepTimer steps;
+  auto step = [&](const char* what) { steps.step(what); };
   if (request.device == "cpu" || !torch::cuda::is_available()) return false;
   torch::Device device = torchnet::resolve_device(request.device, request.name);
   if (!device.is_cuda()) return false;
@@ -108,7 +103,7 @@ bool warm_up_network_device(const ModelRequest& request) {
 #endif
   stream.synchronize();
   step("executor");
-  log::debug("GPU warm-up steps: " + steps);
+  log::debug("GPU warm-up steps: " + steps.text());
   return true;
 #else
   (void)request;

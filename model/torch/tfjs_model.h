@@ -7,6 +7,8 @@
 // with one line naming the file and the problem.
 #pragma once
 
+#include "core/step_timer.h"
+
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
@@ -33,7 +35,8 @@ struct TfjsModel {
   std::map<std::string, torch::Tensor> weights;  // manifest name -> CPU float32, manifest shape
 };
 
-TfjsModel read_tfjs_model(const std::filesystem::path& model_json);
+// `steps`, when given, gets two steps: the JSON parsed, then the layers and weights read.
+TfjsModel read_tfjs_model(const std::filesystem::path& model_json, StepTimer* steps = nullptr);
 
 // Reads the weightsManifest groups of `manifest` (paths relative to `dir`) into tensors.
 // Exposed separately so that the error paths can be read on their own; used by read_tfjs_model.

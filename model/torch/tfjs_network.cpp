@@ -3,6 +3,7 @@
 // pixel range, and maps the Network's [0, 1] pixels onto the range the weights expect.
 #include "core/error.h"
 #include "core/log.h"
+#include "core/step_timer.h"
 #include "model/torch/network.h"
 #include "model/torch/rdn.h"
 #include "model/torch/tfjs_cudnn.h"
@@ -54,9 +55,13 @@ class TfjsNetwork final : public Network {
   void to(torch::Device device, torch::Dtype dtype) override {
     fused_.reset();
     options_ = torch::TensorOptions().device(device).dtype(dtype);
+    StepTimer steps;
     graph_.to(device, dtype, device.is_cuda());
+    steps.step("weights to the device");
     if (device.is_cuda() && dtype == torch::kHalf) fused_ = make_fused_runner(graph_);
+    steps.step("executor");
     if (fused_) log::debug(log::cat(file_.string(), ": ", fused_->describe()));
+    log::debug(log::cat(file_.string(), ": on ", device.str(), " (", steps.text(), ")"));
   }
   // The executor plans its own convolutions with cuDNN's heuristics; autotuning would only
   // reach the small eager tail, and cost start-up: on the H200, thick x4 at 640x360 batch 4,
@@ -177,15 +182,17 @@ void TfjsGraph::to(torch::Device device, torch::Dtype dtype, bool channels_last)
 }
 
 std::unique_ptr<Network> load_tfjs_network(const std::filesystem::path& model_json) {
-  const TfjsModel model = read_tfjs_model(model_json);
+  StepTimer steps;
+  const TfjsModel model = read_tfjs_model(model_json, &steps);
   TfjsGraph graph = compile_tfjs_graph(model);
+  steps.step("compiled");
   const RdnInfo info = detect_rdn(model);
   if (info.arch == RdnInfo::Arch::other)
     log::warn(log::cat(model_json.string(),
                        ": not an idealo RDN/RRDN topology; running it as a generic graph "
                        "with pixels in [0, 1]"));
   auto net = std::make_unique<TfjsNetwork>(std::move(graph), info, model_json);
-  log::debug(log::cat("loaded ", net->describe()));
+  log::debug(log::cat("loaded ", net->describe(), " (", steps.text(), ")"));
   return net;
 }
 

@@ -45,7 +45,7 @@ TfjsLayer parse_layer(const nlohmann::json& j, const std::filesystem::path& file
 
 }  // namespace
 
-TfjsModel read_tfjs_model(const std::filesystem::path& model_json) {
+TfjsModel read_tfjs_model(const std::filesystem::path& model_json, StepTimer* steps) {
   std::ifstream in(model_json);
   if (!in) fail(model_json, "cannot open TF.js model.json");
   nlohmann::json doc;
@@ -54,6 +54,7 @@ TfjsModel read_tfjs_model(const std::filesystem::path& model_json) {
   } catch (const nlohmann::json::exception& e) {
     fail(model_json, std::string("not valid JSON: ") + e.what());
   }
+  if (steps) steps->step("model.json parsed");
   try {
     if (!doc.is_object() || !doc.contains("modelTopology"))
       fail(model_json, "no modelTopology (expected a TF.js layers model.json)");
@@ -82,6 +83,7 @@ TfjsModel read_tfjs_model(const std::filesystem::path& model_json) {
       fail(model_json, "input/output layer not among the layers");
     model.weights =
         read_tfjs_weights(doc.value("weightsManifest", nlohmann::json()), model_json.parent_path(), model_json);
+    if (steps) steps->step("layers and weights read");
     return model;
   } catch (const nlohmann::json::exception& e) {
     fail(model_json, std::string("malformed TF.js model: ") + e.what());

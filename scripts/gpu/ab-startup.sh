@@ -8,7 +8,7 @@
 #   usage (on the CUDA machine, repo root, carrying .gpu-kit, .gpu-carry, .cudnn-headers and
 #   the base folder): scripts/gpu/ab-startup.sh BASE_DIR [ctest regex]
 #   env: NEW_ENVS="A=1 B=0": the working tree's build once per setting each round, after the
-#        base (default: once, as it is); "A=1,B=0" sets two.
+#        base (default: once, as it is); "A=1,B=0" sets two. BASE_ENVS: the same for the base.
 #   make the base here: mkdir .kbase && git archive COMMIT | tar -x -C .kbase
 set -uo pipefail
 base=$1
@@ -25,17 +25,17 @@ tp=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 say "both built"
 thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
 gpu_bench_clip
-sides=(base)
+sides=()
+for e in ${BASE_ENVS:-UPSCALED_AB_DEFAULTS=1}; do sides+=("base:$e"); done
 for e in ${NEW_ENVS:-UPSCALED_AB_DEFAULTS=1}; do sides+=("new:$e"); done
 for round in 0 $(seq "${ROUNDS:-3}"); do
   for side in "${sides[@]}"; do
-    bin=/tmp/b/app/upscaled setting=UPSCALED_AB_DEFAULTS=1
-    [[ $side == base ]] && bin=/tmp/b0/app/upscaled
-    [[ $side == new:* ]] && setting=${side#new:}
+    bin=/tmp/b/app/upscaled setting=${side#*:}
+    [[ $side == base:* ]] && bin=/tmp/b0/app/upscaled
     e2e=$out/e2e-$round-${side//[^A-Za-z0-9_]/_}.txt
     gpu_e2e_job "$e2e" "$bin" "$setting"
     [[ $round == 0 ]] && continue
-    gpu_e2e_report "$round $side" "$e2e" "GPU warm-up steps|primed for|first call at|first run at [0-9]x360|infer: batch 1|GPU batches of|reserved on|decode: first frame"
+    gpu_e2e_report "$round $side" "$e2e" "GPU warm-up steps|loaded RRDN|: on cuda|primed for|primed [0-9]+ shapes|first call at|first run at [0-9]x360|infer: batch 1|GPU batches of|reserved on|decode: first frame"
   done
 done
 timeout 60 /tmp/b/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda --precision fp16 --batch 4 \
