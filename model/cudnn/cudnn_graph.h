@@ -121,6 +121,13 @@ class CudnnGraph {
   // 1/20 of a run's GPU work. Same contract as run() (asynchronous on `stream`).
   void prime(int n, int h, int w, cudaStream_t stream, Allocator& alloc);
 
+  // Assembles the part convolutions' weights now, at load time, instead of at the first
+  // prime() or run() (which the first batch waits for). Asynchronous on `stream`: the caller
+  // orders the streams of later calls after it.
+  void assemble_weights(cudaStream_t stream) {
+    if (!parts_.empty() && !part_weights_) assemble_part_weights(stream);
+  }
+
  private:
   struct Plan;
   struct Handles;

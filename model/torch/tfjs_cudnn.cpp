@@ -193,8 +193,12 @@ class CudnnFusedRunner final : public FusedRunner {
  public:
   // Split convolutions (cudnn_graph.h) unless UPSCALED_CUDNN_SPLIT=0 asks for concatenations
   // filled by placement: split was faster at every size measured (docs/network-speed.md).
-  explicit CudnnFusedRunner(const TfjsGraph& graph)
-      : exec_(to_ops(graph, keep_), split_wanted()), tail_(one_pass_tail(graph, exec_.stop())) {}
+  // The part weights are assembled here, on the stream that converted the weights (the
+  // caller's current one), which TorchUpscaler synchronises before the stages' streams run.
+  explicit CudnnFusedRunner(const TfjsGraph& graph, c10::DeviceIndex device)
+      : exec_(to_ops(graph, keep_), split_wanted()), tail_(one_pass_tail(graph, exec_.stop())) {
+    if (exec_.stop() > 1) exec_.assemble_weights(c10::cuda::getCurrentCUDAStream(device).stream());
+  }
   int stop() const { return exec_.stop(); }
 
   torch::Tensor run(const TfjsGraph& graph, const torch::Tensor& input) override {
@@ -281,7 +285,10 @@ std::unique_ptr<FusedRunner> make_fused_runner(const TfjsGraph& graph) {
   if (choice && std::string(choice) == "eager") return nullptr;
   for (const GraphNode& n : graph.nodes)
     if (n.weight.defined() && (!n.weight.is_cuda() || n.weight.scalar_type() != torch::kHalf)) return nullptr;
-  auto runner = std::make_unique<CudnnFusedRunner>(graph);
+  c10::DeviceIndex device = 0;
+  for (const GraphNode& n : graph.nodes)
+    if (n.weight.defined()) device = n.weight.device().index();
+  auto runner = std::make_unique<CudnnFusedRunner>(graph, device);
   if (runner->stop() <= 1) return nullptr;
   return runner;
 }

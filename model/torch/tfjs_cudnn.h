@@ -4,6 +4,8 @@
 // Contract: make_fused_runner() is called after TfjsGraph::to(cuda, float16, channels_last);
 // it returns null when this build has no cuDNN executor (UPSCALED_CUDNN_GRAPH), when the
 // environment says UPSCALED_NETWORK_EXECUTOR=eager, or when no leading op is supported.
+// It enqueues the executor's own copy of some weights on the current CUDA stream; the caller
+// synchronises that stream before other streams run the network.
 // run() takes an N x C x H x W float16 CUDA tensor and returns what TfjsGraph::run() would
 // (to float16 rounding); it enqueues on the current CUDA stream of the input's device and
 // allocates through libtorch's caching allocator. Not thread-safe (like TfjsGraph::run).

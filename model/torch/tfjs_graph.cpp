@@ -33,6 +33,19 @@ const torch::Tensor& weight(const TfjsModel& model, const std::string& layer, co
   fail(model, layer, "weight '" + layer + "/" + suffix + "' is missing from the weightsManifest");
 }
 
+// Multiplies every element once, in memory order: t may be a permuted view (compile_conv's
+// weights). A plain loop on the loading thread: libtorch's own would split over its CPU
+// thread pool, which the loads beside the GPU warm-up avoid (TfjsGraph::to).
+void scale_in_place(torch::Tensor& t, double factor) {
+  if (!t.is_non_overlapping_and_dense() || t.scalar_type() != torch::kFloat32) {
+    t.mul_(factor);
+    return;
+  }
+  float* p = t.data_ptr<float>();
+  const auto f = static_cast<float>(factor);
+  for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] *= f;
+}
+
 std::string shape_text(const torch::Tensor& t) {
   std::string s = "[";
   for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "," : "") + std::to_string(t.size(i));
@@ -61,7 +74,7 @@ void compile_conv(const TfjsModel& model, const TfjsLayer& layer, int in_channel
     fail(model, layer.name,
          "kernel has shape " + shape_text(kernel) + " but the topology needs [" + std::to_string(k[0]) + "," +
              std::to_string(k[1]) + "," + std::to_string(in_channels) + "," + std::to_string(filters) + "]");
-  node.weight = kernel.permute({3, 2, 0, 1}).contiguous();  // HWIO -> OIHW
+  node.weight = kernel.permute({3, 2, 0, 1});  // HWIO -> OIHW, a view: to() lays it out
   if (c.value("use_bias", true)) {
     const torch::Tensor& bias = weight(model, layer.name, "bias");
     if (bias.dim() != 1 || bias.size(0) != filters)
@@ -103,8 +116,8 @@ void fold_scales(TfjsGraph& graph) {
     GraphNode& producer = graph.nodes[static_cast<size_t>(node.inputs[0])];
     if (producer.kind == Kind::conv && producer.activation == "linear" &&
         readers[static_cast<size_t>(node.inputs[0])] == 1) {
-      producer.weight.mul_(node.factor);
-      if (producer.bias.defined()) producer.bias.mul_(node.factor);
+      scale_in_place(producer.weight, node.factor);
+      if (producer.bias.defined()) scale_in_place(producer.bias, node.factor);
       node.factor = 1.0;
     } else if (readers[i] == 1 && graph.nodes[static_cast<size_t>(reader[i])].kind == Kind::add) {
       GraphNode& add = graph.nodes[static_cast<size_t>(reader[i])];
@@ -117,7 +130,7 @@ void fold_scales(TfjsGraph& graph) {
 
 }  // namespace
 
-TfjsGraph compile_tfjs_graph(const TfjsModel& model) {
+TfjsGraph compile_tfjs_graph(TfjsModel&& model) {
   TfjsGraph graph;
   std::map<std::string, int> index;
   std::vector<int> spatial;  // output size factor of each node

@@ -27,7 +27,7 @@ struct GraphNode {
   int channels = 0;         // output channels, checked at compile time
   int spatial = 1;          // output size / graph input size
   // conv
-  torch::Tensor weight;           // OIHW
+  torch::Tensor weight;           // OIHW (from compile: a view of the weights as read, HWIO in memory)
   torch::Tensor bias;             // [O] or undefined
   int64_t pad[4] = {0, 0, 0, 0};  // left, right, top, bottom (TF "same" is asymmetric for even kernels)
   // activation (also a conv's own "activation" field)
@@ -51,9 +51,13 @@ struct TfjsGraph {
   // Runs nodes [first, end) given the values of the nodes before `first` that later nodes
   // read (the others may be undefined): the tail after a fused executor (tfjs_cudnn.h).
   torch::Tensor run_from(std::vector<torch::Tensor> values, std::size_t first) const;
+  // Moves the weights and lays them out: contiguous OIHW, or channels_last (OHWI in memory).
   void to(torch::Device device, torch::Dtype dtype, bool channels_last);
 };
 
-TfjsGraph compile_tfjs_graph(const TfjsModel& model);
+// Consumes the model: each convolution's weight is a view of its weight buffer as read (no
+// copy), multiplied in place there where a constant scale folds into it; to() lays the
+// weights out on the target device.
+TfjsGraph compile_tfjs_graph(TfjsModel&& model);
 
 }  // namespace upscaled::model::torchnet

@@ -10,6 +10,7 @@
 #include "model/torch/tfjs_graph.h"
 
 #include <algorithm>
+#include <numeric>
 
 namespace upscaled::model::torchnet {
 namespace {
@@ -171,22 +172,43 @@ torch::Tensor TfjsGraph::run_from(std::vector<torch::Tensor> values, std::size_t
   return std::move(values.back());
 }
 
+namespace {
+
+// A dense tensor in any dimension order (compile's weight views) moved in its memory order:
+// one plain copy, the view's order restored on arrival.
+torch::Tensor move_as_stored(const torch::Tensor& t, torch::Device device) {
+  if (t.device() == device) return t;
+  std::vector<int64_t> order(static_cast<std::size_t>(t.dim()));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return t.stride(a) > t.stride(b); });
+  const torch::Tensor stored = t.permute(order);
+  if (!stored.is_contiguous()) return t.to(device);
+  std::vector<int64_t> back(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) back[static_cast<std::size_t>(order[i])] = static_cast<int64_t>(i);
+  return stored.to(device).permute(back);
+}
+
+}  // namespace
+
 void TfjsGraph::to(torch::Device device, torch::Dtype dtype, bool channels_last) {
+  // On a GPU every step after the copy runs there. libtorch's CPU-side steps (to(device,
+  // dtype) converts before copying; contiguous() lays out) split over its CPU thread pool,
+  // and beside the GPU warm-up thread (DeviceWarmUp) each of those parallel steps waited for
+  // a descheduled worker: on the H200 the load's CPU steps took 0.05-0.17 s there against
+  // 0.02 s alone (docs/gpu-pipeline.md, start-up).
+  const auto layout = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
   for (GraphNode& node : nodes) {
-    if (node.weight.defined()) {
-      node.weight = node.weight.to(device, dtype);
-      if (channels_last) node.weight = node.weight.contiguous(torch::MemoryFormat::ChannelsLast);
-    }
-    if (node.bias.defined()) node.bias = node.bias.to(device, dtype);
+    if (node.weight.defined()) node.weight = move_as_stored(node.weight, device).to(dtype).contiguous(layout);
+    if (node.bias.defined()) node.bias = node.bias.to(device).to(dtype);
   }
 }
 
 std::unique_ptr<Network> load_tfjs_network(const std::filesystem::path& model_json) {
   StepTimer steps;
-  const TfjsModel model = read_tfjs_model(model_json, &steps);
-  TfjsGraph graph = compile_tfjs_graph(model);
-  steps.step("compiled");
+  TfjsModel model = read_tfjs_model(model_json, &steps);
   const RdnInfo info = detect_rdn(model);
+  TfjsGraph graph = compile_tfjs_graph(std::move(model));
+  steps.step("compiled");
   if (info.arch == RdnInfo::Arch::other)
     log::warn(log::cat(model_json.string(),
                        ": not an idealo RDN/RRDN topology; running it as a generic graph "

@@ -111,6 +111,11 @@ TorchUpscaler::TorchUpscaler(std::unique_ptr<Network> network, const ModelReques
   memory_cost_file_ = request.memory_cost_cache;
   network_->to(device_, dtype_);
   if (device_.is_cuda()) set_cudnn_autotune(*network_);
+#ifdef UPSCALED_TORCH_CUDA
+  // to() converted the weights on this thread's current stream; the stages' own streams and
+  // the priming thread's read them without other ordering.
+  if (device_.is_cuda()) c10::cuda::getCurrentCUDAStream(device_.index()).synchronize();
+#endif
 }
 
 TorchUpscaler::~TorchUpscaler() {

@@ -16,7 +16,7 @@ tests=${2:-}
 source scripts/gpu/summary.sh
 carry=$PWD/.gpu-carry
 source scripts/gpu/lib.sh
-gpu_build_or_stop "$out/build.log" upscaled bench_model_throughput test_cli_file test_cudnn_prime model_formats_test
+gpu_build_or_stop "$out/build.log" upscaled bench_model_throughput test_cli_file test_cudnn_prime model_formats_test test_model_tfjs
 tp=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 # shellcheck disable=SC2086 # CUDNN_CMAKE_ARGS holds several arguments
 (cmake -S "$base" -B /tmp/b0 -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 $CUDNN_CMAKE_ARGS \
