@@ -196,9 +196,17 @@ void TfjsGraph::to(torch::Device device, torch::Dtype dtype, bool channels_last)
   // and beside the GPU warm-up thread (DeviceWarmUp) each of those parallel steps waited for
   // a descheduled worker: on the H200 the load's CPU steps took 0.05-0.17 s there against
   // 0.02 s alone (docs/gpu-pipeline.md, start-up).
+  // One conversion per weight (dtype and layout in one copy), its float32 copy freed before
+  // the next: the caching allocator reuses that block rather than keep every one cached.
   const auto layout = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
   for (GraphNode& node : nodes) {
-    if (node.weight.defined()) node.weight = move_as_stored(node.weight, device).to(dtype).contiguous(layout);
+    if (node.weight.defined()) {
+      const torch::Tensor moved = move_as_stored(node.weight, device);
+      torch::Tensor laid_out =
+          torch::empty(moved.sizes(), torch::TensorOptions().device(device).dtype(dtype).memory_format(layout));
+      laid_out.copy_(moved);
+      node.weight = std::move(laid_out);
+    }
     if (node.bias.defined()) node.bias = node.bias.to(device).to(dtype);
   }
 }
