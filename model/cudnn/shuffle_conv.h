@@ -44,6 +44,10 @@ struct ShuffleConv {
 bool shuffle_conv_supports(int block);
 
 void run_shuffle_conv(const ShuffleConv& s, cudaStream_t stream);
+// Loads the kernel that run_shuffle_conv() launches for s.block, now (synchronous). CUDA loads
+// kernels lazily at their first launch, and a load waits for the work then in flight on the
+// device: called at model load, so that the first batch does not wait for its own network.
+void load_shuffle_conv(const ShuffleConv& s);
 
 struct UpsampleConv {
   static constexpr int kOutChannels = 3;
@@ -63,5 +67,6 @@ struct UpsampleConv {
 bool upsample_conv_supports(int block);
 
 void run_upsample_conv(const UpsampleConv& s, cudaStream_t stream);
+void load_upsample_conv(const UpsampleConv& s);  // as load_shuffle_conv
 
 }  // namespace upscaled::model::cudnn

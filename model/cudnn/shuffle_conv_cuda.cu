@@ -200,32 +200,41 @@ dim3 grid_for(int n, int h, int w) {
   return dim3((w + 31) / 32, std::min(h, 65535), n);
 }
 
+// stream null: only load the kernel (cudaFuncGetAttributes loads a lazily loaded kernel).
 template <int B>
-void launch(const ShuffleConv& s, cudaStream_t stream) {
-  shuffle_conv_kernel<B><<<grid_for(s.n, s.h, s.w), 32 * B, 0, stream>>>(s);
+void launch(const ShuffleConv& s, cudaStream_t stream, bool load_only) {
+  cudaFuncAttributes attributes{};
+  if (load_only)
+    cudaFuncGetAttributes(&attributes, shuffle_conv_kernel<B>);
+  else
+    shuffle_conv_kernel<B><<<grid_for(s.n, s.h, s.w), 32 * B, 0, stream>>>(s);
 }
 
 template <int B>
-void launch(const UpsampleConv& s, cudaStream_t stream) {
-  upsample_conv_kernel<B><<<grid_for(s.n, s.h, s.w), 32 * B, 0, stream>>>(s);
+void launch(const UpsampleConv& s, cudaStream_t stream, bool load_only) {
+  cudaFuncAttributes attributes{};
+  if (load_only)
+    cudaFuncGetAttributes(&attributes, upsample_conv_kernel<B>);
+  else
+    upsample_conv_kernel<B><<<grid_for(s.n, s.h, s.w), 32 * B, 0, stream>>>(s);
 }
 
 // One switch for both passes: the block size picks the kernel's instantiation (the up-sampling
 // pass has none for 8: its callers check upsample_conv_supports first).
 template <typename Pass>
-void dispatch(const Pass& s, cudaStream_t stream, const char* what) {
+void dispatch(const Pass& s, cudaStream_t stream, const char* what, bool load_only = false) {
   switch (s.block) {
     case 2:
-      launch<2>(s, stream);
+      launch<2>(s, stream, load_only);
       break;
     case 3:
-      launch<3>(s, stream);
+      launch<3>(s, stream, load_only);
       break;
     case 4:
-      launch<4>(s, stream);
+      launch<4>(s, stream, load_only);
       break;
     default:
-      if constexpr (std::is_same_v<Pass, ShuffleConv>) launch<8>(s, stream);
+      if constexpr (std::is_same_v<Pass, ShuffleConv>) launch<8>(s, stream, load_only);
       break;
   }
   const cudaError_t err = cudaGetLastError();
@@ -252,6 +261,10 @@ void run_shuffle_conv(const ShuffleConv& s, cudaStream_t stream) {
   dispatch(s, stream, "shuffle convolution");
 }
 
+void load_shuffle_conv(const ShuffleConv& s) {
+  if (shuffle_conv_supports(s.block)) dispatch(s, nullptr, "loading the shuffle convolution", true);
+}
+
 bool upsample_conv_supports(int block) {
   return block >= 2 && block <= 4;
 }
@@ -260,6 +273,10 @@ void run_upsample_conv(const UpsampleConv& s, cudaStream_t stream) {
   if (!upsample_conv_supports(s.block) || !s.weight || !valid(s.in, s.out, s.n, s.h, s.w, s.block))
     throw Error(ErrorCode::internal, "up-sampling convolution: invalid arguments");
   dispatch(s, stream, "up-sampling convolution");
+}
+
+void load_upsample_conv(const UpsampleConv& s) {
+  if (upsample_conv_supports(s.block)) dispatch(s, nullptr, "loading the up-sampling convolution", true);
 }
 
 }  // namespace upscaled::model::cudnn

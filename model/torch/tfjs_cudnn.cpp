@@ -198,6 +198,14 @@ class CudnnFusedRunner final : public FusedRunner {
   explicit CudnnFusedRunner(const TfjsGraph& graph, c10::DeviceIndex device)
       : exec_(to_ops(graph, keep_), split_wanted()), tail_(one_pass_tail(graph, exec_.stop())) {
     if (exec_.stop() > 1) exec_.assemble_weights(c10::cuda::getCurrentCUDAStream(device).stream());
+    std::visit(
+        [](const auto& tail) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(tail)>, cudnn::ShuffleConv>)
+            cudnn::load_shuffle_conv(tail);
+          else if constexpr (std::is_same_v<std::decay_t<decltype(tail)>, cudnn::UpsampleConv>)
+            cudnn::load_upsample_conv(tail);
+        },
+        tail_.op);
   }
   int stop() const { return exec_.stop(); }
 

@@ -9,6 +9,7 @@
 #   the base folder): scripts/gpu/ab-startup.sh BASE_DIR [ctest regex]
 #   env: NEW_ENVS="A=1 B=0": the working tree's build once per setting each round, after the
 #        base (default: once, as it is); "A=1,B=0" sets two. BASE_ENVS: the same for the base.
+#        ECHO=1: also the real clip (.gpu-carry/echo-hereweare.webm) through the new build.
 #   make the base here: mkdir .kbase && git archive COMMIT | tar -x -C .kbase
 set -uo pipefail
 base=$1
@@ -16,7 +17,7 @@ tests=${2:-}
 source scripts/gpu/summary.sh
 carry=$PWD/.gpu-carry
 source scripts/gpu/lib.sh
-gpu_build_or_stop "$out/build.log" upscaled bench_model_throughput test_cli_file test_cudnn_prime model_formats_test test_model_tfjs
+gpu_build_or_stop "$out/build.log" upscaled bench_model_throughput test_cli_file test_cudnn_prime model_formats_test test_model_tfjs test_shuffle_conv
 tp=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 # shellcheck disable=SC2086 # CUDNN_CMAKE_ARGS holds several arguments
 (cmake -S "$base" -B /tmp/b0 -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 $CUDNN_CMAKE_ARGS \
@@ -40,6 +41,12 @@ for round in 0 $(seq "${ROUNDS:-3}"); do
 done
 timeout 60 /tmp/b/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda --precision fp16 --batch 4 \
   --sizes 640x360 --warmup 3 --iterations 10 2>&1 | grep -m1 -E "^640x360" | sed "s/^/model only batch 4: /" | tee -a "$log"
+if [[ ${ECHO:-0} == 1 ]]; then  # the real clip through the working tree's build, as issue #5 asks
+  timeout 60 /tmp/b/app/upscaled file "$carry/echo-hereweare.webm" -o /tmp/echo-up.mkv -m "$thick/x4/model.json" \
+    -s 4 --preset veryfast --overwrite --stats --no-progress > "$out/echo.txt" 2>&1
+  say "echo clip rc=$?: $(grep -E 'fps end to end' "$out/echo.txt" | tail -1) / $(grep -E '^steady state' "$out/echo.txt")"
+  grep -E "^(stage|infer|encode|decode) " "$out/echo.txt" | tee -a "$log"
+fi
 if [[ -n $tests ]]; then
   export UPSCALED_TEST_MODELS_DIR=$carry
   (cd /tmp/b && ctest -j4 --timeout 200 --output-on-failure -R "$tests") > "$out/ctest.log" 2>&1
