@@ -1,6 +1,7 @@
 // Compiles a Keras Functional graph (as read from a TF.js model.json) into libtorch ops.
-// Layout: Keras is NHWC with HWIO kernels; libtorch convolutions want NCHW and OIHW, so
-// kernels are permuted once here and concatenation happens on dim 1.
+// Layout: Keras is NHWC with HWIO kernels; libtorch convolutions want NCHW and OIHW, so each
+// kernel becomes an OIHW view of its HWIO weights here (TfjsGraph::to lays it out on the
+// target device) and concatenation happens on dim 1.
 #include "model/torch/tfjs_graph.h"
 
 #include "core/error.h"
