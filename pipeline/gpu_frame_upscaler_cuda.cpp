@@ -126,8 +126,10 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     chain_ = std::make_unique<SlotChain<GpuBatch>>(std::move(pool), depth);
     auto bind = [this] { cuda_check(cudaSetDevice(device_), "cudaSetDevice (upscale stage thread)"); };
     chain_->add_to(group, {"preprocess", [this](GpuBatch& b) { return preprocess(b); }, bind},
-                   {{"infer", [this](GpuBatch& b) { infer(b); }, bind},
-                    {"postprocess", [this](GpuBatch& b) { postprocess(b); }, bind}},
+                   {{"infer", [this](GpuBatch& b) { infer(b); }, bind,
+                     // The last batch's network, so that infer's wall time covers its GPU time.
+                     [this] { infer_stream_.synchronize(); }},
+                    {"postprocess", [this](GpuBatch& b) { postprocess(b); }, bind, {}}},
                    [out = links.out] { out->close(); });
   }
 

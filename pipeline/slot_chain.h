@@ -45,6 +45,10 @@ class SlotChain {
     std::string name;
     std::function<void(Slot&)> work;
     std::function<void()> init;  // optional
+    // Optional: runs on the step's thread once its input has ended and it handed on every
+    // slot, before its output closes: e.g. waiting for work it only queued, so that the
+    // stage's wall time covers that work.
+    std::function<void()> drained;
   };
 
   // Slots that keep a chain of `steps` steps with queues of `depth` busy: one in each step
@@ -105,6 +109,7 @@ class SlotChain {
               step.work(**slot);
               if (!send(i + 1, *slot)) return;
             }
+            if (step.drained) step.drained();
           },
           [close, i] { close(i + 1); });
     }

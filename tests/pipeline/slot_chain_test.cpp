@@ -31,7 +31,8 @@ struct Harness {
   BoundedQueue<int> out{4};
   StageGroup group;
   std::unique_ptr<SlotChain<FakeSlot>> chain;
-  std::atomic<int> in_flight{0}, max_in_flight{0}, fills{0}, finished{0};
+  std::atomic<int> in_flight{0}, max_in_flight{0}, fills{0}, finished{0}, infer_drained{0};
+  std::atomic<int> finished_before_drained{0};
   std::atomic<bool> reused_while_busy{false}, out_of_order{false};
 
   explicit Harness(CancelToken token = CancelToken()) : group(std::move(token)) {
@@ -83,6 +84,10 @@ struct Harness {
       s.in_use = false;  // the slot's "device work" is complete before it returns
       out.push(item);
     };
+    infer.drained = [this] {
+      if (finished > 0) ++finished_before_drained;
+      ++infer_drained;
+    };
     std::vector<SlotChain<FakeSlot>::Step> rest{infer, post};
     chain->add_to(group, first, rest, [this] {
       ++finished;
@@ -114,6 +119,8 @@ TEST(SlotChain, KeepsOrderBoundsSlotsAndDrainsAtEndOfInput) {
   EXPECT_EQ(h.fills, kItems);  // slots are reused: 7 slots served 300 items
   EXPECT_EQ(h.chain->size(), 7u);
   EXPECT_EQ(h.finished, 1);
+  EXPECT_EQ(h.infer_drained, 1);  // once, at end of input, before the chain's end
+  EXPECT_EQ(h.finished_before_drained, 0);
   const auto waits = h.chain->waits();
   ASSERT_EQ(waits.size(), 3u);
   EXPECT_EQ(waits[0].name, "pre");
