@@ -23,14 +23,12 @@ class StepTimer {
     last_ = now;
   }
   const std::string& text() const { return text_; }
-  double total_s() const { return seconds(start_, Clock::now()); }
 
  private:
   static double seconds(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
   }
-  Clock::time_point start_ = Clock::now();
-  Clock::time_point last_ = start_;
+  Clock::time_point last_ = Clock::now();
   std::string text_;
 };
 

@@ -200,23 +200,25 @@ dim3 grid_for(int n, int h, int w) {
   return dim3((w + 31) / 32, std::min(h, 65535), n);
 }
 
-// stream null: only load the kernel (cudaFuncGetAttributes loads a lazily loaded kernel).
-template <int B>
-void launch(const ShuffleConv& s, cudaStream_t stream, bool load_only) {
+// Launches `kernel` for s, or with load_only only loads it (cudaFuncGetAttributes loads a
+// lazily loaded kernel; an error shows in dispatch's cudaGetLastError).
+template <int B, typename Pass>
+void launch(void (*kernel)(Pass), const Pass& s, cudaStream_t stream, bool load_only) {
   cudaFuncAttributes attributes{};
   if (load_only)
-    cudaFuncGetAttributes(&attributes, shuffle_conv_kernel<B>);
+    cudaFuncGetAttributes(&attributes, kernel);
   else
-    shuffle_conv_kernel<B><<<grid_for(s.n, s.h, s.w), 32 * B, 0, stream>>>(s);
+    kernel<<<grid_for(s.n, s.h, s.w), 32 * B, 0, stream>>>(s);
+}
+
+template <int B>
+void launch(const ShuffleConv& s, cudaStream_t stream, bool load_only) {
+  launch<B>(shuffle_conv_kernel<B>, s, stream, load_only);
 }
 
 template <int B>
 void launch(const UpsampleConv& s, cudaStream_t stream, bool load_only) {
-  cudaFuncAttributes attributes{};
-  if (load_only)
-    cudaFuncGetAttributes(&attributes, upsample_conv_kernel<B>);
-  else
-    upsample_conv_kernel<B><<<grid_for(s.n, s.h, s.w), 32 * B, 0, stream>>>(s);
+  launch<B>(upsample_conv_kernel<B>, s, stream, load_only);
 }
 
 // One switch for both passes: the block size picks the kernel's instantiation (the up-sampling

@@ -81,28 +81,27 @@ bool warm_up_network_device(const ModelRequest& request) {
 #ifdef UPSCALED_TORCH_CUDA
   // Where the time goes, for --log-level debug (docs/gpu-pipeline.md, start-up).
   StepTimer steps;
-  auto step = [&](const char* what) { steps.step(what); };
   if (request.device == "cpu" || !torch::cuda::is_available()) return false;
   torch::Device device = torchnet::resolve_device(request.device, request.name);
   if (!device.is_cuda()) return false;
   if (device.index() < 0) device = torch::Device(torch::kCUDA, 0);
-  step("driver");
+  steps.step("driver");
   c10::cuda::CUDAGuard guard(device);
   c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, device.index());
   c10::cuda::CUDAStreamGuard on_stream(stream);
   c10::InferenceMode inference;
-  step("context and stream");
+  steps.step("context and stream");
   const auto half = torch::TensorOptions().device(device).dtype(torch::kHalf);
   const torch::Tensor x = torch::zeros({1, 64, 16, 16}, half).contiguous(torch::MemoryFormat::ChannelsLast);
   const torch::Tensor w = torch::zeros({64, 64, 3, 3}, half).contiguous(torch::MemoryFormat::ChannelsLast);
-  step("first tensors");
+  steps.step("first tensors");
   torch::conv2d(x, w, {}, 1, 1);
-  step("libtorch convolution");
+  steps.step("libtorch convolution");
 #ifdef UPSCALED_CUDNN_GRAPH
   cudnn::warm_up(stream.stream());
 #endif
   stream.synchronize();
-  step("executor");
+  steps.step("executor");
   log::debug("GPU warm-up steps: " + steps.text());
   return true;
 #else

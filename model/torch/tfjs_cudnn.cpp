@@ -291,11 +291,12 @@ class CudnnFusedRunner final : public FusedRunner {
 std::unique_ptr<FusedRunner> make_fused_runner(const TfjsGraph& graph) {
   const char* choice = std::getenv("UPSCALED_NETWORK_EXECUTOR");
   if (choice && std::string(choice) == "eager") return nullptr;
-  for (const GraphNode& n : graph.nodes)
-    if (n.weight.defined() && (!n.weight.is_cuda() || n.weight.scalar_type() != torch::kHalf)) return nullptr;
   c10::DeviceIndex device = 0;
-  for (const GraphNode& n : graph.nodes)
-    if (n.weight.defined()) device = n.weight.device().index();
+  for (const GraphNode& n : graph.nodes) {
+    if (!n.weight.defined()) continue;
+    if (!n.weight.is_cuda() || n.weight.scalar_type() != torch::kHalf) return nullptr;
+    device = n.weight.device().index();
+  }
   auto runner = std::make_unique<CudnnFusedRunner>(graph, device);
   if (runner->stop() <= 1) return nullptr;
   return runner;
