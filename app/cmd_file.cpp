@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/encoder_select.h"
+#include "model/gpu_library_prefetch.h"
 #include "pipeline/duplicate_skipper.h"
 #include "pipeline/transcode_job.h"
 #ifdef HAVE_UPSCALED_DOCTOR
@@ -12,6 +13,7 @@
 #include "doctor/env_traps.h"
 #endif
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -69,6 +71,8 @@ int run_file(FileArgs& a) {
   a.job.geometry.pre_resize = a.pre_resize == "auto";
   if (a.skip_option->count() > 0) a.job.skip_duplicates = parse_threshold(a.skip_duplicates);
   pipeline::check_job_paths(a.job);
+  // Beside the startup check: cuDNN's libraries read in before the network's first use.
+  const model::GpuLibraryPrefetch prefetch(a.job.model.device != "cpu" && !model::is_classic_model(a.job.model.name));
 #ifdef HAVE_UPSCALED_DOCTOR
   // The same checks as `upscaled doctor`, quiet unless something is wrong; one line per
   // stage decision; --require-gpu turns a CPU fallback into exit code 7.
@@ -89,7 +93,12 @@ int run_file(FileArgs& a) {
   ProgressPrinter printer(!global_options().quiet && !a.no_progress);
   a.job.on_progress = [&](const pipeline::Progress& p) { printer.update(p); };
   try {
+    const auto job_start = std::chrono::steady_clock::now();
     const pipeline::JobResult r = pipeline::run_transcode(a.job, cancel);
+    // What follows the job's clock: its stages, pools and model released (debug only).
+    log::debug(log::cat("job returned ",
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - job_start).count() - r.seconds,
+                        " s after its clock stopped (resources released)"));
     printer.finish();
     log::info(log::cat("wrote '", a.job.output.string(), "': ", r.frames, " frames at ", r.width, "x", r.height, " in ",
                        static_cast<int>(r.seconds * 10) / 10.0, " s (", r.model, ")"));

@@ -4,6 +4,7 @@
 #include "app/command_registry.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/process_clock.h"
 #include "io/ffmpeg_log.h"
 
 #include <algorithm>
@@ -27,6 +28,7 @@ GlobalOptions& global_options() {
 
 int main(int argc, char** argv) {
   using namespace upscaled;
+  const double main_entered_s = seconds_since_process_start();
   CLI::App root{"upscaled: video and image upscaling with ESRGAN-family networks"};
   root.require_subcommand(1);
   root.set_version_flag("--version", "upscaled 0.1.0");
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
     log::set_level(g.quiet ? log::Level::error : log::parse_level(g.log_level));
     // FFmpeg's own chatter (encoder statistics, probing notes) only when debugging.
     io::route_ffmpeg_log();
+    log::debug(log::cat("main entered ", main_entered_s, " s after the process started"));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "upscaled: --log-level: %s\n", e.what());
     return static_cast<int>(ErrorCode::usage);
@@ -64,7 +67,9 @@ int main(int argc, char** argv) {
   for (auto& [sub, run] : runs) {
     if (!sub->parsed()) continue;
     try {
-      return run();
+      const int rc = run();
+      log::debug(log::cat("command done ", seconds_since_process_start(), " s after the process started"));
+      return rc;
     } catch (const Error& e) {
       std::fprintf(stderr, "upscaled: error: %s\n", e.what());
       return static_cast<int>(e.code());

@@ -2,6 +2,7 @@
 #include "doctor/doctor.h"
 
 #include "core/log.h"
+#include "core/step_timer.h"
 #include "doctor/codec_cache.h"
 #include "doctor/env_traps.h"
 #include "doctor/ffmpeg_checks.h"
@@ -109,14 +110,18 @@ Report run_checks(const StartupOptions& o, Depth depth) {
   const bool gpu_wanted = o.model.device != "cpu";
   const bool classic = model::is_classic_model(o.model.name);
   Report r;
+  StepTimer steps;  // where the check's time goes (--log-level debug)
 
   const DriverInfo driver = query_driver();
+  steps.step("driver");
   // Startup touches only the GPU it will use; doctor probes them all. Without a driver the
   // runtime answers in microseconds, so the probe still runs and reports its own words.
   const kernels::DeviceProbe devices = kernels::probe_devices(full ? -1 : 1);
+  steps.step("CUDA devices");
   const int cuda_device = !devices.devices.empty() && devices.devices.front().kernel_ok ? 0 : -1;
   const bool need_torch = full || (!classic && gpu_wanted);
   const TorchFacts torch = need_torch ? torch_facts(full, cuda_device) : TorchFacts{};
+  steps.step("libtorch");
 
   r.checks.push_back(driver_check(driver, devices.runtime_version, torch.cuda_version));
   for (auto& c : gpu_checks(devices, driver)) r.checks.push_back(std::move(c));
@@ -130,8 +135,10 @@ Report run_checks(const StartupOptions& o, Depth depth) {
     codecs = codec_probes(driver, devices, std::max(cuda_device, 0), cache_dir, o.use_cache && !full);
   if (codecs)
     for (auto& c : codec_checks(*codecs, driver)) r.checks.push_back(std::move(c));
+  steps.step("codec probes");
 
   for (auto& c : ffmpeg_checks(o.encoder, o.input_codec)) r.checks.push_back(std::move(c));
+  steps.step("FFmpeg");
 
   PlanInputs in;
   in.device = o.model.device;
@@ -160,6 +167,8 @@ Report run_checks(const StartupOptions& o, Depth depth) {
   r.checks.push_back(folder_check("env.cache_dir", "cache", cache_dir, "set UPSCALED_CACHE_DIR or --cache-dir"));
 
   finish(r, o);
+  steps.step("the rest");
+  r.steps = steps.text();
   r.elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return r;
 }
@@ -182,7 +191,7 @@ StagePlan startup_check(const StartupOptions& options) {
       log::warn(line);
   }
   log_plan(r.plan, false);
-  log::debug(log::cat("startup check took ", r.elapsed_ms, " ms"));
+  log::debug(log::cat("startup check took ", r.elapsed_ms, " ms (", r.steps, ")"));
   if (!r.can_run) throw Error(r.exit_code, r.verdict);
   return r.plan;
 }

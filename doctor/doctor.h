@@ -60,6 +60,7 @@ struct Report {
   ErrorCode exit_code = ErrorCode::ok;  // what `upscaled doctor` exits with
   std::string verdict;                  // one line
   double elapsed_ms = 0;
+  std::string steps;  // the check's steps and their host time, for a debug line
 };
 
 enum class Depth {

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "model/classic_upscaler.h"
+#include "model/gpu_library_prefetch.h"
 #include "model/registry.h"
 #ifdef UPSCALED_HAVE_TORCH
 #include "model/network_loader.h"
@@ -60,7 +61,8 @@ DeviceWarmUp::DeviceWarmUp(const ModelRequest& request) {
     try {
       if (warm_up_network_device(request))
         log::debug(log::cat("GPU warm-up took ",
-                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                            " s (cuDNN libraries loaded: ", loaded_cudnn_libraries(), ")"));
     } catch (const std::exception& e) {
       log::debug(log::cat("GPU warm-up failed (the model's first run will report its own error): ", e.what()));
     }
