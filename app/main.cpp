@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <map>
+#include <string>
 
 namespace upscaled::app {
 
@@ -69,6 +71,10 @@ int main(int argc, char** argv) {
     try {
       const int rc = run();
       log::debug(log::cat("command done ", seconds_since_process_start(), " s after the process started"));
+      if (const char* q = std::getenv("UPSCALED_QUICK_EXIT"); q && std::string(q) == "1") {
+        std::fflush(nullptr);
+        std::_Exit(rc);
+      }
       return rc;
     } catch (const Error& e) {
       std::fprintf(stderr, "upscaled: error: %s\n", e.what());

@@ -32,6 +32,33 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Debug timings of what follows the job's clock: the job's resources released as the function
+// returns. A Mark's destructor runs after everything declared after it (up to the next Mark)
+// was destroyed, and names that; the timer prints the line when it goes, last.
+class ReleaseTimer {
+ public:
+  struct Mark {
+    ReleaseTimer& timer;
+    const char* what;
+    ~Mark() { timer.step(what); }
+  };
+  void start() { last_ = Clock::now(), started_ = true; }
+  ~ReleaseTimer() {
+    if (started_) log::debug("job released: " + text_);
+  }
+
+ private:
+  void step(const char* what) {
+    if (!started_) return;
+    const auto now = Clock::now();
+    text_ += log::cat(text_.empty() ? "" : ", ", what, " ", std::chrono::duration<double>(now - last_).count(), " s");
+    last_ = now;
+  }
+  Clock::time_point last_;
+  bool started_ = false;
+  std::string text_;
+};
+
 struct MuxItem {
   io::PacketPtr packet;
   bool video = false;
@@ -89,11 +116,13 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
     last = now;
   };
   check_job_paths(opt);
+  ReleaseTimer release;
   // The GPU's one-off set-up runs while the input is opened and the model read; joined
   // before the model's memory is measured. None for a model that an earlier job of this
   // process loaded and ran.
   std::optional<model::DeviceWarmUp> warm_up;
   if (!opt.models || !opt.models->has_idle(opt.model)) warm_up.emplace(opt.model);
+  const ReleaseTimer::Mark input_released{release, "input (demuxer, NVDEC, decoder)"};
   io::Demuxer demuxer(opt.input);
   NvdecSession nvdec;  // before the decoder: outlives it and every frame it decodes
   io::Decoder decoder(demuxer.video_stream(), opt.input);
@@ -106,6 +135,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   const int in_sar_num = par->sample_aspect_ratio.num, in_sar_den = par->sample_aspect_ratio.den;
   model::ModelRequest request = opt.model;
   request.scale = wanted_scale(opt.geometry, opt.model.scale, par->width, par->height, in_sar_num, in_sar_den);
+  const ReleaseTimer::Mark model_released{release, "model"};
   std::optional<model::UpscalerCache::Lease> lease;
   std::unique_ptr<model::Upscaler> own_model;
   if (opt.models)
@@ -116,6 +146,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   const int scale = upscaler->scale();
   mark("load model");
 
+  const ReleaseTimer::Mark output_released{release, "output (muxer, staged file)"};
   io::StagedOutput staged(opt.output, opt.overwrite, opt.temp_dir);
   io::Muxer muxer(staged.temp_path(), opt.output, demuxer.context(), demuxer.video_index());
 
@@ -146,6 +177,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   ec.crf = opt.crf;
   ec.preset = opt.preset;
   ec.global_header = muxer.wants_global_header();
+  const ReleaseTimer::Mark encoder_released{release, "encoder"};
   io::Encoder encoder = io::open_video_encoder(ec, opt.encode);
   muxer.add_video(encoder.context());
   muxer.write_header();
@@ -177,6 +209,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   if (warm_up) warm_up->wait();
   upscaler->prepare(geo.net_width, geo.net_height, gpu_batch_pool_size(frame_options.batch_queue));
   mark("plan memory");
+  const ReleaseTimer::Mark frames_released{release, "frame stages (pools, queues, threads)"};
   std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, frame_options);
   const std::int64_t estimated_frames = demuxer.estimated_frames();
   int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
@@ -355,6 +388,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
     p.fps = result.seconds > 0 ? result.frames / result.seconds : 0;
     opt.on_progress(p);
   }
+  release.start();
   return result;
 }
 
