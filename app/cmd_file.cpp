@@ -103,6 +103,9 @@ int run_file(FileArgs& a) {
     log::info(log::cat("wrote '", a.job.output.string(), "': ", r.frames, " frames at ", r.width, "x", r.height, " in ",
                        static_cast<int>(r.seconds * 10) / 10.0, " s (", r.model, ")"));
     if (a.stats) std::fputs(pipeline::format_stage_stats(r).c_str(), stderr);
+    // The output is committed and every job resource released: what is left is the
+    // process's own teardown.
+    global_options().exit_without_teardown = true;
     return 0;
   } catch (...) {
     printer.finish();

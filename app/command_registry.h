@@ -31,6 +31,10 @@ struct CommandRegistration {
 struct GlobalOptions {
   std::string log_level = "info";
   bool quiet = false;
+  // Set by a command whose work is done and durable (`file`: the output committed) when
+  // nothing it still holds needs an orderly release: main() then exits without running
+  // destructors (app/main.cpp says why).
+  bool exit_without_teardown = false;
 };
 GlobalOptions& global_options();
 

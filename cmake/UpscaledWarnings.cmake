@@ -13,5 +13,7 @@ function(upscaled_warnings target)
   if(UPSCALED_SANITIZE)
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=address,undefined -fno-omit-frame-pointer>)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+    # app/main.cpp keeps the orderly exit that leak checkers need.
+    target_compile_definitions(${target} PRIVATE UPSCALED_SANITIZE_BUILD=1)
   endif()
 endfunction()

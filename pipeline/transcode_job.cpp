@@ -122,9 +122,11 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   // process loaded and ran.
   std::optional<model::DeviceWarmUp> warm_up;
   if (!opt.models || !opt.models->has_idle(opt.model)) warm_up.emplace(opt.model);
-  const ReleaseTimer::Mark input_released{release, "input (demuxer, NVDEC, decoder)"};
+  const ReleaseTimer::Mark demuxer_released{release, "demuxer"};
   io::Demuxer demuxer(opt.input);
+  const ReleaseTimer::Mark nvdec_released{release, "NVDEC session (FFmpeg's CUDA device, decode stream)"};
   NvdecSession nvdec;  // before the decoder: outlives it and every frame it decodes
+  const ReleaseTimer::Mark decoder_released{release, "decoder"};
   io::Decoder decoder(demuxer.video_stream(), opt.input);
   const AVStream* in_video = demuxer.video_stream();
   const AVCodecParameters* par = in_video->codecpar;
