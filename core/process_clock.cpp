@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <exception>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -10,12 +11,12 @@
 
 namespace upscaled {
 
-double seconds_since_process_start() {
+double seconds_since_process_start() noexcept try {
   std::ifstream in("/proc/self/stat");
   const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
   const auto close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
+  if (close == std::string::npos || close + 2 > stat.size()) return -1;
   std::istringstream fields(stat.substr(close + 2));
   std::string field;
   for (int i = 3; i <= 22 && fields >> field; ++i)
@@ -26,6 +27,8 @@ double seconds_since_process_start() {
       return static_cast<double>(now.tv_sec) + now.tv_nsec * 1e-9 - std::stod(field) / static_cast<double>(ticks);
     }
   return -1;
+} catch (const std::exception&) {
+  return -1;  // an unreadable or unexpected /proc: a debug line shows -1, nothing fails
 }
 
 }  // namespace upscaled

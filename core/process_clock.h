@@ -3,11 +3,12 @@
 // the command itself and the exit (docs/gpu-pipeline.md, start-up).
 //
 // Contract: synchronous, any thread; reads /proc/self/stat (the start time in clock ticks,
-// 10 ms on Linux) against CLOCK_BOOTTIME. Returns a negative value where /proc is missing.
+// 10 ms on Linux) against CLOCK_BOOTTIME. Returns a negative value where /proc is missing or unreadable;
+// never throws.
 #pragma once
 
 namespace upscaled {
 
-double seconds_since_process_start();
+double seconds_since_process_start() noexcept;
 
 }  // namespace upscaled
