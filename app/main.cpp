@@ -28,9 +28,9 @@ GlobalOptions& global_options() {
 
 namespace {
 
-// A finished `upscaled file` on a GPU spent 0.35 s of its wall time after the command, in
+// A finished `upscaled file` on a GPU spent 0.24-0.41 s of its wall time after the command, in
 // static destructors: libtorch's and CUDA's teardown of a context the kernel frees anyway when
-// the process ends (0.14-0.2 s with _Exit; H200, docs/gpu-pipeline.md). Leak checkers need the
+// the process ends (0.13-0.20 s with _Exit; H200, docs/gpu-pipeline.md). Leak checkers need the
 // orderly exit: sanitizer builds keep it, and UPSCALED_QUICK_EXIT=0 asks for it.
 bool quick_exit_allowed() {
 #if defined(__SANITIZE_ADDRESS__) || defined(UPSCALED_SANITIZE_BUILD)

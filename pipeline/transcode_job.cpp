@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/step_timer.h"
 #include "io/decoder.h"
 #include "io/demuxer.h"
 #include "io/encoder.h"
@@ -40,23 +41,17 @@ class ReleaseTimer {
   struct Mark {
     ReleaseTimer& timer;
     const char* what;
-    ~Mark() { timer.step(what); }
+    ~Mark() {
+      if (timer.steps_) timer.steps_->step(what);
+    }
   };
-  void start() { last_ = Clock::now(), started_ = true; }
+  void start() { steps_.emplace(); }
   ~ReleaseTimer() {
-    if (started_) log::debug("job released: " + text_);
+    if (steps_) log::debug("job released: " + steps_->text());
   }
 
  private:
-  void step(const char* what) {
-    if (!started_) return;
-    const auto now = Clock::now();
-    text_ += log::cat(text_.empty() ? "" : ", ", what, " ", std::chrono::duration<double>(now - last_).count(), " s");
-    last_ = now;
-  }
-  Clock::time_point last_;
-  bool started_ = false;
-  std::string text_;
+  std::optional<StepTimer> steps_;  // from start(): none while an exception unwinds the job
 };
 
 struct MuxItem {
