@@ -8,15 +8,23 @@
 //           scaled residual adds as separate passes (what eager libtorch does);
 //   convs:  only the 150 convolutions on packed tensors (the convolution cost alone);
 //   split-convs: the same multiply-adds as 150 convolutions of the dense blocks' parts
-//           (run_split_convs below).
+//           (run_split_convs below);
+//   own-fused: the placement of `fused` with the executor's own convolution kernel
+//           (model/cudnn/dense_conv.h): prefixes read in place, bias + ReLU and the scaled
+//           residual in the kernel, results written into their slices.
 // Random weights; float16 NHWC, float32 accumulation; timed with CUDA events, medians.
 // Also checks the fused strided path against the packed separate-pass path on one growth
 // and one fusion convolution (max abs difference printed).
 //
-//   bench_cudnn_dense [--sizes 640x360,1280x720] [--batch N] [--iterations N] [--graph]
+//   bench_cudnn_dense [--sizes 640x360,1280x720] [--batch N] [--iterations N] [--graph] [--nhwc-only]
+#include "model/cudnn/dense_conv.h"
+
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
+
+#include <cstdint>
+#include <cstring>
 
 #include <algorithm>
 #include <cmath>
@@ -233,6 +241,9 @@ class Runner {
     return d;
   }
   std::size_t pixels() const { return std::size_t(n_) * h_ * w_; }
+  int n() const { return n_; }
+  int h() const { return h_; }
+  int w() const { return w_; }
   __half* ptr(const View& v) const { return v.base + std::size_t(v.offset) * (nchw_ ? std::size_t(h_) * w_ : 1); }
 
  private:
@@ -414,6 +425,105 @@ void check_fused(Runner& r, const Weights& w, std::mt19937& rng) {
               max_diff(download({next.p, kBlockChannels, 0, kG0}, px), download({out.p, kG0, 0, kG0}, px)), 1.0);
 }
 
+// Every convolution's weights in the order of the executor's own kernel.
+struct OwnWeights {
+  std::vector<Buffer> growth, fusion;
+  static Buffer pack(const Conv& c) {
+    std::vector<std::uint16_t> ohwi(c.w.n);
+    check(cudaMemcpy(ohwi.data(), c.w.p, ohwi.size() * 2, cudaMemcpyDeviceToHost), "download w");
+    const std::vector<std::uint16_t> packed = upscaled::model::cudnn::pack_dense_conv_weights(ohwi, c.out, c.in);
+    Buffer b(packed.size());
+    check(cudaMemcpy(b.p, packed.data(), packed.size() * 2, cudaMemcpyHostToDevice), "upload packed w");
+    return b;
+  }
+  explicit OwnWeights(const Weights& w) {
+    for (const Conv& c : w.growth) growth.push_back(pack(c));
+    for (const Conv& c : w.fusion) fusion.push_back(pack(c));
+  }
+};
+
+upscaled::model::cudnn::DenseConvArgs own_args(const Runner& r, const Conv& c, const Buffer& packed, const View& x,
+                                               const View& y) {
+  upscaled::model::cudnn::DenseConvArgs a;
+  a.in = x.base + x.offset;
+  a.in_stride = x.stride;
+  a.in_channels = x.channels;
+  a.out = y.base + y.offset;
+  a.out_stride = y.stride;
+  a.out_channels = y.channels;
+  a.weights = packed.p;
+  a.bias = c.b.p;
+  a.n = r.n();
+  a.h = r.h();
+  a.w = r.w();
+  return a;
+}
+
+void own_conv_relu(const Runner& r, const Conv& c, const Buffer& packed, const View& x, const View& y,
+                   cudaStream_t s) {
+  upscaled::model::cudnn::DenseConvArgs a = own_args(r, c, packed, x, y);
+  a.relu = true;
+  upscaled::model::cudnn::run_dense_conv(a, s);
+}
+
+// y = z + beta * (conv(x) + b)
+void own_conv_residual(const Runner& r, const Conv& c, const Buffer& packed, const View& x, const View& z,
+                       const View& y, cudaStream_t s) {
+  upscaled::model::cudnn::DenseConvArgs a = own_args(r, c, packed, x, y);
+  a.alpha = kBeta;
+  a.z = z.base + z.offset;
+  a.z_stride = z.stride;
+  a.beta = 1.0f;
+  upscaled::model::cudnn::run_dense_conv(a, s);
+}
+
+// run_fused's placement with the executor's own kernel.
+void run_own(Runner& r, const Weights& w, const OwnWeights& own, std::vector<Buffer>& blocks, Buffer& lrl,
+             cudaStream_t s) {
+  for (int t = 0; t < kT; ++t) {
+    for (int d = 0; d < kD; ++d) {
+      Buffer& buf = blocks[d];
+      for (int c = 0; c < kC; ++c) {
+        const int in = kG0 + c * kG, i = (t * kD + d) * kC + c;
+        own_conv_relu(r, w.growth[i], own.growth[i], {buf.p, kBlockChannels, 0, in}, {buf.p, kBlockChannels, in, kG},
+                      s);
+      }
+      const View next{d + 1 < kD ? blocks[d + 1].p : lrl.p, kBlockChannels, 0, kG0};
+      own_conv_residual(r, w.fusion[t * kD + d], own.fusion[t * kD + d], {buf.p, kBlockChannels, 0, kBlockChannels},
+                        {buf.p, kBlockChannels, 0, kG0}, next, s);
+    }
+    const View in{blocks[0].p, kBlockChannels, 0, kG0};
+    r.add(kBeta, r.tensor({lrl.p, kBlockChannels, 0, kG0}), lrl.p, 1.0f, in);
+  }
+}
+
+// The own kernel against cuDNN's packed convolution + separate passes, one growth and one
+// fusion convolution on strided views.
+void check_own(Runner& r, const Weights& w, const OwnWeights& own, std::mt19937& rng, cudaStream_t s) {
+  const std::size_t px = r.pixels();
+  Buffer block(px * kBlockChannels), packed(px * kBlockChannels), out(px * kG0), mine(px * kBlockChannels);
+  fill_random(block, rng);
+  const Conv& g = w.growth[3];  // 160 -> 32
+  r.copy({block.p, kBlockChannels, 0, 160}, {packed.p, 160, 0, 160});
+  r.conv(g, {packed.p, 160, 0, 160}, {out.p, kG, 0, kG});
+  r.add(1.0f, r.bias_desc(kG), g.b.p, 1.0f, {out.p, kG, 0, kG});
+  r.relu({out.p, kG, 0, kG});
+  own_conv_relu(r, g, own.growth[3], {block.p, kBlockChannels, 0, 160}, {mine.p, kBlockChannels, 8, kG}, s);
+  check(cudaDeviceSynchronize(), "sync");
+  const float dg = max_diff(download({mine.p, kBlockChannels, 8, kG}, px), download({out.p, kG, 0, kG}, px));
+  const Conv& f = w.fusion[0];
+  r.copy({block.p, kBlockChannels, 0, kBlockChannels}, {packed.p, kBlockChannels, 0, kBlockChannels});
+  r.conv(f, {packed.p, kBlockChannels, 0, kBlockChannels}, {out.p, kG0, 0, kG0});
+  r.add(1.0f, r.bias_desc(kG0), f.b.p, 1.0f, {out.p, kG0, 0, kG0});
+  r.add(1.0f, r.tensor({block.p, kBlockChannels, 0, kG0}), block.p, kBeta, {out.p, kG0, 0, kG0});
+  own_conv_residual(r, f, own.fusion[0], {block.p, kBlockChannels, 0, kBlockChannels}, {block.p, kBlockChannels, 0, kG0},
+                    {mine.p, kBlockChannels, 64, kG0}, s);
+  check(cudaDeviceSynchronize(), "sync");
+  const float df = max_diff(download({mine.p, kBlockChannels, 64, kG0}, px), download({out.p, kG0, 0, kG0}, px));
+  std::printf("check own kernel against cuDNN: growth 160->32 max |diff| %.5f, fusion 192->64 + residual %.5f (%s)\n",
+              dg, df, dg < 0.02f && df < 0.02f ? "ok" : "MISMATCH");
+}
+
 template <typename F>
 double median_ms(cudaStream_t s, int warmup, int iterations, F&& body) {
   cudaEvent_t a, b;
@@ -440,7 +550,7 @@ double median_ms(cudaStream_t s, int warmup, int iterations, F&& body) {
 int main(int argc, char** argv) {
   std::vector<std::pair<int, int>> sizes{{640, 360}, {1280, 720}};
   int batch = 1, iterations = 10;
-  bool graph = false;
+  bool graph = false, nhwc_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--sizes" && i + 1 < argc) {
@@ -460,8 +570,10 @@ int main(int argc, char** argv) {
       iterations = std::stoi(argv[++i]);
     } else if (a == "--graph") {
       graph = true;
+    } else if (a == "--nhwc-only") {
+      nhwc_only = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--sizes WxH,...] [--batch N] [--iterations N] [--graph]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--sizes WxH,...] [--batch N] [--iterations N] [--graph] [--nhwc-only]\n", argv[0]);
       return 2;
     }
   }
@@ -480,6 +592,7 @@ int main(int argc, char** argv) {
     std::printf("RRDN body: %.0f multiply-adds per pixel\n", body_macs);
     for (auto [width, height] : sizes) {
       for (bool nchw : {false, true}) {
+        if (nchw && nhwc_only) continue;
         Runner r(batch, height, width, nchw, s);
         const std::size_t px = r.pixels();
         std::printf("== %dx%d batch %d %s\n", width, height, batch, nchw ? "NCHW" : "NHWC");
@@ -506,6 +619,39 @@ int main(int argc, char** argv) {
           }
           std::fflush(stdout);
         };
+        if (!nchw) {
+          const OwnWeights own(w);
+          try {
+            check_own(r, w, own, rng, s);
+          } catch (const std::exception& ex) {
+            std::printf("check own failed: %s\n", ex.what());
+          }
+          report("own-fused", [&] { run_own(r, w, own, blocks, lrl, s); });
+          // One convolution of each kind alone: the own kernel on the block's strided views
+          // against cuDNN's fastest on packed tensors.
+          for (const int c : {0, 3}) {
+            const Conv& g = w.growth[static_cast<std::size_t>(c)];
+            const double macs = 9.0 * g.in * g.out * double(px);
+            const double mine = median_ms(s, 3, iterations, [&] {
+              own_conv_relu(r, g, own.growth[static_cast<std::size_t>(c)], {blocks[0].p, kBlockChannels, 0, g.in},
+                            {blocks[0].p, kBlockChannels, g.in, kG}, s);
+            });
+            const double theirs =
+                median_ms(s, 3, iterations, [&] { r.conv(g, {e.cat[3].p, g.in, 0, g.in}, {e.f.p, kG, 0, kG}); });
+            std::printf("  conv %d->%d: own %.3f ms (%.0f TFLOP/s), cuDNN packed %.3f ms (%.0f TFLOP/s)\n", g.in, g.out,
+                        mine, 2 * macs / (mine * 1e9), theirs, 2 * macs / (theirs * 1e9));
+          }
+          const Conv& f = w.fusion[0];
+          const double macs = 9.0 * f.in * f.out * double(px);
+          const double mine = median_ms(s, 3, iterations, [&] {
+            own_conv_residual(r, f, own.fusion[0], {blocks[0].p, kBlockChannels, 0, kBlockChannels},
+                              {blocks[0].p, kBlockChannels, 0, kG0}, {lrl.p, kBlockChannels, 0, kG0}, s);
+          });
+          const double theirs =
+              median_ms(s, 3, iterations, [&] { r.conv(f, {e.cat[3].p, kBlockChannels, 0, kBlockChannels}, {e.lff.p, kG0, 0, kG0}); });
+          std::printf("  conv %d->%d: own %.3f ms (%.0f TFLOP/s), cuDNN packed %.3f ms (%.0f TFLOP/s)\n", f.in, f.out,
+                      mine, 2 * macs / (mine * 1e9), theirs, 2 * macs / (theirs * 1e9));
+        }
         report("fused", [&] { run_fused(r, w, blocks, lrl); });
         report("convs", [&] { run_eager(r, w, e, true); });
         if (!nchw) {

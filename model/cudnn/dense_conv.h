@@ -1,0 +1,52 @@
+// A 3x3 convolution of the executor's own for the dense blocks (issue #3, docs/network-speed.md):
+// float16 NHWC in and out, float32 accumulation on the tensor cores (mma.sync m16n8k16), with
+// the epilogue in the same kernel:
+//
+//   out[p][co] = act( alpha * (sum_{ky,kx,ci} in[p + (ky-1, kx-1)][ci] * w[co][ky][kx][ci] + bias[co])
+//                     + beta * z[p][co] )
+//
+// Why: cuDNN's kernels cannot read or write a channel slice of a wider tensor (its NHWC
+// convolutions refuse pixel strides above the channel count), so the executor splits each
+// dense-block convolution and adds the parts in separate epilogue passes, which move about a
+// third of the network's time in bytes. This kernel reads a dense block's prefix in place and
+// writes its result straight into the block's next slice, with bias, scaled residual and ReLU.
+//
+// Contract: asynchronous on `stream` (enqueue only); every pointer is device memory owned by
+// the caller, valid until the work is done. Views: pixel p of image n at row y, column x is
+// base + ((n * h + y) * w + x) * stride. Input: `in_channels` a multiple of 32, stride a multiple
+// of 8, base 16-byte aligned. Output and z: stride and base of even elements (4-byte aligned
+// pairs); `out_channels` 32 or 64. Padding 1 with zeros. Weights in the order pack_dense_conv_weights
+// gives. Throws std::invalid_argument for views it cannot take, upscaled::Error(device) with
+// CUDA's text for launch errors. z may alias out (each element read before it is written, by
+// the same thread); in must not overlap out.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace upscaled::model::cudnn {
+
+struct DenseConvArgs {
+  const void* in = nullptr;  // float16
+  int in_stride = 0, in_channels = 0;
+  void* out = nullptr;  // float16, at the output slice's first channel
+  int out_stride = 0, out_channels = 0;
+  const void* weights = nullptr;  // float16, pack_dense_conv_weights order
+  const void* bias = nullptr;     // float16 [out_channels], or null
+  const void* z = nullptr;        // float16 view like out, or null
+  int z_stride = 0;
+  float alpha = 1.0f, beta = 0.0f;
+  bool relu = false;
+  int n = 0, h = 0, w = 0;
+};
+
+void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream);
+
+// OHWI float16 weights (as uint16 bits: [out][3][3][in]) into the kernel's order: for each block
+// of 32 input channels, for each of the 9 taps, for each output channel, 32 input channels.
+std::vector<std::uint16_t> pack_dense_conv_weights(const std::vector<std::uint16_t>& ohwi, int out_channels,
+                                                   int in_channels);
+
+}  // namespace upscaled::model::cudnn

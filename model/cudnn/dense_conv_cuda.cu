@@ -1,0 +1,285 @@
+// run_dense_conv (contract in dense_conv.h): an implicit-GEMM 3x3 convolution on the tensor cores.
+//
+// A block of 4 warps owns an output tile of 16 columns by TH rows of one image; a warp owns WM
+// rows of it (each row one m16 tile of the mma) and every output channel. The reduction runs
+// over blocks of 32 input channels: for each, the tile's source window with its one-pixel border
+// ((TH+2) x 18 pixels, 64 bytes each) and the block's weights for the 9 taps are copied into
+// shared memory with cp.async (two stages, so the next block's copy overlaps this block's
+// products); the 9 taps then read the same window at shifted rows, so the source is read from
+// global memory once per tile instead of once per tap. Rows of 64 bytes are stored with their
+// four 16-byte units permuted by (row / 2) % 4, which makes every ldmatrix of 8 consecutive rows
+// free of bank conflicts. The epilogue adds bias, scales, adds the scaled residual, applies
+// ReLU and stores channel pairs straight into the output slice.
+#include "model/cudnn/dense_conv.h"
+
+#include "core/error.h"
+
+#include <cuda_fp16.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace upscaled::model::cudnn {
+namespace {
+
+constexpr int kTileWidth = 16;  // output columns per tile: one m16 tile
+constexpr int kChunk = 32;      // input channels per stage: 64 bytes per pixel
+
+// A block's shape: WARPS_M x WARPS_N warps; a warp owns WM rows of the tile (each an m16 tile
+// of the mma) and COUT / WARPS_N output channels.
+template <int COUT_, int WM_, int WARPS_M_, int WARPS_N_>
+struct Config {
+  static constexpr int COUT = COUT_, WM = WM_, WARPS_M = WARPS_M_, WARPS_N = WARPS_N_;
+  static constexpr int kThreads = WARPS_M * WARPS_N * 32;
+  static constexpr int TH = WARPS_M * WM;  // tile rows
+  static constexpr int WW = kTileWidth + 2;
+  static constexpr int kWindowPixels = (TH + 2) * WW;
+  static constexpr int kStageBytes = kWindowPixels * 64 + 9 * COUT * 64;
+  static constexpr int NT = COUT / WARPS_N / 8;  // n8 tiles per warp
+  static_assert(COUT % (16 * WARPS_N) == 0, "a warp's channels come in pairs of n8 tiles");
+};
+
+struct Params {
+  const __half* in;
+  __half* out;
+  const __half* weights;
+  const __half* bias;
+  const __half* z;
+  int in_stride, in_channels, out_stride, z_stride;
+  float alpha, beta;
+  int relu;
+  int n, h, w;
+};
+
+__device__ __forceinline__ unsigned shared_address(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+
+// Byte offset of 16-byte unit `unit` (0..3) of 64-byte row `row`, permuted (see the top).
+__device__ __forceinline__ unsigned swizzled(int row, int unit) {
+  return static_cast<unsigned>(row * 64 + ((unit ^ ((row >> 1) & 3)) << 4));
+}
+
+// 16 bytes global -> shared; zeros instead when !valid (src is then not read).
+__device__ __forceinline__ void copy16(unsigned dst, const void* src, bool valid) {
+  const int bytes = valid ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
+}
+
+__device__ __forceinline__ void commit() { asm volatile("cp.async.commit_group;\n" ::); }
+
+__device__ __forceinline__ void wait_all_but_one() { asm volatile("cp.async.wait_group 1;\n" ::); }
+
+__device__ __forceinline__ void load_matrices(unsigned addr, unsigned (&r)[4]) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+
+__device__ __forceinline__ void mma(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+template <class C>
+__global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(Params p) {
+  constexpr int COUT = C::COUT, WM = C::WM, TH = C::TH, WW = C::WW, WP = C::kWindowPixels, NT = C::NT;
+  constexpr int kThreads = C::kThreads;
+  extern __shared__ __align__(128) unsigned char smem[];
+  const int tiles_x = (p.w + kTileWidth - 1) / kTileWidth, tiles_y = (p.h + TH - 1) / TH;
+  int b = static_cast<int>(blockIdx.x);
+  const int x0 = (b % tiles_x) * kTileWidth;
+  b /= tiles_x;
+  const int y0 = (b % tiles_y) * TH;
+  const int n = b / tiles_y;
+  const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
+  const int wm = warp % C::WARPS_M, co0 = (warp / C::WARPS_M) * (COUT / C::WARPS_N);
+  const int chunks = p.in_channels / kChunk;
+
+  auto load = [&](int q, int stage) {
+    const unsigned window = shared_address(smem + stage * C::kStageBytes);
+    for (int i = tid; i < WP * 4; i += kThreads) {
+      const int px = i >> 2, unit = i & 3;
+      const int y = y0 - 1 + px / WW, x = x0 - 1 + px % WW;
+      const bool inside = y >= 0 && y < p.h && x >= 0 && x < p.w;
+      const __half* src =
+          inside ? p.in + ((static_cast<std::int64_t>(n) * p.h + y) * p.w + x) * p.in_stride + q * kChunk + unit * 8
+                 : p.in;
+      copy16(window + swizzled(px, unit), src, inside);
+    }
+    const unsigned weights = window + WP * 64;
+    const __half* wq = p.weights + static_cast<std::int64_t>(q) * 9 * COUT * kChunk;
+    for (int i = tid; i < 9 * COUT * 4; i += kThreads) {
+      const int row = i >> 2, unit = i & 3;
+      copy16(weights + swizzled(row, unit), wq + row * kChunk + unit * 8, true);
+    }
+  };
+
+  float acc[WM][NT][4];
+#pragma unroll
+  for (int i = 0; i < WM; ++i)
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+      for (int k = 0; k < 4; ++k) acc[i][j][k] = 0.0f;
+
+  load(0, 0);
+  commit();
+  for (int q = 0; q < chunks; ++q) {
+    if (q + 1 < chunks) load(q + 1, (q + 1) & 1);
+    commit();  // an empty group on the last block keeps the wait below uniform
+    wait_all_but_one();
+    __syncthreads();
+    const unsigned window = shared_address(smem + (q & 1) * C::kStageBytes);
+    const unsigned weights = window + WP * 64;
+#pragma unroll
+    for (int tap = 0; tap < 9; ++tap) {
+      const int ky = tap / 3, kx = tap % 3;
+#pragma unroll
+      for (int kk = 0; kk < 2; ++kk) {
+        // A: 16 pixels x 16 channels per row of the warp; lanes 0-15 address the pixels'
+        // first 8 channels, 16-31 the next 8 (the fragment order of m16n8k16).
+        unsigned a[WM][4];
+#pragma unroll
+        for (int i = 0; i < WM; ++i) {
+          const int px = (wm * WM + i + ky) * WW + (lane & 15) + kx;
+          load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[i]);
+        }
+        // B: two n8 tiles of output channels per load (lanes 0-7 / 8-15 the first tile's two
+        // channel halves, 16-31 the second's).
+#pragma unroll
+        for (int j = 0; j < NT / 2; ++j) {
+          const int row = tap * COUT + co0 + 16 * j + (lane & 7) + ((lane >> 4) & 1) * 8;
+          unsigned bm[4];
+          load_matrices(weights + swizzled(row, kk * 2 + ((lane >> 3) & 1)), bm);
+#pragma unroll
+          for (int i = 0; i < WM; ++i) {
+            mma(acc[i][2 * j], a[i], bm[0], bm[1]);
+            mma(acc[i][2 * j + 1], a[i], bm[2], bm[3]);
+          }
+        }
+      }
+    }
+    __syncthreads();  // the next iteration's copy overwrites the stage just read
+  }
+
+  const int g = lane >> 2, pair = 2 * (lane & 3);
+#pragma unroll
+  for (int i = 0; i < WM; ++i) {
+    const int y = y0 + wm * WM + i;
+    if (y >= p.h) continue;
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int x = x0 + g + half * 8;
+      if (x >= p.w) continue;
+      const std::int64_t pixel = (static_cast<std::int64_t>(n) * p.h + y) * p.w + x;
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        const int co = co0 + j * 8 + pair;
+        float v0 = acc[i][j][2 * half], v1 = acc[i][j][2 * half + 1];
+        if (p.bias) {
+          const float2 bb = __half22float2(*reinterpret_cast<const __half2*>(p.bias + co));
+          v0 += bb.x;
+          v1 += bb.y;
+        }
+        v0 *= p.alpha;
+        v1 *= p.alpha;
+        if (p.z) {
+          const float2 zz = __half22float2(*reinterpret_cast<const __half2*>(p.z + pixel * p.z_stride + co));
+          v0 += p.beta * zz.x;
+          v1 += p.beta * zz.y;
+        }
+        if (p.relu) {
+          v0 = fmaxf(v0, 0.0f);
+          v1 = fmaxf(v1, 0.0f);
+        }
+        *reinterpret_cast<__half2*>(p.out + pixel * p.out_stride + co) = __floats2half2_rn(v0, v1);
+      }
+    }
+  }
+}
+
+bool aligned(const void* ptr, std::uintptr_t bytes) { return reinterpret_cast<std::uintptr_t>(ptr) % bytes == 0; }
+
+template <class C>
+void launch(const Params& p, cudaStream_t stream) {
+  constexpr int bytes = 2 * C::kStageBytes;
+  cudaError_t err = cudaFuncSetAttribute(dense_conv_kernel<C>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  if (err == cudaSuccess) {
+    const std::int64_t blocks =
+        static_cast<std::int64_t>(p.n) * ((p.h + C::TH - 1) / C::TH) * ((p.w + kTileWidth - 1) / kTileWidth);
+    dense_conv_kernel<C><<<static_cast<unsigned>(blocks), C::kThreads, bytes, stream>>>(p);
+    err = cudaGetLastError();
+  }
+  if (err != cudaSuccess)
+    throw Error(ErrorCode::device, std::string("CUDA dense convolution launch: ") + cudaGetErrorString(err));
+}
+
+}  // namespace
+
+void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
+  const bool in_ok = a.in && a.in_channels > 0 && a.in_channels % kChunk == 0 && a.in_stride >= a.in_channels &&
+                     a.in_stride % 8 == 0 && aligned(a.in, 16);
+  const bool out_ok = a.out && (a.out_channels == 32 || a.out_channels == 64) && a.out_stride >= a.out_channels &&
+                      a.out_stride % 2 == 0 && aligned(a.out, 4);
+  const bool z_ok = !a.z || (a.z_stride >= a.out_channels && a.z_stride % 2 == 0 && aligned(a.z, 4));
+  const bool rest_ok = a.weights && aligned(a.weights, 16) && (!a.bias || aligned(a.bias, 4)) && a.n > 0 && a.h > 0 &&
+                       a.w > 0 && static_cast<std::int64_t>(a.n) * a.h * a.w * a.in_stride < (std::int64_t{1} << 40);
+  if (!in_ok || !out_ok || !z_ok || !rest_ok)
+    throw std::invalid_argument("run_dense_conv: unsupported view (input channels a multiple of 32 with stride a "
+                                "multiple of 8 and 16-byte base, 32 or 64 output channels, even strides)");
+  Params p{static_cast<const __half*>(a.in),
+           static_cast<__half*>(a.out),
+           static_cast<const __half*>(a.weights),
+           static_cast<const __half*>(a.bias),
+           static_cast<const __half*>(a.z),
+           a.in_stride,
+           a.in_channels,
+           a.out_stride,
+           a.z_stride,
+           a.alpha,
+           a.beta,
+           a.relu ? 1 : 0,
+           a.n,
+           a.h,
+           a.w};
+  // UPSCALED_DENSE_CONV_WIDE (experiment): 1 = 8-warp blocks with 32 accumulators a thread,
+  // 2 = 4-warp blocks of 8 rows for 32 channels (more blocks per SM), 8-warp ones for 64.
+  const char* wide_env = std::getenv("UPSCALED_DENSE_CONV_WIDE");
+  const char shape = wide_env ? wide_env[0] : '0';
+  if (a.out_channels == 32) {
+    if (shape == '1')
+      launch<Config<32, 2, 8, 1>>(p, stream);
+    else if (shape == '2')
+      launch<Config<32, 2, 4, 1>>(p, stream);
+    else
+      launch<Config<32, 4, 4, 1>>(p, stream);
+  } else {
+    if (shape == '1' || shape == '2')
+      launch<Config<64, 2, 4, 2>>(p, stream);
+    else
+      launch<Config<64, 2, 4, 1>>(p, stream);
+  }
+}
+
+std::vector<std::uint16_t> pack_dense_conv_weights(const std::vector<std::uint16_t>& ohwi, int out_channels,
+                                                   int in_channels) {
+  if (in_channels <= 0 || in_channels % kChunk != 0 || out_channels <= 0 ||
+      ohwi.size() != static_cast<std::size_t>(out_channels) * 9 * in_channels)
+    throw std::invalid_argument("pack_dense_conv_weights: expected OHWI weights with input channels a multiple of 32");
+  std::vector<std::uint16_t> packed(ohwi.size());
+  std::size_t at = 0;
+  for (int q = 0; q < in_channels / kChunk; ++q)
+    for (int tap = 0; tap < 9; ++tap)
+      for (int co = 0; co < out_channels; ++co)
+        for (int ci = 0; ci < kChunk; ++ci)
+          packed[at++] = ohwi[(static_cast<std::size_t>(co) * 9 + tap) * in_channels + q * kChunk + ci];
+  return packed;
+}
+
+}  // namespace upscaled::model::cudnn

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The executor's own 3x3 convolution (model/cudnn/dense_conv.h, issue #3) on the CUDA machine:
+# builds bench_cudnn_dense and test_dense_conv into /tmp/b (lib.sh's configure), runs the
+# kernel's tests, then the RRDN body with the kernel (`own-fused`) beside cuDNN's modes at
+# 1280x720 batch 1 and 640x360 batch 4, with one convolution of each kind alone. Optional
+# Nsight Compute on the kernel (NCU=1). Logs under $OUT.
+#   usage (on the CUDA machine, repo root, carrying .gpu-kit, .gpu-carry, .cudnn-headers):
+#   scripts/gpu/dense-conv.sh [extra build targets]
+#   env: SETTINGS="A=1 A=0" (one process per setting), NCU=1 with NCU_ENV="A=1" for the profile
+set -uo pipefail
+source scripts/gpu/summary.sh
+source scripts/gpu/lib.sh
+say "machine: $(nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader) / $(nproc) cores"
+gpu_build_or_stop "$out/build.log" bench_cudnn_dense test_dense_conv "$@"
+# SETTINGS="A=1 A=0": kernel variants by environment, tests and bench under each.
+for setting in ${SETTINGS:-UPSCALED_DENSE_CONV_DEFAULTS=1}; do
+  tag=${setting//[^A-Za-z0-9_]/_}
+  env "$setting" /tmp/b/tests/model_cudnn/test_dense_conv > "$out/test-$tag.txt" 2>&1
+  say "$setting test_dense_conv rc=$?: $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/test-$tag.txt" | tr '\n' ' ')"
+  grep -E "Failure|against|changed" "$out/test-$tag.txt" | head -20 | tee -a "$log"
+  for cfg in "1 1280x720" "4 640x360"; do
+    set -- $cfg
+    env "$setting" timeout 240 /tmp/b/bench/bench_cudnn_dense --nhwc-only --batch "$1" --sizes "$2" --iterations 10 \
+      > "$out/dense-$tag-b$1-$2.txt" 2>&1
+    say "$setting bench_cudnn_dense batch $1 $2 rc=$?"
+    grep -E "own|split-convs|^convs" "$out/dense-$tag-b$1-$2.txt" | tee -a "$log"
+  done
+done
+if [[ ${NCU:-0} == 1 ]]; then
+  ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
+  env ${NCU_ENV:-UPSCALED_DENSE_CONV_DEFAULTS=1} timeout 240 "$ncu_bin" -k regex:dense_conv_kernel -c 3 --section SpeedOfLight --section Occupancy \
+    --section LaunchStats --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+    /tmp/b/bench/bench_cudnn_dense --nhwc-only --sizes 1280x720 --iterations 1 > "$out/ncu.txt" 2>&1
+  say "ncu rc=$?"
+  grep -E "dense_conv_kernel|Duration|Registers|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|Memory Throughput|Issue Slots Busy|Stall|Shared Memory|Executed Ipc" \
+    "$out/ncu.txt" | head -60 | tee -a "$log"
+fi
+say "done"
