@@ -459,8 +459,7 @@ upscaled::model::cudnn::DenseConvArgs own_args(const Runner& r, const Conv& c, c
   return a;
 }
 
-void own_conv_relu(const Runner& r, const Conv& c, const Buffer& packed, const View& x, const View& y,
-                   cudaStream_t s) {
+void own_conv_relu(const Runner& r, const Conv& c, const Buffer& packed, const View& x, const View& y, cudaStream_t s) {
   upscaled::model::cudnn::DenseConvArgs a = own_args(r, c, packed, x, y);
   a.relu = true;
   upscaled::model::cudnn::run_dense_conv(a, s);
@@ -516,8 +515,8 @@ void check_own(Runner& r, const Weights& w, const OwnWeights& own, std::mt19937&
   r.conv(f, {packed.p, kBlockChannels, 0, kBlockChannels}, {out.p, kG0, 0, kG0});
   r.add(1.0f, r.bias_desc(kG0), f.b.p, 1.0f, {out.p, kG0, 0, kG0});
   r.add(1.0f, r.tensor({block.p, kBlockChannels, 0, kG0}), block.p, kBeta, {out.p, kG0, 0, kG0});
-  own_conv_residual(r, f, own.fusion[0], {block.p, kBlockChannels, 0, kBlockChannels}, {block.p, kBlockChannels, 0, kG0},
-                    {mine.p, kBlockChannels, 64, kG0}, s);
+  own_conv_residual(r, f, own.fusion[0], {block.p, kBlockChannels, 0, kBlockChannels},
+                    {block.p, kBlockChannels, 0, kG0}, {mine.p, kBlockChannels, 64, kG0}, s);
   check(cudaDeviceSynchronize(), "sync");
   const float df = max_diff(download({mine.p, kBlockChannels, 64, kG0}, px), download({out.p, kG0, 0, kG0}, px));
   std::printf("check own kernel against cuDNN: growth 160->32 max |diff| %.5f, fusion 192->64 + residual %.5f (%s)\n",
@@ -573,7 +572,8 @@ int main(int argc, char** argv) {
     } else if (a == "--nhwc-only") {
       nhwc_only = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--sizes WxH,...] [--batch N] [--iterations N] [--graph] [--nhwc-only]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--sizes WxH,...] [--batch N] [--iterations N] [--graph] [--nhwc-only]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -636,8 +636,9 @@ int main(int argc, char** argv) {
               own_conv_relu(r, g, own.growth[static_cast<std::size_t>(c)], {blocks[0].p, kBlockChannels, 0, g.in},
                             {blocks[0].p, kBlockChannels, g.in, kG}, s);
             });
-            const double theirs =
-                median_ms(s, 3, iterations, [&] { r.conv(g, {e.cat[3].p, g.in, 0, g.in}, {e.f.p, kG, 0, kG}); });
+            const double theirs = median_ms(s, 3, iterations, [&] {
+              r.conv(g, {e.cat[3].p, g.in, 0, g.in}, {e.f.p, kG, 0, kG});
+            });
             std::printf("  conv %d->%d: own %.3f ms (%.0f TFLOP/s), cuDNN packed %.3f ms (%.0f TFLOP/s)\n", g.in, g.out,
                         mine, 2 * macs / (mine * 1e9), theirs, 2 * macs / (theirs * 1e9));
           }
@@ -647,8 +648,9 @@ int main(int argc, char** argv) {
             own_conv_residual(r, f, own.fusion[0], {blocks[0].p, kBlockChannels, 0, kBlockChannels},
                               {blocks[0].p, kBlockChannels, 0, kG0}, {lrl.p, kBlockChannels, 0, kG0}, s);
           });
-          const double theirs =
-              median_ms(s, 3, iterations, [&] { r.conv(f, {e.cat[3].p, kBlockChannels, 0, kBlockChannels}, {e.lff.p, kG0, 0, kG0}); });
+          const double theirs = median_ms(s, 3, iterations, [&] {
+            r.conv(f, {e.cat[3].p, kBlockChannels, 0, kBlockChannels}, {e.lff.p, kG0, 0, kG0});
+          });
           std::printf("  conv %d->%d: own %.3f ms (%.0f TFLOP/s), cuDNN packed %.3f ms (%.0f TFLOP/s)\n", f.in, f.out,
                       mine, 2 * macs / (mine * 1e9), theirs, 2 * macs / (theirs * 1e9));
         }

@@ -68,9 +68,13 @@ __device__ __forceinline__ void copy16(unsigned dst, const void* src, bool valid
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
 }
 
-__device__ __forceinline__ void commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
 
-__device__ __forceinline__ void wait_all_but_one() { asm volatile("cp.async.wait_group 1;\n" ::); }
+__device__ __forceinline__ void wait_all_but_one() {
+  asm volatile("cp.async.wait_group 1;\n" ::);
+}
 
 __device__ __forceinline__ void load_matrices(unsigned addr, unsigned (&r)[4]) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -204,7 +208,9 @@ __global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(Params p) {
   }
 }
 
-bool aligned(const void* ptr, std::uintptr_t bytes) { return reinterpret_cast<std::uintptr_t>(ptr) % bytes == 0; }
+bool aligned(const void* ptr, std::uintptr_t bytes) {
+  return reinterpret_cast<std::uintptr_t>(ptr) % bytes == 0;
+}
 
 template <class C>
 void launch(const Params& p, cudaStream_t stream) {
@@ -231,8 +237,9 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
   const bool rest_ok = a.weights && aligned(a.weights, 16) && (!a.bias || aligned(a.bias, 4)) && a.n > 0 && a.h > 0 &&
                        a.w > 0 && static_cast<std::int64_t>(a.n) * a.h * a.w * a.in_stride < (std::int64_t{1} << 40);
   if (!in_ok || !out_ok || !z_ok || !rest_ok)
-    throw std::invalid_argument("run_dense_conv: unsupported view (input channels a multiple of 32 with stride a "
-                                "multiple of 8 and 16-byte base, 32 or 64 output channels, even strides)");
+    throw std::invalid_argument(
+        "run_dense_conv: unsupported view (input channels a multiple of 32 with stride a "
+        "multiple of 8 and 16-byte base, 32 or 64 output channels, even strides)");
   Params p{static_cast<const __half*>(a.in),
            static_cast<__half*>(a.out),
            static_cast<const __half*>(a.weights),

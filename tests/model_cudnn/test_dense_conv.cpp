@@ -53,8 +53,8 @@ struct Case {
 void run_case(const Case& c) {
   SCOPED_TRACE(::testing::Message() << c.n << "x" << c.h << "x" << c.w << " " << c.cin << " (stride " << c.in_stride
                                     << ") -> " << c.cout << " (stride " << c.out_stride << " at " << c.out_offset
-                                    << "), bias " << c.bias << " residual " << c.residual << " in place "
-                                    << c.in_place << " relu " << c.relu);
+                                    << "), bias " << c.bias << " residual " << c.residual << " in place " << c.in_place
+                                    << " relu " << c.relu);
   std::mt19937 rng(static_cast<unsigned>(c.h * 131 + c.w * 7 + c.cin + c.cout));
   const std::int64_t px = std::int64_t{c.n} * c.h * c.w;
   const std::vector<Half> in = random_halves(static_cast<std::size_t>(px) * c.in_stride, 0.0f, 1.0f, rng);
@@ -65,8 +65,8 @@ void run_case(const Case& c) {
   if (c.residual && c.in_place)
     for (std::int64_t p = 0; p < px; ++p)
       for (int k = 0; k < c.cout; ++k)
-        out[static_cast<std::size_t>(p * c.out_stride + c.out_offset + k)] = kernels::float_to_half(
-            std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng));
+        out[static_cast<std::size_t>(p * c.out_stride + c.out_offset + k)] =
+            kernels::float_to_half(std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng));
   const std::vector<Half> z = c.in_place ? out : random_halves(static_cast<std::size_t>(px) * c.cout, -1.0f, 1.0f, rng);
   const std::vector<std::uint16_t> packed16 = model::cudnn::pack_dense_conv_weights(bits(w), c.cout, c.cin);
   std::vector<Half> packed(packed16.size());
@@ -156,7 +156,7 @@ TEST(DenseConv, PackingOrdersByInputBlockTapAndOutputChannel) {
 TEST(DenseConvCuda, MatchesHostOnSlicesOfWiderBuffers) {
   if (!kernels::cuda_usable()) GTEST_SKIP() << "CUDA not usable: " << kernels::cuda_status();
   const Case cases[] = {
-      {1, 1, 1, 32, 32, 32, 32, 0, false, false, false, false},   // one pixel: every tap but the centre is padding
+      {1, 1, 1, 32, 32, 32, 32, 0, false, false, false, false},    // one pixel: every tap but the centre is padding
       {1, 7, 19, 64, 192, 32, 192, 64, true, false, false, true},  // a growth convolution into its block slice
       {2, 17, 33, 160, 192, 32, 192, 160, true, false, false, true},
       {1, 9, 16, 192, 192, 64, 200, 8, true, true, false, false},  // a fusion convolution with its residual
