@@ -11,12 +11,15 @@
 //           (run_split_convs below);
 //   own-fused: the placement of `fused` with the executor's own convolution kernel
 //           (model/cudnn/dense_conv.h): prefixes read in place, bias + ReLU and the scaled
-//           residual in the kernel, results written into their slices.
+//           residual in the kernel, results written into their slices;
+//   own-hybrid: the same with the fusion convolutions on cuDNN (packed block buffer in, a
+//           packed scratch out) and the executor's epilogue kernel for bias and residual.
 // Random weights; float16 NHWC, float32 accumulation; timed with CUDA events, medians.
 // Also checks the fused strided path against the packed separate-pass path on one growth
 // and one fusion convolution (max abs difference printed).
 //
 //   bench_cudnn_dense [--sizes 640x360,1280x720] [--batch N] [--iterations N] [--graph] [--nhwc-only]
+#include "model/cudnn/channel_epilogue.h"
 #include "model/cudnn/dense_conv.h"
 
 #include <cuda_fp16.h>
@@ -496,6 +499,40 @@ void run_own(Runner& r, const Weights& w, const OwnWeights& own, std::vector<Buf
   }
 }
 
+// run_own with the fusion convolutions on cuDNN instead (the block buffer is packed once all
+// four growth values are in it): a plain convolution into a packed scratch, then the
+// executor's epilogue kernel adds bias and residual into the next block's slot.
+void run_hybrid(Runner& r, const Weights& w, const OwnWeights& own, std::vector<Buffer>& blocks, Buffer& lrl,
+                Buffer& scratch, cudaStream_t s) {
+  for (int t = 0; t < kT; ++t) {
+    for (int d = 0; d < kD; ++d) {
+      Buffer& buf = blocks[d];
+      for (int c = 0; c < kC; ++c) {
+        const int in = kG0 + c * kG, i = (t * kD + d) * kC + c;
+        own_conv_relu(r, w.growth[i], own.growth[i], {buf.p, kBlockChannels, 0, in}, {buf.p, kBlockChannels, in, kG},
+                      s);
+      }
+      const Conv& f = w.fusion[t * kD + d];
+      r.conv(f, {buf.p, kBlockChannels, 0, kBlockChannels}, {scratch.p, kG0, 0, kG0});
+      upscaled::model::cudnn::ChannelEpilogue e;
+      e.in[0] = {scratch.p, kG0};
+      e.alpha[0] = kBeta;
+      e.in[1] = {buf.p, kBlockChannels};
+      e.alpha[1] = 1.0f;
+      e.inputs = 2;
+      e.bias = f.b.p;
+      e.bias_alpha = kBeta;
+      e.out[0] = {d + 1 < kD ? blocks[d + 1].p : lrl.p, kBlockChannels};
+      e.outputs = 1;
+      e.pixels = static_cast<std::int64_t>(r.pixels());
+      e.channels = kG0;
+      upscaled::model::cudnn::run_channel_epilogue(e, s);
+    }
+    const View in{blocks[0].p, kBlockChannels, 0, kG0};
+    r.add(kBeta, r.tensor({lrl.p, kBlockChannels, 0, kG0}), lrl.p, 1.0f, in);
+  }
+}
+
 // The own kernel against cuDNN's packed convolution + separate passes, one growth and one
 // fusion convolution on strided views.
 void check_own(Runner& r, const Weights& w, const OwnWeights& own, std::mt19937& rng, cudaStream_t s) {
@@ -627,9 +664,13 @@ int main(int argc, char** argv) {
             std::printf("check own failed: %s\n", ex.what());
           }
           report("own-fused", [&] { run_own(r, w, own, blocks, lrl, s); });
+          {
+            Buffer scratch(px * kG0);
+            report("own-hybrid", [&] { run_hybrid(r, w, own, blocks, lrl, scratch, s); });
+          }
           // One convolution of each kind alone: the own kernel on the block's strided views
           // against cuDNN's fastest on packed tensors.
-          for (const int c : {0, 3}) {
+          for (const int c : {0, 1, 2, 3}) {
             const Conv& g = w.growth[static_cast<std::size_t>(c)];
             const double macs = 9.0 * g.in * g.out * double(px);
             const double mine = median_ms(s, 3, iterations, [&] {

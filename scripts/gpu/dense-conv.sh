@@ -23,7 +23,7 @@ for setting in ${SETTINGS:-UPSCALED_DENSE_CONV_DEFAULTS=1}; do
     env "$setting" timeout 240 /tmp/b/bench/bench_cudnn_dense --nhwc-only --batch "$1" --sizes "$2" --iterations 10 \
       > "$out/dense-$tag-b$1-$2.txt" 2>&1
     say "$setting bench_cudnn_dense batch $1 $2 rc=$?"
-    grep -E "own|split-convs|^convs" "$out/dense-$tag-b$1-$2.txt" | tee -a "$log"
+    grep -E "own|split-convs|^convs|check" "$out/dense-$tag-b$1-$2.txt" | tee -a "$log"
   done
 done
 if [[ ${NCU:-0} == 1 ]]; then
