@@ -29,9 +29,10 @@ constexpr int kChunk = 32;      // input channels per stage: 64 bytes per pixel
 
 // A block's shape: WARPS_M x WARPS_N warps; a warp owns WM rows of the tile (each an m16 tile
 // of the mma) and COUT / WARPS_N output channels.
-template <int COUT_, int WM_, int WARPS_M_, int WARPS_N_>
+template <int COUT_, int WM_, int WARPS_M_, int WARPS_N_, bool REUSE_ = true>
 struct Config {
   static constexpr int COUT = COUT_, WM = WM_, WARPS_M = WARPS_M_, WARPS_N = WARPS_N_;
+  static constexpr bool REUSE = REUSE_;  // window rows loaded once per column shift
   static constexpr int kThreads = WARPS_M * WARPS_N * 32;
   static constexpr int TH = WARPS_M * WM;  // tile rows
   static constexpr int WW = kTileWidth + 2;
@@ -141,30 +142,65 @@ __global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(Params p) {
     __syncthreads();
     const unsigned window = shared_address(smem + (q & 1) * C::kStageBytes);
     const unsigned weights = window + WP * 64;
+    if constexpr (C::REUSE) {
+      // A window row serves up to three output rows (one per ky): per column shift kx, load
+      // the three taps' weights once, then each of the warp's WM + 2 window rows once.
 #pragma unroll
-    for (int tap = 0; tap < 9; ++tap) {
-      const int ky = tap / 3, kx = tap % 3;
+      for (int kx = 0; kx < 3; ++kx) {
 #pragma unroll
-      for (int kk = 0; kk < 2; ++kk) {
-        // A: 16 pixels x 16 channels per row of the warp; lanes 0-15 address the pixels'
-        // first 8 channels, 16-31 the next 8 (the fragment order of m16n8k16).
-        unsigned a[WM][4];
+        for (int kk = 0; kk < 2; ++kk) {
+          unsigned bm[3][NT / 2][4];
 #pragma unroll
-        for (int i = 0; i < WM; ++i) {
-          const int px = (wm * WM + i + ky) * WW + (lane & 15) + kx;
-          load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[i]);
+          for (int ky = 0; ky < 3; ++ky)
+#pragma unroll
+            for (int j = 0; j < NT / 2; ++j) {
+              const int row = (ky * 3 + kx) * COUT + co0 + 16 * j + (lane & 7) + ((lane >> 4) & 1) * 8;
+              load_matrices(weights + swizzled(row, kk * 2 + ((lane >> 3) & 1)), bm[ky][j]);
+            }
+#pragma unroll
+          for (int r = 0; r < WM + 2; ++r) {
+            unsigned a[4];
+            const int px = (wm * WM + r) * WW + (lane & 15) + kx;
+            load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a);
+#pragma unroll
+            for (int ky = 0; ky < 3; ++ky) {
+              const int i = r - ky;  // the output row this window row feeds through tap row ky
+              if (i < 0 || i >= WM) continue;
+#pragma unroll
+              for (int j = 0; j < NT / 2; ++j) {
+                mma(acc[i][2 * j], a, bm[ky][j][0], bm[ky][j][1]);
+                mma(acc[i][2 * j + 1], a, bm[ky][j][2], bm[ky][j][3]);
+              }
+            }
+          }
         }
-        // B: two n8 tiles of output channels per load (lanes 0-7 / 8-15 the first tile's two
-        // channel halves, 16-31 the second's).
+      }
+    } else {
 #pragma unroll
-        for (int j = 0; j < NT / 2; ++j) {
-          const int row = tap * COUT + co0 + 16 * j + (lane & 7) + ((lane >> 4) & 1) * 8;
-          unsigned bm[4];
-          load_matrices(weights + swizzled(row, kk * 2 + ((lane >> 3) & 1)), bm);
+      for (int tap = 0; tap < 9; ++tap) {
+        const int ky = tap / 3, kx = tap % 3;
+#pragma unroll
+        for (int kk = 0; kk < 2; ++kk) {
+          // A: 16 pixels x 16 channels per row of the warp; lanes 0-15 address the pixels'
+          // first 8 channels, 16-31 the next 8 (the fragment order of m16n8k16).
+          unsigned a[WM][4];
 #pragma unroll
           for (int i = 0; i < WM; ++i) {
-            mma(acc[i][2 * j], a[i], bm[0], bm[1]);
-            mma(acc[i][2 * j + 1], a[i], bm[2], bm[3]);
+            const int px = (wm * WM + i + ky) * WW + (lane & 15) + kx;
+            load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[i]);
+          }
+          // B: two n8 tiles of output channels per load (lanes 0-7 / 8-15 the first tile's two
+          // channel halves, 16-31 the second's).
+#pragma unroll
+          for (int j = 0; j < NT / 2; ++j) {
+            const int row = tap * COUT + co0 + 16 * j + (lane & 7) + ((lane >> 4) & 1) * 8;
+            unsigned bm[4];
+            load_matrices(weights + swizzled(row, kk * 2 + ((lane >> 3) & 1)), bm);
+#pragma unroll
+            for (int i = 0; i < WM; ++i) {
+              mma(acc[i][2 * j], a[i], bm[0], bm[1]);
+              mma(acc[i][2 * j + 1], a[i], bm[2], bm[3]);
+            }
           }
         }
       }
@@ -255,23 +291,13 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
            a.n,
            a.h,
            a.w};
-  // UPSCALED_DENSE_CONV_WIDE (experiment): 1 = 8-warp blocks with 32 accumulators a thread,
-  // 2 = 4-warp blocks of 8 rows for 32 channels (more blocks per SM), 8-warp ones for 64.
-  const char* wide_env = std::getenv("UPSCALED_DENSE_CONV_WIDE");
-  const char shape = wide_env ? wide_env[0] : '0';
-  if (a.out_channels == 32) {
-    if (shape == '1')
-      launch<Config<32, 2, 8, 1>>(p, stream);
-    else if (shape == '2')
-      launch<Config<32, 2, 4, 1>>(p, stream);
-    else
-      launch<Config<32, 4, 4, 1>>(p, stream);
-  } else {
-    if (shape == '1' || shape == '2')
-      launch<Config<64, 2, 4, 2>>(p, stream);
-    else
-      launch<Config<64, 2, 4, 1>>(p, stream);
-  }
+  // UPSCALED_DENSE_CONV_REUSE=0 (experiment): each tap loads its own window rows.
+  const char* reuse_env = std::getenv("UPSCALED_DENSE_CONV_REUSE");
+  const bool reuse = !(reuse_env && reuse_env[0] == '0');
+  if (a.out_channels == 32)
+    reuse ? launch<Config<32, 4, 4, 1>>(p, stream) : launch<Config<32, 4, 4, 1, false>>(p, stream);
+  else
+    reuse ? launch<Config<64, 2, 4, 1>>(p, stream) : launch<Config<64, 2, 4, 1, false>>(p, stream);
 }
 
 std::vector<std::uint16_t> pack_dense_conv_weights(const std::vector<std::uint16_t>& ohwi, int out_channels,
