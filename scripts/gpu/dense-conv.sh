@@ -32,7 +32,7 @@ if [[ ${NCU:-0} == 1 ]]; then
     --section LaunchStats --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
     /tmp/b/bench/bench_cudnn_dense --nhwc-only --sizes 1280x720 --iterations 1 > "$out/ncu.txt" 2>&1
   say "ncu rc=$?"
-  grep -E "dense_conv_kernel|Duration|Registers|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|Memory Throughput|Issue Slots Busy|Stall|Shared Memory|Executed Ipc" \
+  grep -E "dense_conv_kernel|Duration|Registers|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|Memory Throughput|Issue Slots Busy|Stall|Shared Memory|Executed Ipc|Mem Busy|Max Bandwidth|Mem Pipes Busy" \
     "$out/ncu.txt" | head -60 | tee -a "$log"
 fi
 say "done"
