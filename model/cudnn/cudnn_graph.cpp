@@ -4,6 +4,7 @@
 
 #include "kernels/cuda_raii.h"
 #include "model/cudnn/channel_epilogue.h"
+#include "model/cudnn/dense_conv.h"
 
 #include "core/error.h"
 #include "core/log.h"
@@ -134,6 +135,10 @@ struct CudnnGraph::PartWeights {
   std::vector<kernels::DeviceBuffer> buffers;  // by part
 };
 
+struct CudnnGraph::OwnWeights {
+  std::map<int, kernels::DeviceBuffer> by_op;
+};
+
 // Descriptors for one input size: tensors by (channels, pixel stride), each convolution's
 // shape, and the workspace the convolutions need.
 struct CudnnGraph::Plan {
@@ -159,8 +164,21 @@ struct CudnnGraph::Plan {
   std::size_t bytes(int channels) const { return std::size_t(n) * h * w * channels * 2; }
 };
 
-CudnnGraph::CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions)
-    : ops_(std::move(ops)), split_(split_convolutions) {
+CudnnGraph::CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions, bool own_convolutions)
+    : ops_(std::move(ops)), split_(own_convolutions ? false : split_convolutions), own_mode_(own_convolutions) {
+  if (!own_mode_) {
+    plan_graph();
+    return;
+  }
+  const std::vector<GraphOp> original = ops_;  // planning folds activations into ops_
+  plan_graph();
+  if (own_kernel_convs() > 0) return;
+  // Nothing here for the own kernel (no concatenation is a prefix of a wider one, or no 3x3
+  // convolution with 32 or 64 outputs reads one): plan as without it.
+  ops_ = original;
+  split_ = split_convolutions;
+  own_mode_ = false;
+  fused_ = placed_ = max_channels_ = 0;
   plan_graph();
 }
 
@@ -198,7 +216,7 @@ CudnnGraph::Plan& CudnnGraph::plan_for(int n, int h, int w, bool* created) {
   };
   for (int i = 1; i < stop_; ++i) {
     const GraphOp& op = ops_[i];
-    if (op.kind != Kind::conv || alias_[i] != i || !sums_[i].empty()) continue;
+    if (op.kind != Kind::conv || alias_[i] != i || !sums_[i].empty() || own_conv_[i]) continue;
     plan->convs[i] = shape(op.channels, ops_[op.inputs[0]].channels, op.kernel, op.pad);
   }
   for (int p = 0; p < static_cast<int>(parts_.size()); ++p) {
@@ -225,6 +243,19 @@ void CudnnGraph::assemble_part_weights(cudaStream_t stream) {
                               std::size_t(op.channels) * taps, cudaMemcpyDeviceToDevice, stream),
             "copying part weights");
     }
+  }
+}
+
+// Once, at load or the first run: each own-kernel convolution's weights in its order.
+void CudnnGraph::assemble_own_weights(cudaStream_t stream) {
+  own_weights_ = std::make_unique<OwnWeights>();
+  for (int i = 1; i < stop_; ++i) {
+    if (!own_conv_[i]) continue;
+    const GraphOp& op = ops_[i];
+    const int in = ops_[op.inputs[0]].channels;
+    auto [it, fresh] = own_weights_->by_op.try_emplace(i, std::size_t(op.channels) * 9 * std::size_t(in) * 2);
+    (void)fresh;
+    pack_dense_conv_weights_cuda(op.weight, it->second.get(), op.channels, in, stream);
   }
 }
 
@@ -268,7 +299,7 @@ void CudnnGraph::prime(int n, int h, int w, cudaStream_t stream, Allocator& allo
   bool created = false;
   Plan& plan = plan_for(n, h, w, &created);
   steps.step("plan");
-  if (!parts_.empty() && !part_weights_) assemble_part_weights(stream);
+  assemble_weights(stream);
   steps.step("part weights");
   // One call per distinct shape (its descriptors are shared by every op of that shape), with
   // the weights of any op that has it.
@@ -329,7 +360,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
   plan.ran = true;
   TimedAllocator timed(caller_alloc);
   Allocator& alloc = first && log::enabled(log::Level::debug) ? static_cast<Allocator&>(timed) : caller_alloc;
-  if (!parts_.empty() && !part_weights_) assemble_part_weights(stream);
+  assemble_weights(stream);
   const float one = 1.0f, zero = 0.0f;
   const std::int64_t pixels = std::int64_t(n) * h * w;
   RunProfile profile(stream);
@@ -422,6 +453,42 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
       e.bias_alpha = r.alpha_conv;
       e.relu = op.relu;
       place(i, e, own_[i] ? buffer(i) : nullptr);
+    } else if (op.kind == Kind::conv && own_conv_[i]) {
+      // The own kernel reads the prefix in place and writes bias + ReLU straight into the
+      // value's one slot; with more destinations it writes a packed buffer that `place` copies.
+      const int in = alias_[op.inputs[0]];
+      const int holder = host_[in] >= 0 ? host_[in] : in;
+      DenseConvArgs a;
+      a.in = value[in];
+      a.in_stride = ops_[holder].channels;
+      a.in_channels = ops_[in].channels;
+      a.out_channels = op.channels;
+      a.weights = own_weights_->by_op.at(i).get();
+      a.bias = op.bias;
+      a.relu = op.relu;
+      a.n = n;
+      a.h = h;
+      a.w = w;
+      const std::vector<Placement>& dests = dests_[i];
+      void* y = nullptr;
+      if (!own_[i] && dests.size() == 1) {
+        a.out = static_cast<char*>(buffer(dests[0].concat)) + std::size_t(dests[0].offset) * 2;
+        a.out_stride = ops_[dests[0].concat].channels;
+      } else {
+        y = own_[i] ? buffer(i) : alloc.allocate(plan.bytes(op.channels));
+        a.out = y;
+        a.out_stride = op.channels;
+      }
+      profile.time([&] { return log::cat("own conv 3x3 ", a.in_channels, "->", op.channels); },
+                   [&] { run_dense_conv(a, stream); });
+      if (y && !dests.empty()) {
+        ChannelEpilogue e;
+        e.in[0] = {y, op.channels};
+        e.alpha[0] = 1.0f;
+        e.inputs = 1;
+        place(i, e, nullptr);
+      }
+      if (y && !own_[i]) alloc.release(y);
     } else if (op.kind == Kind::conv) {
       const int in = op.inputs[0];
       void* y = own_[i] ? buffer(i) : alloc.allocate(plan.bytes(op.channels));
@@ -457,6 +524,8 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
       e.inputs = static_cast<int>(op.inputs.size());
       e.relu = op.kind == Kind::relu;
       place(i, e, own_[i] ? buffer(i) : nullptr);
+    } else if (op.kind == Kind::concat && host_[i] >= 0) {
+      value[i] = buffer(host_[i]);  // a prefix of its host, already filled
     } else if (op.kind == Kind::concat && own_[i]) {
       buffer(i);  // already filled by its values' producers
     }

@@ -28,6 +28,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -75,7 +76,13 @@ class CudnnGraph {
   // part of it, merged with every other convolution that reads the same part into one wider
   // convolution, the partial sums added in the epilogue (no concatenation at all; measured
   // in docs/network-speed.md). Off: the concatenations are filled by placement.
-  explicit CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions = false);
+  // own_convolutions (without split): a concatenation that is a prefix of a wider one lives
+  // in the wider one's buffer, and the 3x3 convolutions with 32 or 64 outputs that read it
+  // run on the executor's own kernel (model/cudnn/dense_conv.h), which reads the prefix in
+  // place and writes its result, with bias and ReLU, straight into its slot: a dense block's
+  // growth convolutions with no concatenation copies and no epilogue passes. A graph where
+  // no convolution can run on it is planned as split_convolutions says.
+  explicit CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions = false, bool own_convolutions = false);
   ~CudnnGraph();
   CudnnGraph(const CudnnGraph&) = delete;
   CudnnGraph& operator=(const CudnnGraph&) = delete;
@@ -105,6 +112,11 @@ class CudnnGraph {
   int part_leaf(int p) const { return parts_[static_cast<std::size_t>(p)].leaf; }
   int part_channels(int p) const { return parts_[static_cast<std::size_t>(p)].channels; }
   const std::vector<PartSlice>& part_slices(int conv) const { return sums_[static_cast<std::size_t>(conv)]; }
+  // Own convolutions: the concatenation whose buffer holds concatenation k (-1: its own or
+  // none), whether convolution i runs on the own kernel, and how many do.
+  int host_of(int k) const { return host_[static_cast<std::size_t>(k)]; }
+  bool runs_own_kernel(int i) const { return own_conv_[static_cast<std::size_t>(i)]; }
+  int own_kernel_convs() const { return static_cast<int>(std::count(own_conv_.begin(), own_conv_.end(), true)); }
 
   // x: n x h x w x C0 float16 (packed NHWC) on the device, kept alive by the caller until the
   // enqueued work is done. Returns one pointer per op below stop(): the op's output (from
@@ -126,6 +138,7 @@ class CudnnGraph {
   // orders the streams of later calls after it.
   void assemble_weights(cudaStream_t stream) {
     if (!parts_.empty() && !part_weights_) assemble_part_weights(stream);
+    if (own_kernel_convs() > 0 && !own_weights_) assemble_own_weights(stream);
   }
 
  private:
@@ -144,8 +157,13 @@ class CudnnGraph {
     std::vector<Reader> readers;
   };
   struct PartWeights;
+  struct OwnWeights;
   std::vector<GraphOp> ops_;
   bool split_ = false;
+  bool own_mode_ = false;
+  std::vector<int> host_;                    // concat -> the concat whose buffer holds it
+  std::vector<bool> own_conv_;               // conv -> runs on the own kernel
+  std::unique_ptr<OwnWeights> own_weights_;  // by op, in the own kernel's order
   std::vector<PartConv> parts_;
   std::vector<std::vector<int>> part_at_;        // op -> part convolutions of its value
   std::vector<std::vector<PartSlice>> sums_;     // split conv -> the slices it sums
@@ -166,6 +184,9 @@ class CudnnGraph {
   void plan_graph();                          // cudnn_graph_plan.cpp
   void plan_split(const std::vector<std::vector<Placement>>& flat);
   void assemble_part_weights(cudaStream_t stream);
+  void assemble_own_weights(cudaStream_t stream);
+  void plan_hosts(const std::vector<std::vector<Placement>>& flat,
+                  const std::vector<std::vector<int>>& readers);  // cudnn_graph_plan.cpp
   Plan& plan_for(int n, int h, int w, bool* created);
   void make_handles();
 };

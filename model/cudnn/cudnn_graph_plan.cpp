@@ -122,6 +122,12 @@ void CudnnGraph::plan_graph() {
   part_at_.assign(ops_.size(), {});
   part_releases_.assign(ops_.size(), {});
   if (split_) plan_split(flat);
+  host_.assign(ops_.size(), -1);
+  own_conv_.assign(ops_.size(), false);
+  if (own_mode_ && !split_) plan_hosts(flat, readers);
+  std::vector<bool> hosting(ops_.size(), false);
+  for (int k = 1; k < stop_; ++k)
+    if (host_[k] >= 0) hosting[host_[k]] = true;
 
   // A concatenation that something other than a concatenation or a split convolution reads
   // gets a buffer; each value in it is written there by its producer.
@@ -129,8 +135,9 @@ void CudnnGraph::plan_graph() {
   dests_.assign(ops_.size(), {});
   auto read_in_place = [&](int r) { return ops_[r].kind == Kind::concat || (r < stop_ && !sums_[r].empty()); };
   for (int k = 1; k < stop_; ++k) {
-    if (ops_[k].kind != Kind::concat || alias_[k] != k) continue;
-    own_[k] = kept_[k] || readers[k].empty() || !std::all_of(readers[k].begin(), readers[k].end(), read_in_place);
+    if (ops_[k].kind != Kind::concat || alias_[k] != k || host_[k] >= 0) continue;  // hosted: in its host's buffer
+    own_[k] = kept_[k] || hosting[k] || readers[k].empty() ||
+              !std::all_of(readers[k].begin(), readers[k].end(), read_in_place);
     if (!own_[k]) continue;
     ++placed_;
     for (const Placement& p : flat[k]) dests_[p.concat].push_back({k, p.offset});
@@ -142,12 +149,71 @@ void CudnnGraph::plan_graph() {
 
   // A buffer dies after its last reader (a concatenation's buffer is filled before its own
   // index and dies after its readers, the same rule).
+  // A host's buffer also serves the readers of the concatenations it holds.
   releases_.assign(ops_.size(), {});
   for (int b = 1; b < stop_; ++b) {
     if (alias_[b] != b || !own_[b] || kept_[b]) continue;
     int dies = b;
     for (int r : readers[b]) dies = std::max(dies, r);
+    for (int k = 1; k < stop_; ++k)
+      if (host_[k] == b)
+        for (int r : readers[k]) dies = std::max(dies, r);
     releases_[dies].push_back(b);
+  }
+}
+
+// Own convolutions: a concatenation whose flattened values are the leading values of a wider
+// one (a dense block's [x, f1] inside [x, f1, f2, f3, f4]) is that one's prefix, so it needs
+// no buffer when everything that reads it can read a prefix in place: the 3x3 convolutions
+// with 32 or 64 outputs and no residual that the own kernel runs. The widest such
+// concatenation hosts it.
+void CudnnGraph::plan_hosts(const std::vector<std::vector<Placement>>& flat,
+                            const std::vector<std::vector<int>>& readers) {
+  auto concat_owner = [&](int k) { return ops_[k].kind == Kind::concat && alias_[k] == k; };
+  auto prefix_of = [&](int k, int wide) {
+    const auto& a = flat[k];
+    const auto& b = flat[wide];
+    if (b.size() < a.size()) return false;
+    for (std::size_t j = 0; j < a.size(); ++j)
+      if (a[j].concat != b[j].concat || a[j].offset != b[j].offset) return false;
+    return true;
+  };
+  auto own_kernel_runs = [&](int r, int k) {
+    const GraphOp& c = ops_[r];
+    return r < stop_ && c.kind == Kind::conv && alias_[r] == r && c.kernel == 3 && c.pad == 1 &&
+           (c.channels == 32 || c.channels == 64) && residual_[r].add < 0 && ops_[k].channels % 32 == 0;
+  };
+  for (int k = 1; k < stop_; ++k) {
+    if (!concat_owner(k) || kept_[k] || readers[k].empty()) continue;
+    int best = -1;
+    for (int wide = 1; wide < stop_; ++wide)
+      if (wide != k && concat_owner(wide) && ops_[wide].channels > ops_[k].channels && ops_[wide].channels % 8 == 0 &&
+          prefix_of(k, wide) && (best < 0 || ops_[wide].channels > ops_[best].channels))
+        best = wide;
+    if (best < 0) continue;
+    bool all = true, any = false;
+    for (int r : readers[k]) {
+      if (ops_[r].kind == Kind::concat) continue;  // flattened: it holds k's values itself
+      if (own_kernel_runs(r, k))
+        any = true;
+      else
+        all = false;
+    }
+    if (!all || !any) continue;
+    host_[k] = best;
+    for (int r : readers[k])
+      if (ops_[r].kind == Kind::conv) own_conv_[r] = true;
+  }
+  if (std::none_of(host_.begin(), host_.end(), [](int h) { return h >= 0; })) return;
+  // A growth value that only concatenations read, convolved from a value that is not a
+  // concatenation (a block's first growth convolution reads the block's input): the own
+  // kernel writes it into its slot too, instead of cuDNN and an epilogue pass.
+  for (int r = 1; r < stop_; ++r) {
+    if (ops_[r].kind != Kind::conv || alias_[r] != r || own_conv_[r] || ops_[r].channels != 32) continue;
+    const int in = alias_[ops_[r].inputs[0]];
+    if (ops_[in].kind == Kind::concat || in == 0 || !own_kernel_runs(r, in) || readers[r].empty()) continue;
+    if (std::all_of(readers[r].begin(), readers[r].end(), [&](int x) { return ops_[x].kind == Kind::concat; }))
+      own_conv_[r] = true;
   }
 }
 

@@ -48,5 +48,8 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream);
 // of 32 input channels, for each of the 9 taps, for each output channel, 32 input channels.
 std::vector<std::uint16_t> pack_dense_conv_weights(const std::vector<std::uint16_t>& ohwi, int out_channels,
                                                    int in_channels);
+// The same on the device, asynchronous on `stream`: `packed` (out * 9 * in float16) from `ohwi`.
+void pack_dense_conv_weights_cuda(const void* ohwi, void* packed, int out_channels, int in_channels,
+                                  cudaStream_t stream);
 
 }  // namespace upscaled::model::cudnn

@@ -17,7 +17,6 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -29,10 +28,9 @@ constexpr int kChunk = 32;      // input channels per stage: 64 bytes per pixel
 
 // A block's shape: WARPS_M x WARPS_N warps; a warp owns WM rows of the tile (each an m16 tile
 // of the mma) and COUT / WARPS_N output channels.
-template <int COUT_, int WM_, int WARPS_M_, int WARPS_N_, bool REUSE_ = true>
+template <int COUT_, int WM_, int WARPS_M_, int WARPS_N_>
 struct Config {
   static constexpr int COUT = COUT_, WM = WM_, WARPS_M = WARPS_M_, WARPS_N = WARPS_N_;
-  static constexpr bool REUSE = REUSE_;  // window rows loaded once per column shift
   static constexpr int kThreads = WARPS_M * WARPS_N * 32;
   static constexpr int TH = WARPS_M * WM;  // tile rows
   static constexpr int WW = kTileWidth + 2;
@@ -142,65 +140,30 @@ __global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(Params p) {
     __syncthreads();
     const unsigned window = shared_address(smem + (q & 1) * C::kStageBytes);
     const unsigned weights = window + WP * 64;
-    if constexpr (C::REUSE) {
-      // A window row serves up to three output rows (one per ky): per column shift kx, load
-      // the three taps' weights once, then each of the warp's WM + 2 window rows once.
 #pragma unroll
-      for (int kx = 0; kx < 3; ++kx) {
+    for (int tap = 0; tap < 9; ++tap) {
+      const int ky = tap / 3, kx = tap % 3;
 #pragma unroll
-        for (int kk = 0; kk < 2; ++kk) {
-          unsigned bm[3][NT / 2][4];
+      for (int kk = 0; kk < 2; ++kk) {
+        // A: 16 pixels x 16 channels per row of the warp; lanes 0-15 address the pixels'
+        // first 8 channels, 16-31 the next 8 (the fragment order of m16n8k16).
+        unsigned a[WM][4];
 #pragma unroll
-          for (int ky = 0; ky < 3; ++ky)
-#pragma unroll
-            for (int j = 0; j < NT / 2; ++j) {
-              const int row = (ky * 3 + kx) * COUT + co0 + 16 * j + (lane & 7) + ((lane >> 4) & 1) * 8;
-              load_matrices(weights + swizzled(row, kk * 2 + ((lane >> 3) & 1)), bm[ky][j]);
-            }
-#pragma unroll
-          for (int r = 0; r < WM + 2; ++r) {
-            unsigned a[4];
-            const int px = (wm * WM + r) * WW + (lane & 15) + kx;
-            load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a);
-#pragma unroll
-            for (int ky = 0; ky < 3; ++ky) {
-              const int i = r - ky;  // the output row this window row feeds through tap row ky
-              if (i < 0 || i >= WM) continue;
-#pragma unroll
-              for (int j = 0; j < NT / 2; ++j) {
-                mma(acc[i][2 * j], a, bm[ky][j][0], bm[ky][j][1]);
-                mma(acc[i][2 * j + 1], a, bm[ky][j][2], bm[ky][j][3]);
-              }
-            }
-          }
+        for (int i = 0; i < WM; ++i) {
+          const int px = (wm * WM + i + ky) * WW + (lane & 15) + kx;
+          load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[i]);
         }
-      }
-    } else {
+        // B: two n8 tiles of output channels per load (lanes 0-7 / 8-15 the first tile's two
+        // channel halves, 16-31 the second's).
 #pragma unroll
-      for (int tap = 0; tap < 9; ++tap) {
-        const int ky = tap / 3, kx = tap % 3;
-#pragma unroll
-        for (int kk = 0; kk < 2; ++kk) {
-          // A: 16 pixels x 16 channels per row of the warp; lanes 0-15 address the pixels'
-          // first 8 channels, 16-31 the next 8 (the fragment order of m16n8k16).
-          unsigned a[WM][4];
+        for (int j = 0; j < NT / 2; ++j) {
+          const int row = tap * COUT + co0 + 16 * j + (lane & 7) + ((lane >> 4) & 1) * 8;
+          unsigned bm[4];
+          load_matrices(weights + swizzled(row, kk * 2 + ((lane >> 3) & 1)), bm);
 #pragma unroll
           for (int i = 0; i < WM; ++i) {
-            const int px = (wm * WM + i + ky) * WW + (lane & 15) + kx;
-            load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[i]);
-          }
-          // B: two n8 tiles of output channels per load (lanes 0-7 / 8-15 the first tile's two
-          // channel halves, 16-31 the second's).
-#pragma unroll
-          for (int j = 0; j < NT / 2; ++j) {
-            const int row = tap * COUT + co0 + 16 * j + (lane & 7) + ((lane >> 4) & 1) * 8;
-            unsigned bm[4];
-            load_matrices(weights + swizzled(row, kk * 2 + ((lane >> 3) & 1)), bm);
-#pragma unroll
-            for (int i = 0; i < WM; ++i) {
-              mma(acc[i][2 * j], a[i], bm[0], bm[1]);
-              mma(acc[i][2 * j + 1], a[i], bm[2], bm[3]);
-            }
+            mma(acc[i][2 * j], a[i], bm[0], bm[1]);
+            mma(acc[i][2 * j + 1], a[i], bm[2], bm[3]);
           }
         }
       }
@@ -242,6 +205,20 @@ __global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(Params p) {
       }
     }
   }
+}
+
+// pack_dense_conv_weights on the device: one thread per packed element.
+__global__ void pack_weights_kernel(const __half* ohwi, __half* packed, int cout, int cin) {
+  const std::int64_t total = static_cast<std::int64_t>(cout) * 9 * cin;
+  const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= total) return;
+  const int ci = static_cast<int>(i % kChunk);
+  std::int64_t rest = i / kChunk;
+  const int co = static_cast<int>(rest % cout);
+  rest /= cout;
+  const int tap = static_cast<int>(rest % 9);
+  const int q = static_cast<int>(rest / 9);
+  packed[i] = ohwi[(static_cast<std::int64_t>(co) * 9 + tap) * cin + q * kChunk + ci];
 }
 
 bool aligned(const void* ptr, std::uintptr_t bytes) {
@@ -291,13 +268,24 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
            a.n,
            a.h,
            a.w};
-  // UPSCALED_DENSE_CONV_REUSE=0 (experiment): each tap loads its own window rows.
-  const char* reuse_env = std::getenv("UPSCALED_DENSE_CONV_REUSE");
-  const bool reuse = !(reuse_env && reuse_env[0] == '0');
+  // Shapes measured on the H200 (docs/network-speed.md): 4 warps of 4 rows for 32 outputs,
+  // of 2 rows for 64; 8-warp blocks and window rows reused across taps were no faster.
   if (a.out_channels == 32)
-    reuse ? launch<Config<32, 4, 4, 1>>(p, stream) : launch<Config<32, 4, 4, 1, false>>(p, stream);
+    launch<Config<32, 4, 4, 1>>(p, stream);
   else
-    reuse ? launch<Config<64, 2, 4, 1>>(p, stream) : launch<Config<64, 2, 4, 1, false>>(p, stream);
+    launch<Config<64, 2, 4, 1>>(p, stream);
+}
+
+void pack_dense_conv_weights_cuda(const void* ohwi, void* packed, int out_channels, int in_channels,
+                                  cudaStream_t stream) {
+  if (!ohwi || !packed || in_channels <= 0 || in_channels % kChunk != 0 || out_channels <= 0)
+    throw std::invalid_argument("pack_dense_conv_weights_cuda: input channels must be a multiple of 32");
+  const std::int64_t total = static_cast<std::int64_t>(out_channels) * 9 * in_channels;
+  pack_weights_kernel<<<static_cast<unsigned>((total + 255) / 256), 256, 0, stream>>>(
+      static_cast<const __half*>(ohwi), static_cast<__half*>(packed), out_channels, in_channels);
+  const cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess)
+    throw Error(ErrorCode::device, std::string("CUDA dense convolution weight packing: ") + cudaGetErrorString(err));
 }
 
 std::vector<std::uint16_t> pack_dense_conv_weights(const std::vector<std::uint16_t>& ohwi, int out_channels,

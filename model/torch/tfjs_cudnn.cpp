@@ -189,6 +189,13 @@ bool split_wanted() {
   return !(v && std::string(v) == "0");
 }
 
+// The own convolution kernel for the dense blocks' growth convolutions unless
+// UPSCALED_CUDNN_OWN_CONV=0 (docs/network-speed.md).
+bool own_convs_wanted() {
+  const char* v = std::getenv("UPSCALED_CUDNN_OWN_CONV");
+  return !(v && std::string(v) == "0");
+}
+
 class CudnnFusedRunner final : public FusedRunner {
  public:
   // Split convolutions (cudnn_graph.h) unless UPSCALED_CUDNN_SPLIT=0 asks for concatenations
@@ -196,7 +203,7 @@ class CudnnFusedRunner final : public FusedRunner {
   // The part weights are assembled here, on the stream that converted the weights (the
   // caller's current one), which TorchUpscaler synchronises before the stages' streams run.
   explicit CudnnFusedRunner(const TfjsGraph& graph, c10::DeviceIndex device)
-      : exec_(to_ops(graph, keep_), split_wanted()), tail_(one_pass_tail(graph, exec_.stop())) {
+      : exec_(to_ops(graph, keep_), split_wanted(), own_convs_wanted()), tail_(one_pass_tail(graph, exec_.stop())) {
     if (exec_.stop() > 1) exec_.assemble_weights(c10::cuda::getCurrentCUDAStream(device).stream());
     std::visit(
         [](const auto& tail) {
@@ -274,7 +281,8 @@ class CudnnFusedRunner final : public FusedRunner {
     for (int i = 1; i < exec_.stop(); ++i) split += exec_.part_slices(i).empty() ? 0 : 1;
     return log::cat("cuDNN fused executor: ", exec_.ops_run(), " of ", exec_.op_count() - 1, " ops, ", exec_.fused(),
                     " fused into convolutions, ", split, " convolutions split into ", exec_.part_count(),
-                    " part convolutions, ", exec_.placed(), " concatenations filled in place",
+                    " part convolutions, ", exec_.placed(), " concatenations filled in place, ",
+                    exec_.own_kernel_convs(), " convolutions on the own kernel",
                     tail_.op.index() == 1   ? ", depth_to_space and the last convolution in one pass"
                     : tail_.op.index() == 2 ? ", up-sampling and the last convolution in one pass"
                                             : "");

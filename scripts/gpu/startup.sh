@@ -18,7 +18,7 @@ source scripts/gpu/summary.sh
 carry=$PWD/.gpu-carry
 source scripts/gpu/lib.sh
 gpu_build_or_stop "$out/build.log" upscaled test_model_tfjs bench_model_throughput test_channel_epilogue test_cudnn_prime kernels_test \
-  test_shuffle_conv test_cli_file model_formats_test core_unit_tests
+  test_shuffle_conv test_cli_file model_formats_test core_unit_tests test_dense_conv test_cudnn_graph_plan
 thick=$carry/upscalerjs-esrgan-thick-1.0.0/package/models
 gpu_bench_clip
 runs=()

@@ -113,6 +113,64 @@ TEST(CudnnGraphPlan, ValuesAreWrittenIntoEveryConcatenationThatHoldsThem) {
   EXPECT_TRUE(placements(g, 8).empty());
 }
 
+// An RRDN dense block at the real widths (C=3 here): x0 64, growth convolutions of 32, the
+// fusion convolution back to 64 with its scaled residual.
+std::vector<Op> wide_dense_block() {
+  std::vector<Op> ops;
+  ops.push_back(input(3));                        // 0
+  ops.push_back(conv(0, 64));                     // 1 x0
+  ops.push_back(conv(1, 32));                     // 2 f1
+  ops.push_back(unary(Kind::relu, 2, 32));        // 3 -> fused into 2
+  ops.push_back(concat({1, 3}, 96));              // 4 [x0 f1]
+  ops.push_back(conv(4, 32));                     // 5 f2
+  ops.push_back(unary(Kind::relu, 5, 32));        // 6 -> fused into 5
+  ops.push_back(concat({4, 6}, 128));             // 7 [x0 f1 f2]
+  ops.push_back(conv(7, 32));                     // 8 f3
+  ops.push_back(unary(Kind::relu, 8, 32));        // 9 -> fused into 8
+  ops.push_back(concat({1, 3, 6, 9}, 160));       // 10 [x0 f1 f2 f3], written flat
+  ops.push_back(conv(10, 64));                    // 11 fusion
+  ops.push_back(add({1, 11}, {1.0f, 0.2f}, 64));  // 12 -> fused into 11 (z = op 1)
+  return ops;
+}
+
+TEST(CudnnGraphPlan, OwnKernelReadsPrefixesOfTheWidestConcatenation) {
+  model::cudnn::CudnnGraph g(wide_dense_block(), true, true);
+  // [x0 f1] and [x0 f1 f2] live in [x0 f1 f2 f3]'s buffer; the widest is read by the fusion
+  // convolution (cuDNN) and keeps its own.
+  EXPECT_EQ(g.host_of(4), 10);
+  EXPECT_EQ(g.host_of(7), 10);
+  EXPECT_EQ(g.host_of(10), -1);
+  EXPECT_FALSE(g.has_buffer(4));
+  EXPECT_FALSE(g.has_buffer(7));
+  EXPECT_TRUE(g.has_buffer(10));
+  EXPECT_EQ(g.placed(), 1);
+  // The growth convolutions run on the own kernel (the first one reads x0's own buffer);
+  // the fusion convolution, read by more than concatenations, stays on cuDNN.
+  EXPECT_TRUE(g.runs_own_kernel(2));
+  EXPECT_TRUE(g.runs_own_kernel(5));
+  EXPECT_TRUE(g.runs_own_kernel(8));
+  EXPECT_FALSE(g.runs_own_kernel(11));
+  EXPECT_EQ(g.own_kernel_convs(), 3);
+  // Every value is written once, into its slot of the widest buffer (x0 also into its own).
+  EXPECT_EQ(placements(g, 1), (Placements{{10, 0}}));
+  EXPECT_EQ(placements(g, 2), (Placements{{10, 64}}));
+  EXPECT_EQ(placements(g, 5), (Placements{{10, 96}}));
+  EXPECT_EQ(placements(g, 8), (Placements{{10, 128}}));
+  EXPECT_TRUE(g.has_buffer(1));
+  EXPECT_EQ(g.part_count(), 0);  // not split
+}
+
+TEST(CudnnGraphPlan, OwnKernelModeFallsBackToSplitWhenNothingFits) {
+  // dense_block()'s growth convolutions have 4 outputs: nothing for the own kernel.
+  model::cudnn::CudnnGraph g(dense_block(), true, true);
+  EXPECT_EQ(g.own_kernel_convs(), 0);
+  EXPECT_GT(g.part_count(), 0);  // planned as split
+  EXPECT_EQ(g.fused(), 3);       // the activations folded once, not twice
+  model::cudnn::CudnnGraph placed(dense_block(), false, true);
+  EXPECT_EQ(placed.part_count(), 0);
+  EXPECT_EQ(placed.placed(), 2);
+}
+
 using Slices = std::vector<std::pair<int, int>>;
 Slices slices(const model::cudnn::CudnnGraph& g, int conv) {
   Slices out;

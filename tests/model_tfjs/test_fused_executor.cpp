@@ -55,8 +55,16 @@ TEST_P(FusedExecutor, CudaFloat16MatchesEager) {
   const auto eager = run_fixture(*package, GetParam().scale, true, &eager_name);
   EXPECT_NE(fused_name.find("cuDNN fused executor"), std::string::npos) << fused_name;
   EXPECT_EQ(eager_name.find("cuDNN fused executor"), std::string::npos) << eager_name;
-  // The default plan splits the dense blocks' convolutions (every packaged model has them).
-  EXPECT_EQ(fused_name.find(" 0 convolutions split"), std::string::npos) << fused_name;
+  // The default plan: esrgan-thick's 120 growth convolutions (C=4: their concatenations are
+  // prefixes of the dense block's widest one) on the executor's own kernel; slim and medium
+  // (one growth convolution per block, nothing to host) split their dense blocks' convolutions.
+  const bool thick_body = std::string(GetParam().size) == "thick";
+  if (thick_body) {
+    EXPECT_NE(fused_name.find(" 120 convolutions on the own kernel"), std::string::npos) << fused_name;
+  } else {
+    EXPECT_EQ(fused_name.find(" 0 convolutions split"), std::string::npos) << fused_name;
+    EXPECT_NE(fused_name.find(" 0 convolutions on the own kernel"), std::string::npos) << fused_name;
+  }
   // The last two layers run as one pass of the executor's own kernel (model/cudnn/shuffle_conv.h):
   // esrgan-thick's depth_to_space and convolution at every scale, slim's and medium's nearest
   // up-sampling and convolution up to x4 (x8's 192-channel convolution stays in libtorch).
@@ -82,14 +90,34 @@ TEST_P(FusedExecutor, CudaFloat16PlacedConcatenationsMatchEager) {
   if (!package) GTEST_SKIP() << why;
   std::string placed_name, eager_name;
   setenv("UPSCALED_CUDNN_SPLIT", "0", 1);
+  setenv("UPSCALED_CUDNN_OWN_CONV", "0", 1);
   const auto placed = run_fixture(*package, GetParam().scale, false, &placed_name);
   unsetenv("UPSCALED_CUDNN_SPLIT");
+  unsetenv("UPSCALED_CUDNN_OWN_CONV");
   const auto eager = run_fixture(*package, GetParam().scale, true, &eager_name);
   EXPECT_NE(placed_name.find(" 0 convolutions split into 0 part convolutions"), std::string::npos) << placed_name;
   EXPECT_EQ(placed_name.find(" 0 concatenations filled in place"), std::string::npos) << placed_name;
   const double psnr = psnr_u8(placed, eager);
   std::cout << GetParam().size << " x" << GetParam().scale << " placed vs eager (CUDA fp16): PSNR " << psnr << " dB; "
             << placed_name << "\n";
+  EXPECT_GE(psnr, 50.0);
+}
+
+// UPSCALED_CUDNN_OWN_CONV=0: every model splits its dense blocks' convolutions (cuDNN only).
+TEST_P(FusedExecutor, CudaFloat16SplitWithoutOwnKernelMatchesEager) {
+  std::string why;
+  const auto package = executor_package(GetParam(), &why);
+  if (!package) GTEST_SKIP() << why;
+  std::string split_name, eager_name;
+  setenv("UPSCALED_CUDNN_OWN_CONV", "0", 1);
+  const auto split = run_fixture(*package, GetParam().scale, false, &split_name);
+  unsetenv("UPSCALED_CUDNN_OWN_CONV");
+  const auto eager = run_fixture(*package, GetParam().scale, true, &eager_name);
+  EXPECT_EQ(split_name.find(" 0 convolutions split"), std::string::npos) << split_name;
+  EXPECT_NE(split_name.find(" 0 convolutions on the own kernel"), std::string::npos) << split_name;
+  const double psnr = psnr_u8(split, eager);
+  std::cout << GetParam().size << " x" << GetParam().scale << " split vs eager (CUDA fp16): PSNR " << psnr << " dB; "
+            << split_name << "\n";
   EXPECT_GE(psnr, 50.0);
 }
 
