@@ -12,6 +12,7 @@
 #        first job after a build pays one-off costs, e.g. cuDNN's first load from disk, and
 #        it fills the caches that later runs read).
 #        BENCH_ENVS="A=1 A=0": model only once per setting (default: the defaults only).
+#        CTEST_REGEX: the tests to run instead of the executor's and the extra ones.
 set -uo pipefail
 extra_tests=${1:-}  # kept now: the model-only loop below resets the positional parameters
 source scripts/gpu/summary.sh
@@ -45,7 +46,8 @@ for setting in ${BENCH_ENVS:-UPSCALED_STARTUP_DEFAULTS=1}; do
   done
 done
 export UPSCALED_TEST_MODELS_DIR=$carry
-(cd /tmp/b && ctest -j4 --timeout 200 --output-on-failure -R "FusedExecutor|ChannelEpilogueCuda${extra_tests:+|$extra_tests}") > "$out/ctest.log" 2>&1
+(cd /tmp/b && ctest -j4 --timeout 200 --output-on-failure \
+  -R "${CTEST_REGEX:-FusedExecutor|ChannelEpilogueCuda${extra_tests:+|$extra_tests}}") > "$out/ctest.log" 2>&1
 say "ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest.log")"
 grep -E "\*\*\*Failed|\(Failed\)|Timeout" "$out/ctest.log" | head -20 | tee -a "$log"
 grep -E " vs eager" /tmp/b/Testing/Temporary/LastTest.log | sed -E 's#/[^ ]*/model.json#MODEL#g; s#/work/main/[^ :]*##g' |
