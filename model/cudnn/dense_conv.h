@@ -18,7 +18,8 @@
 // pairs); `out_channels` 32 or 64. Padding 1 with zeros. Weights in the order pack_dense_conv_weights
 // gives. Throws std::invalid_argument for views it cannot take, upscaled::Error(device) with
 // CUDA's text for launch errors. z may alias out (each element read before it is written, by
-// the same thread); in must not overlap out.
+// the same thread); the channels read must not be written (a prefix of a buffer in and a later
+// slice of the same buffer out, as the executor does, is fine).
 #pragma once
 
 #include <cuda_runtime_api.h>
