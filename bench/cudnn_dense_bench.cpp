@@ -479,9 +479,12 @@ void own_conv_residual(const Runner& r, const Conv& c, const Buffer& packed, con
   upscaled::model::cudnn::run_dense_conv(a, s);
 }
 
-// run_fused's placement with the executor's own kernel.
+// run_fused's placement with the executor's own kernel. With `cudnn_fusion_scratch` (own-hybrid)
+// the fusion convolutions run on cuDNN instead (the block buffer is packed once all four
+// growth values are in it): a plain convolution into that packed scratch, then the executor's
+// epilogue kernel adds bias and residual into the next block's slot.
 void run_own(Runner& r, const Weights& w, const OwnWeights& own, std::vector<Buffer>& blocks, Buffer& lrl,
-             cudaStream_t s) {
+             Buffer* cudnn_fusion_scratch, cudaStream_t s) {
   for (int t = 0; t < kT; ++t) {
     for (int d = 0; d < kD; ++d) {
       Buffer& buf = blocks[d];
@@ -490,39 +493,23 @@ void run_own(Runner& r, const Weights& w, const OwnWeights& own, std::vector<Buf
         own_conv_relu(r, w.growth[i], own.growth[i], {buf.p, kBlockChannels, 0, in}, {buf.p, kBlockChannels, in, kG},
                       s);
       }
+      const View x0{buf.p, kBlockChannels, 0, kG0}, block{buf.p, kBlockChannels, 0, kBlockChannels};
       const View next{d + 1 < kD ? blocks[d + 1].p : lrl.p, kBlockChannels, 0, kG0};
-      own_conv_residual(r, w.fusion[t * kD + d], own.fusion[t * kD + d], {buf.p, kBlockChannels, 0, kBlockChannels},
-                        {buf.p, kBlockChannels, 0, kG0}, next, s);
-    }
-    const View in{blocks[0].p, kBlockChannels, 0, kG0};
-    r.add(kBeta, r.tensor({lrl.p, kBlockChannels, 0, kG0}), lrl.p, 1.0f, in);
-  }
-}
-
-// run_own with the fusion convolutions on cuDNN instead (the block buffer is packed once all
-// four growth values are in it): a plain convolution into a packed scratch, then the
-// executor's epilogue kernel adds bias and residual into the next block's slot.
-void run_hybrid(Runner& r, const Weights& w, const OwnWeights& own, std::vector<Buffer>& blocks, Buffer& lrl,
-                Buffer& scratch, cudaStream_t s) {
-  for (int t = 0; t < kT; ++t) {
-    for (int d = 0; d < kD; ++d) {
-      Buffer& buf = blocks[d];
-      for (int c = 0; c < kC; ++c) {
-        const int in = kG0 + c * kG, i = (t * kD + d) * kC + c;
-        own_conv_relu(r, w.growth[i], own.growth[i], {buf.p, kBlockChannels, 0, in}, {buf.p, kBlockChannels, in, kG},
-                      s);
-      }
       const Conv& f = w.fusion[t * kD + d];
-      r.conv(f, {buf.p, kBlockChannels, 0, kBlockChannels}, {scratch.p, kG0, 0, kG0});
+      if (!cudnn_fusion_scratch) {
+        own_conv_residual(r, f, own.fusion[t * kD + d], block, x0, next, s);
+        continue;
+      }
+      r.conv(f, block, {cudnn_fusion_scratch->p, kG0, 0, kG0});
       upscaled::model::cudnn::ChannelEpilogue e;
-      e.in[0] = {scratch.p, kG0};
+      e.in[0] = {cudnn_fusion_scratch->p, kG0};
       e.alpha[0] = kBeta;
       e.in[1] = {buf.p, kBlockChannels};
       e.alpha[1] = 1.0f;
       e.inputs = 2;
       e.bias = f.b.p;
       e.bias_alpha = kBeta;
-      e.out[0] = {d + 1 < kD ? blocks[d + 1].p : lrl.p, kBlockChannels};
+      e.out[0] = {next.base, kBlockChannels};
       e.outputs = 1;
       e.pixels = static_cast<std::int64_t>(r.pixels());
       e.channels = kG0;
@@ -663,10 +650,10 @@ int main(int argc, char** argv) {
           } catch (const std::exception& ex) {
             std::printf("check own failed: %s\n", ex.what());
           }
-          report("own-fused", [&] { run_own(r, w, own, blocks, lrl, s); });
+          report("own-fused", [&] { run_own(r, w, own, blocks, lrl, nullptr, s); });
           {
             Buffer scratch(px * kG0);
-            report("own-hybrid", [&] { run_hybrid(r, w, own, blocks, lrl, scratch, s); });
+            report("own-hybrid", [&] { run_own(r, w, own, blocks, lrl, &scratch, s); });
           }
           // One convolution of each kind alone: the own kernel on the block's strided views
           // against cuDNN's fastest on packed tensors.

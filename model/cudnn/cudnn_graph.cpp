@@ -178,7 +178,6 @@ CudnnGraph::CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions, bool o
   ops_ = original;
   split_ = split_convolutions;
   own_mode_ = false;
-  fused_ = placed_ = max_channels_ = 0;
   plan_graph();
 }
 

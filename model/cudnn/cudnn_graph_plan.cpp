@@ -35,6 +35,9 @@ bool supported(const GraphOp& op) {
 }  // namespace
 
 void CudnnGraph::plan_graph() {
+  // Everything below is derived from ops_ and the two modes, so planning again starts clean.
+  fused_ = placed_ = max_channels_ = 0;
+  parts_.clear();
   const int count = static_cast<int>(ops_.size());
   stop_ = count;
   for (int i = 1; i < count; ++i)

@@ -10,6 +10,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,25 +84,38 @@ TEST_P(FusedExecutor, CudaFloat16MatchesEager) {
   EXPECT_GE(psnr, 50.0);
 }
 
-// UPSCALED_CUDNN_SPLIT=0: the plan that fills concatenations by placement instead of
-// splitting convolutions (cudnn_graph.h), against eager; the load must say which plan ran.
+// The fixture through a plan other than the default (the settings, each set to "0" for that
+// load only) against eager, CUDA float16: the PSNR (printed with `label`) and the load's
+// description, which says which plan ran.
+struct PlanAgainstEager {
+  double psnr = 0;
+  std::string describe;
+};
+PlanAgainstEager plan_against_eager(const std::filesystem::path& package, const PackageCase& c, const char* label,
+                                    std::initializer_list<const char*> settings_off) {
+  PlanAgainstEager r;
+  std::string eager_name;
+  for (const char* name : settings_off) setenv(name, "0", 1);
+  const auto planned = run_fixture(package, c.scale, false, &r.describe);
+  for (const char* name : settings_off) unsetenv(name);
+  const auto eager = run_fixture(package, c.scale, true, &eager_name);
+  r.psnr = psnr_u8(planned, eager);
+  std::cout << c.size << " x" << c.scale << " " << label << " vs eager (CUDA fp16): PSNR " << r.psnr << " dB; "
+            << r.describe << "\n";
+  return r;
+}
+
+// UPSCALED_CUDNN_SPLIT=0 (and the own kernel off): the plan that fills concatenations by
+// placement instead of splitting convolutions (cudnn_graph.h).
 TEST_P(FusedExecutor, CudaFloat16PlacedConcatenationsMatchEager) {
   std::string why;
   const auto package = executor_package(GetParam(), &why);
   if (!package) GTEST_SKIP() << why;
-  std::string placed_name, eager_name;
-  setenv("UPSCALED_CUDNN_SPLIT", "0", 1);
-  setenv("UPSCALED_CUDNN_OWN_CONV", "0", 1);
-  const auto placed = run_fixture(*package, GetParam().scale, false, &placed_name);
-  unsetenv("UPSCALED_CUDNN_SPLIT");
-  unsetenv("UPSCALED_CUDNN_OWN_CONV");
-  const auto eager = run_fixture(*package, GetParam().scale, true, &eager_name);
-  EXPECT_NE(placed_name.find(" 0 convolutions split into 0 part convolutions"), std::string::npos) << placed_name;
-  EXPECT_EQ(placed_name.find(" 0 concatenations filled in place"), std::string::npos) << placed_name;
-  const double psnr = psnr_u8(placed, eager);
-  std::cout << GetParam().size << " x" << GetParam().scale << " placed vs eager (CUDA fp16): PSNR " << psnr << " dB; "
-            << placed_name << "\n";
-  EXPECT_GE(psnr, 50.0);
+  const PlanAgainstEager r =
+      plan_against_eager(*package, GetParam(), "placed", {"UPSCALED_CUDNN_SPLIT", "UPSCALED_CUDNN_OWN_CONV"});
+  EXPECT_NE(r.describe.find(" 0 convolutions split into 0 part convolutions"), std::string::npos) << r.describe;
+  EXPECT_EQ(r.describe.find(" 0 concatenations filled in place"), std::string::npos) << r.describe;
+  EXPECT_GE(r.psnr, 50.0);
 }
 
 // UPSCALED_CUDNN_OWN_CONV=0: every model splits its dense blocks' convolutions (cuDNN only).
@@ -108,17 +123,10 @@ TEST_P(FusedExecutor, CudaFloat16SplitWithoutOwnKernelMatchesEager) {
   std::string why;
   const auto package = executor_package(GetParam(), &why);
   if (!package) GTEST_SKIP() << why;
-  std::string split_name, eager_name;
-  setenv("UPSCALED_CUDNN_OWN_CONV", "0", 1);
-  const auto split = run_fixture(*package, GetParam().scale, false, &split_name);
-  unsetenv("UPSCALED_CUDNN_OWN_CONV");
-  const auto eager = run_fixture(*package, GetParam().scale, true, &eager_name);
-  EXPECT_EQ(split_name.find(" 0 convolutions split"), std::string::npos) << split_name;
-  EXPECT_NE(split_name.find(" 0 convolutions on the own kernel"), std::string::npos) << split_name;
-  const double psnr = psnr_u8(split, eager);
-  std::cout << GetParam().size << " x" << GetParam().scale << " split vs eager (CUDA fp16): PSNR " << psnr << " dB; "
-            << split_name << "\n";
-  EXPECT_GE(psnr, 50.0);
+  const PlanAgainstEager r = plan_against_eager(*package, GetParam(), "split", {"UPSCALED_CUDNN_OWN_CONV"});
+  EXPECT_EQ(r.describe.find(" 0 convolutions split"), std::string::npos) << r.describe;
+  EXPECT_NE(r.describe.find(" 0 convolutions on the own kernel"), std::string::npos) << r.describe;
+  EXPECT_GE(r.psnr, 50.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(UpscalerJS, FusedExecutor,
