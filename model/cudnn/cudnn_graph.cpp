@@ -245,8 +245,10 @@ void CudnnGraph::assemble_part_weights(cudaStream_t stream) {
   }
 }
 
-// Once, at load or the first run: each own-kernel convolution's weights in its order.
+// Once, at load or the first run: each own-kernel convolution's weights in its order, and the
+// kernel loaded (so that its lazy load does not land on the first batch).
 void CudnnGraph::assemble_own_weights(cudaStream_t stream) {
+  load_dense_conv();
   own_weights_ = std::make_unique<OwnWeights>();
   for (int i = 1; i < stop_; ++i) {
     if (!own_conv_[i]) continue;

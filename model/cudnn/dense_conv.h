@@ -45,6 +45,11 @@ struct DenseConvArgs {
 
 void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream);
 
+// Loads the kernels on the current device and sets their shared-memory allowance, once per
+// process and device (run_dense_conv does it at its first launch otherwise, where CUDA's lazy
+// loading would land on the first batch). Synchronous, host only. Throws upscaled::Error(device).
+void load_dense_conv();
+
 // OHWI float16 weights (as uint16 bits: [out][3][3][in]) into the kernel's order: for each block
 // of 32 input channels, for each of the 9 taps, for each output channel, 32 input channels.
 std::vector<std::uint16_t> pack_dense_conv_weights(const std::vector<std::uint16_t>& ohwi, int out_channels,

@@ -16,6 +16,7 @@
 
 #include <cuda_fp16.h>
 
+#include <atomic>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -26,18 +27,18 @@ namespace {
 constexpr int kTileWidth = 16;  // output columns per tile: one m16 tile
 constexpr int kChunk = 32;      // input channels per stage: 64 bytes per pixel
 
-// A block's shape: WARPS_M x WARPS_N warps; a warp owns WM rows of the tile (each an m16 tile
-// of the mma) and COUT / WARPS_N output channels.
-template <int COUT_, int WM_, int WARPS_M_, int WARPS_N_>
+// A block's shape: WARPS_M warps; a warp owns WM rows of the tile (each an m16 tile of the mma)
+// and every output channel.
+template <int COUT_, int WM_, int WARPS_M_>
 struct Config {
-  static constexpr int COUT = COUT_, WM = WM_, WARPS_M = WARPS_M_, WARPS_N = WARPS_N_;
-  static constexpr int kThreads = WARPS_M * WARPS_N * 32;
+  static constexpr int COUT = COUT_, WM = WM_, WARPS_M = WARPS_M_;
+  static constexpr int kThreads = WARPS_M * 32;
   static constexpr int TH = WARPS_M * WM;  // tile rows
   static constexpr int WW = kTileWidth + 2;
   static constexpr int kWindowPixels = (TH + 2) * WW;
   static constexpr int kStageBytes = kWindowPixels * 64 + 9 * COUT * 64;
-  static constexpr int NT = COUT / WARPS_N / 8;  // n8 tiles per warp
-  static_assert(COUT % (16 * WARPS_N) == 0, "a warp's channels come in pairs of n8 tiles");
+  static constexpr int NT = COUT / 8;  // n8 tiles per warp
+  static_assert(COUT % 16 == 0, "a warp's channels come in pairs of n8 tiles");
 };
 
 struct Params {
@@ -101,7 +102,7 @@ __global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(Params p) {
   const int y0 = (b % tiles_y) * TH;
   const int n = b / tiles_y;
   const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
-  const int wm = warp % C::WARPS_M, co0 = (warp / C::WARPS_M) * (COUT / C::WARPS_N);
+  const int wm = warp;
   const int chunks = p.in_channels / kChunk;
 
   auto load = [&](int q, int stage) {
@@ -157,7 +158,7 @@ __global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(Params p) {
         // channel halves, 16-31 the second's).
 #pragma unroll
         for (int j = 0; j < NT / 2; ++j) {
-          const int row = tap * COUT + co0 + 16 * j + (lane & 7) + ((lane >> 4) & 1) * 8;
+          const int row = tap * COUT + 16 * j + (lane & 7) + ((lane >> 4) & 1) * 8;
           unsigned bm[4];
           load_matrices(weights + swizzled(row, kk * 2 + ((lane >> 3) & 1)), bm);
 #pragma unroll
@@ -183,7 +184,7 @@ __global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(Params p) {
       const std::int64_t pixel = (static_cast<std::int64_t>(n) * p.h + y) * p.w + x;
 #pragma unroll
       for (int j = 0; j < NT; ++j) {
-        const int co = co0 + j * 8 + pair;
+        const int co = j * 8 + pair;
         float v0 = acc[i][j][2 * half], v1 = acc[i][j][2 * half + 1];
         if (p.bias) {
           const float2 bb = __half22float2(*reinterpret_cast<const __half2*>(p.bias + co));
@@ -207,28 +208,54 @@ __global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(Params p) {
   }
 }
 
-// pack_dense_conv_weights on the device: one thread per packed element.
-__global__ void pack_weights_kernel(const __half* ohwi, __half* packed, int cout, int cin) {
-  const std::int64_t total = static_cast<std::int64_t>(cout) * 9 * cin;
-  const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= total) return;
+// The packed order (dense_conv.h): packed element i is OHWI element packed_source(i), for the
+// host and the device packing alike.
+__host__ __device__ inline std::int64_t packed_source(std::int64_t i, int cout, int cin) {
   const int ci = static_cast<int>(i % kChunk);
   std::int64_t rest = i / kChunk;
   const int co = static_cast<int>(rest % cout);
   rest /= cout;
   const int tap = static_cast<int>(rest % 9);
   const int q = static_cast<int>(rest / 9);
-  packed[i] = ohwi[(static_cast<std::int64_t>(co) * 9 + tap) * cin + q * kChunk + ci];
+  return (static_cast<std::int64_t>(co) * 9 + tap) * cin + q * kChunk + ci;
+}
+
+// pack_dense_conv_weights on the device: one thread per packed element.
+__global__ void pack_weights_kernel(const __half* ohwi, __half* packed, int cout, int cin) {
+  const std::int64_t total = static_cast<std::int64_t>(cout) * 9 * cin;
+  const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < total) packed[i] = ohwi[packed_source(i, cout, cin)];
 }
 
 bool aligned(const void* ptr, std::uintptr_t bytes) {
   return reinterpret_cast<std::uintptr_t>(ptr) % bytes == 0;
 }
 
+// The shapes in use (measured on the H200, docs/network-speed.md): 4 warps of 4 rows for 32
+// outputs, of 2 rows for 64; 8-warp blocks and window rows reused across taps were no faster.
+using Growth = Config<32, 4, 4>;
+using Wide = Config<64, 2, 4>;
+
+// Sets the kernel's shared-memory allowance on the current device once per process (the
+// setting belongs to the device's context and outlives the call); this also loads the kernel,
+// which CUDA otherwise loads lazily at its first launch.
+template <class C>
+cudaError_t prepare() {
+  static std::atomic<std::uint64_t> prepared{0};  // bit d: done on device d (d < 64)
+  int device = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err != cudaSuccess) return err;
+  const std::uint64_t bit = device < 64 ? std::uint64_t{1} << device : 0;
+  if (bit && (prepared.load(std::memory_order_acquire) & bit)) return cudaSuccess;
+  err = cudaFuncSetAttribute(dense_conv_kernel<C>, cudaFuncAttributeMaxDynamicSharedMemorySize, 2 * C::kStageBytes);
+  if (err == cudaSuccess) prepared.fetch_or(bit, std::memory_order_release);
+  return err;
+}
+
 template <class C>
 void launch(const Params& p, cudaStream_t stream) {
   constexpr int bytes = 2 * C::kStageBytes;
-  cudaError_t err = cudaFuncSetAttribute(dense_conv_kernel<C>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  cudaError_t err = prepare<C>();
   if (err == cudaSuccess) {
     const std::int64_t blocks =
         static_cast<std::int64_t>(p.n) * ((p.h + C::TH - 1) / C::TH) * ((p.w + kTileWidth - 1) / kTileWidth);
@@ -268,12 +295,17 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
            a.n,
            a.h,
            a.w};
-  // Shapes measured on the H200 (docs/network-speed.md): 4 warps of 4 rows for 32 outputs,
-  // of 2 rows for 64; 8-warp blocks and window rows reused across taps were no faster.
   if (a.out_channels == 32)
-    launch<Config<32, 4, 4, 1>>(p, stream);
+    launch<Growth>(p, stream);
   else
-    launch<Config<64, 2, 4, 1>>(p, stream);
+    launch<Wide>(p, stream);
+}
+
+void load_dense_conv() {
+  cudaError_t err = prepare<Growth>();
+  if (err == cudaSuccess) err = prepare<Wide>();
+  if (err != cudaSuccess)
+    throw Error(ErrorCode::device, std::string("CUDA dense convolution load: ") + cudaGetErrorString(err));
 }
 
 void pack_dense_conv_weights_cuda(const void* ohwi, void* packed, int out_channels, int in_channels,
@@ -294,12 +326,8 @@ std::vector<std::uint16_t> pack_dense_conv_weights(const std::vector<std::uint16
       ohwi.size() != static_cast<std::size_t>(out_channels) * 9 * in_channels)
     throw std::invalid_argument("pack_dense_conv_weights: expected OHWI weights with input channels a multiple of 32");
   std::vector<std::uint16_t> packed(ohwi.size());
-  std::size_t at = 0;
-  for (int q = 0; q < in_channels / kChunk; ++q)
-    for (int tap = 0; tap < 9; ++tap)
-      for (int co = 0; co < out_channels; ++co)
-        for (int ci = 0; ci < kChunk; ++ci)
-          packed[at++] = ohwi[(static_cast<std::size_t>(co) * 9 + tap) * in_channels + q * kChunk + ci];
+  for (std::size_t i = 0; i < packed.size(); ++i)
+    packed[i] = ohwi[static_cast<std::size_t>(packed_source(static_cast<std::int64_t>(i), out_channels, in_channels))];
   return packed;
 }
 
