@@ -1,6 +1,7 @@
 // A 3x3 convolution of the executor's own for the dense blocks (issue #3, docs/network-speed.md):
-// float16 NHWC in and out, float32 accumulation on the tensor cores (mma.sync m16n8k16), with
-// the epilogue in the same kernel:
+// float16 NHWC in and out, float32 accumulation on the tensor cores (mma.sync m16n8k16 on every
+// architecture; for 32 outputs on compute capability 9.0, wgmma), with the epilogue in the same
+// kernel:
 //
 //   out[p][co] = act( alpha * (sum_{ky,kx,ci} in[p + (ky-1, kx-1)][ci] * w[co][ky][kx][ci] + bias[co])
 //                     + beta * z[p][co] )
@@ -29,6 +30,11 @@
 
 namespace upscaled::model::cudnn {
 
+// Which kernel runs: `automatic` takes the wgmma kernel where dense_conv_uses_wgmma says so,
+// else the mma.sync one; the tests and benchmarks name one (the wgmma one throws
+// std::invalid_argument where it is not available).
+enum class DenseConvKernel { automatic, mma, wgmma };
+
 struct DenseConvArgs {
   const void* in = nullptr;  // float16
   int in_stride = 0, in_channels = 0;
@@ -41,6 +47,7 @@ struct DenseConvArgs {
   float alpha = 1.0f, beta = 0.0f;
   bool relu = false;
   int n = 0, h = 0, w = 0;
+  DenseConvKernel kernel = DenseConvKernel::automatic;
 };
 
 void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream);
@@ -49,6 +56,14 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream);
 // process and device (run_dense_conv does it at its first launch otherwise, where CUDA's lazy
 // loading would land on the first batch). Synchronous, host only. Throws upscaled::Error(device).
 void load_dense_conv();
+
+// Whether the wgmma kernel (Hopper's warpgroup MMA, 32 output channels only) can run on the
+// current device: built with sm_90a and a compute capability 9.0 device. Throws
+// upscaled::Error(device) if the device cannot be queried.
+bool dense_conv_wgmma_available();
+// Whether `automatic` picks it for `out_channels`: available, 32 outputs, and not turned off with
+// UPSCALED_DENSE_CONV_WGMMA=0 (read once per process).
+bool dense_conv_uses_wgmma(int out_channels);
 
 // OHWI float16 weights (as uint16 bits: [out][3][3][in]) into the kernel's order: for each block
 // of 32 input channels, for each of the 9 taps, for each output channel, 32 input channels.

@@ -11,6 +11,7 @@
 // free of bank conflicts. The epilogue adds bias, scales, adds the scaled residual, applies
 // ReLU and stores channel pairs straight into the output slice.
 #include "model/cudnn/dense_conv.h"
+#include "model/cudnn/dense_conv_device.cuh"
 
 #include "core/error.h"
 
@@ -18,14 +19,16 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
 namespace upscaled::model::cudnn {
 namespace {
 
+using namespace dense_conv_detail;
+
 constexpr int kTileWidth = 16;  // output columns per tile: one m16 tile
-constexpr int kChunk = 32;      // input channels per stage: 64 bytes per pixel
 
 // A block's shape: WARPS_M warps; a warp owns WM rows of the tile (each an m16 tile of the mma)
 // and every output channel.
@@ -41,57 +44,8 @@ struct Config {
   static_assert(COUT % 16 == 0, "a warp's channels come in pairs of n8 tiles");
 };
 
-struct Params {
-  const __half* in;
-  __half* out;
-  const __half* weights;
-  const __half* bias;
-  const __half* z;
-  int in_stride, in_channels, out_stride, z_stride;
-  float alpha, beta;
-  int relu;
-  int n, h, w;
-};
-
-__device__ __forceinline__ unsigned shared_address(const void* p) {
-  return static_cast<unsigned>(__cvta_generic_to_shared(p));
-}
-
-// Byte offset of 16-byte unit `unit` (0..3) of 64-byte row `row`, permuted (see the top).
-__device__ __forceinline__ unsigned swizzled(int row, int unit) {
-  return static_cast<unsigned>(row * 64 + ((unit ^ ((row >> 1) & 3)) << 4));
-}
-
-// 16 bytes global -> shared; zeros instead when !valid (src is then not read).
-__device__ __forceinline__ void copy16(unsigned dst, const void* src, bool valid) {
-  const int bytes = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
-}
-
-__device__ __forceinline__ void commit() {
-  asm volatile("cp.async.commit_group;\n" ::);
-}
-
-__device__ __forceinline__ void wait_all_but_one() {
-  asm volatile("cp.async.wait_group 1;\n" ::);
-}
-
-__device__ __forceinline__ void load_matrices(unsigned addr, unsigned (&r)[4]) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-
-__device__ __forceinline__ void mma(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 template <class C>
-__global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(Params p) {
+__global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(DenseConvParams p) {
   constexpr int COUT = C::COUT, WM = C::WM, TH = C::TH, WW = C::WW, WP = C::kWindowPixels, NT = C::NT;
   constexpr int kThreads = C::kThreads;
   extern __shared__ __align__(128) unsigned char smem[];
@@ -236,24 +190,45 @@ bool aligned(const void* ptr, std::uintptr_t bytes) {
 using Growth = Config<32, 4, 4>;
 using Wide = Config<64, 2, 4>;
 
-// Sets the kernel's shared-memory allowance on the current device once per process (the
-// setting belongs to the device's context and outlives the call); this also loads the kernel,
-// which CUDA otherwise loads lazily at its first launch.
+// A per-device answer kept for the process (CUDA functions' attributes and a device's
+// architecture do not change while it runs): bit d for device d < 64; others ask every time.
+class PerDevice {
+ public:
+  template <class Ask>
+  cudaError_t get(Ask ask, bool* value = nullptr) {
+    int device = 0;
+    cudaError_t err = cudaGetDevice(&device);
+    if (err != cudaSuccess) return err;
+    const std::uint64_t bit = device >= 0 && device < 64 ? std::uint64_t{1} << device : 0;
+    if (bit && (known_.load(std::memory_order_acquire) & bit)) {
+      if (value) *value = (value_.load(std::memory_order_relaxed) & bit) != 0;
+      return cudaSuccess;
+    }
+    bool v = false;
+    err = ask(device, v);
+    if (err != cudaSuccess) return err;
+    if (v) value_.fetch_or(bit, std::memory_order_relaxed);
+    known_.fetch_or(bit, std::memory_order_release);
+    if (value) *value = v;
+    return cudaSuccess;
+  }
+
+ private:
+  std::atomic<std::uint64_t> known_{0}, value_{0};
+};
+
+// Sets the kernel's shared-memory allowance on the current device once per process; this also
+// loads the kernel, which CUDA otherwise loads lazily at its first launch.
 template <class C>
 cudaError_t prepare() {
-  static std::atomic<std::uint64_t> prepared{0};  // bit d: done on device d (d < 64)
-  int device = 0;
-  cudaError_t err = cudaGetDevice(&device);
-  if (err != cudaSuccess) return err;
-  const std::uint64_t bit = device < 64 ? std::uint64_t{1} << device : 0;
-  if (bit && (prepared.load(std::memory_order_acquire) & bit)) return cudaSuccess;
-  err = cudaFuncSetAttribute(dense_conv_kernel<C>, cudaFuncAttributeMaxDynamicSharedMemorySize, 2 * C::kStageBytes);
-  if (err == cudaSuccess) prepared.fetch_or(bit, std::memory_order_release);
-  return err;
+  static PerDevice prepared;
+  return prepared.get([](int, bool&) {
+    return cudaFuncSetAttribute(dense_conv_kernel<C>, cudaFuncAttributeMaxDynamicSharedMemorySize, 2 * C::kStageBytes);
+  });
 }
 
 template <class C>
-void launch(const Params& p, cudaStream_t stream) {
+void launch(const DenseConvParams& p, cudaStream_t stream) {
   constexpr int bytes = 2 * C::kStageBytes;
   cudaError_t err = prepare<C>();
   if (err == cudaSuccess) {
@@ -264,6 +239,52 @@ void launch(const Params& p, cudaStream_t stream) {
   }
   if (err != cudaSuccess)
     throw Error(ErrorCode::device, std::string("CUDA dense convolution launch: ") + cudaGetErrorString(err));
+}
+
+void check_wgmma(cudaError_t err, const char* what) {
+  if (err != cudaSuccess)
+    throw Error(ErrorCode::device,
+                std::string("CUDA dense convolution (wgmma) ") + what + ": " + cudaGetErrorString(err));
+}
+
+#ifdef UPSCALED_DENSE_CONV_WGMMA
+// The wgmma kernel is built for sm_90a, which runs on compute capability 9.0 only.
+bool wgmma_device() {
+  static PerDevice hopper;
+  bool yes = false;
+  check_wgmma(hopper.get(
+                  [](int device, bool& v) {
+                    int major = 0, minor = 0;
+                    cudaError_t err = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+                    if (err == cudaSuccess)
+                      err = cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
+                    v = major == 9 && minor == 0;
+                    return err;
+                  },
+                  &yes),
+              "device query");
+  return yes;
+}
+
+// As prepare<C>, for the wgmma kernel.
+cudaError_t prepare_wgmma() {
+  static PerDevice prepared;
+  return prepared.get([](int, bool&) { return prepare_wgmma_kernel(); });
+}
+
+void launch_wgmma(const DenseConvParams& p, cudaStream_t stream) {
+  check_wgmma(prepare_wgmma(), "set-up");
+  launch_wgmma_kernel(p, stream);
+  check_wgmma(cudaGetLastError(), "launch");
+}
+#endif
+
+bool wgmma_turned_off() {
+  static const bool off = [] {
+    const char* v = std::getenv("UPSCALED_DENSE_CONV_WGMMA");
+    return v && std::string(v) == "0";
+  }();
+  return off;
 }
 
 }  // namespace
@@ -280,25 +301,48 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
     throw std::invalid_argument(
         "run_dense_conv: unsupported view (input channels a multiple of 32 with stride a "
         "multiple of 8 and 16-byte base, 32 or 64 output channels, even strides)");
-  Params p{static_cast<const __half*>(a.in),
-           static_cast<__half*>(a.out),
-           static_cast<const __half*>(a.weights),
-           static_cast<const __half*>(a.bias),
-           static_cast<const __half*>(a.z),
-           a.in_stride,
-           a.in_channels,
-           a.out_stride,
-           a.z_stride,
-           a.alpha,
-           a.beta,
-           a.relu ? 1 : 0,
-           a.n,
-           a.h,
-           a.w};
-  if (a.out_channels == 32)
+  DenseConvParams p{static_cast<const __half*>(a.in),
+                    static_cast<__half*>(a.out),
+                    static_cast<const __half*>(a.weights),
+                    static_cast<const __half*>(a.bias),
+                    static_cast<const __half*>(a.z),
+                    a.in_stride,
+                    a.in_channels,
+                    a.out_stride,
+                    a.z_stride,
+                    a.alpha,
+                    a.beta,
+                    a.relu ? 1 : 0,
+                    a.n,
+                    a.h,
+                    a.w};
+  const bool wgmma = a.kernel == DenseConvKernel::wgmma ||
+                     (a.kernel == DenseConvKernel::automatic && dense_conv_uses_wgmma(a.out_channels));
+  if (wgmma) {
+    if (a.out_channels != 32 || !dense_conv_wgmma_available())
+      throw std::invalid_argument(
+          "run_dense_conv: the wgmma kernel takes 32 output channels on a compute capability 9.0 device, in a build "
+          "with sm_90a");
+#ifdef UPSCALED_DENSE_CONV_WGMMA
+    launch_wgmma(p, stream);
+#endif
+  } else if (a.out_channels == 32) {
     launch<Growth>(p, stream);
-  else
+  } else {
     launch<Wide>(p, stream);
+  }
+}
+
+bool dense_conv_wgmma_available() {
+#ifdef UPSCALED_DENSE_CONV_WGMMA
+  return wgmma_device();
+#else
+  return false;
+#endif
+}
+
+bool dense_conv_uses_wgmma(int out_channels) {
+  return out_channels == 32 && !wgmma_turned_off() && dense_conv_wgmma_available();
 }
 
 void load_dense_conv() {
@@ -306,6 +350,9 @@ void load_dense_conv() {
   if (err == cudaSuccess) err = prepare<Wide>();
   if (err != cudaSuccess)
     throw Error(ErrorCode::device, std::string("CUDA dense convolution load: ") + cudaGetErrorString(err));
+#ifdef UPSCALED_DENSE_CONV_WGMMA
+  if (dense_conv_wgmma_available()) check_wgmma(prepare_wgmma(), "load");
+#endif
 }
 
 void pack_dense_conv_weights_cuda(const void* ohwi, void* packed, int out_channels, int in_channels,

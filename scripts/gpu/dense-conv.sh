@@ -28,11 +28,11 @@ for setting in ${SETTINGS:-UPSCALED_DENSE_CONV_DEFAULTS=1}; do
 done
 if [[ ${NCU:-0} == 1 ]]; then
   ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
-  env ${NCU_ENV:-UPSCALED_DENSE_CONV_DEFAULTS=1} timeout 240 "$ncu_bin" -k regex:dense_conv_kernel -c 3 --section SpeedOfLight --section Occupancy \
+  env ${NCU_ENV:-UPSCALED_DENSE_CONV_DEFAULTS=1} timeout 240 "$ncu_bin" -k regex:dense_conv_(wgmma_)?kernel -c 3 --section SpeedOfLight --section Occupancy \
     --section LaunchStats --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
     /tmp/b/bench/bench_cudnn_dense --nhwc-only --sizes 1280x720 --iterations 1 > "$out/ncu.txt" 2>&1
   say "ncu rc=$?"
-  grep -E "dense_conv_kernel|Duration|Registers|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|Memory Throughput|Issue Slots Busy|Stall|Shared Memory|Executed Ipc|Mem Busy|Max Bandwidth|Mem Pipes Busy" \
+  grep -E "dense_conv_|Duration|Registers|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|Memory Throughput|Issue Slots Busy|Stall|Shared Memory|Executed Ipc|Mem Busy|Max Bandwidth|Mem Pipes Busy" \
     "$out/ncu.txt" | head -60 | tee -a "$log"
 fi
 say "done"

@@ -1,0 +1,72 @@
+// Internal to the own 3x3 convolution (dense_conv.h): what its two kernels share, the
+// mma.sync one (dense_conv_cuda.cu, every architecture) and the wgmma one
+// (dense_conv_wgmma_cuda.cu, Hopper only): the launch parameters, the shared-memory layout of a
+// stage's rows and the inline-PTX wrappers both use. Device code only; no state.
+#pragma once
+
+#include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace upscaled::model::cudnn::dense_conv_detail {
+
+constexpr int kChunk = 32;  // input channels per stage: 64 bytes per pixel
+
+struct DenseConvParams {
+  const __half* in;
+  __half* out;
+  const __half* weights;
+  const __half* bias;
+  const __half* z;
+  int in_stride, in_channels, out_stride, z_stride;
+  float alpha, beta;
+  int relu;
+  int n, h, w;
+};
+
+__device__ __forceinline__ unsigned shared_address(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+
+// Byte offset of 16-byte unit `unit` (0..3) of 64-byte row `row`, the units permuted by
+// (row / 2) % 4: every ldmatrix of 8 consecutive rows is then free of bank conflicts, and from a
+// 512-byte-aligned base it is the layout wgmma calls K-major with 64-byte swizzle.
+__device__ __forceinline__ unsigned swizzled(int row, int unit) {
+  return static_cast<unsigned>(row * 64 + ((unit ^ ((row >> 1) & 3)) << 4));
+}
+
+// 16 bytes global -> shared; zeros instead when !valid (src is then not read).
+__device__ __forceinline__ void copy16(unsigned dst, const void* src, bool valid) {
+  const int bytes = valid ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
+}
+
+__device__ __forceinline__ void commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
+
+__device__ __forceinline__ void wait_all_but_one() {
+  asm volatile("cp.async.wait_group 1;\n" ::);
+}
+
+__device__ __forceinline__ void load_matrices(unsigned addr, unsigned (&r)[4]) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+
+__device__ __forceinline__ void mma(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// The wgmma kernel for 32 output channels (dense_conv_wgmma_cuda.cu), built where the CUDA
+// compiler has sm_90a; the caller checks the device is compute capability 9.0.
+cudaError_t prepare_wgmma_kernel();  // its shared-memory allowance on the current device
+void launch_wgmma_kernel(const DenseConvParams& p, cudaStream_t stream);
+
+}  // namespace upscaled::model::cudnn::dense_conv_detail

@@ -1,0 +1,204 @@
+// The own 3x3 convolution for 32 output channels on Hopper's warpgroup MMA (wgmma), built for
+// sm_90a only (contract in dense_conv.h; run_dense_conv picks it on compute capability 9.0).
+//
+// Why another kernel: the mma.sync kernel (dense_conv_cuda.cu) issues one instruction per
+// 16x8x16 product and waits on each; with 32 output channels it reached 250-310 TFLOP/s of the
+// H200's 989, latency-bound at 2 blocks per SM. wgmma runs a 64x32x16 product per instruction,
+// asynchronously, with B (the weights) read by the tensor cores straight from shared memory.
+//
+// A block (one warpgroup, 4 warps) owns 4 output rows of 64 columns of one image. The reduction
+// runs over blocks of 32 input channels; for each, the source window (6 rows x 66 pixels, 64
+// bytes each) and the 9 taps' weights (32 rows of 64 bytes per tap) are copied into shared memory
+// with cp.async, two stages. A warp's A operand, its 16 pixels x 16 channels of one window row, is
+// loaded with ldmatrix into registers and serves the three output rows that read that window row
+// (ky = 0, 1, 2): per tap column kx and channel half kk, 6 window rows are loaded for 12 wgmmas,
+// half the loads of one per (row, tap). A registers are double-buffered across those groups, so
+// the next group's loads overlap the wgmmas in flight. The epilogue is the mma.sync kernel's:
+// bias, alpha, scaled residual, ReLU, channel pairs stored into the output slice.
+#include "model/cudnn/dense_conv_device.cuh"
+
+namespace upscaled::model::cudnn::dense_conv_detail {
+namespace {
+
+constexpr int kTileW = 64;  // output columns per tile: one wgmma's M
+constexpr int kRows = 4;    // output rows per tile
+constexpr int kWinRows = kRows + 2, kWinW = kTileW + 2, kWinPixels = kWinRows * kWinW;
+constexpr int kCout = 32;
+constexpr int kWinBytes = (kWinPixels + 7) / 8 * 8 * 64;  // rounded to 512: the weights' swizzle starts aligned
+constexpr int kStageBytes = kWinBytes + 9 * kCout * 64;
+constexpr int kThreads = 128;
+constexpr int kSmemBytes = 2 * kStageBytes + 1024;  // room to align the base to 1024 bytes
+static_assert(kStageBytes % 512 == 0, "every stage starts where the 64-byte swizzle pattern does");
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define UPSCALED_WGMMA_BODY 1
+#endif
+
+#ifdef UPSCALED_WGMMA_BODY
+// B operand: 32 rows (output channels) of 16 input channels at `addr`, rows 64 bytes apart in
+// 8-row groups 512 bytes apart (stride byte offset), 64-byte swizzle (layout 2 in bits 62-63); the
+// leading byte offset is unused for K-major swizzled layouts (1 by convention).
+__device__ __forceinline__ std::uint64_t weight_descriptor(unsigned addr) {
+  return static_cast<std::uint64_t>((addr & 0x3FFFF) >> 4) | (std::uint64_t{1} << 16) |
+         (std::uint64_t{512 >> 4} << 32) | (std::uint64_t{2} << 62);
+}
+
+__device__ __forceinline__ void wgmma_fence() {
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+}
+
+__device__ __forceinline__ void wgmma_commit() {
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+
+template <int N>
+__device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+
+// Keeps the compiler from reading or moving an accumulator across a wgmma wait.
+__device__ __forceinline__ void pin(float& x) {
+  asm volatile("" : "+f"(x)::"memory");
+}
+
+// d += A (64 x 16, this warp's 16 rows in registers, mma.sync's A fragment) * B (16 x 32).
+__device__ __forceinline__ void wgmma_m64n32k16(float (&d)[16], const unsigned (&a)[4], std::uint64_t b) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %21, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
+      "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, {%16,%17,%18,%19}, %20, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
+}
+#endif
+
+__global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
+#ifdef UPSCALED_WGMMA_BODY
+  extern __shared__ __align__(1024) unsigned char smem[];
+  const unsigned base = (shared_address(smem) + 1023u) & ~1023u;
+  const int tiles_x = (p.w + kTileW - 1) / kTileW, tiles_y = (p.h + kRows - 1) / kRows;
+  int b = static_cast<int>(blockIdx.x);
+  const int x0 = (b % tiles_x) * kTileW;
+  b /= tiles_x;
+  const int y0 = (b % tiles_y) * kRows;
+  const int n = b / tiles_y;
+  const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
+  const int chunks = p.in_channels / kChunk;
+
+  auto load = [&](int q, int stage) {
+    const unsigned window = base + static_cast<unsigned>(stage * kStageBytes);
+    for (int i = tid; i < kWinPixels * 4; i += kThreads) {
+      const int px = i >> 2, unit = i & 3;
+      const int wy = px / kWinW, wx = px - wy * kWinW;
+      const int y = y0 - 1 + wy, x = x0 - 1 + wx;
+      const bool inside = y >= 0 && y < p.h && x >= 0 && x < p.w;
+      const __half* src =
+          inside ? p.in + ((static_cast<std::int64_t>(n) * p.h + y) * p.w + x) * p.in_stride + q * kChunk + unit * 8
+                 : p.in;
+      copy16(window + swizzled(px, unit), src, inside);
+    }
+    const unsigned weights = window + kWinBytes;
+    const __half* wq = p.weights + static_cast<std::int64_t>(q) * 9 * kCout * kChunk;
+    for (int i = tid; i < 9 * kCout * 4; i += kThreads) {
+      const int row = i >> 2, unit = i & 3;
+      copy16(weights + swizzled(row, unit), wq + row * kChunk + unit * 8, true);
+    }
+  };
+
+  float acc[kRows][16];
+#pragma unroll
+  for (int i = 0; i < kRows; ++i)
+#pragma unroll
+    for (int k = 0; k < 16; ++k) acc[i][k] = 0.0f;
+
+  load(0, 0);
+  commit();
+  for (int q = 0; q < chunks; ++q) {
+    if (q + 1 < chunks) load(q + 1, (q + 1) & 1);
+    commit();  // an empty group on the last block keeps the wait below uniform
+    wait_all_but_one();
+    // cp.async wrote through the generic proxy; wgmma reads through the async proxy.
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    __syncthreads();
+    const unsigned window = base + static_cast<unsigned>((q & 1) * kStageBytes);
+    const unsigned weights = window + kWinBytes;
+    unsigned a[2][kWinRows][4];
+#pragma unroll
+    for (int g = 0; g < 6; ++g) {
+      const int kx = g >> 1, kk = g & 1;
+      if (g >= 2) wgmma_wait<1>();  // group g - 2, the last reader of this A buffer, is done
+#pragma unroll
+      for (int r = 0; r < kWinRows; ++r) {
+        const int px = r * kWinW + warp * 16 + (lane & 15) + kx;
+        load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[g & 1][r]);
+      }
+      wgmma_fence();
+#pragma unroll
+      for (int i = 0; i < kRows; ++i)
+#pragma unroll
+        for (int ky = 0; ky < 3; ++ky)
+          wgmma_m64n32k16(acc[i], a[g & 1][i + ky],
+                          weight_descriptor(weights + static_cast<unsigned>((ky * 3 + kx) * kCout * 64 + kk * 32)));
+      wgmma_commit();
+    }
+    wgmma_wait<0>();
+    __syncthreads();  // the next iteration's copy overwrites the stage just read
+  }
+#pragma unroll
+  for (int i = 0; i < kRows; ++i)
+#pragma unroll
+    for (int k = 0; k < 16; ++k) pin(acc[i][k]);
+
+  const int g = lane >> 2, pair = 2 * (lane & 3);
+#pragma unroll
+  for (int i = 0; i < kRows; ++i) {
+    const int y = y0 + i;
+    if (y >= p.h) continue;
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int x = x0 + warp * 16 + g + half * 8;
+      if (x >= p.w) continue;
+      const std::int64_t pixel = (static_cast<std::int64_t>(n) * p.h + y) * p.w + x;
+#pragma unroll
+      for (int j = 0; j < kCout / 8; ++j) {
+        const int co = j * 8 + pair;
+        float v0 = acc[i][4 * j + 2 * half], v1 = acc[i][4 * j + 2 * half + 1];
+        if (p.bias) {
+          const float2 bb = __half22float2(*reinterpret_cast<const __half2*>(p.bias + co));
+          v0 += bb.x;
+          v1 += bb.y;
+        }
+        v0 *= p.alpha;
+        v1 *= p.alpha;
+        if (p.z) {
+          const float2 zz = __half22float2(*reinterpret_cast<const __half2*>(p.z + pixel * p.z_stride + co));
+          v0 += p.beta * zz.x;
+          v1 += p.beta * zz.y;
+        }
+        if (p.relu) {
+          v0 = fmaxf(v0, 0.0f);
+          v1 = fmaxf(v1, 0.0f);
+        }
+        *reinterpret_cast<__half2*>(p.out + pixel * p.out_stride + co) = __floats2half2_rn(v0, v1);
+      }
+    }
+  }
+#else
+  (void)p;
+#endif
+}
+
+}  // namespace
+
+cudaError_t prepare_wgmma_kernel() {
+  return cudaFuncSetAttribute(dense_conv_wgmma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes);
+}
+
+void launch_wgmma_kernel(const DenseConvParams& p, cudaStream_t stream) {
+  const std::int64_t blocks =
+      static_cast<std::int64_t>(p.n) * ((p.h + kRows - 1) / kRows) * ((p.w + kTileW - 1) / kTileW);
+  dense_conv_wgmma_kernel<<<static_cast<unsigned>(blocks), kThreads, kSmemBytes, stream>>>(p);
+}
+
+}  // namespace upscaled::model::cudnn::dense_conv_detail
