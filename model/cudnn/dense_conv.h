@@ -1,7 +1,6 @@
 // A 3x3 convolution of the executor's own for the dense blocks (issue #3, docs/network-speed.md):
 // float16 NHWC in and out, float32 accumulation on the tensor cores (mma.sync m16n8k16 on every
-// architecture; for 32 outputs on compute capability 9.0, wgmma), with the epilogue in the same
-// kernel:
+// architecture; wgmma on compute capability 9.0), with the epilogue in the same kernel:
 //
 //   out[p][co] = act( alpha * (sum_{ky,kx,ci} in[p + (ky-1, kx-1)][ci] * w[co][ky][kx][ci] + bias[co])
 //                     + beta * z[p][co] )
@@ -57,11 +56,10 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream);
 // loading would land on the first batch). Synchronous, host only. Throws upscaled::Error(device).
 void load_dense_conv();
 
-// Whether the wgmma kernel (Hopper's warpgroup MMA, 32 output channels only) can run on the
-// current device: built with sm_90a and a compute capability 9.0 device. Throws
-// upscaled::Error(device) if the device cannot be queried.
+// Whether the wgmma kernel (Hopper's warpgroup MMA) can run on the current device: built with sm_90a and a compute
+// capability 9.0 device. Throws upscaled::Error(device) if the device cannot be queried.
 bool dense_conv_wgmma_available();
-// Whether `automatic` picks it for `out_channels`: available, 32 outputs, and not turned off with
+// Whether `automatic` picks it for `out_channels`: available, and not turned off with
 // UPSCALED_DENSE_CONV_WGMMA=0 (read once per process).
 bool dense_conv_uses_wgmma(int out_channels);
 

@@ -272,9 +272,9 @@ cudaError_t prepare_wgmma() {
   return prepared.get([](int, bool&) { return prepare_wgmma_kernel(); });
 }
 
-void launch_wgmma(const DenseConvParams& p, cudaStream_t stream) {
+void launch_wgmma(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
   check_wgmma(prepare_wgmma(), "set-up");
-  launch_wgmma_kernel(p, stream);
+  launch_wgmma_kernel(p, out_channels, stream);
   check_wgmma(cudaGetLastError(), "launch");
 }
 #endif
@@ -319,12 +319,11 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
   const bool wgmma = a.kernel == DenseConvKernel::wgmma ||
                      (a.kernel == DenseConvKernel::automatic && dense_conv_uses_wgmma(a.out_channels));
   if (wgmma) {
-    if (a.out_channels != 32 || !dense_conv_wgmma_available())
+    if (!dense_conv_wgmma_available())
       throw std::invalid_argument(
-          "run_dense_conv: the wgmma kernel takes 32 output channels on a compute capability 9.0 device, in a build "
-          "with sm_90a");
+          "run_dense_conv: the wgmma kernel needs a compute capability 9.0 device and a build with sm_90a");
 #ifdef UPSCALED_DENSE_CONV_WGMMA
-    launch_wgmma(p, stream);
+    launch_wgmma(p, a.out_channels, stream);
 #endif
   } else if (a.out_channels == 32) {
     launch<Growth>(p, stream);
@@ -342,7 +341,7 @@ bool dense_conv_wgmma_available() {
 }
 
 bool dense_conv_uses_wgmma(int out_channels) {
-  return out_channels == 32 && !wgmma_turned_off() && dense_conv_wgmma_available();
+  return (out_channels == 32 || out_channels == 64) && !wgmma_turned_off() && dense_conv_wgmma_available();
 }
 
 void load_dense_conv() {

@@ -64,9 +64,9 @@ __device__ __forceinline__ void mma(float (&c)[4], const unsigned (&a)[4], unsig
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// The wgmma kernel for 32 output channels (dense_conv_wgmma_cuda.cu), built where the CUDA
-// compiler has sm_90a; the caller checks the device is compute capability 9.0.
-cudaError_t prepare_wgmma_kernel();  // its shared-memory allowance on the current device
-void launch_wgmma_kernel(const DenseConvParams& p, cudaStream_t stream);
+// The wgmma kernels for 32 and 64 output channels (dense_conv_wgmma_cuda.cu), built where the
+// CUDA compiler has sm_90a; the caller checks the device is compute capability 9.0.
+cudaError_t prepare_wgmma_kernel();  // their shared-memory allowance on the current device
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, cudaStream_t stream);
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail

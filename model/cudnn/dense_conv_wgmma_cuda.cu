@@ -1,4 +1,4 @@
-// The own 3x3 convolution for 32 output channels on Hopper's warpgroup MMA (wgmma), built for
+// The own 3x3 convolution on Hopper's warpgroup MMA (wgmma), built for
 // sm_90a only (contract in dense_conv.h; run_dense_conv picks it on compute capability 9.0).
 //
 // Why another kernel: the mma.sync kernel (dense_conv_cuda.cu) issues one instruction per
@@ -6,36 +6,47 @@
 // H200's 989, latency-bound at 2 blocks per SM. wgmma runs a 64x32x16 product per instruction,
 // asynchronously, with B (the weights) read by the tensor cores straight from shared memory.
 //
-// A block (one warpgroup, 4 warps) owns 4 output rows of 64 columns of one image. The reduction
-// runs over blocks of 32 input channels; for each, the source window (6 rows x 66 pixels, 64
-// bytes each) and the 9 taps' weights (32 rows of 64 bytes per tap) are copied into shared memory
-// with cp.async, two stages. A warp's A operand, its 16 pixels x 16 channels of one window row, is
-// loaded with ldmatrix into registers and serves the three output rows that read that window row
-// (ky = 0, 1, 2): per tap column kx and channel half kk, 6 window rows are loaded for 12 wgmmas,
-// half the loads of one per (row, tap). A registers are double-buffered across those groups, so
-// the next group's loads overlap the wgmmas in flight. The epilogue is the mma.sync kernel's:
-// bias, alpha, scaled residual, ReLU, channel pairs stored into the output slice.
+// A block (one warpgroup, 4 warps) owns ROWS output rows of 64 columns of one image (4 rows for
+// 32 output channels, 2 for 64). The reduction runs over blocks of 32 input channels; for each,
+// the source window (ROWS + 2 rows x 66 pixels, 64 bytes each) and the 9 taps' weights (COUT
+// rows of 64 bytes per tap) are copied into shared memory with cp.async, two stages. A warp's A
+// operand, its 16 pixels x 16 channels of one window row, is loaded with ldmatrix into registers
+// and serves every output row that reads that window row (ky = 0, 1, 2): per tap column kx and
+// channel half kk, ROWS + 2 window rows are loaded for 3 x ROWS wgmmas. A registers are
+// double-buffered across those groups, so the next group's loads overlap the wgmmas in flight.
+// The epilogue is the mma.sync kernel's: bias, alpha, scaled residual, ReLU, channel pairs
+// stored into the output slice.
 #include "model/cudnn/dense_conv_device.cuh"
 
 namespace upscaled::model::cudnn::dense_conv_detail {
 namespace {
 
 constexpr int kTileW = 64;  // output columns per tile: one wgmma's M
-constexpr int kRows = 4;    // output rows per tile
-constexpr int kWinRows = kRows + 2, kWinW = kTileW + 2, kWinPixels = kWinRows * kWinW;
-constexpr int kCout = 32;
-constexpr int kWinBytes = (kWinPixels + 7) / 8 * 8 * 64;  // rounded to 512: the weights' swizzle starts aligned
-constexpr int kStageBytes = kWinBytes + 9 * kCout * 64;
+constexpr int kWinW = kTileW + 2;
 constexpr int kThreads = 128;
-constexpr int kSmemBytes = 2 * kStageBytes + 1024;  // room to align the base to 1024 bytes
-static_assert(kStageBytes % 512 == 0, "every stage starts where the 64-byte swizzle pattern does");
+
+// A tile of ROWS output rows and COUT output channels (32: the growth convolutions, 4 rows;
+// 64: the fusion convolutions, 2 rows, so that two blocks still fit in an SM's shared memory).
+template <int COUT_, int ROWS_>
+struct Shape {
+  static constexpr int COUT = COUT_, ROWS = ROWS_;
+  static constexpr int kWinRows = ROWS + 2, kWinPixels = kWinRows * kWinW;
+  static constexpr int kWinBytes =
+      (kWinPixels + 7) / 8 * 8 * 64;  // rounded to 512: the weights' swizzle starts aligned
+  static constexpr int kStageBytes = kWinBytes + 9 * COUT * 64;
+  static constexpr int kSmemBytes = 2 * kStageBytes + 1024;  // room to align the base to 1024 bytes
+  static constexpr int kAcc = COUT / 2;                      // accumulators per thread and row
+  static_assert(kStageBytes % 512 == 0, "every stage starts where the 64-byte swizzle pattern does");
+};
+using Growth = Shape<32, 4>;
+using Wide = Shape<64, 2>;
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define UPSCALED_WGMMA_BODY 1
 #endif
 
 #ifdef UPSCALED_WGMMA_BODY
-// B operand: 32 rows (output channels) of 16 input channels at `addr`, rows 64 bytes apart in
+// B operand: COUT rows (output channels) of 16 input channels at `addr`, rows 64 bytes apart in
 // 8-row groups 512 bytes apart (stride byte offset), 64-byte swizzle (layout 2 in bits 62-63); the
 // leading byte offset is unused for K-major swizzled layouts (1 by convention).
 __device__ __forceinline__ std::uint64_t weight_descriptor(unsigned addr) {
@@ -61,8 +72,8 @@ __device__ __forceinline__ void pin(float& x) {
   asm volatile("" : "+f"(x)::"memory");
 }
 
-// d += A (64 x 16, this warp's 16 rows in registers, mma.sync's A fragment) * B (16 x 32).
-__device__ __forceinline__ void wgmma_m64n32k16(float (&d)[16], const unsigned (&a)[4], std::uint64_t b) {
+// d += A (64 x 16, this warp's 16 rows in registers, mma.sync's A fragment) * B (16 x N).
+__device__ __forceinline__ void wgmma_k16(float (&d)[16], const unsigned (&a)[4], std::uint64_t b) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %21, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
@@ -71,10 +82,26 @@ __device__ __forceinline__ void wgmma_m64n32k16(float (&d)[16], const unsigned (
         "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
 }
+
+__device__ __forceinline__ void wgmma_k16(float (&d)[32], const unsigned (&a)[4], std::uint64_t b) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+      "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%"
+      "28,%29,%30,%31}, {%32,%33,%34,%35}, %36, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
+        "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
+        "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
+}
 #endif
 
+template <class S>
 __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
 #ifdef UPSCALED_WGMMA_BODY
+  constexpr int kRows = S::ROWS, kCout = S::COUT, kWinRows = S::kWinRows, kWinPixels = S::kWinPixels;
+  constexpr int kWinBytes = S::kWinBytes, kStageBytes = S::kStageBytes, kAcc = S::kAcc;
   extern __shared__ __align__(1024) unsigned char smem[];
   const unsigned base = (shared_address(smem) + 1023u) & ~1023u;
   const int tiles_x = (p.w + kTileW - 1) / kTileW, tiles_y = (p.h + kRows - 1) / kRows;
@@ -106,11 +133,11 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
     }
   };
 
-  float acc[kRows][16];
+  float acc[kRows][kAcc];
 #pragma unroll
   for (int i = 0; i < kRows; ++i)
 #pragma unroll
-    for (int k = 0; k < 16; ++k) acc[i][k] = 0.0f;
+    for (int k = 0; k < kAcc; ++k) acc[i][k] = 0.0f;
 
   load(0, 0);
   commit();
@@ -138,8 +165,8 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
       for (int i = 0; i < kRows; ++i)
 #pragma unroll
         for (int ky = 0; ky < 3; ++ky)
-          wgmma_m64n32k16(acc[i], a[g & 1][i + ky],
-                          weight_descriptor(weights + static_cast<unsigned>((ky * 3 + kx) * kCout * 64 + kk * 32)));
+          wgmma_k16(acc[i], a[g & 1][i + ky],
+                    weight_descriptor(weights + static_cast<unsigned>((ky * 3 + kx) * kCout * 64 + kk * 32)));
       wgmma_commit();
     }
     wgmma_wait<0>();
@@ -148,7 +175,7 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
 #pragma unroll
   for (int i = 0; i < kRows; ++i)
 #pragma unroll
-    for (int k = 0; k < 16; ++k) pin(acc[i][k]);
+    for (int k = 0; k < kAcc; ++k) pin(acc[i][k]);
 
   const int g = lane >> 2, pair = 2 * (lane & 3);
 #pragma unroll
@@ -192,13 +219,26 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
 }  // namespace
 
 cudaError_t prepare_wgmma_kernel() {
-  return cudaFuncSetAttribute(dense_conv_wgmma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes);
+  cudaError_t err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<Growth>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         Growth::kSmemBytes);
+  if (err == cudaSuccess)
+    err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<Wide>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               Wide::kSmemBytes);
+  return err;
 }
 
-void launch_wgmma_kernel(const DenseConvParams& p, cudaStream_t stream) {
+template <class S>
+void launch(const DenseConvParams& p, cudaStream_t stream) {
   const std::int64_t blocks =
-      static_cast<std::int64_t>(p.n) * ((p.h + kRows - 1) / kRows) * ((p.w + kTileW - 1) / kTileW);
-  dense_conv_wgmma_kernel<<<static_cast<unsigned>(blocks), kThreads, kSmemBytes, stream>>>(p);
+      static_cast<std::int64_t>(p.n) * ((p.h + S::ROWS - 1) / S::ROWS) * ((p.w + kTileW - 1) / kTileW);
+  dense_conv_wgmma_kernel<S><<<static_cast<unsigned>(blocks), kThreads, S::kSmemBytes, stream>>>(p);
+}
+
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
+  if (out_channels == 32)
+    launch<Growth>(p, stream);
+  else
+    launch<Wide>(p, stream);
 }
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail
