@@ -164,8 +164,11 @@ struct CudnnGraph::Plan {
   std::size_t bytes(int channels) const { return std::size_t(n) * h * w * channels * 2; }
 };
 
-CudnnGraph::CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions, bool own_convolutions)
-    : ops_(std::move(ops)), split_(own_convolutions ? false : split_convolutions), own_mode_(own_convolutions) {
+CudnnGraph::CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions, bool own_convolutions, bool own_fusion)
+    : ops_(std::move(ops)),
+      split_(own_convolutions ? false : split_convolutions),
+      own_mode_(own_convolutions),
+      own_fusion_(own_convolutions && own_fusion) {
   if (!own_mode_) {
     plan_graph();
     return;
@@ -177,7 +180,7 @@ CudnnGraph::CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions, bool o
   // convolution with 32 or 64 outputs reads one): plan as without it.
   ops_ = original;
   split_ = split_convolutions;
-  own_mode_ = false;
+  own_mode_ = own_fusion_ = false;
   plan_graph();
 }
 
@@ -470,6 +473,13 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
       a.n = n;
       a.h = h;
       a.w = w;
+      const Residual& r = residual_[i];
+      if (r.add >= 0) {  // a fusion convolution (own_fusion): out = alpha (conv + bias) + beta z
+        a.alpha = r.alpha_conv;
+        a.z = value[r.z];
+        a.z_stride = op.channels;
+        a.beta = r.alpha_z;
+      }
       const std::vector<Placement>& dests = dests_[i];
       void* y = nullptr;
       if (!own_[i] && dests.size() == 1) {

@@ -82,7 +82,11 @@ class CudnnGraph {
   // place and writes its result, with bias and ReLU, straight into its slot: a dense block's
   // growth convolutions with no concatenation copies and no epilogue passes. A graph where
   // no convolution can run on it is planned as split_convolutions says.
-  explicit CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions = false, bool own_convolutions = false);
+  // own_fusion (with own_convolutions): the 3x3 convolutions with 32 or 64 outputs and a
+  // residual that read a whole concatenation (a dense block's fusion convolution) run on the
+  // own kernel too, the residual in its epilogue.
+  explicit CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions = false, bool own_convolutions = false,
+                      bool own_fusion = false);
   ~CudnnGraph();
   CudnnGraph(const CudnnGraph&) = delete;
   CudnnGraph& operator=(const CudnnGraph&) = delete;
@@ -161,6 +165,7 @@ class CudnnGraph {
   std::vector<GraphOp> ops_;
   bool split_ = false;
   bool own_mode_ = false;
+  bool own_fusion_ = false;
   std::vector<int> host_;                    // concat -> the concat whose buffer holds it
   std::vector<bool> own_conv_;               // conv -> runs on the own kernel
   std::unique_ptr<OwnWeights> own_weights_;  // by op, in the own kernel's order

@@ -181,11 +181,12 @@ void CudnnGraph::plan_hosts(const std::vector<std::vector<Placement>>& flat,
       if (a[j].concat != b[j].concat || a[j].offset != b[j].offset) return false;
     return true;
   };
-  auto own_kernel_runs = [&](int r, int k) {
+  auto kernel_takes = [&](int r, int k) {  // the own kernel's shapes, a residual or not
     const GraphOp& c = ops_[r];
     return r < stop_ && c.kind == Kind::conv && alias_[r] == r && c.kernel == 3 && c.pad == 1 &&
-           (c.channels == 32 || c.channels == 64) && residual_[r].add < 0 && ops_[k].channels % 32 == 0;
+           (c.channels == 32 || c.channels == 64) && ops_[k].channels % 32 == 0;
   };
+  auto own_kernel_runs = [&](int r, int k) { return kernel_takes(r, k) && residual_[r].add < 0; };
   for (int k = 1; k < stop_; ++k) {
     if (!concat_owner(k) || kept_[k] || readers[k].empty()) continue;
     int best = -1;
@@ -207,6 +208,14 @@ void CudnnGraph::plan_hosts(const std::vector<std::vector<Placement>>& flat,
     for (int r : readers[k])
       if (ops_[r].kind == Kind::conv) own_conv_[r] = true;
   }
+  // own_fusion: a convolution with a residual that reads a whole concatenation (its packed
+  // buffer: a host or a concatenation of its own) runs on the own kernel, z in its epilogue.
+  if (own_fusion_)
+    for (int r = 1; r < stop_; ++r) {
+      if (ops_[r].kind != Kind::conv || residual_[r].add < 0) continue;
+      const int in = alias_[ops_[r].inputs[0]];
+      if (concat_owner(in) && host_[in] < 0 && ops_[in].channels % 8 == 0 && kernel_takes(r, in)) own_conv_[r] = true;
+    }
   if (std::none_of(host_.begin(), host_.end(), [](int h) { return h >= 0; })) return;
   // A growth value that only concatenations read, convolved from a value that is not a
   // concatenation (a block's first growth convolution reads the block's input): the own

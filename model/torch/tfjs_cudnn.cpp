@@ -196,6 +196,13 @@ bool own_convs_wanted() {
   return !(v && std::string(v) == "0");
 }
 
+// The dense blocks' fusion convolutions on the own kernel too with UPSCALED_CUDNN_OWN_FUSION=1
+// (docs/network-speed.md).
+bool own_fusion_wanted() {
+  const char* v = std::getenv("UPSCALED_CUDNN_OWN_FUSION");
+  return v && std::string(v) == "1";
+}
+
 class CudnnFusedRunner final : public FusedRunner {
  public:
   // Split convolutions (cudnn_graph.h) unless UPSCALED_CUDNN_SPLIT=0 asks for concatenations
@@ -203,7 +210,8 @@ class CudnnFusedRunner final : public FusedRunner {
   // The part weights are assembled here, on the stream that converted the weights (the
   // caller's current one), which TorchUpscaler synchronises before the stages' streams run.
   explicit CudnnFusedRunner(const TfjsGraph& graph, c10::DeviceIndex device)
-      : exec_(to_ops(graph, keep_), split_wanted(), own_convs_wanted()), tail_(one_pass_tail(graph, exec_.stop())) {
+      : exec_(to_ops(graph, keep_), split_wanted(), own_convs_wanted(), own_fusion_wanted()),
+        tail_(one_pass_tail(graph, exec_.stop())) {
     if (exec_.stop() > 1) exec_.assemble_weights(c10::cuda::getCurrentCUDAStream(device).stream());
     std::visit(
         [](const auto& tail) {

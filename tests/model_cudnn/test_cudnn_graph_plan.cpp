@@ -160,6 +160,21 @@ TEST(CudnnGraphPlan, OwnKernelReadsPrefixesOfTheWidestConcatenation) {
   EXPECT_EQ(g.part_count(), 0);  // not split
 }
 
+TEST(CudnnGraphPlan, OwnFusionRunsTheFusionConvolutionWithItsResidual) {
+  model::cudnn::CudnnGraph g(wide_dense_block(), true, true, true);
+  // The fusion convolution reads the widest concatenation's whole buffer and adds x0 (op 1)
+  // in the own kernel's epilogue; the hosting is as without own_fusion.
+  EXPECT_TRUE(g.runs_own_kernel(11));
+  EXPECT_EQ(g.own_kernel_convs(), 4);
+  EXPECT_EQ(g.alias_of(12), 11);  // the add is still the fusion convolution's
+  EXPECT_EQ(g.host_of(4), 10);
+  EXPECT_EQ(g.host_of(7), 10);
+  EXPECT_TRUE(g.has_buffer(1));  // z keeps its packed buffer
+  // Without own_convolutions the flag changes nothing.
+  model::cudnn::CudnnGraph off(wide_dense_block(), true, false, true);
+  EXPECT_EQ(off.own_kernel_convs(), 0);
+}
+
 TEST(CudnnGraphPlan, OwnKernelModeFallsBackToSplitWhenNothingFits) {
   // dense_block()'s growth convolutions have 4 outputs: nothing for the own kernel.
   model::cudnn::CudnnGraph g(dense_block(), true, true);

@@ -84,20 +84,20 @@ TEST_P(FusedExecutor, CudaFloat16MatchesEager) {
   EXPECT_GE(psnr, 50.0);
 }
 
-// The fixture through a plan other than the default (the settings, each set to "0" for that
-// load only) against eager, CUDA float16: the PSNR (printed with `label`) and the load's
-// description, which says which plan ran.
+// The fixture through a plan other than the default (the settings, set for that load only) against eager, CUDA float16:
+// the PSNR (printed with `label`) and the load's description, which says which plan ran.
 struct PlanAgainstEager {
   double psnr = 0;
   std::string describe;
 };
+using Setting = std::pair<const char*, const char*>;
 PlanAgainstEager plan_against_eager(const std::filesystem::path& package, const PackageCase& c, const char* label,
-                                    std::initializer_list<const char*> settings_off) {
+                                    std::initializer_list<Setting> settings) {
   PlanAgainstEager r;
   std::string eager_name;
-  for (const char* name : settings_off) setenv(name, "0", 1);
+  for (const auto& [name, value] : settings) setenv(name, value, 1);
   const auto planned = run_fixture(package, c.scale, false, &r.describe);
-  for (const char* name : settings_off) unsetenv(name);
+  for (const auto& [name, value] : settings) unsetenv(name);
   const auto eager = run_fixture(package, c.scale, true, &eager_name);
   r.psnr = psnr_u8(planned, eager);
   std::cout << c.size << " x" << c.scale << " " << label << " vs eager (CUDA fp16): PSNR " << r.psnr << " dB; "
@@ -111,8 +111,8 @@ TEST_P(FusedExecutor, CudaFloat16PlacedConcatenationsMatchEager) {
   std::string why;
   const auto package = executor_package(GetParam(), &why);
   if (!package) GTEST_SKIP() << why;
-  const PlanAgainstEager r =
-      plan_against_eager(*package, GetParam(), "placed", {"UPSCALED_CUDNN_SPLIT", "UPSCALED_CUDNN_OWN_CONV"});
+  const PlanAgainstEager r = plan_against_eager(*package, GetParam(), "placed",
+                                                {{"UPSCALED_CUDNN_SPLIT", "0"}, {"UPSCALED_CUDNN_OWN_CONV", "0"}});
   EXPECT_NE(r.describe.find(" 0 convolutions split into 0 part convolutions"), std::string::npos) << r.describe;
   EXPECT_EQ(r.describe.find(" 0 concatenations filled in place"), std::string::npos) << r.describe;
   EXPECT_GE(r.psnr, 50.0);
@@ -123,9 +123,23 @@ TEST_P(FusedExecutor, CudaFloat16SplitWithoutOwnKernelMatchesEager) {
   std::string why;
   const auto package = executor_package(GetParam(), &why);
   if (!package) GTEST_SKIP() << why;
-  const PlanAgainstEager r = plan_against_eager(*package, GetParam(), "split", {"UPSCALED_CUDNN_OWN_CONV"});
+  const PlanAgainstEager r = plan_against_eager(*package, GetParam(), "split", {{"UPSCALED_CUDNN_OWN_CONV", "0"}});
   EXPECT_EQ(r.describe.find(" 0 convolutions split"), std::string::npos) << r.describe;
   EXPECT_NE(r.describe.find(" 0 convolutions on the own kernel"), std::string::npos) << r.describe;
+  EXPECT_GE(r.psnr, 50.0);
+}
+
+// UPSCALED_CUDNN_OWN_FUSION=1: esrgan-thick's 30 fusion convolutions on the own kernel too, their
+// residual in its epilogue; slim and medium plan as by default (nothing is hosted there).
+TEST_P(FusedExecutor, CudaFloat16OwnFusionMatchesEager) {
+  std::string why;
+  const auto package = executor_package(GetParam(), &why);
+  if (!package) GTEST_SKIP() << why;
+  const PlanAgainstEager r =
+      plan_against_eager(*package, GetParam(), "own fusion", {{"UPSCALED_CUDNN_OWN_FUSION", "1"}});
+  if (std::string(GetParam().size) == "thick") {
+    EXPECT_NE(r.describe.find(" 150 convolutions on the own kernel"), std::string::npos) << r.describe;
+  }
   EXPECT_GE(r.psnr, 50.0);
 }
 
