@@ -18,22 +18,18 @@
 // stored into the output slice.
 #include "model/cudnn/dense_conv_device.cuh"
 
-#include <cstdlib>
-#include <string>
-
 namespace upscaled::model::cudnn::dense_conv_detail {
 namespace {
 
 constexpr int kTileW = 64;  // output columns per tile: one wgmma's M
 constexpr int kWinW = kTileW + 2;
+constexpr int kThreads = 128;
 
-// A block of WG warpgroups, each owning RW output rows of COUT output channels (32: the growth
-// convolutions, 4 rows; 64: the fusion convolutions, 2 rows, so that two one-warpgroup blocks
-// still fit in an SM's shared memory). Two warpgroups share one window and one copy of the
-// weights per stage (UPSCALED_DENSE_CONV_WG=2, measured in docs/network-speed.md).
-template <int COUT_, int RW_, int WG_>
+// A tile of ROWS output rows and COUT output channels (32: the growth convolutions, 4 rows;
+// 64: the fusion convolutions, 2 rows, so that two blocks still fit in an SM's shared memory).
+template <int COUT_, int ROWS_>
 struct Shape {
-  static constexpr int COUT = COUT_, RW = RW_, WG = WG_, ROWS = RW * WG, kThreads = 128 * WG;
+  static constexpr int COUT = COUT_, ROWS = ROWS_;
   static constexpr int kWinRows = ROWS + 2, kWinPixels = kWinRows * kWinW;
   static constexpr int kWinBytes =
       (kWinPixels + 7) / 8 * 8 * 64;  // rounded to 512: the weights' swizzle starts aligned
@@ -42,10 +38,8 @@ struct Shape {
   static constexpr int kAcc = COUT / 2;                      // accumulators per thread and row
   static_assert(kStageBytes % 512 == 0, "every stage starts where the 64-byte swizzle pattern does");
 };
-using Growth = Shape<32, 4, 1>;
-using Wide = Shape<64, 2, 1>;
-using Growth2 = Shape<32, 4, 2>;
-using Wide2 = Shape<64, 2, 2>;
+using Growth = Shape<32, 4>;
+using Wide = Shape<64, 2>;
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define UPSCALED_WGMMA_BODY 1
@@ -104,10 +98,10 @@ __device__ __forceinline__ void wgmma_k16(float (&d)[32], const unsigned (&a)[4]
 #endif
 
 template <class S>
-__global__ void __launch_bounds__(S::kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
+__global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
 #ifdef UPSCALED_WGMMA_BODY
-  constexpr int kRows = S::ROWS, kCout = S::COUT, kWinPixels = S::kWinPixels, kThreads = S::kThreads;
-  constexpr int kWinBytes = S::kWinBytes, kStageBytes = S::kStageBytes, kAcc = S::kAcc, kRW = S::RW;
+  constexpr int kRows = S::ROWS, kCout = S::COUT, kWinRows = S::kWinRows, kWinPixels = S::kWinPixels;
+  constexpr int kWinBytes = S::kWinBytes, kStageBytes = S::kStageBytes, kAcc = S::kAcc;
   extern __shared__ __align__(1024) unsigned char smem[];
   const unsigned base = (shared_address(smem) + 1023u) & ~1023u;
   const int tiles_x = (p.w + kTileW - 1) / kTileW, tiles_y = (p.h + kRows - 1) / kRows;
@@ -116,7 +110,7 @@ __global__ void __launch_bounds__(S::kThreads) dense_conv_wgmma_kernel(DenseConv
   b /= tiles_x;
   const int y0 = (b % tiles_y) * kRows;
   const int n = b / tiles_y;
-  const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = (tid >> 5) & 3, wg = tid >> 7;
+  const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
   const int chunks = p.in_channels / kChunk;
 
   auto load = [&](int q, int stage) {
@@ -139,9 +133,9 @@ __global__ void __launch_bounds__(S::kThreads) dense_conv_wgmma_kernel(DenseConv
     }
   };
 
-  float acc[kRW][kAcc];  // this warpgroup's rows wg * RW + i
+  float acc[kRows][kAcc];
 #pragma unroll
-  for (int i = 0; i < kRW; ++i)
+  for (int i = 0; i < kRows; ++i)
 #pragma unroll
     for (int k = 0; k < kAcc; ++k) acc[i][k] = 0.0f;
 
@@ -156,19 +150,19 @@ __global__ void __launch_bounds__(S::kThreads) dense_conv_wgmma_kernel(DenseConv
     __syncthreads();
     const unsigned window = base + static_cast<unsigned>((q & 1) * kStageBytes);
     const unsigned weights = window + kWinBytes;
-    unsigned a[2][kRW + 2][4];
+    unsigned a[2][kWinRows][4];
 #pragma unroll
     for (int g = 0; g < 6; ++g) {
       const int kx = g >> 1, kk = g & 1;
       if (g >= 2) wgmma_wait<1>();  // group g - 2, the last reader of this A buffer, is done
 #pragma unroll
-      for (int r = 0; r < kRW + 2; ++r) {
-        const int px = (wg * kRW + r) * kWinW + warp * 16 + (lane & 15) + kx;
+      for (int r = 0; r < kWinRows; ++r) {
+        const int px = r * kWinW + warp * 16 + (lane & 15) + kx;
         load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[g & 1][r]);
       }
       wgmma_fence();
 #pragma unroll
-      for (int i = 0; i < kRW; ++i)
+      for (int i = 0; i < kRows; ++i)
 #pragma unroll
         for (int ky = 0; ky < 3; ++ky)
           wgmma_k16(acc[i], a[g & 1][i + ky],
@@ -179,14 +173,14 @@ __global__ void __launch_bounds__(S::kThreads) dense_conv_wgmma_kernel(DenseConv
     __syncthreads();  // the next iteration's copy overwrites the stage just read
   }
 #pragma unroll
-  for (int i = 0; i < kRW; ++i)
+  for (int i = 0; i < kRows; ++i)
 #pragma unroll
     for (int k = 0; k < kAcc; ++k) pin(acc[i][k]);
 
   const int g = lane >> 2, pair = 2 * (lane & 3);
 #pragma unroll
-  for (int i = 0; i < kRW; ++i) {
-    const int y = y0 + wg * kRW + i;
+  for (int i = 0; i < kRows; ++i) {
+    const int y = y0 + i;
     if (y >= p.h) continue;
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
@@ -222,41 +216,29 @@ __global__ void __launch_bounds__(S::kThreads) dense_conv_wgmma_kernel(DenseConv
 #endif
 }
 
-template <class S>
-cudaError_t allow_shared_memory() {
-  return cudaFuncSetAttribute(dense_conv_wgmma_kernel<S>, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kSmemBytes);
+}  // namespace
+
+cudaError_t prepare_wgmma_kernel() {
+  cudaError_t err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<Growth>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         Growth::kSmemBytes);
+  if (err == cudaSuccess)
+    err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<Wide>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               Wide::kSmemBytes);
+  return err;
 }
 
 template <class S>
 void launch(const DenseConvParams& p, cudaStream_t stream) {
   const std::int64_t blocks =
       static_cast<std::int64_t>(p.n) * ((p.h + S::ROWS - 1) / S::ROWS) * ((p.w + kTileW - 1) / kTileW);
-  dense_conv_wgmma_kernel<S><<<static_cast<unsigned>(blocks), S::kThreads, S::kSmemBytes, stream>>>(p);
-}
-
-bool two_warpgroups() {
-  static const bool two = [] {
-    const char* v = std::getenv("UPSCALED_DENSE_CONV_WG");
-    return v && std::string(v) == "2";
-  }();
-  return two;
-}
-
-}  // namespace
-
-cudaError_t prepare_wgmma_kernel() {
-  cudaError_t err = allow_shared_memory<Growth>();
-  if (err == cudaSuccess) err = allow_shared_memory<Wide>();
-  if (err == cudaSuccess) err = allow_shared_memory<Growth2>();
-  if (err == cudaSuccess) err = allow_shared_memory<Wide2>();
-  return err;
+  dense_conv_wgmma_kernel<S><<<static_cast<unsigned>(blocks), kThreads, S::kSmemBytes, stream>>>(p);
 }
 
 void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
-  if (two_warpgroups())
-    out_channels == 32 ? launch<Growth2>(p, stream) : launch<Wide2>(p, stream);
+  if (out_channels == 32)
+    launch<Growth>(p, stream);
   else
-    out_channels == 32 ? launch<Growth>(p, stream) : launch<Wide>(p, stream);
+    launch<Wide>(p, stream);
 }
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail
