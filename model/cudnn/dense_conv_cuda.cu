@@ -1,4 +1,6 @@
 // run_dense_conv (contract in dense_conv.h): an implicit-GEMM 3x3 convolution on the tensor cores.
+// This file holds the mma.sync kernel, which runs on every architecture, and the dispatch: on
+// compute capability 9.0 the wgmma kernel (dense_conv_wgmma_cuda.cu) runs instead.
 //
 // A block of 4 warps owns an output tile of 16 columns by TH rows of one image; a warp owns WM
 // rows of it (each row one m16 tile of the mma) and every output channel. The reduction runs
@@ -241,13 +243,13 @@ void launch(const DenseConvParams& p, cudaStream_t stream) {
     throw Error(ErrorCode::device, std::string("CUDA dense convolution launch: ") + cudaGetErrorString(err));
 }
 
+#ifdef UPSCALED_DENSE_CONV_WGMMA
 void check_wgmma(cudaError_t err, const char* what) {
   if (err != cudaSuccess)
     throw Error(ErrorCode::device,
                 std::string("CUDA dense convolution (wgmma) ") + what + ": " + cudaGetErrorString(err));
 }
 
-#ifdef UPSCALED_DENSE_CONV_WGMMA
 // The wgmma kernel is built for sm_90a, which runs on compute capability 9.0 only.
 bool wgmma_device() {
   static PerDevice hopper;
