@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -54,13 +55,30 @@ StagedOutput::StagedOutput(const std::filesystem::path& final_path, bool overwri
 }
 
 StagedOutput::~StagedOutput() {
+  if (writeback_fd_ >= 0) ::close(writeback_fd_);
   if (!committed_) {
     std::error_code ec;
     std::filesystem::remove(temp_, ec);
   }
 }
 
+void StagedOutput::write_back_early() {
+#ifdef __linux__
+  static const bool off = [] {
+    const char* v = std::getenv("UPSCALED_EARLY_WRITEBACK");
+    return v && std::string(v) == "0";
+  }();
+  if (off || committed_) return;
+  if (writeback_fd_ < 0) writeback_fd_ = ::open(temp_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (writeback_fd_ >= 0) (void)::sync_file_range(writeback_fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+}
+
 void StagedOutput::commit() {
+  if (writeback_fd_ >= 0) {
+    ::close(writeback_fd_);
+    writeback_fd_ = -1;
+  }
   fsync_path(temp_, O_RDONLY);
   if (overwrite_) {
     if (::rename(temp_.c_str(), final_.c_str()) != 0)

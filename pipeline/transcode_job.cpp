@@ -330,11 +330,18 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
       [&] { mux_producer_done(); });
 
   group.add_stage("mux", [&] {
+    // The file's pages start for the disk as it grows, so the commit's fsync at the end
+    // (inside the job's time) waits for the last few only.
+    int since_writeback = 0;
     while (auto item = mux_queue.pop()) {
       if (item->video)
         muxer.write_video(item->packet.get(), encoder.context()->time_base);
       else
         muxer.write_copied(item->packet.get());
+      if (++since_writeback == 32) {
+        staged.write_back_early();
+        since_writeback = 0;
+      }
     }
     if (mux_queue.cancelled()) return;
     muxer.finish();
@@ -345,7 +352,10 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   if (frames_out.load() == 0)
     throw Error(ErrorCode::input_invalid,
                 quoted(opt.input) + ": no video frame could be decoded (truncated or corrupt?)");
+  const auto commit_start = Clock::now();
   staged.commit();
+  log::debug(log::cat("output committed in ", std::chrono::duration<double>(Clock::now() - commit_start).count(),
+                      " s (fsync, rename, folder fsync)"));
   if (lease) lease->keep();  // a model that finished a job well serves the next one
 
   JobResult result;
