@@ -5,6 +5,8 @@
 // 16x8x16 product and waits on each; with 32 output channels it reached 250-310 TFLOP/s of the
 // H200's 989, latency-bound at 2 blocks per SM. wgmma runs a 64x32x16 product per instruction,
 // asynchronously, with B (the weights) read by the tensor cores straight from shared memory.
+// Measured (docs/network-speed.md): 2-6% faster per growth convolution, 17% for 64 outputs,
+// about 2% on the network; the per-block copy and drain, not the instructions, now bound it.
 //
 // A block (one warpgroup, 4 warps) owns ROWS output rows of 64 columns of one image (4 rows for
 // 32 output channels, 2 for 64). The reduction runs over blocks of 32 input channels; for each,
