@@ -7,6 +7,7 @@
 # Logs under $OUT.
 #   usage: scripts/gpu/thick-scales.sh CARRY_DIR [profile]
 #   CARRY_DIR: a folder holding upscalerjs-esrgan-thick-1.0.0/package with some scales
+#   (scripts/gpu/stage-thick.sh packs x2 and x3, or x8, small enough to carry beside the kit)
 set -uo pipefail
 carry=$(realpath "$1")
 source scripts/gpu/summary.sh
