@@ -142,9 +142,14 @@ struct OnePassTail {
   torch::Tensor weights;  // UpsampleConv's, float32 [out][ky][kx][in] on the graph's device
 };
 
+// Whether environment variable `name` is set to `value` (the executor's A/B settings).
+bool env_is(const char* name, const char* value) {
+  const char* v = std::getenv(name);
+  return v && std::string(v) == value;
+}
+
 OnePassTail one_pass_tail(const TfjsGraph& graph, int stop) {
-  const char* env = std::getenv("UPSCALED_FUSED_TAIL");
-  if ((env && std::string(env) == "0") || stop < 1 || static_cast<std::size_t>(stop) + 2 != graph.nodes.size())
+  if (env_is("UPSCALED_FUSED_TAIL", "0") || stop < 1 || static_cast<std::size_t>(stop) + 2 != graph.nodes.size())
     return {};
   const GraphNode& r = graph.nodes[static_cast<std::size_t>(stop)];
   const GraphNode& conv = graph.nodes.back();
@@ -185,22 +190,19 @@ OnePassTail one_pass_tail(const TfjsGraph& graph, int stop) {
 }
 
 bool split_wanted() {
-  const char* v = std::getenv("UPSCALED_CUDNN_SPLIT");
-  return !(v && std::string(v) == "0");
+  return !env_is("UPSCALED_CUDNN_SPLIT", "0");
 }
 
 // The own convolution kernel for the dense blocks' growth convolutions unless
 // UPSCALED_CUDNN_OWN_CONV=0 (docs/network-speed.md).
 bool own_convs_wanted() {
-  const char* v = std::getenv("UPSCALED_CUDNN_OWN_CONV");
-  return !(v && std::string(v) == "0");
+  return !env_is("UPSCALED_CUDNN_OWN_CONV", "0");
 }
 
 // The dense blocks' fusion convolutions on the own kernel too with UPSCALED_CUDNN_OWN_FUSION=1
 // (docs/network-speed.md).
 bool own_fusion_wanted() {
-  const char* v = std::getenv("UPSCALED_CUDNN_OWN_FUSION");
-  return v && std::string(v) == "1";
+  return env_is("UPSCALED_CUDNN_OWN_FUSION", "1");
 }
 
 class CudnnFusedRunner final : public FusedRunner {
@@ -305,8 +307,7 @@ class CudnnFusedRunner final : public FusedRunner {
 }  // namespace
 
 std::unique_ptr<FusedRunner> make_fused_runner(const TfjsGraph& graph) {
-  const char* choice = std::getenv("UPSCALED_NETWORK_EXECUTOR");
-  if (choice && std::string(choice) == "eager") return nullptr;
+  if (env_is("UPSCALED_NETWORK_EXECUTOR", "eager")) return nullptr;
   c10::DeviceIndex device = 0;
   for (const GraphNode& n : graph.nodes) {
     if (!n.weight.defined()) continue;
