@@ -140,25 +140,7 @@ __global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(DenseConvParams
       const std::int64_t pixel = (static_cast<std::int64_t>(n) * p.h + y) * p.w + x;
 #pragma unroll
       for (int j = 0; j < NT; ++j) {
-        const int co = j * 8 + pair;
-        float v0 = acc[i][j][2 * half], v1 = acc[i][j][2 * half + 1];
-        if (p.bias) {
-          const float2 bb = __half22float2(*reinterpret_cast<const __half2*>(p.bias + co));
-          v0 += bb.x;
-          v1 += bb.y;
-        }
-        v0 *= p.alpha;
-        v1 *= p.alpha;
-        if (p.z) {
-          const float2 zz = __half22float2(*reinterpret_cast<const __half2*>(p.z + pixel * p.z_stride + co));
-          v0 += p.beta * zz.x;
-          v1 += p.beta * zz.y;
-        }
-        if (p.relu) {
-          v0 = fmaxf(v0, 0.0f);
-          v1 = fmaxf(v1, 0.0f);
-        }
-        *reinterpret_cast<__half2*>(p.out + pixel * p.out_stride + co) = __floats2half2_rn(v0, v1);
+        store_pair(p, pixel, j * 8 + pair, acc[i][j][2 * half], acc[i][j][2 * half + 1]);
       }
     }
   }

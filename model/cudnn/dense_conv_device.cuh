@@ -64,6 +64,29 @@ __device__ __forceinline__ void mma(float (&c)[4], const unsigned (&a)[4], unsig
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// The epilogue of both kernels for one pixel's channel pair (co, co + 1) with accumulators v0,
+// v1: bias, alpha, the scaled residual, ReLU, one 4-byte store. In place is allowed (z may be
+// out): each pair is read before it is written, by the same thread.
+__device__ __forceinline__ void store_pair(const DenseConvParams& p, std::int64_t pixel, int co, float v0, float v1) {
+  if (p.bias) {
+    const float2 bb = __half22float2(*reinterpret_cast<const __half2*>(p.bias + co));
+    v0 += bb.x;
+    v1 += bb.y;
+  }
+  v0 *= p.alpha;
+  v1 *= p.alpha;
+  if (p.z) {
+    const float2 zz = __half22float2(*reinterpret_cast<const __half2*>(p.z + pixel * p.z_stride + co));
+    v0 += p.beta * zz.x;
+    v1 += p.beta * zz.y;
+  }
+  if (p.relu) {
+    v0 = fmaxf(v0, 0.0f);
+    v1 = fmaxf(v1, 0.0f);
+  }
+  *reinterpret_cast<__half2*>(p.out + pixel * p.out_stride + co) = __floats2half2_rn(v0, v1);
+}
+
 // The wgmma kernels for 32 and 64 output channels (dense_conv_wgmma_cuda.cu), built where the
 // CUDA compiler has sm_90a; the caller checks the device is compute capability 9.0.
 cudaError_t prepare_wgmma_kernel();  // their shared-memory allowance on the current device
