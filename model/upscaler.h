@@ -53,6 +53,9 @@ class Upscaler {
   virtual std::string describe() const = 0;
   // Frames the model prefers per call; the infer stage batches up to this many.
   virtual int preferred_batch() const { return 1; }
+  // The most frames per call prepare() may pick, for any frame size: known before prepare(),
+  // so that buffers sized by the batch (NVDEC's surfaces) can be made before it.
+  virtual int max_batch() const { return preferred_batch(); }
   // Called once the frame size is known, before preferred_batch() is read for the job: a
   // GPU model reserves its device memory here and picks tile and batch to fit it (may
   // block while other jobs hold the GPU's memory; throws Error(ErrorCode::device) when it

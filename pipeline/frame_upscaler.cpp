@@ -32,6 +32,11 @@ std::string gpu_obstacle(const model::Upscaler& upscaler, const FrameFormats& f)
 #endif
 }
 
+std::string frame_path_obstacle(const model::Upscaler& upscaler, const FrameFormats& formats,
+                                const FrameOptions& options) {
+  return options.device == "cpu" ? "--device cpu" : gpu_obstacle(upscaler, formats);
+}
+
 }  // namespace
 
 std::vector<io::FramePtr> take_batch(BoundedQueue<io::FramePtr>& in, int batch) {
@@ -73,9 +78,13 @@ int gpu_batch_pool_size(int batch_queue) {
   return static_cast<int>(SlotChain<int>::pool_size(kStages, static_cast<std::size_t>(std::max(1, batch_queue))));
 }
 
+bool frames_on_gpu(const model::Upscaler& upscaler, const FrameFormats& formats, const FrameOptions& options) {
+  return frame_path_obstacle(upscaler, formats, options).empty();
+}
+
 std::unique_ptr<FrameUpscaler> make_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
                                                    const FrameFormats& formats, const FrameOptions& options) {
-  const std::string obstacle = options.device == "cpu" ? "--device cpu" : gpu_obstacle(upscaler, formats);
+  const std::string obstacle = frame_path_obstacle(upscaler, formats, options);
   if (obstacle.empty()) {
 #ifdef UPSCALED_WITH_CUDA
     log::info("frames: colour conversion on the GPU, frames stay on the device between conversion and model");

@@ -105,6 +105,9 @@ int gpu_batch_pool_size(int batch_queue);
 
 std::unique_ptr<FrameUpscaler> make_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
                                                    const FrameFormats& formats, const FrameOptions& options);
+// make_frame_upscaler()'s choice, known before the model's prepare(): true when it will make
+// the GPU implementation (NVDEC's decoder starts before the frame stages are made).
+bool frames_on_gpu(const model::Upscaler& upscaler, const FrameFormats& formats, const FrameOptions& options);
 
 // Post-resize filter: area when the picture is no larger than the model output on both axes
 // (exact coverage, no ringing), else Lanczos-3.

@@ -4,18 +4,29 @@
 #include "core/log.h"
 
 #include <chrono>
-#include <thread>
 
 namespace upscaled::pipeline {
 
 StageGroup::StageGroup(CancelToken cancel) : cancel_(std::move(cancel)) {}
 
 StageGroup::~StageGroup() {
+  if (!threads_.empty()) {
+    // Started and never run(): the set-up after start() threw. Stop what runs before the
+    // queues and objects its stages use go away.
+    cancel();
+    join_all();
+  }
   if (cancel_subscription_ != SIZE_MAX) cancel_.unsubscribe(cancel_subscription_);
 }
 
 void StageGroup::add_queue(Cancellable& queue) {
-  queues_.push_back(&queue);
+  bool cancel_now = false;
+  {
+    std::lock_guard lock(mutex_);
+    queues_.push_back(&queue);
+    cancel_now = failed_;
+  }
+  if (cancel_now) queue.cancel();
 }
 
 void StageGroup::add_stage(std::string name, std::function<void()> body, std::function<void()> on_exit) {
@@ -39,14 +50,11 @@ void StageGroup::cancel() {
   fail(std::make_exception_ptr(Cancelled()));
 }
 
-void StageGroup::run() {
-  cancel_subscription_ = cancel_.subscribe([this] { cancel(); });
-  timings_.assign(stages_.size(), {});
-  std::vector<std::thread> threads;
-  threads.reserve(stages_.size());
-  for (std::size_t i = 0; i < stages_.size(); ++i) {
-    threads.emplace_back([this, i] {
-      auto& stage = stages_[i];
+void StageGroup::start() {
+  if (cancel_subscription_ == SIZE_MAX) cancel_subscription_ = cancel_.subscribe([this] { cancel(); });
+  for (std::size_t i = threads_.size(); i < stages_.size(); ++i) {
+    Stage& stage = stages_[i];
+    threads_.emplace_back([this, &stage] {
       const auto t0 = std::chrono::steady_clock::now();
       try {
         stage.body();
@@ -65,11 +73,29 @@ void StageGroup::run() {
           fail(std::current_exception());
         }
       }
-      timings_[i] = {stage.name, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+      stage.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     });
   }
-  for (auto& t : threads) t.join();
-  cancel_.unsubscribe(cancel_subscription_);
+}
+
+void StageGroup::join_all() {
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void StageGroup::run() {
+  bool failed = false;
+  {
+    std::lock_guard lock(mutex_);
+    failed = failed_;
+  }
+  // After a failure the stages not yet started stay so: their queues are cancelled.
+  if (!failed) start();
+  join_all();
+  timings_.clear();
+  for (std::size_t i = 0; i < stages_.size(); ++i) timings_.push_back({stages_[i].name, stages_[i].wall_s});
+  if (cancel_subscription_ != SIZE_MAX) cancel_.unsubscribe(cancel_subscription_);
   cancel_subscription_ = SIZE_MAX;
   if (first_error_) std::rethrow_exception(first_error_);
 }

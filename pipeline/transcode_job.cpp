@@ -20,9 +20,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <iomanip>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 
 extern "C" {
 #include <libavutil/pixdesc.h>
@@ -74,6 +77,69 @@ std::string encoder_for(const std::filesystem::path& output, const std::string& 
   if (ext == ".png") return "png";
   if (ext == ".jpg" || ext == ".jpeg") return "mjpeg";
   return video_codec;
+}
+
+// When the decoder and the input stages start (UPSCALED_DECODE_START, for measurements):
+// "early" (default) once the output is open, beside the GPU warm-up; "warm" once the warm-up
+// is joined; "late" once the frame stages are made (the order before).
+enum class DecodeStart { early, warm, late };
+
+DecodeStart decode_start_setting() {
+  const char* v = std::getenv("UPSCALED_DECODE_START");
+  const std::string s = v ? v : "";
+  return s == "late" ? DecodeStart::late : s == "warm" ? DecodeStart::warm : DecodeStart::early;
+}
+
+// The job's head: demux (video packets to the decoder, every other packet straight to the
+// muxer) and decode, which first runs open_decoder (NVDEC's set-up, off the main thread).
+// Each closes its output when it ends (the mux queue through mux_done, which counts its
+// producers).
+void add_input_stages(StageGroup& group, io::Demuxer& demuxer, io::Decoder& decoder, std::function<void()> open_decoder,
+                      BoundedQueue<io::PacketPtr>& packets, BoundedQueue<io::FramePtr>& decoded,
+                      BoundedQueue<MuxItem>& mux_queue, std::function<void()> mux_done) {
+  group.add_stage(
+      "demux",
+      // Pointers, not references to the parameters: the threads outlive this call.
+      [demuxer = &demuxer, packets = &packets, mux_queue = &mux_queue] {
+        for (;;) {
+          io::PacketPtr pkt = io::make_packet();
+          if (!demuxer->read(pkt.get())) return;
+          if (pkt->stream_index == demuxer->video_index()) {
+            if (!packets->push(std::move(pkt))) return;
+          } else if (!mux_queue->push({std::move(pkt), false})) {
+            return;
+          }
+        }
+      },
+      [packets = &packets, mux_done] {
+        packets->close();
+        mux_done();
+      });
+
+  group.add_stage(
+      "decode",
+      [decoder = &decoder, open_decoder, packets = &packets, decoded = &decoded] {
+        open_decoder();
+        bool first_decoded = false;
+        auto drain = [&] {
+          for (;;) {
+            io::FramePtr frame = io::make_frame();
+            if (!decoder->receive(frame.get())) return true;
+            // The pipeline's fill, for --log-level debug timelines (docs/gpu-pipeline.md).
+            if (!first_decoded) log::debug("decode: first frame out");
+            first_decoded = true;
+            if (!decoded->push(std::move(frame))) return false;
+          }
+        };
+        while (auto pkt = packets->pop()) {
+          decoder->send(pkt->get());
+          if (!drain()) return;
+        }
+        if (packets->cancelled()) return;
+        decoder->send(nullptr);
+        drain();
+      },
+      [decoded = &decoded] { decoded->close(); });
 }
 
 }  // namespace
@@ -200,28 +266,18 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   frame_options.skip_threshold = opt.skip_duplicates;
   frame_options.device = opt.model.device;
   frame_options.batch_queue = std::max(1, opt.batch_queue);
-  // A GPU model reserves its device memory and picks tile and batch before the batch size
-  // is read (may wait for other jobs on the same GPU); the reservation also covers the
-  // staged GPU path's pool of batch buffers (gpu_frame_upscaler_cuda.cpp).
-  if (warm_up) warm_up->wait();
-  upscaler->prepare(geo.net_width, geo.net_height, gpu_batch_pool_size(frame_options.batch_queue));
-  mark("plan memory");
-  const ReleaseTimer::Mark frames_released{release, "frame stages (pools, queues, threads)"};
-  std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, frame_options);
-  const std::int64_t estimated_frames = demuxer.estimated_frames();
-  int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
-  // A clip shorter than a batch (a still image): batches of its length, so the network's one
-  // input shape is no bigger than the work.
-  if (estimated_frames > 0 && estimated_frames < batch) batch = static_cast<int>(estimated_frames);
   const std::size_t cap = static_cast<std::size_t>(std::max(1, opt.queue_capacity));
-  // NVDEC surfaces held at once: the decoded queue, what the upscale stages hold, one frame
-  // being pushed, and a margin.
-  nvdec_request.gpu_frames = upscale->name() == "cuda";
+  const std::int64_t estimated_frames = demuxer.estimated_frames();  // before the demux thread reads
+  // NVDEC surfaces held at once: the decoded queue, what the upscale stages hold (either frame
+  // path: a batch and one frame in conversion), one frame being pushed, and a margin. Counted
+  // for the largest batch the model may pick, since the decoder starts before it picks.
+  const int batch_bound = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->max_batch());
+  const int held_bound = batch_bound + 1;
+  nvdec_request.gpu_frames = frames_on_gpu(*upscaler, formats, frame_options);
   nvdec_request.device = std::max(0, upscaler->cuda_device());
-  nvdec_request.extra_frames = static_cast<int>(cap) + upscale->frames_held(batch) + 2;
-  if (nvdec.start(nvdec_request)) decoder = io::Decoder(in_video, opt.input, &nvdec.options());
-  mark("set up stages");
+  nvdec_request.extra_frames = static_cast<int>(cap) + held_bound + 2;
 
+  const ReleaseTimer::Mark pipeline_released{release, "pipeline (queues, stage threads)"};
   BoundedQueue<io::PacketPtr> packets(cap * 4);
   BoundedQueue<io::FramePtr> decoded(cap);
   BoundedQueue<io::FramePtr> upscaled(cap);
@@ -230,57 +286,42 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   auto mux_producer_done = [&] {
     if (--mux_producers == 0) mux_queue.close();
   };
+  StageGroup group(cancel);  // after what its stages use: its destructor stops them first
+  for (Cancellable* q : std::initializer_list<Cancellable*>{&packets, &decoded, &upscaled, &mux_queue})
+    group.add_queue(*q);
+  auto open_decoder = [&] {
+    if (nvdec.start(nvdec_request)) decoder = io::Decoder(in_video, opt.input, &nvdec.options());
+  };
+  add_input_stages(group, demuxer, decoder, open_decoder, packets, decoded, mux_queue, mux_producer_done);
+  // The input stages start as soon as the output is open: NVDEC's set-up (about 50 ms to its
+  // first frame on an H200, on the decode thread) then runs beside the GPU warm-up and the
+  // model's planning instead of after them, and the first batch is decoded when the network
+  // is ready for it (docs/gpu-pipeline.md, start-up).
+  const DecodeStart decode_start = decode_start_setting();
+  if (decode_start == DecodeStart::early) group.start();
+  // A GPU model reserves its device memory and picks tile and batch before the batch size
+  // is read (may wait for other jobs on the same GPU); the reservation also covers the
+  // staged GPU path's pool of batch buffers (gpu_frame_upscaler_cuda.cpp).
+  if (warm_up) warm_up->wait();
+  if (decode_start == DecodeStart::warm) group.start();
+  upscaler->prepare(geo.net_width, geo.net_height, gpu_batch_pool_size(frame_options.batch_queue));
+  mark("plan memory");
+  const ReleaseTimer::Mark frames_released{release, "frame stages (pools, their queues)"};
+  std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, frame_options);
+  int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
+  // A clip shorter than a batch (a still image): batches of its length, so the network's one
+  // input shape is no bigger than the work.
+  if (estimated_frames > 0 && estimated_frames < batch) batch = static_cast<int>(estimated_frames);
+  if ((upscale->name() == "cuda") != nvdec_request.gpu_frames || batch > batch_bound ||
+      upscale->frames_held(batch) > held_bound)
+    throw std::logic_error("frame path or batch differs from what the decoder was started for");
+  if (decode_start == DecodeStart::late) group.start();
+  mark("set up stages");
 
   Progress progress;
   progress.frames_total = estimated_frames;
   std::atomic<std::int64_t> frames_out{0};
   double first_frame_s = 0, last_frame_s = 0;  // encode thread; read after the run
-
-  StageGroup group(cancel);
-  for (Cancellable* q : std::initializer_list<Cancellable*>{&packets, &decoded, &upscaled, &mux_queue})
-    group.add_queue(*q);
-
-  group.add_stage(
-      "demux",
-      [&] {
-        for (;;) {
-          io::PacketPtr pkt = io::make_packet();
-          if (!demuxer.read(pkt.get())) return;
-          if (pkt->stream_index == demuxer.video_index()) {
-            if (!packets.push(std::move(pkt))) return;
-          } else if (!mux_queue.push({std::move(pkt), false})) {
-            return;
-          }
-        }
-      },
-      [&] {
-        packets.close();
-        mux_producer_done();
-      });
-
-  group.add_stage(
-      "decode",
-      [&] {
-        bool first_decoded = false;
-        auto drain = [&] {
-          for (;;) {
-            io::FramePtr frame = io::make_frame();
-            if (!decoder.receive(frame.get())) return true;
-            // The pipeline's fill, for --log-level debug timelines (docs/gpu-pipeline.md).
-            if (!first_decoded) log::debug("decode: first frame out");
-            first_decoded = true;
-            if (!decoded.push(std::move(frame))) return false;
-          }
-        };
-        while (auto pkt = packets.pop()) {
-          decoder.send(pkt->get());
-          if (!drain()) return;
-        }
-        if (packets.cancelled()) return;
-        decoder.send(nullptr);
-        drain();
-      },
-      [&] { decoded.close(); });
 
   const UpscaleLinks links{&decoded, &upscaled, batch};
   upscale->add_stages(group, links);

@@ -71,6 +71,7 @@ class TorchUpscaler final : public Upscaler {
   int scale() const override { return network_->scale(); }
   std::string describe() const override;
   int preferred_batch() const override { return batch_; }
+  int max_batch() const override { return max_batch_; }
   void upscale(std::span<const PlanarImage> in, std::span<PlanarImage> out) override;
   bool runs_on_cuda() const override { return device_.is_cuda(); }
   // Runs on `stream` (made torch's current stream for the call); same tiling and retries.

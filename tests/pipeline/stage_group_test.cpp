@@ -144,3 +144,68 @@ TEST(StageGroup, OnExitRunsEvenWhenTheBodyThrows) {
   EXPECT_THROW(group.run(), std::runtime_error);
   EXPECT_TRUE(exited);
 }
+
+TEST(StageGroup, StartedHeadWorksWhileTheRestIsAdded) {
+  ThreeStages s;
+  s.group.add_stage(
+      "source",
+      [&] {
+        for (int i = 0; i < 100; ++i)
+          if (s.a.push(i)) ++s.produced;
+      },
+      [&] { s.a.close(); });
+  s.group.start();
+  // The source fills its queue (2) and waits for a consumer that does not exist yet.
+  for (int i = 0; i < 200 && s.a.size() < 2; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(s.a.size(), 2u);
+  s.group.add_stage("sink", [&] {
+    while (s.a.pop()) ++s.consumed;
+  });
+  s.group.run();
+  EXPECT_EQ(s.produced, 100);
+  EXPECT_EQ(s.consumed, 100);
+  ASSERT_EQ(s.group.timings().size(), 2u);
+  EXPECT_EQ(s.group.timings()[0].name, "source");
+  EXPECT_EQ(s.group.timings()[1].name, "sink");
+}
+
+TEST(StageGroup, DestroyedAfterStartWithoutRunCancelsAndJoins) {
+  BoundedQueue<int> q(1);
+  std::atomic<bool> stopped{false};
+  {
+    StageGroup group;
+    group.add_queue(q);
+    group.add_stage(
+        "source",
+        [&] {
+          for (int i = 0;; ++i)
+            if (!q.push(i)) return;  // blocks on the full queue until the cancel
+        },
+        [&] { stopped = true; });
+    group.start();
+    // The set-up after start() fails here: the group goes out of scope without run().
+  }
+  EXPECT_TRUE(stopped);
+  EXPECT_TRUE(q.cancelled());
+}
+
+TEST(StageGroup, AfterAnEarlyFailureLaterQueuesAreCancelledAndLaterStagesNeverStart) {
+  BoundedQueue<int> early(1), late(1);
+  StageGroup group;
+  group.add_queue(early);
+  group.add_stage("decode", [] { throw upscaled::Error(upscaled::ErrorCode::input_invalid, "corrupt input"); });
+  group.start();
+  for (int i = 0; i < 500 && !early.cancelled(); ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(early.cancelled());
+  group.add_queue(late);
+  EXPECT_TRUE(late.cancelled());
+  std::atomic<bool> ran{false};
+  group.add_stage("encode", [&] { ran = true; });
+  try {
+    group.run();
+    FAIL() << "run() must rethrow the early stage's error";
+  } catch (const upscaled::Error& e) {
+    EXPECT_STREQ(e.what(), "corrupt input");
+  }
+  EXPECT_FALSE(ran);
+}
