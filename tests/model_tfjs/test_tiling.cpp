@@ -8,7 +8,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <vector>
+
+#ifdef UPSCALED_WITH_CUDA
+#include "kernels/cuda_raii.h"
+#include "kernels/half.h"
+#endif
 
 namespace upscaled::test {
 namespace {
@@ -111,6 +119,81 @@ TEST(Batching, BatchOfFramesEqualsSingleFrames) {
     EXPECT_GE(psnr_float(batched[i], single[0]), 80.0) << "frame " << i;
   }
   EXPECT_LT(psnr_float(batched[0], batched[1]), 40.0);  // the two frames really differ
+}
+
+// The GPU frame path's call (upscale_device: a batch in device memory, in and out) against the
+// host call on the same float16 values. An untiled batch goes through in place (the network
+// reads the caller's batch, the clamp writes into the caller's output); UPSCALED_WHOLE_BATCH=0
+// takes the stacking route of the host and tiled calls. Both must give the host call's frames.
+TEST(Batching, CudaDeviceBatchInPlaceEqualsTheStackedRouteAndTheHostCall) {
+#ifndef UPSCALED_WITH_CUDA
+  GTEST_SKIP() << "this build has no CUDA";
+#else
+  if (!model::torch_cuda_available()) GTEST_SKIP() << "no CUDA device (libtorch reports none)";
+  std::string why;
+  const auto package = package_with_model("slim", 2, &why);
+  if (!package) GTEST_SKIP() << why;
+  model::PlanarImage a = read_image(*package / "assets" / "fixture.png");
+  model::PlanarImage b = a;  // a second, different frame: mirrored
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < a.height; ++y)
+      for (int x = 0; x < a.width; ++x)
+        b.plane(c)[static_cast<size_t>(y) * a.width + x] =
+            a.plane(c)[static_cast<size_t>(y) * a.width + (a.width - 1 - x)];
+  // Both calls must see the same float16 input: round the host frames first.
+  for (model::PlanarImage* img : {&a, &b})
+    for (float& v : img->pixels) v = kernels::half_to_float(kernels::float_to_half(v));
+  model::ModelRequest request;
+  request.name = (*package / "models").string();
+  request.scale = 2;
+  request.device = "cuda";
+  request.precision = "fp16";
+  request.batch = 2;
+  auto upscaler = model::load_network_upscaler(request);
+  const std::vector<model::PlanarImage> in{a, b};
+  std::vector<model::PlanarImage> host(2);
+  upscaler->upscale(in, host);
+
+  const int h = a.height, w = a.width;
+  const std::size_t out_frame = 12ull * h * w;
+  // n frames through upscale_device; the output as floats, frame after frame.
+  auto run_device = [&](int n, const char* whole_batch) {
+    std::vector<kernels::Half> src;
+    for (int f = 0; f < n; ++f)
+      for (float v : in[f].pixels) src.push_back(kernels::float_to_half(v));
+    std::vector<kernels::Half> dst(out_frame * n, kernels::float_to_half(-7.0f));  // every value must be written
+    kernels::DeviceBuffer src_d(src.size() * 2), dst_d(dst.size() * 2);
+    kernels::cuda_check(cudaMemcpy(src_d.get(), src.data(), src.size() * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
+    kernels::cuda_check(cudaMemcpy(dst_d.get(), dst.data(), dst.size() * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
+    kernels::CudaStream stream;
+    if (whole_batch) setenv("UPSCALED_WHOLE_BATCH", whole_batch, 1);
+    upscaler->upscale_device({src_d.get(), n, h, w}, {dst_d.get(), n, 2 * h, 2 * w},
+                             reinterpret_cast<model::DeviceStream>(stream.get()));
+    unsetenv("UPSCALED_WHOLE_BATCH");
+    stream.synchronize();
+    kernels::cuda_check(cudaMemcpy(dst.data(), dst_d.get(), dst.size() * 2, cudaMemcpyDeviceToHost), "cudaMemcpy");
+    std::vector<float> out;
+    for (kernels::Half v : dst) out.push_back(kernels::half_to_float(v));
+    return out;
+  };
+  auto max_diff = [](const float* x, const float* y, std::size_t count) {
+    float d = 0;
+    for (std::size_t i = 0; i < count; ++i) d = std::max(d, std::abs(x[i] - y[i]));
+    return d;
+  };
+  const std::vector<float> in_place = run_device(2, nullptr);
+  const std::vector<float> stacked = run_device(2, "0");
+  const std::vector<float> one = run_device(1, nullptr);  // fewer frames than the batch: in place too
+  EXPECT_LE(max_diff(in_place.data(), stacked.data(), 2 * out_frame), 1.0f / 1024);
+  EXPECT_LE(max_diff(one.data(), in_place.data(), out_frame), 1.0f / 1024);
+  const auto [lo, hi] = std::minmax_element(in_place.begin(), in_place.end());
+  EXPECT_GE(*lo, 0.0f);  // clamped, and nothing left unwritten
+  EXPECT_LE(*hi, 1.0f);
+  for (int f = 0; f < 2; ++f)
+    EXPECT_LE(max_diff(in_place.data() + f * out_frame, host[f].pixels.data(), out_frame), 1.0f / 1024)
+        << "frame " << f;
+  EXPECT_GT(max_diff(in_place.data(), in_place.data() + out_frame, out_frame), 0.1f);  // the frames differ
+#endif
 }
 
 }  // namespace
