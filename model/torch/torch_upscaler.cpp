@@ -77,14 +77,6 @@ void set_cudnn_autotune(const Network& network) {
   at::globalContext().setBenchmarkCuDNN(forced == "1" || (forced != "0" && network.wants_cudnn_autotune()));
 }
 
-namespace {
-// UPSCALED_WHOLE_BATCH=0 stacks and copies out even an untiled device batch (for measurements).
-bool whole_batch_in_place() {
-  const char* v = std::getenv("UPSCALED_WHOLE_BATCH");
-  return !v || std::string(v) != "0";
-}
-}  // namespace
-
 torch::Device resolve_device(const std::string& dev, const std::string& model_name) {
   if (dev == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   if (dev == "cpu") return torch::Device(torch::kCPU);
@@ -190,10 +182,6 @@ std::string TorchUpscaler::describe() const {
 }
 
 torch::Tensor TorchUpscaler::infer(const torch::Tensor& batch) {
-  return forward(batch).clamp(0.0, 1.0);
-}
-
-torch::Tensor TorchUpscaler::forward(const torch::Tensor& batch) {
   torch::Tensor x = batch.to(device_, dtype_);
   if (device_.is_cuda()) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   torch::Tensor y = network_->forward(x);
@@ -203,11 +191,10 @@ torch::Tensor TorchUpscaler::forward(const torch::Tensor& batch) {
     throw Error(ErrorCode::model, "model '" + name_ + "': network output has shape " + c10::str(y.sizes()) +
                                       ", expected [" + std::to_string(x.size(0)) + ",3," +
                                       std::to_string(x.size(2) * s) + "," + std::to_string(x.size(3) * s) + "]");
-  return y;
+  return y.clamp(0.0, 1.0);
 }
 
-void TorchUpscaler::run_frames(size_t count, int w, int h, const FrameTensor& frame, const FrameTensor& target,
-                               const WholeBatch* whole) {
+void TorchUpscaler::run_frames(size_t count, int w, int h, const FrameTensor& frame, const FrameTensor& target) {
   const int s = network_->scale();
   // The first call's host time by part, for --log-level debug (what the start-up pays).
   using Clock = std::chrono::steady_clock;
@@ -216,22 +203,6 @@ void TorchUpscaler::run_frames(size_t count, int w, int h, const FrameTensor& fr
   double stack_s = 0, infer_s = 0, copy_s = 0;
   auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   const TilePlan plan = plan_tiles(w, h, tile_, overlap_);
-  if (whole && plan.tiles.size() == 1 && count <= static_cast<size_t>(batch_) && whole_batch_in_place()) {
-    // Whole frames in one call: the network reads the caller's batch as it is and the clamp
-    // writes straight into the caller's output. No stacked copy of the input, no output
-    // tensor to allocate (the first call's allocation of it waited for the GPU), no copy out.
-    const auto mark = Clock::now();
-    const torch::Tensor y = forward(whole->in);
-    torch::Tensor out = whole->out;  // a handle to the caller's memory
-    if (y.scalar_type() == out.scalar_type())
-      torch::clamp_out(out, y, 0.0, 1.0);
-    else
-      out.copy_(y.clamp(0.0, 1.0));
-    if (timed)
-      log::debug(log::cat("model '", name_, "': first call at ", count, "x", h, "x", w,
-                          " (the caller's batch in place): host time network and clamp ", since(mark), " s"));
-    return;
-  }
   // Work items: (frame, tile); batched across tiles and frames, all windows share one size.
   std::vector<std::pair<size_t, size_t>> items;
   for (size_t f = 0; f < count; ++f)
@@ -270,14 +241,14 @@ void TorchUpscaler::run_frames(size_t count, int w, int h, const FrameTensor& fr
 }
 
 void TorchUpscaler::run_with_retry(size_t count, int width, int height, const FrameTensor& frame,
-                                   const FrameTensor& target, const WholeBatch* whole) {
+                                   const FrameTensor& target) {
   if (width <= 0 || height <= 0)
     throw Error(ErrorCode::internal, "upscale: empty frame given to model '" + name_ + "'");
   prepare(width, height, io_batches_);
   join_first_run();
   for (;;) {
     try {
-      run_frames(count, width, height, frame, target, whole);
+      run_frames(count, width, height, frame, target);
       return;
     } catch (const c10::Error& e) {
       if (!is_out_of_memory(e))
@@ -328,10 +299,9 @@ void TorchUpscaler::upscale_device(const DeviceImages& in, const DeviceImages& o
   const auto options = torch::TensorOptions().dtype(torch::kFloat16).device(device_);
   const torch::Tensor src = torch::from_blob(in.data, {in.n, 3, in.height, in.width}, options);
   const torch::Tensor dst = torch::from_blob(out.data, {out.n, 3, out.height, out.width}, options);
-  const WholeBatch whole{src, dst};
   run_with_retry(
       static_cast<size_t>(in.n), in.width, in.height, [&](size_t f) { return src[static_cast<int64_t>(f)]; },
-      [&](size_t f) { return dst[static_cast<int64_t>(f)]; }, &whole);
+      [&](size_t f) { return dst[static_cast<int64_t>(f)]; });
 #else
   (void)in, (void)out, (void)stream;
   throw std::logic_error("upscale_device: this libtorch has no CUDA");

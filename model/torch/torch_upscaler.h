@@ -90,21 +90,13 @@ class TorchUpscaler final : public Upscaler {
   // Upscales `count` equally sized frames with the current tile size and batch: frame(f)
   // gives frame f's 3 x h x w input, target(f) its 3 x h*s x w*s output (any device/dtype:
   // results are copied and converted into it).
-  // whole (optional): the same frames as one n x 3 x h x w batch in and n x 3 x h*s x w*s out,
-  // used as they are when the frames go through untiled in one call.
   using FrameTensor = std::function<torch::Tensor(size_t)>;
-  struct WholeBatch {
-    torch::Tensor in, out;
-  };
-  void run_frames(size_t count, int width, int height, const FrameTensor& frame, const FrameTensor& target,
-                  const WholeBatch* whole = nullptr);
+  void run_frames(size_t count, int width, int height, const FrameTensor& frame, const FrameTensor& target);
   // run_frames, halving the tile after each CUDA out-of-memory down to kMinTile.
-  void run_with_retry(size_t count, int width, int height, const FrameTensor& frame, const FrameTensor& target,
-                      const WholeBatch* whole = nullptr);
-  torch::Tensor infer(const torch::Tensor& batch);    // any tensor in; model device and dtype out, clamped
-  torch::Tensor forward(const torch::Tensor& batch);  // infer() without the clamp
-  MemoryCost measure_memory_cost();                   // CUDA: allocator peaks of small forward passes
-  void start_first_run(bool after_measurement);       // CUDA: see the contract above
+  void run_with_retry(size_t count, int width, int height, const FrameTensor& frame, const FrameTensor& target);
+  torch::Tensor infer(const torch::Tensor& batch);  // any tensor in; model device and dtype out, clamped
+  MemoryCost measure_memory_cost();                 // CUDA: allocator peaks of small forward passes
+  void start_first_run(bool after_measurement);     // CUDA: see the contract above
   void join_first_run();
 
   PlanRequest plan_request(int width, int height) const;
