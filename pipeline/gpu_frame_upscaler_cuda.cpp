@@ -55,12 +55,6 @@ bool env_flag(const char* name) {
   return v && std::strcmp(v, "1") == 0;
 }
 
-// UPSCALED_WARM_FRAME_OPS=0: the first batches load their kernels themselves (for measurements).
-bool warm_kernels() {
-  const char* v = std::getenv("UPSCALED_WARM_FRAME_OPS");
-  return !v || std::strcmp(v, "0") != 0;
-}
-
 class GpuFrameUpscaler final : public FrameUpscaler {
  public:
   // The caller has made the model's device current (make_gpu_frame_upscaler): the streams,
@@ -129,7 +123,6 @@ class GpuFrameUpscaler final : public FrameUpscaler {
       pool.push_back(std::make_unique<GpuBatch>(shape));
     log::debug(log::cat("frames: ", pool.size(), " GPU batches of ", links.batch, " frame(s), ", depth,
                         " per queue between preprocess, infer and postprocess"));
-    if (warm_kernels()) load_output_kernels(*pool.front(), shape);
     chain_ = std::make_unique<SlotChain<GpuBatch>>(std::move(pool), depth);
     auto bind = [this] { cuda_check(cudaSetDevice(device_), "cudaSetDevice (upscale stage thread)"); };
     chain_->add_to(group, {"preprocess", [this](GpuBatch& b) { return preprocess(b); }, bind},
@@ -284,16 +277,6 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   bool accepts(const AVFrame* f) const {
     if (f->width != p_.src_width || f->height != p_.src_height) return false;
     return io::is_device_frame(f) ? device_frame_view(f).has_value() : f->format == formats_.in_format;
-  }
-
-  // CUDA loads a kernel at its first launch, and the load waits for the GPU's work in flight:
-  // the postprocess's first conversion, between the first batches, held the network back
-  // (docs/gpu-pipeline.md, start-up). One conversion of a zeroed picture into the stage's own
-  // buffers, before any batch, loads the kernels this job's output uses. Main thread, once.
-  void load_output_kernels(GpuBatch& b, const GpuBatchShape& shape) {
-    cuda_check(cudaMemsetAsync(b.rgb_out.get(), 0, shape.rgb_out_bytes, post_stream_.get()), "cudaMemsetAsync");
-    to_output(b, 0);
-    post_stream_.synchronize();
   }
 
   // Frame i's planes on the device: FFmpeg's own for NVDEC frames, else the uploaded copy.
