@@ -126,31 +126,8 @@ void TorchUpscaler::join_first_run() {
   if (first_run_.joinable()) first_run_.join();
 }
 
-void TorchUpscaler::prepare_frame_ops() {
-  // UPSCALED_WARM_FRAME_OPS=0: none (for comparisons).
-  const char* env = std::getenv("UPSCALED_WARM_FRAME_OPS");
-  if (!device_.is_cuda() || frame_ops_warmed_ || !frame_ops_.empty() || (env && std::string(env) == "0")) return;
-  // torch::empty launches nothing; the values do not matter.
-  const auto options = torch::TensorOptions().device(device_).dtype(dtype_);
-  frame_ops_ = {torch::empty({2, 3, 8, 8}, options), torch::empty({2, 3, 8, 8}, options),
-                torch::empty({2, 3, 8, 8}, options.memory_format(torch::MemoryFormat::ChannelsLast)),
-                torch::empty({2, 3, 8, 8}, options)};
-}
-
-void TorchUpscaler::warm_frame_ops() {
-  if (frame_ops_warmed_ || frame_ops_.empty()) return;
-  frame_ops_warmed_ = true;
-  torch::Tensor &in = frame_ops_[0], &stacked = frame_ops_[1], &last = frame_ops_[2], &clamped = frame_ops_[3];
-  torch::stack_out(stacked, {in[0], in[1]});  // run_frames' stack
-  last.copy_(stacked);                        // infer()'s channels-last copy
-  torch::clamp_out(clamped, stacked, 0.0, 1.0);
-  stacked.copy_(last);  // a copy out of a channels-last result
-}
-
 void TorchUpscaler::start_first_run(bool after_measurement) {
 #ifdef UPSCALED_TORCH_CUDA
-  // Before the priming thread starts: nothing else allocates through libtorch while it runs.
-  prepare_frame_ops();
   // UPSCALED_FIRST_RUN: "0" none, "small" the 64x64 run only (for comparisons).
   const char* env = std::getenv("UPSCALED_FIRST_RUN");
   const std::string mode = env ? env : "";
@@ -268,7 +245,6 @@ void TorchUpscaler::run_with_retry(size_t count, int width, int height, const Fr
   if (width <= 0 || height <= 0)
     throw Error(ErrorCode::internal, "upscale: empty frame given to model '" + name_ + "'");
   prepare(width, height, io_batches_);
-  warm_frame_ops();  // beside the priming, before waiting for it
   join_first_run();
   for (;;) {
     try {

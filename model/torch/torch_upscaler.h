@@ -98,12 +98,6 @@ class TorchUpscaler final : public Upscaler {
   MemoryCost measure_memory_cost();                 // CUDA: allocator peaks of small forward passes
   void start_first_run(bool after_measurement);     // CUDA: see the contract above
   void join_first_run();
-  // CUDA: the tensor operations of a call around the network (stack, the channels-last copy,
-  // clamp, the copy out) once on tiny tensors made before the priming, on the calling
-  // thread's stream, so that CUDA loads their kernels (at first launch, lazily; a load can
-  // wait for the work in flight) while the priming runs instead of in the first batch.
-  void prepare_frame_ops();
-  void warm_frame_ops();
 
   PlanRequest plan_request(int width, int height) const;
 
@@ -128,10 +122,6 @@ class TorchUpscaler final : public Upscaler {
   int planned_width_ = 0, planned_height_ = 0;
   int io_batches_ = 1;              // the caller's buffer batches per reservation (prepare())
   bool first_call_logged_ = false;  // run_frames: host times of the first call, at debug level
-  // warm_frame_ops()'s operands: kept for the upscaler's life, so that no block of them goes
-  // back to libtorch's cache while the stream that used them may still run.
-  std::vector<torch::Tensor> frame_ops_;
-  bool frame_ops_warmed_ = false;
 };
 
 }  // namespace upscaled::model::torchnet
