@@ -18,16 +18,7 @@
 // double-buffered across those groups, so the next group's loads overlap the wgmmas in flight.
 // The epilogue is the mma.sync kernel's (store_pair in dense_conv_device.cuh): bias, alpha,
 // scaled residual, ReLU, channel pairs stored into the output slice.
-// Blocks are persistent: as many as are resident on the GPU at once (counted per device when the
-// kernels are prepared), each taking tiles blockIdx.x, + gridDim.x, ..., with the copy pipeline
-// running across its tiles, so that a tile's first copy no longer waits with nothing to overlap
-// (UPSCALED_DENSE_CONV_PERSISTENT=0: one block per tile, for measurements).
 #include "model/cudnn/dense_conv_device.cuh"
-
-#include <algorithm>
-#include <atomic>
-#include <cstdlib>
-#include <string>
 
 namespace upscaled::model::cudnn::dense_conv_detail {
 namespace {
@@ -116,27 +107,23 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
   extern __shared__ __align__(1024) unsigned char smem[];
   const unsigned base = (shared_address(smem) + 1023u) & ~1023u;
   const int tiles_x = (p.w + kTileW - 1) / kTileW, tiles_y = (p.h + kRows - 1) / kRows;
-  const int tiles = tiles_x * tiles_y * p.n;
+  int b = static_cast<int>(blockIdx.x);
+  const int x0 = (b % tiles_x) * kTileW;
+  b /= tiles_x;
+  const int y0 = (b % tiles_y) * kRows;
+  const int n = b / tiles_y;
   const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
   const int chunks = p.in_channels / kChunk;
-  // Tile t's origin: x fastest, then y, then the image.
-  struct Origin {
-    int x0, y0, n;
-  };
-  auto origin = [&](int t) {
-    return Origin{(t % tiles_x) * kTileW, (t / tiles_x % tiles_y) * kRows, t / tiles_x / tiles_y};
-  };
 
-  auto load = [&](int t, int q, int stage) {
-    const Origin o = origin(t);
+  auto load = [&](int q, int stage) {
     const unsigned window = base + static_cast<unsigned>(stage * kStageBytes);
     for (int i = tid; i < kWinPixels * 4; i += kThreads) {
       const int px = i >> 2, unit = i & 3;
       const int wy = px / kWinW, wx = px - wy * kWinW;
-      const int y = o.y0 - 1 + wy, x = o.x0 - 1 + wx;
+      const int y = y0 - 1 + wy, x = x0 - 1 + wx;
       const bool inside = y >= 0 && y < p.h && x >= 0 && x < p.w;
       const __half* src =
-          inside ? p.in + ((static_cast<std::int64_t>(o.n) * p.h + y) * p.w + x) * p.in_stride + q * kChunk + unit * 8
+          inside ? p.in + ((static_cast<std::int64_t>(n) * p.h + y) * p.w + x) * p.in_stride + q * kChunk + unit * 8
                  : p.in;
       copy16(window + swizzled(px, unit), src, inside);
     }
@@ -148,74 +135,63 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
     }
   };
 
-  // A block takes tiles blockIdx.x, + gridDim.x, ... (one when the grid covers every tile). The
-  // copy pipeline runs across them: the next tile's first block of channels is in flight while
-  // this tile's last one is multiplied and its results stored.
-  int tile = static_cast<int>(blockIdx.x);
-  if (tile >= tiles) return;
-  int stage = 0;
-  load(tile, 0, stage);
+  float acc[kRows][kAcc];
+#pragma unroll
+  for (int i = 0; i < kRows; ++i)
+#pragma unroll
+    for (int k = 0; k < kAcc; ++k) acc[i][k] = 0.0f;
+
+  load(0, 0);
   commit();
-  for (; tile < tiles; tile += static_cast<int>(gridDim.x)) {
-    float acc[kRows][kAcc];
+  for (int q = 0; q < chunks; ++q) {
+    if (q + 1 < chunks) load(q + 1, (q + 1) & 1);
+    commit();  // an empty group on the last block keeps the wait below uniform
+    wait_all_but_one();
+    // cp.async wrote through the generic proxy; wgmma reads through the async proxy.
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    __syncthreads();
+    const unsigned window = base + static_cast<unsigned>((q & 1) * kStageBytes);
+    const unsigned weights = window + kWinBytes;
+    unsigned a[2][kWinRows][4];
 #pragma unroll
-    for (int i = 0; i < kRows; ++i)
+    for (int g = 0; g < 6; ++g) {
+      const int kx = g >> 1, kk = g & 1;
+      if (g >= 2) wgmma_wait<1>();  // group g - 2, the last reader of this A buffer, is done
 #pragma unroll
-      for (int k = 0; k < kAcc; ++k) acc[i][k] = 0.0f;
-
-    for (int q = 0; q < chunks; ++q) {
-      const bool last = q + 1 == chunks;
-      const int next = last ? tile + static_cast<int>(gridDim.x) : tile;
-      if (next < tiles) load(next, last ? 0 : q + 1, stage ^ 1);
-      commit();  // an empty group at the very end keeps the wait below uniform
-      wait_all_but_one();
-      // cp.async wrote through the generic proxy; wgmma reads through the async proxy.
-      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-      __syncthreads();
-      const unsigned window = base + static_cast<unsigned>(stage * kStageBytes);
-      const unsigned weights = window + kWinBytes;
-      unsigned a[2][kWinRows][4];
-#pragma unroll
-      for (int g = 0; g < 6; ++g) {
-        const int kx = g >> 1, kk = g & 1;
-        if (g >= 2) wgmma_wait<1>();  // group g - 2, the last reader of this A buffer, is done
-#pragma unroll
-        for (int r = 0; r < kWinRows; ++r) {
-          const int px = r * kWinW + warp * 16 + (lane & 15) + kx;
-          load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[g & 1][r]);
-        }
-        wgmma_fence();
-#pragma unroll
-        for (int i = 0; i < kRows; ++i)
-#pragma unroll
-          for (int ky = 0; ky < 3; ++ky)
-            wgmma_k16(acc[i], a[g & 1][i + ky],
-                      weight_descriptor(weights + static_cast<unsigned>((ky * 3 + kx) * kCout * 64 + kk * 32)));
-        wgmma_commit();
+      for (int r = 0; r < kWinRows; ++r) {
+        const int px = r * kWinW + warp * 16 + (lane & 15) + kx;
+        load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[g & 1][r]);
       }
-      wgmma_wait<0>();
-      __syncthreads();  // the next iteration's copy overwrites the stage just read
-      stage ^= 1;
+      wgmma_fence();
+#pragma unroll
+      for (int i = 0; i < kRows; ++i)
+#pragma unroll
+        for (int ky = 0; ky < 3; ++ky)
+          wgmma_k16(acc[i], a[g & 1][i + ky],
+                    weight_descriptor(weights + static_cast<unsigned>((ky * 3 + kx) * kCout * 64 + kk * 32)));
+      wgmma_commit();
     }
+    wgmma_wait<0>();
+    __syncthreads();  // the next iteration's copy overwrites the stage just read
+  }
 #pragma unroll
-    for (int i = 0; i < kRows; ++i)
+  for (int i = 0; i < kRows; ++i)
 #pragma unroll
-      for (int k = 0; k < kAcc; ++k) pin(acc[i][k]);
+    for (int k = 0; k < kAcc; ++k) pin(acc[i][k]);
 
-    const Origin o = origin(tile);
-    const int g = lane >> 2, pair = 2 * (lane & 3);
+  const int g = lane >> 2, pair = 2 * (lane & 3);
 #pragma unroll
-    for (int i = 0; i < kRows; ++i) {
-      const int y = o.y0 + i;
-      if (y >= p.h) continue;
+  for (int i = 0; i < kRows; ++i) {
+    const int y = y0 + i;
+    if (y >= p.h) continue;
 #pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int x = o.x0 + warp * 16 + g + half * 8;
-        if (x >= p.w) continue;
-        const std::int64_t pixel = (static_cast<std::int64_t>(o.n) * p.h + y) * p.w + x;
+    for (int half = 0; half < 2; ++half) {
+      const int x = x0 + warp * 16 + g + half * 8;
+      if (x >= p.w) continue;
+      const std::int64_t pixel = (static_cast<std::int64_t>(n) * p.h + y) * p.w + x;
 #pragma unroll
-        for (int j = 0; j < kCout / 8; ++j)
-          store_pair(p, pixel, j * 8 + pair, acc[i][4 * j + 2 * half], acc[i][4 * j + 2 * half + 1]);
+      for (int j = 0; j < kCout / 8; ++j) {
+        store_pair(p, pixel, j * 8 + pair, acc[i][4 * j + 2 * half], acc[i][4 * j + 2 * half + 1]);
       }
     }
   }
@@ -224,59 +200,22 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
 #endif
 }
 
-// Blocks of each kernel resident on the whole GPU, by device (0: not known); prepare_wgmma_kernel()
-// fills them in for the current device.
-constexpr int kMaxDevices = 64;
-std::atomic<int> resident_growth[kMaxDevices], resident_wide[kMaxDevices];
+}  // namespace
 
-template <class S>
-std::atomic<int>* resident(int device) {
-  if (device < 0 || device >= kMaxDevices) return nullptr;
-  return S::COUT == 32 ? &resident_growth[device] : &resident_wide[device];
-}
-
-template <class S>
-cudaError_t prepare_shape(int device, int sms) {
-  cudaError_t err =
-      cudaFuncSetAttribute(dense_conv_wgmma_kernel<S>, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kSmemBytes);
-  int per_sm = 0;
+cudaError_t prepare_wgmma_kernel() {
+  cudaError_t err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<Growth>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         Growth::kSmemBytes);
   if (err == cudaSuccess)
-    err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, dense_conv_wgmma_kernel<S>, kThreads, S::kSmemBytes);
-  if (err == cudaSuccess && resident<S>(device)) resident<S>(device)->store(per_sm * sms);
+    err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<Wide>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               Wide::kSmemBytes);
   return err;
-}
-
-// UPSCALED_DENSE_CONV_PERSISTENT=0: one block per tile (for measurements).
-bool persistent() {
-  static const bool on = [] {
-    const char* v = std::getenv("UPSCALED_DENSE_CONV_PERSISTENT");
-    return !v || std::string(v) != "0";
-  }();
-  return on;
 }
 
 template <class S>
 void launch(const DenseConvParams& p, cudaStream_t stream) {
-  const std::int64_t tiles =
+  const std::int64_t blocks =
       static_cast<std::int64_t>(p.n) * ((p.h + S::ROWS - 1) / S::ROWS) * ((p.w + kTileW - 1) / kTileW);
-  std::int64_t blocks = tiles;
-  int device = 0;
-  if (persistent() && cudaGetDevice(&device) == cudaSuccess && resident<S>(device)) {
-    const int r = resident<S>(device)->load();
-    if (r > 0) blocks = std::min<std::int64_t>(tiles, r);
-  }
   dense_conv_wgmma_kernel<S><<<static_cast<unsigned>(blocks), kThreads, S::kSmemBytes, stream>>>(p);
-}
-
-}  // namespace
-
-cudaError_t prepare_wgmma_kernel() {
-  int device = 0, sms = 0;
-  cudaError_t err = cudaGetDevice(&device);
-  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-  if (err == cudaSuccess) err = prepare_shape<Growth>(device, sms);
-  if (err == cudaSuccess) err = prepare_shape<Wide>(device, sms);
-  return err;
 }
 
 void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
