@@ -18,13 +18,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <functional>
-#include <iomanip>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 
 extern "C" {
@@ -77,6 +73,40 @@ std::string encoder_for(const std::filesystem::path& output, const std::string& 
   if (ext == ".png") return "png";
   if (ext == ".jpg" || ext == ".jpeg") return "mjpeg";
   return video_codec;
+}
+
+// Whether the encoder gets a chroma-subsampled format: not for images (png, mjpeg) and not for
+// 4:4:4 or RGB sources, which keep full chroma.
+bool subsampled_output(const std::string& codec, AVPixelFormat source) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(source);
+  return codec != "png" && codec != "mjpeg" &&
+         !(d && d->log2_chroma_w == 0 && d->log2_chroma_h == 0 && !(d->flags & AV_PIX_FMT_FLAG_RGB));
+}
+
+// The video encoder's settings: the planned output size and aspect, the input's timing and
+// colour tags (untagged input tagged with the matrix and range it was read with, so players do
+// not guess BT.709 for upscaled SD), the user's quality settings.
+io::EncoderConfig encoder_config(const JobOptions& opt, const std::string& codec, const AVStream* in_video,
+                                 const FramePlan& geo, bool global_header) {
+  const AVCodecParameters* par = in_video->codecpar;
+  io::EncoderConfig ec;
+  ec.codec = codec;
+  ec.source_format = static_cast<AVPixelFormat>(par->format);
+  ec.width = geo.out_width;
+  ec.height = geo.out_height;
+  ec.time_base = in_video->time_base;
+  ec.frame_rate = in_video->avg_frame_rate.num > 0 ? in_video->avg_frame_rate : in_video->r_frame_rate;
+  ec.sample_aspect_ratio = {geo.sar_num, geo.sar_den};
+  const io::ColorInfo in_color = io::effective_color(par->color_space, par->color_range, ec.source_format, par->height);
+  ec.primaries = par->color_primaries;
+  ec.transfer = par->color_trc;
+  ec.matrix = in_color.matrix;
+  ec.range = in_color.range;
+  ec.chroma_location = par->chroma_location;
+  ec.crf = opt.crf;
+  ec.preset = opt.preset;
+  ec.global_header = global_header;
+  return ec;
 }
 
 // When the decoder and the input stages start (UPSCALED_DECODE_START, for measurements):
@@ -144,30 +174,6 @@ void add_input_stages(StageGroup& group, io::Demuxer& demuxer, io::Decoder& deco
 
 }  // namespace
 
-void check_job_paths(const JobOptions& opt) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(opt.input, ec)) throw Error(ErrorCode::input_missing, quoted(opt.input) + ": no such file");
-  if (fs::exists(opt.output, ec) && fs::equivalent(opt.input, opt.output, ec))
-    throw Error(ErrorCode::output, quoted(opt.output) + ": output is the input file; refusing to overwrite it");
-  if (fs::absolute(opt.input).lexically_normal() == fs::absolute(opt.output).lexically_normal())
-    throw Error(ErrorCode::output, quoted(opt.output) + ": output is the input file; refusing to overwrite it");
-  if (opt.output.filename().empty() || fs::is_directory(opt.output, ec))
-    throw Error(ErrorCode::output, quoted(opt.output) + ": output must be a file name, not a folder");
-  if (!opt.overwrite && fs::exists(fs::symlink_status(opt.output, ec)))
-    throw Error(ErrorCode::output, quoted(opt.output) + ": already exists (use --overwrite to replace it)");
-  const GeometryOptions& g = opt.geometry;
-  if (g.size && (g.size->first < 2 || g.size->second < 2 || g.size->first > 16384 || g.size->second > 16384))
-    throw Error(ErrorCode::usage, "--size must be between 2x2 and 16384x16384");
-  if (g.size && g.outscale > 0) throw Error(ErrorCode::usage, "--outscale and --size exclude each other; give one");
-  if (g.outscale < 0 || (g.outscale > 0 && g.outscale > 16) || std::isnan(g.outscale))
-    throw Error(ErrorCode::usage, log::cat("--outscale ", g.outscale, ": expected a factor above 0 and at most 16"));
-  if (g.fit != Fit::stretch && !g.size) throw Error(ErrorCode::usage, "--fit needs --size WxH");
-  if (opt.skip_duplicates < 0 || opt.skip_duplicates >= 1 || std::isnan(opt.skip_duplicates))
-    throw Error(ErrorCode::usage, log::cat("--skip-duplicates ", opt.skip_duplicates,
-                                           ": expected a mean luma difference above 0 and below 1"));
-}
-
 JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   const auto t0 = Clock::now();
   std::vector<std::pair<std::string, double>> startup;
@@ -213,33 +219,15 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   io::StagedOutput staged(opt.output, opt.overwrite, opt.temp_dir);
   io::Muxer muxer(staged.temp_path(), opt.output, demuxer.context(), demuxer.video_index());
 
-  io::EncoderConfig ec;
-  ec.codec = encoder_for(opt.output, opt.codec);
-  ec.source_format = static_cast<AVPixelFormat>(par->format);
-  const AVPixFmtDescriptor* src_desc = av_pix_fmt_desc_get(ec.source_format);
-  const bool subsampled_out = ec.codec != "png" && ec.codec != "mjpeg" &&
-                              !(src_desc && src_desc->log2_chroma_w == 0 && src_desc->log2_chroma_h == 0 &&
-                                !(src_desc->flags & AV_PIX_FMT_FLAG_RGB));
-  const FramePlan geo =
-      plan_frames(opt.geometry, par->width, par->height, in_sar_num, in_sar_den, scale, subsampled_out);
+  const std::string codec = encoder_for(opt.output, opt.codec);
+  const FramePlan geo = plan_frames(opt.geometry, par->width, par->height, in_sar_num, in_sar_den, scale,
+                                    subsampled_output(codec, static_cast<AVPixelFormat>(par->format)));
   const bool fitted = opt.geometry.size && opt.geometry.fit != Fit::stretch;
   if (!fitted && (geo.out_width != geo.canvas_width || geo.out_height != geo.canvas_height))
     log::warn(log::cat("output ", geo.canvas_width, "x", geo.canvas_height, " is odd; the encoder's 4:2:0 format ",
                        "needs even sizes, cropping to ", geo.out_width, "x", geo.out_height));
-  ec.width = geo.out_width;
-  ec.height = geo.out_height;
-  ec.time_base = in_video->time_base;
-  ec.frame_rate = in_video->avg_frame_rate.num > 0 ? in_video->avg_frame_rate : in_video->r_frame_rate;
-  ec.sample_aspect_ratio = {geo.sar_num, geo.sar_den};
+  const io::EncoderConfig ec = encoder_config(opt, codec, in_video, geo, muxer.wants_global_header());
   const io::ColorInfo in_color = io::effective_color(par->color_space, par->color_range, ec.source_format, par->height);
-  ec.primaries = par->color_primaries;
-  ec.transfer = par->color_trc;
-  ec.matrix = in_color.matrix;  // tag even untagged input, so players do not guess 709 for upscaled SD
-  ec.range = in_color.range;
-  ec.chroma_location = par->chroma_location;
-  ec.crf = opt.crf;
-  ec.preset = opt.preset;
-  ec.global_header = muxer.wants_global_header();
   const ReleaseTimer::Mark encoder_released{release, "encoder"};
   io::Encoder encoder = io::open_video_encoder(ec, opt.encode);
   muxer.add_video(encoder.context());
@@ -438,52 +426,6 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   }
   release.start();
   return result;
-}
-
-std::string format_stage_stats(const JobResult& r) {
-  std::ostringstream out;
-  // busy: the thread's own work, or for a stage that queues GPU work without waiting for it
-  // (the GPU path's infer) that work's device time, whichever is longer; gpu s shows the latter.
-  out << "stage         wall s   busy s  busy %  wait-in s  wait-out s   gpu s\n";
-  const StageStats* bottleneck = nullptr;
-  for (const StageStats& s : r.stages) {
-    char line[192];
-    const double pct = s.wall_s > 0 ? 100.0 * s.busy_s() / s.wall_s : 0;
-    char gpu[16] = "      -";
-    if (s.device_s > 0) std::snprintf(gpu, sizeof gpu, "%7.2f", s.device_s);
-    std::snprintf(line, sizeof line, "%-12s %7.2f  %7.2f  %5.1f%%  %9.2f  %10.2f  %s\n", s.name.c_str(), s.wall_s,
-                  s.busy_s(), pct, s.wait_input_s, s.wait_output_s, gpu);
-    out << line;
-    if (!bottleneck || s.busy_s() > bottleneck->busy_s()) bottleneck = &s;
-  }
-  if (bottleneck) out << "bottleneck: " << bottleneck->name << " (busiest stage)\n";
-  char fps[96];
-  std::snprintf(fps, sizeof fps, "%lld frames in %.2f s: %.2f fps end to end\n", static_cast<long long>(r.frames),
-                r.seconds, r.seconds > 0 ? r.frames / r.seconds : 0.0);
-  out << fps;
-  if (r.frames > 1 && r.last_frame_s > r.first_frame_s) {
-    std::snprintf(fps, sizeof fps, "steady state: %.2f fps (frames 2..%lld, after %.2f s of start-up)\n",
-                  (r.frames - 1) / (r.last_frame_s - r.first_frame_s), static_cast<long long>(r.frames),
-                  r.first_frame_s);
-    out << fps;
-  }
-  if (!r.startup.empty()) {
-    // Where the start-up went: the set-up steps, then the pipeline's fill up to the first
-    // frame reaching the encoder (decode, a whole batch, the network's first run).
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(3) << "start-up:";
-    double sum = 0;
-    for (const auto& [step, secs] : r.startup) {
-      s << " " << step << " " << secs << " s,";
-      sum += secs;
-    }
-    s << " first frame " << std::max(0.0, r.first_frame_s - sum) << " s";
-    if (r.model_reused) s << " (model kept loaded from an earlier job)";
-    s << "\n";
-    out << s.str();
-  }
-  if (r.skipped_frames > 0) out << r.skipped_frames << " duplicate frames skipped the network\n";
-  return out.str();
 }
 
 }  // namespace upscaled::pipeline
