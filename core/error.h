@@ -44,4 +44,9 @@ class Cancelled : public Error {
 
 const char* error_code_name(ErrorCode code);
 
+// A file (or other name) as error messages show it: in single quotes.
+inline std::string quoted(const std::string& name) {
+  return "'" + name + "'";
+}
+
 }  // namespace upscaled

@@ -1,5 +1,6 @@
 #include "io/demuxer.h"
 
+#include "core/error.h"
 #include "io/av_error.h"
 
 #include <cerrno>
@@ -10,10 +11,6 @@
 
 namespace upscaled::io {
 namespace {
-
-std::string quoted(const std::filesystem::path& p) {
-  return "'" + p.string() + "'";
-}
 
 void check_readable(const std::filesystem::path& path) {
   std::error_code ec;

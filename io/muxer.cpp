@@ -1,5 +1,6 @@
 #include "io/muxer.h"
 
+#include "core/error.h"
 #include "io/av_error.h"
 #include "io/stream_side_data.h"
 
@@ -7,10 +8,6 @@
 
 namespace upscaled::io {
 namespace {
-
-std::string quoted(const std::filesystem::path& p) {
-  return "'" + p.string() + "'";
-}
 
 void copy_chapters(const AVFormatContext* in, AVFormatContext* out) {
   for (unsigned i = 0; i < in->nb_chapters; ++i) {

@@ -16,10 +16,6 @@
 namespace upscaled::io {
 namespace {
 
-std::string quoted(const std::filesystem::path& p) {
-  return "'" + p.string() + "'";
-}
-
 ErrorCode errno_code(int err) {
   return err == ENOSPC || err == EDQUOT ? ErrorCode::no_space : ErrorCode::output;
 }

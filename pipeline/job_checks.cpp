@@ -10,13 +10,6 @@
 #include <system_error>
 
 namespace upscaled::pipeline {
-namespace {
-
-std::string quoted(const std::filesystem::path& p) {
-  return "'" + p.string() + "'";
-}
-
-}  // namespace
 
 void check_job_paths(const JobOptions& opt) {
   namespace fs = std::filesystem;

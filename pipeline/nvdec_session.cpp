@@ -7,10 +7,6 @@
 namespace upscaled::pipeline {
 namespace {
 
-std::string quoted(const std::string& s) {
-  return "'" + s + "'";
-}
-
 // Why NVDEC cannot run for this input at all; empty when it may.
 std::string static_obstacle(const NvdecRequest& r) {
 #ifndef UPSCALED_WITH_CUDA

@@ -58,10 +58,6 @@ struct MuxItem {
   bool video = false;
 };
 
-std::string quoted(const std::filesystem::path& p) {
-  return "'" + p.string() + "'";
-}
-
 std::string lower_extension(const std::filesystem::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -109,15 +105,11 @@ io::EncoderConfig encoder_config(const JobOptions& opt, const std::string& codec
   return ec;
 }
 
-// When the decoder and the input stages start (UPSCALED_DECODE_START, for measurements):
-// "early" (default) once the output is open, beside the GPU warm-up; "warm" once the warm-up
-// is joined; "late" once the frame stages are made (the order before).
-enum class DecodeStart { early, warm, late };
-
-DecodeStart decode_start_setting() {
+// UPSCALED_DECODE_START=late (for measurements): the decoder and the input stages start once
+// the frame stages are made, the order before; by default they start once the output is open.
+bool decode_starts_late() {
   const char* v = std::getenv("UPSCALED_DECODE_START");
-  const std::string s = v ? v : "";
-  return s == "late" ? DecodeStart::late : s == "warm" ? DecodeStart::warm : DecodeStart::early;
+  return v && std::string(v) == "late";
 }
 
 // The job's head: demux (video packets to the decoder, every other packet straight to the
@@ -285,13 +277,12 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   // first frame on an H200, on the decode thread) then runs beside the GPU warm-up and the
   // model's planning instead of after them, and the first batch is decoded when the network
   // is ready for it (docs/gpu-pipeline.md, start-up).
-  const DecodeStart decode_start = decode_start_setting();
-  if (decode_start == DecodeStart::early) group.start();
+  const bool start_late = decode_starts_late();
+  if (!start_late) group.start();
   // A GPU model reserves its device memory and picks tile and batch before the batch size
   // is read (may wait for other jobs on the same GPU); the reservation also covers the
   // staged GPU path's pool of batch buffers (gpu_frame_upscaler_cuda.cpp).
   if (warm_up) warm_up->wait();
-  if (decode_start == DecodeStart::warm) group.start();
   upscaler->prepare(geo.net_width, geo.net_height, gpu_batch_pool_size(frame_options.batch_queue));
   mark("plan memory");
   const ReleaseTimer::Mark frames_released{release, "frame stages (pools, their queues)"};
@@ -303,7 +294,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   if ((upscale->name() == "cuda") != nvdec_request.gpu_frames || batch > batch_bound ||
       upscale->frames_held(batch) > held_bound)
     throw std::logic_error("frame path or batch differs from what the decoder was started for");
-  if (decode_start == DecodeStart::late) group.start();
+  if (start_late) group.start();
   mark("set up stages");
 
   Progress progress;

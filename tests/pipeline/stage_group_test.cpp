@@ -26,19 +26,24 @@ struct ThreeStages {
     group.add_queue(a);
     group.add_queue(b);
   }
+
+  // The first stage: pushes 0 .. count - 1 into a (counting what got in), then closes it.
+  void add_source(int count) {
+    group.add_stage(
+        "source",
+        [this, count] {
+          for (int i = 0; i < count; ++i)
+            if (a.push(i)) ++produced;
+        },
+        [this] { a.close(); });
+  }
 };
 
 }  // namespace
 
 TEST(StageGroup, RunsEveryStageToCompletion) {
   ThreeStages s;
-  s.group.add_stage(
-      "source",
-      [&] {
-        for (int i = 0; i < 1000; ++i)
-          if (s.a.push(i)) ++s.produced;
-      },
-      [&] { s.a.close(); });
+  s.add_source(1000);
   s.group.add_stage(
       "middle",
       [&] {
@@ -147,13 +152,7 @@ TEST(StageGroup, OnExitRunsEvenWhenTheBodyThrows) {
 
 TEST(StageGroup, StartedHeadWorksWhileTheRestIsAdded) {
   ThreeStages s;
-  s.group.add_stage(
-      "source",
-      [&] {
-        for (int i = 0; i < 100; ++i)
-          if (s.a.push(i)) ++s.produced;
-      },
-      [&] { s.a.close(); });
+  s.add_source(100);
   s.group.start();
   // The source fills its queue (2) and waits for a consumer that does not exist yet.
   for (int i = 0; i < 200 && s.a.size() < 2; ++i) std::this_thread::sleep_for(1ms);
