@@ -1,5 +1,6 @@
 // Builds without CUDA: the *_cuda entry points throw, so that callers compile the same way
 // in every build and learn at run time (they should ask backend.h's cuda_usable() first).
+#include "kernels/cuda_modules.h"
 #include "kernels/from_rgb.h"
 #include "kernels/grayscale.h"
 #include "kernels/resize.h"
@@ -65,6 +66,13 @@ void ResizeCuda::run(RgbPlanes<const float>, RgbPlanes<float>, Stream) {
 }
 void ResizeCuda::run(RgbPlanes<const Half>, RgbPlanes<Half>, Stream) {
   unavailable("ResizeCuda::run");
+}
+
+ModuleLoadResult load_cuda_kernels() {
+  return {0, 0, 0, "this build has no CUDA kernels"};
+}
+ModuleLoadResult load_cuda_module_of(const void*) {
+  return {0, 0, 0, "this build has no CUDA kernels"};
 }
 
 }  // namespace upscaled::kernels

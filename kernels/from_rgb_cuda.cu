@@ -537,4 +537,12 @@ void from_rgb_cuda(RgbPlanes<const Half> src, const ColorSpec& spec, const Mutab
   launch(src, spec, dst, dither, stream, "from_rgb_cuda(half)");
 }
 
+namespace detail {
+// This file's CUDA module, for load_cuda_kernels() (cuda_modules.h).
+const void* from_rgb_module();
+const void* from_rgb_module() {
+  return reinterpret_cast<const void*>(&from_rgb_packed_kernel<const __half>);
+}
+}  // namespace detail
+
 }  // namespace upscaled::kernels

@@ -126,4 +126,12 @@ void make_gray_cuda(RgbPlanes<Half> rgb, ColorMatrix matrix, Stream stream) {
   launch_gray(rgb, matrix, stream);
 }
 
+namespace detail {
+// This file's CUDA module, for load_cuda_kernels() (cuda_modules.h).
+const void* grayscale_module();
+const void* grayscale_module() {
+  return reinterpret_cast<const void*>(&luma_kernel);
+}
+}  // namespace detail
+
 }  // namespace upscaled::kernels

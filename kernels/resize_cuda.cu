@@ -897,4 +897,12 @@ void ResizeCuda::run(const FrameView& src, const ColorSpec& spec, RgbPlanes<Half
   impl_->run_frame(src, spec, dst, stream);
 }
 
+namespace detail {
+// This file's CUDA module, for load_cuda_kernels() (cuda_modules.h).
+const void* resize_module();
+const void* resize_module() {
+  return reinterpret_cast<const void*>(&h_pass<float>);
+}
+}  // namespace detail
+
 }  // namespace upscaled::kernels

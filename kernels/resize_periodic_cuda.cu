@@ -265,3 +265,11 @@ template void launch_periodic<__half>(const detail::PeriodicTaps&, const Planes3
                                       int, int, int, int, int, cudaStream_t);
 
 }  // namespace upscaled::kernels::cudadetail
+
+namespace upscaled::kernels::detail {
+// This file's CUDA module, for load_cuda_kernels() (cuda_modules.h).
+const void* resize_periodic_module();
+const void* resize_periodic_module() {
+  return reinterpret_cast<const void*>(&cudadetail::resize_periodic<2, 1, 2, float>);
+}
+}  // namespace upscaled::kernels::detail

@@ -437,4 +437,12 @@ void to_rgb_cuda(const FrameView& src, const ColorSpec& spec, RgbPlanes<Half> ds
   launch(src, spec, dst, stream, "to_rgb_cuda(half)");
 }
 
+namespace detail {
+// This file's CUDA module, for load_cuda_kernels() (cuda_modules.h).
+const void* to_rgb_module();
+const void* to_rgb_module() {
+  return reinterpret_cast<const void*>(&to_rgb_packed_kernel<float>);
+}
+}  // namespace detail
+
 }  // namespace upscaled::kernels

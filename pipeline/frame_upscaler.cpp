@@ -7,7 +7,9 @@
 #include "pipeline/slot_chain.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
+#include <string>
 
 extern "C" {
 #include <libavutil/pixdesc.h>
@@ -80,6 +82,14 @@ int gpu_batch_pool_size(int batch_queue) {
 
 bool frames_on_gpu(const model::Upscaler& upscaler, const FrameFormats& formats, const FrameOptions& options) {
   return frame_path_obstacle(upscaler, formats, options).empty();
+}
+
+void load_gpu_frame_kernels(const model::Upscaler& upscaler, const FrameFormats& formats, const FrameOptions& options) {
+  const char* env = std::getenv("UPSCALED_LOAD_KERNELS");
+  if ((env && std::string(env) == "0") || !frames_on_gpu(upscaler, formats, options)) return;
+#ifdef UPSCALED_WITH_CUDA
+  load_gpu_frame_kernels_on(upscaler.cuda_device());
+#endif
 }
 
 std::unique_ptr<FrameUpscaler> make_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,

@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "io/hw_decode.h"
 #include "io/kernel_layout.h"
+#include "kernels/cuda_modules.h"
 #include "kernels/cuda_raii.h"
 #include "kernels/from_rgb.h"
 #include "kernels/grayscale.h"
@@ -347,6 +348,17 @@ class GpuFrameUpscaler final : public FrameUpscaler {
 };
 
 }  // namespace
+
+void load_gpu_frame_kernels_on(int device) {
+  const auto start = std::chrono::steady_clock::now();
+  kernels::CudaDeviceGuard guard(device);
+  const kernels::ModuleLoadResult r = kernels::load_cuda_kernels();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!r.error.empty())
+    log::debug(log::cat("frames: kernels load at their first launch (", r.error, "; ", r.functions, " loaded)"));
+  else
+    log::debug(log::cat("frames: ", r.functions, " kernels of ", r.modules, " modules loaded in ", s, " s"));
+}
 
 std::unique_ptr<FrameUpscaler> make_gpu_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
                                                        const FrameFormats& formats, const FrameOptions& options) {

@@ -294,15 +294,18 @@ void CudnnGraph::make_handles() {
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
 }
 
-void CudnnGraph::prime(int n, int h, int w, cudaStream_t stream, Allocator& alloc) {
+void CudnnGraph::prime(int n, int h, int w, cudaStream_t stream, Allocator& alloc,
+                       const std::function<void(const char* step)>& after_step) {
   if (static_cast<long long>(n) * h * w * max_channels_ >= (1LL << 31)) return;  // run() refuses it too
   StepTimer steps;
   make_handles();
   check(cudnnSetStream(handles_->handle, stream), "setting the stream");
   steps.step("handle");
+  if (after_step) after_step("handle");
   bool created = false;
   Plan& plan = plan_for(n, h, w, &created);
   steps.step("plan");
+  if (after_step) after_step("plan");
   assemble_weights(stream);
   steps.step("part weights");
   // One call per distinct shape (its descriptors are shared by every op of that shape), with
@@ -329,6 +332,7 @@ void CudnnGraph::prime(int n, int h, int w, cudaStream_t stream, Allocator& allo
   void* workspace = plan.workspace ? alloc.allocate(plan.workspace) : nullptr;
   check(cudaMemsetAsync(x, 0, plan.bytes(widest_in), stream), "clearing the priming input");
   steps.step("scratch");
+  if (after_step) after_step("scratch");
   // cuDNN prepares a problem at its first call (in any handle: measured on the H200, a
   // handle's calls after other handles' are 0.05-0.3 ms): host time per shape, for the log.
   std::string first_calls;

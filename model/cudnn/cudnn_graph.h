@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -135,7 +136,11 @@ class CudnnGraph {
   // problem at its first call, 40-70 ms of host time for thick's 8 shapes on the H200). The
   // convolutions run on zeroed scratch buffers from `alloc`, released before it returns; about
   // 1/20 of a run's GPU work. Same contract as run() (asynchronous on `stream`).
-  void prime(int n, int h, int w, cudaStream_t stream, Allocator& alloc);
+  // `after_step`, when given, is called on the calling thread after each host-side set-up
+  // step ("handle", "plan", "scratch"), before the convolutions: a caller can let other
+  // threads' set-up (pinned pools) wait until the steps that contend with it are done.
+  void prime(int n, int h, int w, cudaStream_t stream, Allocator& alloc,
+             const std::function<void(const char* step)>& after_step = {});
 
   // Assembles the part convolutions' weights now, at load time, instead of at the first
   // prime() or run() (which the first batch waits for). Asynchronous on `stream`: the caller

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,8 +36,12 @@ class Network {
   virtual bool wants_cudnn_autotune() const { return true; }
   // Pays the first-call costs of forward() for an n x 3 x h x w input ahead of it, on the
   // current CUDA stream, without running the whole network; false when this network has no
-  // such step (then only a real forward pass does it).
-  virtual bool prime(int64_t /*n*/, int64_t /*h*/, int64_t /*w*/) { return false; }
+  // such step (then only a real forward pass does it). `after_step` (may be empty) is called
+  // after each host-side set-up step, before the GPU work (cudnn::CudnnGraph::prime).
+  virtual bool prime(int64_t /*n*/, int64_t /*h*/, int64_t /*w*/,
+                     const std::function<void(const char* step)>& /*after_step*/) {
+    return false;
+  }
 };
 
 // idealo RDN / RRDN from a TF.js layers model (model.json beside its weight shards).

@@ -280,10 +280,11 @@ class CudnnFusedRunner final : public FusedRunner {
     return graph.run_from(std::move(values), static_cast<std::size_t>(exec_.stop()));
   }
 
-  void prime(int64_t n, int64_t h, int64_t w, const torch::TensorOptions& options) override {
+  void prime(int64_t n, int64_t h, int64_t w, const torch::TensorOptions& options,
+             const std::function<void(const char* step)>& after_step) override {
     const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(options.device().index()).stream();
     StreamScratch scratch(stream);
-    exec_.prime(static_cast<int>(n), static_cast<int>(h), static_cast<int>(w), stream, scratch);
+    exec_.prime(static_cast<int>(n), static_cast<int>(h), static_cast<int>(w), stream, scratch, after_step);
   }
 
   std::string describe() const override {

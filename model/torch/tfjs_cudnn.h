@@ -13,6 +13,7 @@
 
 #include "model/torch/tfjs_graph.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,7 +25,9 @@ class FusedRunner {
   virtual torch::Tensor run(const TfjsGraph& graph, const torch::Tensor& x) = 0;
   // Pays run()'s first-call costs for an n x 3 x h x w input ahead of it (cudnn_graph.h,
   // CudnnGraph::prime), on the current CUDA stream of `options`' device; asynchronous.
-  virtual void prime(int64_t n, int64_t h, int64_t w, const torch::TensorOptions& options) = 0;
+  // `after_step`: as CudnnGraph::prime's.
+  virtual void prime(int64_t n, int64_t h, int64_t w, const torch::TensorOptions& options,
+                     const std::function<void(const char* step)>& after_step) = 0;
   // e.g. "cuDNN fused executor: 470 of 477 ops, 160 fused into convolutions"
   virtual std::string describe() const = 0;
 };

@@ -69,9 +69,9 @@ class TfjsNetwork final : public Network {
   // the memory measurement took 0.20-0.27 s instead of 0.35-0.67 s and the first batch
   // 0.08 s instead of 0.13-0.15 s, with the same steady state (docs/gpu-pipeline.md).
   bool wants_cudnn_autotune() const override { return !fused_; }
-  bool prime(int64_t n, int64_t h, int64_t w) override {
+  bool prime(int64_t n, int64_t h, int64_t w, const std::function<void(const char* step)>& after_step) override {
     if (!fused_) return false;
-    fused_->prime(n, h, w, options_);
+    fused_->prime(n, h, w, options_, after_step);
     return true;
   }
   // The dense blocks see far (>100 px), but their influence decays quickly; 16 input pixels

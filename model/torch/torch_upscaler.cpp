@@ -16,9 +16,13 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <future>
+#include <memory>
 #include <stdexcept>
 
 namespace upscaled::model::torchnet {
@@ -137,8 +141,23 @@ void TorchUpscaler::start_first_run(bool after_measurement) {
   const int64_t n = batch_, h = tiles.tiles.front().h, w = tiles.tiles.front().w;
   const bool prime = mode != "small";
   if (!prime && after_measurement) return;  // the measurement's runs paid the one-off costs
-  first_run_ = std::thread([this, prime, after_measurement, n, h, w] {
+  // Returns once the priming has made its cuDNN handle, plan and scratch: what the caller
+  // does next (the batch pool's pinned memory, whose making holds a driver lock) slowed
+  // those down (handle 16-26 ms instead of 1-4). Measured: docs/gpu-pipeline.md, start-up.
+  // UPSCALED_PRIME_SET_UP=0 returns at once, =handle|plan after that step (for comparisons).
+  const char* set_up_env = std::getenv("UPSCALED_PRIME_SET_UP");
+  const std::string wait_for = set_up_env ? set_up_env : "scratch";
+  auto set_up = std::make_shared<std::promise<void>>();
+  std::future<void> set_up_done = set_up->get_future();
+  auto release = [set_up, released = std::make_shared<std::atomic<bool>>(false)] {
+    if (!released->exchange(true)) set_up->set_value();
+  };
+  first_run_ = std::thread([this, prime, after_measurement, n, h, w, wait_for, release] {
     const auto start = std::chrono::steady_clock::now();
+    struct Release {  // on every way out of the thread
+      std::function<void()> f;
+      ~Release() { f(); }
+    } released_at_exit{release};
     try {
       const c10::DeviceIndex index = static_cast<c10::DeviceIndex>(cuda_device());
       c10::cuda::CUDAGuard guard(index);
@@ -152,7 +171,9 @@ void TorchUpscaler::start_first_run(bool after_measurement) {
       };
       const auto reserved_before = reserved();
       std::string what;
-      if (prime && network_->prime(n, h, w)) {
+      if (prime && network_->prime(n, h, w, [&](const char* step) {
+            if (wait_for == step) release();
+          })) {
         stream.synchronize();
         what = log::cat("primed for ", n, "x", h, "x", w, " (libtorch's cache grew by ",
                         (reserved() - reserved_before) >> 20, " MiB)");
@@ -170,6 +191,7 @@ void TorchUpscaler::start_first_run(bool after_measurement) {
       log::debug(log::cat("model '", name_, "': first run failed: ", e.what()));
     }
   });
+  if (wait_for != "0") set_up_done.wait();
 #else
   (void)after_measurement;
 #endif

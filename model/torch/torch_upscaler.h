@@ -20,7 +20,10 @@
 // preparation of each convolution problem, kernels loaded on first use), so that they
 // overlap what the caller does next (the decoder's start); a network that cannot prime gets
 // a first run at 64x64 on zeros instead when nothing has run it yet (the memory cost came
-// from the cache file). The first real call waits for the thread; so does the destructor.
+// from the cache file). prepare() returns once the priming has made its cuDNN handle, plan
+// and scratch (a few ms), so that the caller's next set-up (pinned pools) does not contend
+// with those; the GPU work then overlaps it. The first real call waits for the thread; so
+// does the destructor.
 #pragma once
 
 #include "core/device_memory_ledger.h"

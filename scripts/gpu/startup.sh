@@ -35,7 +35,7 @@ for r in "${runs[@]}"; do
   e2e=$out/e2e-$run-${setting//[^A-Za-z0-9_]/_}.txt
   [[ $setting == default ]] && setting=UPSCALED_STARTUP_DEFAULTS=1
   gpu_e2e_job "$e2e" /tmp/b/app/upscaled "$setting"
-  gpu_e2e_report "$run $setting" "$e2e" "library prefetch|main entered|command done|job returned|job released|startup check took|GPU warm-up|primed for|primed [0-9]+ shapes|: on cuda|first call at|loaded RRDN|handle created|measured in|measured by|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on|decode: first frame|decode: NVDEC|wrote "
+  gpu_e2e_report "$run $setting" "$e2e" "library prefetch|main entered|command done|job returned|job released|startup check took|GPU warm-up|primed for|primed [0-9]+ shapes|: on cuda|first call at|loaded RRDN|handle created|measured in|measured by|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on|decode: first frame|decode: NVDEC|frame operations|kernels of|kernels load|wrote "
 done
 if [[ ${ECHO:-0} == 1 ]]; then  # issue #5's second clip, once, with the defaults
   echo_log=$out/echo.txt
