@@ -178,6 +178,7 @@ void TorchUpscaler::start_first_run(bool after_measurement) {
         what = log::cat("primed for ", n, "x", h, "x", w, " (libtorch's cache grew by ",
                         (reserved() - reserved_before) >> 20, " MiB)");
       } else if (!after_measurement) {
+        release();  // a whole first run: nothing the caller makes would slow it much
         (void)infer(torch::zeros({1, 3, 64, 64}, torch::TensorOptions().device(device_).dtype(dtype_)));
         what = "first run (64x64)";
       } else {
