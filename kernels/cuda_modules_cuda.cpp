@@ -111,9 +111,9 @@ ModuleLoadResult load_cuda_module_of(const void* kernel) {
 
 ModuleLoadResult load_cuda_kernels() {
   ModuleLoadResult total;
-  for (const void* anchor : {detail::from_rgb_module(), detail::to_rgb_module(), detail::grayscale_module(),
-                             detail::resize_module(), detail::resize_periodic_module(),
-                             detail::resize_sliding_module()})
+  for (const void* anchor :
+       {detail::from_rgb_module(), detail::to_rgb_module(), detail::grayscale_module(), detail::resize_module(),
+        detail::resize_periodic_module(), detail::resize_sliding_module()})
     add(total, load_cuda_module_of(anchor));
   return total;
 }

@@ -1,7 +1,7 @@
 // kernels/cuda_modules.h: every CUDA module of the library loads ahead of the first launch,
 // and the driver then reports each of its kernels loaded. Skipped without a usable GPU.
-#include "kernels/backend.h"
 #include "kernels/cuda_modules.h"
+#include "kernels/backend.h"
 
 #include <gtest/gtest.h>
 
