@@ -10,7 +10,7 @@
 // Contract: synchronous, host only (no stream, no GPU work), thread-safe; loads into the
 // current device's context (the caller sets the device). Never throws: a failure only
 // leaves the loads to the first launches, and the result says what went wrong. In a build
-// without CUDA both functions do nothing and say so.
+// without CUDA it does nothing and says so.
 #pragma once
 
 #include <string>
@@ -27,8 +27,15 @@ struct ModuleLoadResult {
 // Every kernel of this library's *_cuda.cu files.
 ModuleLoadResult load_cuda_kernels();
 
-// Every kernel of the module (the *.cu file) that holds `kernel`, the address of one of its
-// __global__ functions: for kernel files outside this library.
-ModuleLoadResult load_cuda_module_of(const void* kernel);
+namespace detail {
+// The address of one __global__ function of each *_cuda.cu file (its module), defined in
+// that file: what load_cuda_kernels() finds each module by.
+const void* from_rgb_module();
+const void* to_rgb_module();
+const void* grayscale_module();
+const void* resize_module();
+const void* resize_periodic_module();
+const void* resize_sliding_module();
+}  // namespace detail
 
 }  // namespace upscaled::kernels

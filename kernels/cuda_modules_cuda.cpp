@@ -10,16 +10,6 @@
 #include <vector>
 
 namespace upscaled::kernels {
-namespace detail {
-// One kernel of each *_cuda.cu file of this library, defined in that file.
-const void* from_rgb_module();
-const void* to_rgb_module();
-const void* grayscale_module();
-const void* resize_module();
-const void* resize_periodic_module();
-const void* resize_sliding_module();
-}  // namespace detail
-
 namespace {
 
 using GetModule = CUresult (*)(CUmodule*, CUfunction);
@@ -70,8 +60,7 @@ void add(ModuleLoadResult& total, const ModuleLoadResult& one) {
   if (total.error.empty()) total.error = one.error;
 }
 
-}  // namespace
-
+// Every kernel of the module (the *.cu file) that holds `kernel`.
 ModuleLoadResult load_cuda_module_of(const void* kernel) {
   ModuleLoadResult r;
   const DriverCalls& d = driver();
@@ -108,6 +97,8 @@ ModuleLoadResult load_cuda_module_of(const void* kernel) {
   r.modules = 1;
   return r;
 }
+
+}  // namespace
 
 ModuleLoadResult load_cuda_kernels() {
   ModuleLoadResult total;

@@ -71,8 +71,5 @@ void ResizeCuda::run(RgbPlanes<const Half>, RgbPlanes<Half>, Stream) {
 ModuleLoadResult load_cuda_kernels() {
   return {0, 0, 0, "this build has no CUDA kernels"};
 }
-ModuleLoadResult load_cuda_module_of(const void*) {
-  return {0, 0, 0, "this build has no CUDA kernels"};
-}
 
 }  // namespace upscaled::kernels

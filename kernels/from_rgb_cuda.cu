@@ -21,6 +21,7 @@
 // The per-thread bodies are __host__ __device__, so they can be run on the host against
 // the CPU twin when no GPU is at hand.
 #include "kernels/cuda_common.cuh"
+#include "kernels/cuda_modules.h"
 #include "kernels/from_rgb.h"
 #include "kernels/to_rgb.h"
 
@@ -538,9 +539,7 @@ void from_rgb_cuda(RgbPlanes<const Half> src, const ColorSpec& spec, const Mutab
 }
 
 namespace detail {
-// This file's CUDA module, for load_cuda_kernels() (cuda_modules.h).
-const void* from_rgb_module();
-const void* from_rgb_module() {
+const void* from_rgb_module() {  // cuda_modules.h
   return reinterpret_cast<const void*>(&from_rgb_packed_kernel<const __half>);
 }
 }  // namespace detail

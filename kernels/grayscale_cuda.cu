@@ -1,6 +1,7 @@
 // CUDA twins of the grayscale kernels. The thumbnail runs one block per thumbnail pixel
 // that reduces its source box directly from the decoded frame (no full-size luma plane).
 #include "kernels/cuda_common.cuh"
+#include "kernels/cuda_modules.h"
 #include "kernels/grayscale.h"
 #include "kernels/to_rgb.h"
 
@@ -127,9 +128,7 @@ void make_gray_cuda(RgbPlanes<Half> rgb, ColorMatrix matrix, Stream stream) {
 }
 
 namespace detail {
-// This file's CUDA module, for load_cuda_kernels() (cuda_modules.h).
-const void* grayscale_module();
-const void* grayscale_module() {
+const void* grayscale_module() {  // cuda_modules.h
   return reinterpret_cast<const void*>(&luma_kernel);
 }
 }  // namespace detail

@@ -29,6 +29,7 @@
 //
 // The per-thread bodies of the tiled kernel are __host__ __device__, so they can be run on
 // the host against the CPU twin when no GPU is at hand.
+#include "kernels/cuda_modules.h"
 #include "kernels/frame_sampler.cuh"
 #include "kernels/resize.h"
 #include "kernels/resize_periodic_cuda.cuh"
@@ -898,9 +899,7 @@ void ResizeCuda::run(const FrameView& src, const ColorSpec& spec, RgbPlanes<Half
 }
 
 namespace detail {
-// This file's CUDA module, for load_cuda_kernels() (cuda_modules.h).
-const void* resize_module();
-const void* resize_module() {
+const void* resize_module() {  // cuda_modules.h
   return reinterpret_cast<const void*>(&h_pass<float>);
 }
 }  // namespace detail

@@ -21,6 +21,7 @@
 //      output rows, and stores 2 outputs per row (4 or 8 bytes).
 // Row strides of the window and of mid are odd multiples of 16 bytes, so the 16-byte
 // accesses of consecutive rows by consecutive threads do not conflict.
+#include "kernels/cuda_modules.h"
 #include "kernels/resize_periodic_cuda.cuh"
 
 #include "kernels/resize_sliding_cuda.cuh"
@@ -267,9 +268,7 @@ template void launch_periodic<__half>(const detail::PeriodicTaps&, const Planes3
 }  // namespace upscaled::kernels::cudadetail
 
 namespace upscaled::kernels::detail {
-// This file's CUDA module, for load_cuda_kernels() (cuda_modules.h).
-const void* resize_periodic_module();
-const void* resize_periodic_module() {
+const void* resize_periodic_module() {  // cuda_modules.h
   return reinterpret_cast<const void*>(&cudadetail::resize_periodic<2, 1, 2, float>);
 }
 }  // namespace upscaled::kernels::detail

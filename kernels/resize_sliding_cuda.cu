@@ -12,6 +12,7 @@
 // window is register renaming, and the next row's loads are issued before the current rows'
 // arithmetic. The sums are the tile kernel's, term for term (same weights, same order, float
 // in between), so the two give the same values.
+#include "kernels/cuda_modules.h"
 #include "kernels/resize_sliding_cuda.cuh"
 
 #include <stdexcept>
@@ -267,9 +268,7 @@ template void launch_sliding<__half>(const detail::PeriodicTaps&, const Planes3<
 }  // namespace upscaled::kernels::cudadetail
 
 namespace upscaled::kernels::detail {
-// This file's CUDA module, for load_cuda_kernels() (cuda_modules.h).
-const void* resize_sliding_module();
-const void* resize_sliding_module() {
+const void* resize_sliding_module() {  // cuda_modules.h
   return reinterpret_cast<const void*>(&cudadetail::resize_sliding<2, 1, 2, cudadetail::kDepth, float>);
 }
 }  // namespace upscaled::kernels::detail

@@ -11,6 +11,7 @@
 // The per-thread bodies are __host__ __device__, so they can be run on the host against
 // the CPU twin when no GPU is at hand.
 #include "kernels/cuda_common.cuh"
+#include "kernels/cuda_modules.h"
 #include "kernels/to_rgb.h"
 
 #include <stdexcept>
@@ -438,9 +439,7 @@ void to_rgb_cuda(const FrameView& src, const ColorSpec& spec, RgbPlanes<Half> ds
 }
 
 namespace detail {
-// This file's CUDA module, for load_cuda_kernels() (cuda_modules.h).
-const void* to_rgb_module();
-const void* to_rgb_module() {
+const void* to_rgb_module() {  // cuda_modules.h
   return reinterpret_cast<const void*>(&to_rgb_packed_kernel<float>);
 }
 }  // namespace detail

@@ -84,11 +84,12 @@ bool frames_on_gpu(const model::Upscaler& upscaler, const FrameFormats& formats,
   return frame_path_obstacle(upscaler, formats, options).empty();
 }
 
-void load_gpu_frame_kernels(const model::Upscaler& upscaler, const FrameFormats& formats, const FrameOptions& options) {
-  const char* env = std::getenv("UPSCALED_LOAD_KERNELS");
-  if ((env && std::string(env) == "0") || !frames_on_gpu(upscaler, formats, options)) return;
+void load_gpu_frame_kernels(const model::Upscaler& upscaler) {
 #ifdef UPSCALED_WITH_CUDA
-  load_gpu_frame_kernels_on(upscaler.cuda_device());
+  const char* env = std::getenv("UPSCALED_LOAD_KERNELS");
+  if (!env || std::string(env) != "0") load_gpu_frame_kernels_on(upscaler.cuda_device());
+#else
+  (void)upscaler;
 #endif
 }
 

@@ -108,11 +108,12 @@ std::unique_ptr<FrameUpscaler> make_frame_upscaler(model::Upscaler& upscaler, co
 // make_frame_upscaler()'s choice, known before the model's prepare(): true when it will make
 // the GPU implementation (NVDEC's decoder starts before the frame stages are made).
 bool frames_on_gpu(const model::Upscaler& upscaler, const FrameFormats& formats, const FrameOptions& options);
-// The GPU frame path's kernels loaded into the model's device now (kernels/cuda_modules.h), not
-// at their first launch inside the running pipeline; nothing when frames_on_gpu() is false.
-// Synchronous, host only: meant for while the GPU is idle (the job calls it while the GPU
-// warm-up runs). UPSCALED_LOAD_KERNELS=0 leaves the loads to the first launches.
-void load_gpu_frame_kernels(const model::Upscaler& upscaler, const FrameFormats& formats, const FrameOptions& options);
+// For a job whose frames_on_gpu() is true: the GPU frame path's kernels loaded into the
+// model's device now (kernels/cuda_modules.h), not at their first launch inside the running
+// pipeline; once per device and process (a context keeps its loaded kernels). Synchronous,
+// host only: meant for while the GPU is idle (the job calls it while the GPU warm-up runs).
+// UPSCALED_LOAD_KERNELS=0 leaves the loads to the first launches. Nothing without CUDA.
+void load_gpu_frame_kernels(const model::Upscaler& upscaler);
 // Defined in gpu_frame_upscaler_cuda.cpp (CUDA builds only).
 void load_gpu_frame_kernels_on(int device);
 

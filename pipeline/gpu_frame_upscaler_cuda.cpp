@@ -43,7 +43,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <optional>
+#include <set>
 
 namespace upscaled::pipeline {
 namespace {
@@ -350,6 +352,10 @@ class GpuFrameUpscaler final : public FrameUpscaler {
 }  // namespace
 
 void load_gpu_frame_kernels_on(int device) {
+  static std::mutex mutex;
+  static std::set<int> loaded;  // devices whose context has every kernel loaded
+  const std::lock_guard lock(mutex);
+  if (loaded.count(device)) return;
   const auto start = std::chrono::steady_clock::now();
   kernels::CudaDeviceGuard guard(device);
   const kernels::ModuleLoadResult r = kernels::load_cuda_kernels();
@@ -358,6 +364,7 @@ void load_gpu_frame_kernels_on(int device) {
     log::debug(log::cat("frames: kernels load at their first launch (", r.error, "; ", r.functions, " loaded)"));
   else
     log::debug(log::cat("frames: ", r.functions, " kernels of ", r.modules, " modules loaded in ", s, " s"));
+  if (r.error.empty()) loaded.insert(device);
 }
 
 std::unique_ptr<FrameUpscaler> make_gpu_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,

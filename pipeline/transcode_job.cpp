@@ -281,7 +281,7 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   if (!start_late) group.start();
   // While the warm-up runs the GPU is nearly idle: the frame path's kernels load now rather
   // than at their first launch, where a load waits for the network in flight.
-  if (nvdec_request.gpu_frames) load_gpu_frame_kernels(*upscaler, formats, frame_options);
+  if (nvdec_request.gpu_frames) load_gpu_frame_kernels(*upscaler);
   // A GPU model reserves its device memory and picks tile and batch before the batch size
   // is read (may wait for other jobs on the same GPU); the reservation also covers the
   // staged GPU path's pool of batch buffers (gpu_frame_upscaler_cuda.cpp).

@@ -143,7 +143,7 @@ void TorchUpscaler::start_first_run(bool after_measurement) {
   if (!prime && after_measurement) return;  // the measurement's runs paid the one-off costs
   // Returns once the priming has made its cuDNN handle, plan and scratch: what the caller
   // does next (the batch pool's pinned memory, whose making holds a driver lock) slowed
-  // those down (handle 16-26 ms instead of 1-4). Measured: docs/gpu-pipeline.md, start-up.
+  // those down (handle 16-26 ms instead of 1.4-4.2). Measured: docs/gpu-pipeline.md, start-up.
   // UPSCALED_PRIME_SET_UP=0 returns at once, =handle|plan after that step (for comparisons).
   const char* set_up_env = std::getenv("UPSCALED_PRIME_SET_UP");
   const std::string wait_for = set_up_env ? set_up_env : "scratch";
