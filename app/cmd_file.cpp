@@ -7,6 +7,7 @@
 #include "io/encoder_select.h"
 #include "model/gpu_library_prefetch.h"
 #include "pipeline/duplicate_skipper.h"
+#include "pipeline/frame_upscaler.h"
 #include "pipeline/transcode_job.h"
 #ifdef HAVE_UPSCALED_DOCTOR
 #include "doctor/doctor.h"
@@ -73,6 +74,12 @@ int run_file(FileArgs& a) {
   pipeline::check_job_paths(a.job);
   // Beside the startup check: cuDNN's libraries read in before the network's first use.
   const model::GpuLibraryPrefetch prefetch(a.job.model.device != "cpu" && !model::is_classic_model(a.job.model.name));
+  // The GPU's one-off set-up (libtorch's CUDA state, cuDNN's, the frame path's kernels) starts
+  // now, beside the startup check, which itself spends most of its time waiting for the
+  // driver; the job then finds it done or nearly so. UPSCALED_EARLY_WARMUP=0 leaves it to the
+  // job (comparisons).
+  if (const char* env = std::getenv("UPSCALED_EARLY_WARMUP"); !env || std::string(env) != "0")
+    a.job.warm_up = std::make_shared<model::DeviceWarmUp>(a.job.model, pipeline::preload_gpu_frame_kernels);
 #ifdef HAVE_UPSCALED_DOCTOR
   // The same checks as `upscaled doctor`, quiet unless something is wrong; one line per
   // stage decision; --require-gpu turns a CPU fallback into exit code 7.

@@ -51,24 +51,36 @@ std::unique_ptr<Upscaler> load_upscaler(const ModelRequest& request) {
 #endif
 }
 
-DeviceWarmUp::DeviceWarmUp(const ModelRequest& request) {
+int planned_cuda_device(const ModelRequest& request) {
+  if (is_classic_model(request.name) || request.device == "cpu") return -1;
+#ifdef UPSCALED_HAVE_TORCH
+  return network_cuda_device(request);
+#else
+  return -1;
+#endif
+}
+
+DeviceWarmUp::DeviceWarmUp(const ModelRequest& request, std::function<void(int device)> then) : request_(request) {
 #ifdef UPSCALED_HAVE_TORCH
   const char* env = std::getenv("UPSCALED_GPU_WARMUP");
   if ((env && std::string(env) == "0") || request.device == "cpu" || is_classic_model(request.name)) return;
   started_ = true;
-  thread_ = std::thread([request] {
+  thread_ = std::thread([request, then = std::move(then)] {
     const auto start = std::chrono::steady_clock::now();
     try {
-      if (warm_up_network_device(request))
+      int device = -1;
+      if (warm_up_network_device(request, &device)) {
         log::debug(log::cat("GPU warm-up took ",
                             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                             " s (cuDNN libraries loaded: ", loaded_cudnn_libraries(), ")"));
+        if (then) then(device);
+      }
     } catch (const std::exception& e) {
       log::debug(log::cat("GPU warm-up failed (the model's first run will report its own error): ", e.what()));
     }
   });
 #else
-  (void)request;
+  (void)then;
 #endif
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -48,16 +49,28 @@ bool is_classic_model(const std::string& name);
 
 std::unique_ptr<Upscaler> load_upscaler(const ModelRequest& request);
 
+// Frames per network call on a GPU when the request names none (ModelRequest::batch = 0):
+// also the most a GPU model may pick, known before it is loaded (NVDEC's surfaces).
+inline constexpr int kDefaultGpuBatch = 4;
+
+// The CUDA device a network loaded for `request` will run on, known before loading it
+// (the same device rule as the load); -1 for classic resamplers, device "cpu", a build or
+// machine without CUDA for libtorch, or a device string the load will reject.
+int planned_cuda_device(const ModelRequest& request);
+
 // The GPU's one-off set-up for a network (libtorch's CUDA state, cuDNN's libraries, the
 // executor's kernels: model/network_loader.h) on a thread of its own, started before
-// load_upscaler() so that it overlaps reading the model instead of delaying the first run.
+// load_upscaler() so that it overlaps reading the model instead of delaying the first run;
+// `file` starts it before its startup check, beside the driver's set-up (app/cmd_file.cpp).
 // Nothing happens for classic resamplers, device "cpu", a machine or build without CUDA,
-// or UPSCALED_GPU_WARMUP=0. wait() (and the destructor) join the thread; call it before
-// measuring device memory, so that the warm-up's allocations are not counted. A failure
-// inside is logged at debug level and otherwise ignored: the real run reports its own.
+// or UPSCALED_GPU_WARMUP=0. `then`, when given, runs last on the same thread with the
+// warmed device's index (e.g. loading the frame path's kernels there). wait() (and the
+// destructor) join the thread; call it before measuring device memory, so that the
+// warm-up's allocations are not counted. A failure inside is logged at debug level and
+// otherwise ignored: the real run reports its own. wait() is for one thread at a time.
 class DeviceWarmUp {
  public:
-  explicit DeviceWarmUp(const ModelRequest& request);
+  explicit DeviceWarmUp(const ModelRequest& request, std::function<void(int device)> then = {});
   ~DeviceWarmUp() { wait(); }
   DeviceWarmUp(const DeviceWarmUp&) = delete;
   DeviceWarmUp& operator=(const DeviceWarmUp&) = delete;
@@ -65,8 +78,11 @@ class DeviceWarmUp {
     if (thread_.joinable()) thread_.join();
   }
   bool started() const { return started_; }
+  // The request it was started for: a job reuses it only for the same device and model.
+  const ModelRequest& request() const { return request_; }
 
  private:
+  ModelRequest request_;
   std::thread thread_;
   bool started_ = false;
 };

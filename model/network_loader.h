@@ -13,7 +13,11 @@ std::unique_ptr<Upscaler> load_network_upscaler(const ModelRequest& request);
 // libtorch's CUDA state and a convolution through its cuDNN path, then the cuDNN executor's
 // warm-up (model/cudnn/cudnn_warm_up.h). Synchronous, on a pool stream of the request's
 // device. Nothing for the CPU, without CUDA, or in a build without them (returns false
-// then). Throws on errors.
-bool warm_up_network_device(const ModelRequest& request);
+// then). On success the warmed device's index goes to `device_index` when given. Throws on
+// errors.
+// planned_cuda_device() for a network (model/model_loader.h): resolve_device's answer.
+int network_cuda_device(const ModelRequest& request);
+
+bool warm_up_network_device(const ModelRequest& request, int* device_index = nullptr);
 
 }  // namespace upscaled::model

@@ -54,9 +54,14 @@ class CpuFrameUpscaler final : public BatchFrameUpscaler {
   std::int64_t skipped() const override { return skipper_.skipped(); }
 
  private:
-  // The kernels read this frame directly (else swscale converts it).
-  bool direct(const AVFrame* f) const {
-    return in_layout_ && f->format == formats_in_ && f->width == p_.src_width && f->height == p_.src_height;
+  // The layout the kernels read this frame in directly; none: swscale converts it. A frame
+  // in another format than the stream's that the kernels know (NVDEC's nv12 / p010 copied to
+  // the host: the same picture packed otherwise) is read directly too, with the stream's
+  // colour: swscale's conversion of it lost about 4 dB against the kernels' (measured on
+  // the H200 with Nvdec.FramesReachTheCpuFramePathWhenTheJobEndsUpThere).
+  std::optional<kernels::PixelLayout> direct_layout(const AVFrame* f) const {
+    if (f->width != p_.src_width || f->height != p_.src_height) return std::nullopt;
+    return f->format == formats_in_ ? in_layout_ : io::kernel_layout(static_cast<AVPixelFormat>(f->format));
   }
   void to_network_input(const AVFrame* f, model::PlanarImage& dst);
   io::FramePtr to_output(model::PlanarImage& model_out, std::int64_t pts);
@@ -78,11 +83,12 @@ class CpuFrameUpscaler final : public BatchFrameUpscaler {
 
 void CpuFrameUpscaler::to_network_input(const AVFrame* f, model::PlanarImage& dst) {
   dst.resize(p_.net_width, p_.net_height);
-  if (!direct(f)) {
+  const std::optional<kernels::PixelLayout> layout = direct_layout(f);
+  if (!layout) {
     to_rgb_.convert(f, dst.plane(0), dst.plane(1), dst.plane(2));  // rescales to the network size
     return;
   }
-  const kernels::FrameView src = io::kernel_view(f, *in_layout_);
+  const kernels::FrameView src = io::kernel_view(f, *layout);
   if (p_.pre_resize())
     kernels::resize_cpu(src, in_spec_, planes(dst), kernels::ResizeFilter::area);
   else
@@ -133,13 +139,13 @@ std::vector<io::FramePtr> CpuFrameUpscaler::process(std::vector<io::FramePtr>& f
   if (skipper_.enabled()) {
     thumbs_.resize(static_cast<std::size_t>(n) * tw * th);
     for (int i = 0; i < n; ++i)
-      if (direct(frames[i].get()))
-        kernels::luma_thumbnail_cpu(io::kernel_view(frames[i].get(), *in_layout_), in_spec_,
+      if (const auto layout = direct_layout(frames[i].get()))
+        kernels::luma_thumbnail_cpu(io::kernel_view(frames[i].get(), *layout), in_spec_,
                                     {thumbs_.data() + static_cast<std::size_t>(i) * tw * th, tw, th,
                                      static_cast<std::ptrdiff_t>(tw * sizeof(float))});
   }
   const DuplicateSkipper::Selection selection = skipper_.select(n, [&](int i) -> kernels::PlaneView<const float> {
-    if (!direct(frames[i].get())) return {};  // not comparable: it runs
+    if (!direct_layout(frames[i].get())) return {};  // not comparable: it runs
     return {thumbs_.data() + static_cast<std::size_t>(i) * tw * th, tw, th,
             static_cast<std::ptrdiff_t>(tw * sizeof(float))};
   });

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "io/hw_decode.h"
 #include "io/kernel_layout.h"
 #include "kernels/backend.h"
 #include "pipeline/slot_chain.h"
@@ -34,9 +35,15 @@ std::string gpu_obstacle(const model::Upscaler& upscaler, const FrameFormats& f)
 #endif
 }
 
+// UPSCALED_FRAME_PATH=cpu: the CPU implementation even where the GPU one could run, for
+// comparisons and for the test of NVDEC's frames reaching it (planned_frames_device does not
+// read it, so the decoder still starts for the GPU path).
 std::string frame_path_obstacle(const model::Upscaler& upscaler, const FrameFormats& formats,
                                 const FrameOptions& options) {
-  return options.device == "cpu" ? "--device cpu" : gpu_obstacle(upscaler, formats);
+  if (options.device == "cpu") return "--device cpu";
+  if (const char* forced = std::getenv("UPSCALED_FRAME_PATH"); forced && std::string(forced) == "cpu")
+    return "UPSCALED_FRAME_PATH=cpu";
+  return gpu_obstacle(upscaler, formats);
 }
 
 }  // namespace
@@ -59,6 +66,8 @@ void BatchFrameUpscaler::add_stages(StageGroup& group, const UpscaleLinks& links
         for (;;) {
           std::vector<io::FramePtr> frames = take_batch(*links.in, links.batch);
           if (frames.empty()) return;
+          // NVDEC started for a GPU frame path that this job did not get (planned_frames_device).
+          io::download_device_frames(frames);
           for (auto& out : process(frames))
             if (!links.out->push(std::move(out))) return;
         }
@@ -84,12 +93,26 @@ bool frames_on_gpu(const model::Upscaler& upscaler, const FrameFormats& formats,
   return frame_path_obstacle(upscaler, formats, options).empty();
 }
 
+int planned_frames_device(const model::ModelRequest& request, AVPixelFormat in_format, const FrameOptions& options) {
+#ifdef UPSCALED_WITH_CUDA
+  if (options.device == "cpu" || !kernels::cuda_usable() || !io::kernel_layout(in_format)) return -1;
+  return model::planned_cuda_device(request);
+#else
+  (void)request, (void)in_format, (void)options;
+  return -1;
+#endif
+}
+
 void load_gpu_frame_kernels(const model::Upscaler& upscaler) {
+  preload_gpu_frame_kernels(upscaler.cuda_device());
+}
+
+void preload_gpu_frame_kernels(int device) {
 #ifdef UPSCALED_WITH_CUDA
   const char* env = std::getenv("UPSCALED_LOAD_KERNELS");
-  if (!env || std::string(env) != "0") load_gpu_frame_kernels_on(upscaler.cuda_device());
+  if (device >= 0 && (!env || std::string(env) != "0")) load_gpu_frame_kernels_on(device);
 #else
-  (void)upscaler;
+  (void)device;
 #endif
 }
 

@@ -18,6 +18,7 @@
 #include "io/av_handles.h"
 #include "io/rgb_converter.h"
 #include "kernels/resize.h"
+#include "model/model_loader.h"
 #include "model/upscaler.h"
 #include "pipeline/bounded_queue.h"
 #include "pipeline/frame_geometry.h"
@@ -108,12 +109,22 @@ std::unique_ptr<FrameUpscaler> make_frame_upscaler(model::Upscaler& upscaler, co
 // make_frame_upscaler()'s choice, known before the model's prepare(): true when it will make
 // the GPU implementation (NVDEC's decoder starts before the frame stages are made).
 bool frames_on_gpu(const model::Upscaler& upscaler, const FrameFormats& formats, const FrameOptions& options);
+// The same choice foreseen before the model is loaded, so that NVDEC's decoder can start as
+// soon as the input is open: the CUDA device make_frame_upscaler() will put the frames on
+// for a model loaded from `request`, or -1 for the CPU implementation. The encoder's format
+// is not known yet and is taken to have a GPU conversion (every format the encoders pick for
+// an input NVDEC decodes has one). Where the final choice is the CPU implementation after
+// all, it copies NVDEC's frames to the host itself.
+int planned_frames_device(const model::ModelRequest& request, AVPixelFormat in_format, const FrameOptions& options);
 // For a job whose frames_on_gpu() is true: the GPU frame path's kernels loaded into the
 // model's device now (kernels/cuda_modules.h), not at their first launch inside the running
 // pipeline; once per device and process (a context keeps its loaded kernels). Synchronous,
 // host only: meant for while the GPU is idle (the job calls it while the GPU warm-up runs).
 // UPSCALED_LOAD_KERNELS=0 leaves the loads to the first launches. Nothing without CUDA.
 void load_gpu_frame_kernels(const model::Upscaler& upscaler);
+// The same for CUDA device `device` before any model is loaded (the CLI's early GPU warm-up
+// calls it on its thread, model/model_loader.h). Nothing for device < 0 or without CUDA.
+void preload_gpu_frame_kernels(int device);
 // Defined in gpu_frame_upscaler_cuda.cpp (CUDA builds only).
 void load_gpu_frame_kernels_on(int device);
 

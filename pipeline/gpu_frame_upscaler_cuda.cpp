@@ -43,6 +43,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -112,6 +113,12 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     // docs/gpu-pipeline.md).
     const auto frames = static_cast<std::size_t>(links.batch);
     upload_ = kernels::PinnedBuffer(frames * in_.bytes);
+    // UPSCALED_POST_STREAMED=0: each batch's pictures leave together (comparisons).
+    const char* streamed = std::getenv("UPSCALED_POST_STREAMED");
+    streamed_post_ = !skipper_.enabled() && !(streamed && std::strcmp(streamed, "0") == 0);
+    if (streamed_post_)
+      for (std::size_t j = 0; j < frames; ++j)
+        downloaded_.push_back(std::make_unique<kernels::CudaEvent>(cudaEventDisableTiming));
     dev_in_ = kernels::DeviceBuffer(frames * in_.bytes);
     if (skipper_.enabled()) {
       thumb_bytes_ = static_cast<std::size_t>(skipper_.thumb_width()) * skipper_.thumb_height() * sizeof(float);
@@ -236,8 +243,13 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     } else {
       const cudaStream_t s = post_stream_.get();
       wait_for_inference(b);
+      const auto start = std::chrono::steady_clock::now();
       cuda_check(cudaStreamWaitEvent(s, b.inferred.get(), 0), "cudaStreamWaitEvent (inferred)");
       const int k = static_cast<int>(b.selection.run.size());
+      if (streamed_post_) {
+        post_streamed(b, k, start);
+        return;
+      }
       if (k > 0) {
         for (int j = 0; j < k; ++j) to_output(b, j);
         cuda_check(cudaMemcpyAsync(download_.get(), dev_out_.get(), k * out_.bytes, cudaMemcpyDeviceToHost, s),
@@ -248,9 +260,40 @@ class GpuFrameUpscaler final : public FrameUpscaler {
         pictures.push_back(
             out_.unpack(download_.get() + j * out_.bytes, formats_.out_format, b.pts[b.selection.run[j]]));
       pictures = skipper_.assemble(b.selection, std::move(pictures), b.pts);
+      if (k > 0 && batches_posted_++ == 0)
+        log::debug(log::cat("postprocess: first batch converted, downloaded and unpacked in ",
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
     }
     for (auto& f : pictures)
       if (!links_.out->push(std::move(f))) return;  // cancelled
+  }
+
+  // Postprocess without --skip-duplicates (each output is its own frame's picture, in
+  // order): every picture is converted and downloaded on the stream with an event after it,
+  // then each leaves as soon as its own event completes, while the stream still works on the
+  // next ones. The first picture of a batch reaches the encoder after one conversion and
+  // download instead of the whole batch's (the start-up's last step; docs/gpu-pipeline.md).
+  void post_streamed(GpuBatch& b, int k, std::chrono::steady_clock::time_point start) {
+    const cudaStream_t s = post_stream_.get();
+    for (int j = 0; j < k; ++j) {
+      to_output(b, j);
+      cuda_check(cudaMemcpyAsync(download_.get() + j * out_.bytes, dev_out_.as<std::uint8_t>() + j * out_.bytes,
+                                 out_.bytes, cudaMemcpyDeviceToHost, s),
+                 "download");
+      downloaded_[static_cast<std::size_t>(j)]->record(s);
+    }
+    for (int j = 0; j < k; ++j) {
+      downloaded_[static_cast<std::size_t>(j)]->synchronize();
+      io::FramePtr picture =
+          out_.unpack(download_.get() + j * out_.bytes, formats_.out_format, b.pts[b.selection.run[j]]);
+      if (!links_.out->push(std::move(picture))) {
+        post_stream_.synchronize();  // the batch goes back to the pool only once the stream is done with it
+        return;
+      }
+    }
+    if (k > 0 && batches_posted_++ == 0)
+      log::debug(log::cat("postprocess: first batch converted, downloaded and unpacked in ",
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
   }
 
   // With --skip-duplicates: every frame's luma thumbnail, made on the preprocess stream and
@@ -332,12 +375,15 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   DuplicateSkipper skipper_;  // select(): preprocess; assemble(): postprocess
   kernels::CudaStream pre_stream_, infer_stream_, post_stream_;
   const bool infer_sync_ = env_flag("UPSCALED_INFER_SYNC");
-  int batches_inferred_ = 0;                 // postprocess only
-  double infer_gpu_s_ = 0;                   // postprocess only; read after the run
-  double post_wait_infer_s_ = 0;             // postprocess only; read after the run
-  std::optional<kernels::ResizeCuda> pre_;   // preprocess only
-  std::optional<kernels::ResizeCuda> post_;  // postprocess only
-  kernels::DeviceBuffer canvas_;             // postprocess only
+  int batches_inferred_ = 0;                                     // postprocess only
+  int batches_posted_ = 0;                                       // postprocess only
+  bool streamed_post_ = false;                                   // post_streamed(): set by add_stages
+  std::vector<std::unique_ptr<kernels::CudaEvent>> downloaded_;  // post_streamed(): one per frame of a batch
+  double infer_gpu_s_ = 0;                                       // postprocess only; read after the run
+  double post_wait_infer_s_ = 0;                                 // postprocess only; read after the run
+  std::optional<kernels::ResizeCuda> pre_;                       // preprocess only
+  std::optional<kernels::ResizeCuda> post_;                      // postprocess only
+  kernels::DeviceBuffer canvas_;                                 // postprocess only
   // Each used and waited for within one batch by one stage (add_stages makes them).
   kernels::PinnedBuffer upload_, host_thumbs_;  // preprocess
   kernels::DeviceBuffer dev_in_, dev_thumbs_;   // preprocess

@@ -105,11 +105,14 @@ io::EncoderConfig encoder_config(const JobOptions& opt, const std::string& codec
   return ec;
 }
 
-// UPSCALED_DECODE_START=late (for measurements): the decoder and the input stages start once
-// the frame stages are made, the order before; by default they start once the output is open.
-bool decode_starts_late() {
+// When the decoder and the input stages start: once the input is open (the default), once
+// the output is open, or once the frame stages are made (UPSCALED_DECODE_START=output|late,
+// the orders of earlier versions, for measurements).
+enum class DecodeStart { input, output, late };
+DecodeStart decode_start_point() {
   const char* v = std::getenv("UPSCALED_DECODE_START");
-  return v && std::string(v) == "late";
+  const std::string s = v ? v : "";
+  return s == "late" ? DecodeStart::late : s == "output" ? DecodeStart::output : DecodeStart::input;
 }
 
 // The job's head: demux (video packets to the decoder, every other packet straight to the
@@ -179,8 +182,13 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   // The GPU's one-off set-up runs while the input is opened and the model read; joined
   // before the model's memory is measured. None for a model that an earlier job of this
   // process loaded and ran.
-  std::optional<model::DeviceWarmUp> warm_up;
-  if (!opt.models || !opt.models->has_idle(opt.model)) warm_up.emplace(opt.model);
+  std::optional<model::DeviceWarmUp> own_warm_up;
+  model::DeviceWarmUp* warm_up = nullptr;
+  if (!opt.models || !opt.models->has_idle(opt.model)) {
+    const bool early = opt.warm_up && opt.warm_up->request().name == opt.model.name &&
+                       opt.warm_up->request().device == opt.model.device;
+    warm_up = early ? opt.warm_up.get() : &own_warm_up.emplace(opt.model);
+  }
   const ReleaseTimer::Mark demuxer_released{release, "demuxer"};
   io::Demuxer demuxer(opt.input);
   const ReleaseTimer::Mark nvdec_released{release, "NVDEC session (FFmpeg's CUDA device, decode stream)"};
@@ -191,6 +199,49 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   const AVCodecParameters* par = in_video->codecpar;
   NvdecRequest nvdec_request{opt.decode, opt.input.string(), par};
   NvdecSession::precheck(nvdec_request);
+
+  FrameOptions frame_options;
+  frame_options.grayscale = opt.grayscale;
+  frame_options.skip_threshold = opt.skip_duplicates;
+  frame_options.device = opt.model.device;
+  frame_options.batch_queue = std::max(1, opt.batch_queue);
+  const std::size_t cap = static_cast<std::size_t>(std::max(1, opt.queue_capacity));
+  const std::int64_t estimated_frames = demuxer.estimated_frames();  // before the demux thread reads
+  // The decoder starts before the model is loaded, so its frame path is the foreseen one
+  // (planned_frames_device). NVDEC surfaces held at once: the decoded queue, what the upscale
+  // stages hold (either frame path: a batch and one frame in conversion), one frame being
+  // pushed, and a margin; counted for the largest batch a GPU model may pick.
+  const int frames_device = planned_frames_device(opt.model, static_cast<AVPixelFormat>(par->format), frame_options);
+  const int batch_bound = std::max(1, opt.model.batch > 0 ? opt.model.batch : model::kDefaultGpuBatch);
+  const int held_bound = batch_bound + 1;
+  nvdec_request.gpu_frames = frames_device >= 0;
+  nvdec_request.device = std::max(0, frames_device);
+  nvdec_request.extra_frames = static_cast<int>(cap) + held_bound + 2;
+
+  const ReleaseTimer::Mark pipeline_released{release, "pipeline (queues, stage threads)"};
+  BoundedQueue<io::PacketPtr> packets(cap * 4);
+  BoundedQueue<io::FramePtr> decoded(cap);
+  BoundedQueue<io::FramePtr> upscaled(cap);
+  BoundedQueue<MuxItem> mux_queue(std::max<std::size_t>(cap * 64, 256));
+  std::atomic<int> mux_producers{2};
+  auto mux_producer_done = [&] {
+    if (--mux_producers == 0) mux_queue.close();
+  };
+  // After what its started stages use (input, decoder, queues): its destructor stops them
+  // first. The stages added later (upscale, encode, mux) only launch in run(), which joins
+  // them all, so what they use may be declared after it.
+  StageGroup group(cancel);
+  for (Cancellable* q : std::initializer_list<Cancellable*>{&packets, &decoded, &upscaled, &mux_queue})
+    group.add_queue(*q);
+  auto open_decoder = [&] {
+    if (nvdec.start(nvdec_request)) decoder = io::Decoder(in_video, opt.input, &nvdec.options());
+  };
+  add_input_stages(group, demuxer, decoder, open_decoder, packets, decoded, mux_queue, mux_producer_done);
+  // The input stages start as soon as the input is open: NVDEC's set-up (55-75 ms to its
+  // first frame on an H200, on the decode thread) then runs beside the model's load and the
+  // output's opening instead of after them (docs/gpu-pipeline.md, start-up).
+  const DecodeStart decode_start = decode_start_point();
+  if (decode_start == DecodeStart::input) group.start();
   mark("open input");
 
   const int in_sar_num = par->sample_aspect_ratio.num, in_sar_den = par->sample_aspect_ratio.den;
@@ -241,47 +292,16 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
     log::info(log::cat("pre-resize: the network gets ", geo.net_width, "x", geo.net_height, " instead of ",
                        geo.src_width, "x", geo.src_height, " (area filter; its output still covers the ",
                        geo.picture_width, "x", geo.picture_height, " picture)"));
-  FrameOptions frame_options;
-  frame_options.grayscale = opt.grayscale;
-  frame_options.skip_threshold = opt.skip_duplicates;
-  frame_options.device = opt.model.device;
-  frame_options.batch_queue = std::max(1, opt.batch_queue);
-  const std::size_t cap = static_cast<std::size_t>(std::max(1, opt.queue_capacity));
-  const std::int64_t estimated_frames = demuxer.estimated_frames();  // before the demux thread reads
-  // NVDEC surfaces held at once: the decoded queue, what the upscale stages hold (either frame
-  // path: a batch and one frame in conversion), one frame being pushed, and a margin. Counted
-  // for the largest batch the model may pick, since the decoder starts before it picks.
-  const int batch_bound = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->max_batch());
-  const int held_bound = batch_bound + 1;
-  nvdec_request.gpu_frames = frames_on_gpu(*upscaler, formats, frame_options);
-  nvdec_request.device = std::max(0, upscaler->cuda_device());
-  nvdec_request.extra_frames = static_cast<int>(cap) + held_bound + 2;
-
-  const ReleaseTimer::Mark pipeline_released{release, "pipeline (queues, stage threads)"};
-  BoundedQueue<io::PacketPtr> packets(cap * 4);
-  BoundedQueue<io::FramePtr> decoded(cap);
-  BoundedQueue<io::FramePtr> upscaled(cap);
-  BoundedQueue<MuxItem> mux_queue(std::max<std::size_t>(cap * 64, 256));
-  std::atomic<int> mux_producers{2};
-  auto mux_producer_done = [&] {
-    if (--mux_producers == 0) mux_queue.close();
-  };
-  StageGroup group(cancel);  // after what its stages use: its destructor stops them first
-  for (Cancellable* q : std::initializer_list<Cancellable*>{&packets, &decoded, &upscaled, &mux_queue})
-    group.add_queue(*q);
-  auto open_decoder = [&] {
-    if (nvdec.start(nvdec_request)) decoder = io::Decoder(in_video, opt.input, &nvdec.options());
-  };
-  add_input_stages(group, demuxer, decoder, open_decoder, packets, decoded, mux_queue, mux_producer_done);
-  // The input stages start as soon as the output is open: NVDEC's set-up (about 50 ms to its
-  // first frame on an H200, on the decode thread) then runs beside the GPU warm-up and the
-  // model's planning instead of after them, and the first batch is decoded when the network
-  // is ready for it (docs/gpu-pipeline.md, start-up).
-  const bool start_late = decode_starts_late();
-  if (!start_late) group.start();
+  const bool gpu_frames = frames_on_gpu(*upscaler, formats, frame_options);
+  if (gpu_frames && upscaler->cuda_device() != frames_device)
+    throw std::logic_error("the model's device differs from the one its frame path was planned for");
+  if (nvdec_request.gpu_frames && !gpu_frames)
+    log::info("frames: NVDEC's frames are copied to the host for the CPU frame path");
+  if (decode_start == DecodeStart::output) group.start();
   // While the warm-up runs the GPU is nearly idle: the frame path's kernels load now rather
-  // than at their first launch, where a load waits for the network in flight.
-  if (nvdec_request.gpu_frames) load_gpu_frame_kernels(*upscaler);
+  // than at their first launch, where a load waits for the network in flight (already done
+  // where the CLI's early warm-up loaded them).
+  if (gpu_frames) load_gpu_frame_kernels(*upscaler);
   // A GPU model reserves its device memory and picks tile and batch before the batch size
   // is read (may wait for other jobs on the same GPU); the reservation also covers the
   // staged GPU path's pool of batch buffers (gpu_frame_upscaler_cuda.cpp).
@@ -294,10 +314,9 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   // A clip shorter than a batch (a still image): batches of its length, so the network's one
   // input shape is no bigger than the work.
   if (estimated_frames > 0 && estimated_frames < batch) batch = static_cast<int>(estimated_frames);
-  if ((upscale->name() == "cuda") != nvdec_request.gpu_frames || batch > batch_bound ||
-      upscale->frames_held(batch) > held_bound)
-    throw std::logic_error("frame path or batch differs from what the decoder was started for");
-  if (start_late) group.start();
+  if (batch > batch_bound || upscale->frames_held(batch) > held_bound)
+    throw std::logic_error("batch exceeds what the decoder's surfaces were counted for");
+  if (decode_start == DecodeStart::late) group.start();
   mark("set up stages");
 
   Progress progress;
@@ -332,11 +351,16 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
           }
           last_pts = f->pts;
           f->pict_type = AV_PICTURE_TYPE_NONE;
+          const auto send_start = Clock::now();
           encoder.send(f);
           if (!drain()) return;
           const std::int64_t done = ++frames_out;
           last_frame_s = std::chrono::duration<double>(Clock::now() - t0).count();
-          if (done == 1) first_frame_s = last_frame_s;
+          if (done == 1) {
+            first_frame_s = last_frame_s;
+            log::debug(log::cat("encode: first frame sent in ",
+                                std::chrono::duration<double>(Clock::now() - send_start).count(), " s"));
+          }
           if (opt.on_progress && Clock::now() - last_report > std::chrono::milliseconds(500)) {
             last_report = Clock::now();
             Progress p = progress;
@@ -347,8 +371,12 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
           }
         }
         if (upscaled.cancelled()) return;
+        const auto flush_start = Clock::now();
         encoder.send(nullptr);
         drain();
+        // The encoder's tail (libx264: its lookahead and frame threads), for debug timelines.
+        log::debug(log::cat("encode: flushed in ", std::chrono::duration<double>(Clock::now() - flush_start).count(),
+                            " s after the last frame"));
       },
       [&] { mux_producer_done(); });
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -53,6 +54,10 @@ struct JobOptions {
   // Models kept loaded between jobs (the service): the job borrows its model there and
   // gives it back when it succeeds. Null: the job loads its own.
   model::UpscalerCache* models = nullptr;
+  // A GPU warm-up the caller started earlier for `model` (the CLI: before its startup check,
+  // beside the driver's set-up). The job waits for it instead of starting its own; one whose
+  // request names another model or device is ignored. Null: the job starts its own.
+  std::shared_ptr<model::DeviceWarmUp> warm_up;
 };
 
 struct JobResult {

@@ -77,7 +77,16 @@ std::unique_ptr<Upscaler> load_network_upscaler(const ModelRequest& request) {
   return upscaler;
 }
 
-bool warm_up_network_device(const ModelRequest& request) {
+int network_cuda_device(const ModelRequest& request) {
+  try {
+    const torch::Device device = torchnet::resolve_device(request.device, request.name);
+    return device.is_cuda() ? std::max<int>(0, device.index()) : -1;
+  } catch (const std::exception&) {
+    return -1;  // the load reports the request's error itself
+  }
+}
+
+bool warm_up_network_device(const ModelRequest& request, int* device_index) {
 #ifdef UPSCALED_TORCH_CUDA
   // Where the time goes, for --log-level debug (docs/gpu-pipeline.md, start-up).
   StepTimer steps;
@@ -103,9 +112,10 @@ bool warm_up_network_device(const ModelRequest& request) {
   stream.synchronize();
   steps.step("executor");
   log::debug("GPU warm-up steps: " + steps.text());
+  if (device_index) *device_index = device.index();
   return true;
 #else
-  (void)request;
+  (void)request, (void)device_index;
   return false;
 #endif
 }

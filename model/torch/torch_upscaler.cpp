@@ -105,7 +105,7 @@ TorchUpscaler::TorchUpscaler(std::unique_ptr<Network> network, const ModelReques
   }
   tile_ = std::max(0, request.tile);
   overlap_ = std::max(request.tile_overlap, network_->context_pixels());
-  batch_ = request.batch > 0 ? request.batch : device_.is_cuda() ? 4 : 1;
+  batch_ = request.batch > 0 ? request.batch : device_.is_cuda() ? kDefaultGpuBatch : 1;
   max_batch_ = batch_;
   user_tile_ = request.tile > 0;
   user_batch_ = request.batch > 0;

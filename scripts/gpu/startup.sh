@@ -13,7 +13,8 @@
 #        it fills the caches that later runs read).
 #        BENCH_ENVS="A=1 A=0": model only once per setting (default: the defaults only).
 #        CTEST_REGEX: the tests to run instead of the executor's and the extra ones.
-#        ECHO=1: also ../shared/media's echo-hereweare.webm (carried in .gpu-carry) once, --stats.
+#        ECHO=1: also ../shared/media's echo-hereweare.webm (carried in .gpu-carry) once, --stats;
+#        ECHO_ENVS="A=1 A=0" and ECHO_ROUNDS=N: once per setting, N rounds.
 set -uo pipefail
 extra_tests=${1:-}  # kept now: the model-only loop below resets the positional parameters
 source scripts/gpu/summary.sh
@@ -35,13 +36,16 @@ for r in "${runs[@]}"; do
   e2e=$out/e2e-$run-${setting//[^A-Za-z0-9_]/_}.txt
   [[ $setting == default ]] && setting=UPSCALED_STARTUP_DEFAULTS=1
   gpu_e2e_job "$e2e" /tmp/b/app/upscaled "$setting"
-  gpu_e2e_report "$run $setting" "$e2e" "library prefetch|main entered|command done|job returned|job released|startup check took|GPU warm-up|primed for|primed [0-9]+ shapes|: on cuda|first call at|loaded RRDN|handle created|measured in|measured by|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on|decode: first frame|decode: NVDEC|frame operations|kernels of|kernels load|wrote "
+  gpu_e2e_report "$run $setting" "$e2e" "library prefetch|main entered|command done|job returned|job released|startup check took|GPU warm-up|primed for|primed [0-9]+ shapes|: on cuda|first call at|loaded RRDN|handle created|measured in|measured by|first run at|infer: batch|GPU batches of|Reinit context.*cuda|reserved on|decode: first frame|decode: NVDEC|frame operations|kernels of|kernels load|encode: first frame sent|encode: flushed|postprocess: first batch|wrote "
 done
-if [[ ${ECHO:-0} == 1 ]]; then  # issue #5's second clip, once, with the defaults
-  echo_log=$out/echo.txt
-  timeout 60 /tmp/b/app/upscaled file "$carry/echo-hereweare.webm" -o /tmp/echo-up.mkv -m "$thick/x4/model.json" \
-    -s 4 --preset veryfast --overwrite --stats --no-progress > "$echo_log" 2>&1
-  say "echo rc=$?: $(grep -E 'fps end to end' "$echo_log" | tail -1) / $(grep -E '^steady state' "$echo_log" | tail -1)"
+if [[ ${ECHO:-0} == 1 ]]; then  # issue #5's second clip with the defaults, or per ECHO_ENVS setting
+  for round in $(seq "${ECHO_ROUNDS:-1}"); do for setting in ${ECHO_ENVS:-UPSCALED_STARTUP_DEFAULTS=1}; do
+    echo_log=$out/echo-$round-${setting//[^A-Za-z0-9_]/_}.txt
+    # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
+    env ${setting//,/ } timeout 60 /tmp/b/app/upscaled file "$carry/echo-hereweare.webm" -o /tmp/echo-up.mkv \
+      -m "$thick/x4/model.json" -s 4 --preset veryfast --overwrite --stats --no-progress > "$echo_log" 2>&1
+    say "echo $round $setting rc=$?: $(grep -E 'fps end to end' "$echo_log" | tail -1) / $(grep -E '^steady state' "$echo_log" | tail -1)"
+  done; done
 fi
 for setting in ${BENCH_ENVS:-UPSCALED_STARTUP_DEFAULTS=1}; do
   for cfg in "4 640x360" "1 1280x720"; do

@@ -148,6 +148,28 @@ TEST_F(Nvdec, HevcTenBitMatchesCpuDecode) {
   compare_decoders(clip, "p010");
 }
 
+// NVDEC starts before the model is loaded, for the frame path foreseen then
+// (planned_frames_device); where the job ends up on the CPU frame path after all, that path
+// copies the device frames to the host. UPSCALED_FRAME_PATH=cpu forces the CPU path without
+// changing the forecast.
+TEST_F(Nvdec, FramesReachTheCpuFramePathWhenTheJobEndsUpThere) {
+  TempDir tmp;
+  const auto clip = h264_clip(tmp);
+  const auto cpu = run_cpu_decode(clip, tmp / "cpu.mkv");
+  if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+  ASSERT_EQ(cpu.exit_code, 0) << cpu.output;
+  const auto r = run_command("UPSCALED_FRAME_PATH=cpu " +
+                             upscale_cmd(clip, tmp / "gpu.mkv", cuda_model(), "--decode nvdec --crf 0"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "decode: NVDEC")) << r.output;
+  EXPECT_TRUE(contains(r.output, "colour conversion on the CPU (UPSCALED_FRAME_PATH=cpu)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "NVDEC's frames are copied to the host")) << r.output;
+  EXPECT_EQ(frame_times(tmp / "gpu.mkv"), frame_times(tmp / "cpu.mkv"));
+  const double db = video_psnr(tmp / "gpu.mkv", tmp / "cpu.mkv");
+  EXPECT_GE(db, 40.0) << "NVDEC frames on the CPU frame path vs CPU decode on the GPU path";
+  RecordProperty("psnr_nvdec_cpu_path_vs_cpu_db", std::to_string(db));
+}
+
 TEST_F(Nvdec, H264High10FallsBackToTheCpuWithTheReason) {
   TempDir tmp;
   const auto clip = tmp / "high10.mp4";

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace upscaled::model {
 namespace {
@@ -57,7 +59,30 @@ TEST_F(DeviceWarmUpTest, AutoStartsAThreadThatJoinsWithOrWithoutAGpu) {
 TEST_F(DeviceWarmUpTest, WarmsTheGpuWhenThereIsOne) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device for libtorch";
   EXPECT_TRUE(warm_up_network_device(request_for("cuda")));
-  EXPECT_TRUE(warm_up_network_device(request_for("auto")));
+  int device = -1;
+  EXPECT_TRUE(warm_up_network_device(request_for("auto"), &device));
+  EXPECT_EQ(device, 0);
+}
+
+// The follow-up step (the CLI loads the frame path's kernels there) runs on the warm-up's
+// thread with the warmed device, and only after a warm-up that ran.
+TEST_F(DeviceWarmUpTest, ThenRunsAfterAWarmUpWithItsDevice) {
+  std::atomic<int> seen{-2};
+  {
+    DeviceWarmUp warm(request_for("cpu"), [&](int d) { seen = d; });
+    warm.wait();
+  }
+  EXPECT_EQ(seen.load(), -2) << "no warm-up, no follow-up";
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device for libtorch (the CPU half passed)";
+  const std::thread::id caller = std::this_thread::get_id();
+  std::thread::id ran_on;
+  DeviceWarmUp warm(request_for("cuda:0"), [&](int d) {
+    seen = d;
+    ran_on = std::this_thread::get_id();
+  });
+  warm.wait();
+  EXPECT_EQ(seen.load(), 0);
+  EXPECT_NE(ran_on, caller);
 }
 
 }  // namespace
