@@ -60,6 +60,23 @@ int planned_cuda_device(const ModelRequest& request) {
 #endif
 }
 
+bool executor_expected(const ModelRequest& request) {
+  const char* executor = std::getenv("UPSCALED_NETWORK_EXECUTOR");
+  if (executor && std::string(executor) == "eager") return false;
+  if (request.precision != "auto" && request.precision != "fp16") return false;
+  std::error_code ec;
+  const std::filesystem::path path = request.name;
+  if (std::filesystem::exists(path, ec)) return std::filesystem::is_directory(path, ec) || path.extension() == ".json";
+  try {
+    const Registry registry = load_registry();
+    const std::string name = request.name.empty() || request.name == "default" ? registry.default_model : request.name;
+    const RegistryModel* model = registry.find(name);
+    return model && model->format == "tfjs-layers";
+  } catch (const std::exception&) {
+    return false;  // the load reports a broken registry itself
+  }
+}
+
 DeviceWarmUp::DeviceWarmUp(const ModelRequest& request, std::function<void(int device)> then) : request_(request) {
 #ifdef UPSCALED_HAVE_TORCH
   const char* env = std::getenv("UPSCALED_GPU_WARMUP");
@@ -68,8 +85,14 @@ DeviceWarmUp::DeviceWarmUp(const ModelRequest& request, std::function<void(int d
   thread_ = std::thread([request, then = std::move(then)] {
     const auto start = std::chrono::steady_clock::now();
     try {
+      // The fused executor runs every convolution of a TF.js network in float16 (the CUDA default):
+      // libtorch's own cuDNN path would only be set up for nothing. UPSCALED_WARMUP_LIBTORCH_CONV
+      // = 1 | 0 forces the choice (A/B in docs/gpu-pipeline.md).
+      const char* conv = std::getenv("UPSCALED_WARMUP_LIBTORCH_CONV");
+      const bool executor_only = conv && *conv ? std::string(conv) == "0" : executor_expected(request);
+      const WarmUpPath path = executor_only ? WarmUpPath::executor : WarmUpPath::both;
       int device = -1;
-      if (warm_up_network_device(request, &device)) {
+      if (warm_up_network_device(request, path, &device)) {
         log::debug(log::cat("GPU warm-up took ",
                             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                             " s (cuDNN libraries loaded: ", loaded_cudnn_libraries(), ")"));

@@ -58,6 +58,11 @@ inline constexpr int kDefaultGpuBatch = 4;
 // machine without CUDA for libtorch, or a device string the load will reject.
 int planned_cuda_device(const ModelRequest& request);
 
+// Whether a network loaded for `request` is expected to run every convolution in the cuDNN
+// executor (a TF.js model, by path or registry entry, at the CUDA default float16): a guess
+// made before loading, used only to skip set-up the run will not need. Never throws.
+bool executor_expected(const ModelRequest& request);
+
 // The GPU's one-off set-up for a network (libtorch's CUDA state, cuDNN's libraries, the
 // executor's kernels: model/network_loader.h) on a thread of its own, started before
 // load_upscaler() so that it overlaps reading the model instead of delaying the first run;

@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -60,8 +62,44 @@ TEST_F(DeviceWarmUpTest, WarmsTheGpuWhenThereIsOne) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device for libtorch";
   EXPECT_TRUE(warm_up_network_device(request_for("cuda")));
   int device = -1;
-  EXPECT_TRUE(warm_up_network_device(request_for("auto"), &device));
+  EXPECT_TRUE(warm_up_network_device(request_for("auto"), WarmUpPath::both, &device));
   EXPECT_EQ(device, 0);
+  device = -1;
+  EXPECT_TRUE(warm_up_network_device(request_for("cuda:0"), WarmUpPath::executor, &device));
+  EXPECT_EQ(device, 0);
+}
+
+// The warm-up leaves libtorch's convolution out only for what the cuDNN executor will run:
+// TF.js models (by registry name, the default, a folder or a model.json) at float16.
+TEST_F(DeviceWarmUpTest, ExpectsTheExecutorOnlyForTfjsModelsAtHalfPrecision) {
+  const char* saved = std::getenv("UPSCALED_NETWORK_EXECUTOR");
+  const std::optional<std::string> executor = saved ? std::optional<std::string>(saved) : std::nullopt;
+  unsetenv("UPSCALED_NETWORK_EXECUTOR");
+  EXPECT_TRUE(executor_expected(request_for("cuda", "esrgan-thick")));
+  EXPECT_TRUE(executor_expected(request_for("cuda", "default")));
+  EXPECT_FALSE(executor_expected(request_for("cuda", "RealESRGAN_x4plus")));
+  EXPECT_FALSE(executor_expected(request_for("cuda", "realesr-animevideov3")));
+  EXPECT_FALSE(executor_expected(request_for("cuda", "no-such-model")));
+  ModelRequest fp32 = request_for("cuda", "esrgan-thick");
+  fp32.precision = "fp32";
+  EXPECT_FALSE(executor_expected(fp32));
+  ModelRequest bf16 = request_for("cuda", "esrgan-thick");
+  bf16.precision = "bf16";
+  EXPECT_FALSE(executor_expected(bf16));
+  const std::string dir = testing::TempDir() + "/warm_up_model_dir";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/model.json") << "{}";
+  std::ofstream(dir + "/net.pth") << "x";
+  EXPECT_TRUE(executor_expected(request_for("cuda", dir)));
+  EXPECT_TRUE(executor_expected(request_for("cuda", dir + "/model.json")));
+  EXPECT_FALSE(executor_expected(request_for("cuda", dir + "/net.pth")));
+  setenv("UPSCALED_NETWORK_EXECUTOR", "eager", 1);
+  EXPECT_FALSE(executor_expected(request_for("cuda", "esrgan-thick")));
+  if (executor)
+    setenv("UPSCALED_NETWORK_EXECUTOR", executor->c_str(), 1);
+  else
+    unsetenv("UPSCALED_NETWORK_EXECUTOR");
+  std::filesystem::remove_all(dir);
 }
 
 // The follow-up step (the CLI loads the frame path's kernels there) runs on the warm-up's
