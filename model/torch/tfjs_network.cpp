@@ -10,10 +10,7 @@
 #include "model/torch/tfjs_graph.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <map>
 #include <numeric>
-#include <string>
 
 namespace upscaled::model::torchnet {
 namespace {
@@ -191,52 +188,6 @@ torch::Tensor move_as_stored(const torch::Tensor& t, torch::Device device) {
   return stored.to(device).permute(back);
 }
 
-// For a GPU: the host storage that most weights and biases view (the shards as read,
-// tfjs_weights.cpp) copied to the device in one transfer, and each of those tensors
-// rebuilt there as the same view of the copy. Tensors outside that storage are absent from
-// the map and move one by one. Empty when nothing qualifies or UPSCALED_WEIGHT_ONE_COPY=0.
-// One 29 MB transfer instead of one synchronous copy per tensor (about 480 for
-// esrgan-thick): 17-18 ms of the load on an H200 (docs/gpu-pipeline.md, start-up).
-class SharedWeightCopy {
- public:
-  SharedWeightCopy(const std::vector<GraphNode>& nodes, torch::Device device) {
-    const char* env = std::getenv("UPSCALED_WEIGHT_ONE_COPY");
-    if (!device.is_cuda() || (env && std::string(env) == "0")) return;
-    // The storage with the most bytes of float32 tensors on the host.
-    std::map<const void*, std::pair<c10::Storage, std::size_t>> storages;
-    auto count = [&](const torch::Tensor& t) {
-      if (!t.defined() || !t.device().is_cpu() || t.scalar_type() != torch::kFloat32) return;
-      auto& [storage, bytes] = storages[t.storage().data()];
-      storage = t.storage();
-      bytes += static_cast<std::size_t>(t.numel()) * 4;
-    };
-    for (const GraphNode& n : nodes) count(n.weight), count(n.bias);
-    const c10::Storage* best = nullptr;
-    std::size_t best_bytes = 0;
-    for (const auto& [ptr, entry] : storages)
-      if (entry.second > best_bytes) best = &entry.first, best_bytes = entry.second;
-    if (!best || best->nbytes() % 4 != 0) return;
-    host_ = best->data();
-    const auto floats = static_cast<int64_t>(best->nbytes() / 4);
-    const torch::Tensor host =
-        torch::from_blob(const_cast<void*>(best->data()), {floats}, torch::TensorOptions().dtype(torch::kFloat32));
-    device_floats_ = torch::empty({floats}, torch::TensorOptions().device(device).dtype(torch::kFloat32));
-    device_floats_.copy_(host);
-  }
-  // t on the device as the same view of the copied storage, or undefined when t is not a
-  // float32 view of it.
-  torch::Tensor moved(const torch::Tensor& t) const {
-    if (!device_floats_.defined() || !t.defined() || !t.device().is_cpu() || t.scalar_type() != torch::kFloat32 ||
-        t.storage().data() != host_)
-      return {};
-    return device_floats_.as_strided(t.sizes(), t.strides(), t.storage_offset());
-  }
-
- private:
-  const void* host_ = nullptr;
-  torch::Tensor device_floats_;
-};
-
 }  // namespace
 
 void TfjsGraph::to(torch::Device device, torch::Dtype dtype, bool channels_last) {
@@ -248,21 +199,15 @@ void TfjsGraph::to(torch::Device device, torch::Dtype dtype, bool channels_last)
   // One conversion per weight (dtype and layout in one copy), its float32 copy freed before
   // the next: the caching allocator reuses that block rather than keep every one cached.
   const auto layout = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
-  const SharedWeightCopy shared(nodes, device);
   for (GraphNode& node : nodes) {
     if (node.weight.defined()) {
-      torch::Tensor moved = shared.moved(node.weight);
-      if (!moved.defined()) moved = move_as_stored(node.weight, device);
+      const torch::Tensor moved = move_as_stored(node.weight, device);
       torch::Tensor laid_out =
           torch::empty(moved.sizes(), torch::TensorOptions().device(device).dtype(dtype).memory_format(layout));
       laid_out.copy_(moved);
       node.weight = std::move(laid_out);
     }
-    if (node.bias.defined()) {
-      const torch::Tensor moved = shared.moved(node.bias);
-      node.bias =
-          moved.defined() ? moved.to(dtype, /*non_blocking=*/false, /*copy=*/true) : node.bias.to(device).to(dtype);
-    }
+    if (node.bias.defined()) node.bias = node.bias.to(device).to(dtype);
   }
 }
 
