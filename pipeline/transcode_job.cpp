@@ -2,7 +2,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "core/step_timer.h"
+#include "core/release_timer.h"
 #include "io/decoder.h"
 #include "io/demuxer.h"
 #include "io/encoder.h"
@@ -12,6 +12,7 @@
 #include "io/staged_output.h"
 #include "pipeline/bounded_queue.h"
 #include "pipeline/frame_upscaler.h"
+#include "pipeline/job_encoder_settings.h"
 #include "pipeline/nvdec_session.h"
 #include "pipeline/stage_group.h"
 
@@ -32,78 +33,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Debug timings of what follows the job's clock: the job's resources released as the function
-// returns. A Mark's destructor runs after everything declared after it (up to the next Mark)
-// was destroyed, and names that; the timer prints the line when it goes, last.
-class ReleaseTimer {
- public:
-  struct Mark {
-    ReleaseTimer& timer;
-    const char* what;
-    ~Mark() {
-      if (timer.steps_) timer.steps_->step(what);
-    }
-  };
-  void start() { steps_.emplace(); }
-  ~ReleaseTimer() {
-    if (steps_) log::debug("job released: " + steps_->text());
-  }
-
- private:
-  std::optional<StepTimer> steps_;  // from start(): none while an exception unwinds the job
-};
-
 struct MuxItem {
   io::PacketPtr packet;
   bool video = false;
 };
-
-std::string lower_extension(const std::filesystem::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext;
-}
-
-std::string encoder_for(const std::filesystem::path& output, const std::string& video_codec) {
-  const std::string ext = lower_extension(output);
-  if (ext == ".png") return "png";
-  if (ext == ".jpg" || ext == ".jpeg") return "mjpeg";
-  return video_codec;
-}
-
-// Whether the encoder gets a chroma-subsampled format: not for images (png, mjpeg) and not for
-// 4:4:4 or RGB sources, which keep full chroma.
-bool subsampled_output(const std::string& codec, AVPixelFormat source) {
-  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(source);
-  return codec != "png" && codec != "mjpeg" &&
-         !(d && d->log2_chroma_w == 0 && d->log2_chroma_h == 0 && !(d->flags & AV_PIX_FMT_FLAG_RGB));
-}
-
-// The video encoder's settings: the planned output size and aspect, the input's timing and
-// colour tags (untagged input tagged with the matrix and range it was read with, so players do
-// not guess BT.709 for upscaled SD), the user's quality settings.
-io::EncoderConfig encoder_config(const JobOptions& opt, const std::string& codec, const AVStream* in_video,
-                                 const FramePlan& geo, bool global_header) {
-  const AVCodecParameters* par = in_video->codecpar;
-  io::EncoderConfig ec;
-  ec.codec = codec;
-  ec.source_format = static_cast<AVPixelFormat>(par->format);
-  ec.width = geo.out_width;
-  ec.height = geo.out_height;
-  ec.time_base = in_video->time_base;
-  ec.frame_rate = in_video->avg_frame_rate.num > 0 ? in_video->avg_frame_rate : in_video->r_frame_rate;
-  ec.sample_aspect_ratio = {geo.sar_num, geo.sar_den};
-  const io::ColorInfo in_color = io::effective_color(par->color_space, par->color_range, ec.source_format, par->height);
-  ec.primaries = par->color_primaries;
-  ec.transfer = par->color_trc;
-  ec.matrix = in_color.matrix;
-  ec.range = in_color.range;
-  ec.chroma_location = par->chroma_location;
-  ec.crf = opt.crf;
-  ec.preset = opt.preset;
-  ec.global_header = global_header;
-  return ec;
-}
 
 // When the decoder and the input stages start: once the input is open (the default), once
 // the output is open, or once the frame stages are made (UPSCALED_DECODE_START=output|late,
