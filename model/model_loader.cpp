@@ -23,6 +23,13 @@ std::filesystem::path default_models_dir() {
   return std::filesystem::path("/var/cache/upscaled/models");
 }
 
+namespace {
+// "" or "default": the registry's default model.
+bool names_default_model(const std::string& name) {
+  return name.empty() || name == "default";
+}
+}  // namespace
+
 bool is_classic_model(const std::string& name) {
   return name == "lanczos" || name == "bicubic" || name == "bilinear";
 }
@@ -36,7 +43,7 @@ std::unique_ptr<Upscaler> load_upscaler(const ModelRequest& request) {
   std::error_code ec;
   if (!std::filesystem::exists(request.name, ec)) {
     // A registry name: verified against its checksums before any byte is used.
-    const std::string name = request.name.empty() || request.name == "default" ? default_model_name() : request.name;
+    const std::string name = names_default_model(request.name) ? default_model_name() : request.name;
     const std::filesystem::path dir = request.models_dir.empty() ? default_models_dir() : request.models_dir;
     const ResolvedModel model = resolve_model(name, request.scale, dir);
     resolved.name = model.path.string();
@@ -69,7 +76,7 @@ bool executor_expected(const ModelRequest& request) {
   if (std::filesystem::exists(path, ec)) return std::filesystem::is_directory(path, ec) || path.extension() == ".json";
   try {
     const Registry registry = load_registry();
-    const std::string name = request.name.empty() || request.name == "default" ? registry.default_model : request.name;
+    const std::string name = names_default_model(request.name) ? registry.default_model : request.name;
     const RegistryModel* model = registry.find(name);
     return model && model->format == "tfjs-layers";
   } catch (const std::exception&) {

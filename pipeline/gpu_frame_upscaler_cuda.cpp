@@ -260,9 +260,7 @@ class GpuFrameUpscaler final : public FrameUpscaler {
         pictures.push_back(
             out_.unpack(download_.get() + j * out_.bytes, formats_.out_format, b.pts[b.selection.run[j]]));
       pictures = skipper_.assemble(b.selection, std::move(pictures), b.pts);
-      if (k > 0 && batches_posted_++ == 0)
-        log::debug(log::cat("postprocess: first batch converted, downloaded and unpacked in ",
-                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
+      if (k > 0) note_posted(start);
     }
     for (auto& f : pictures)
       if (!links_.out->push(std::move(f))) return;  // cancelled
@@ -291,7 +289,12 @@ class GpuFrameUpscaler final : public FrameUpscaler {
         return;
       }
     }
-    if (k > 0 && batches_posted_++ == 0)
+    if (k > 0) note_posted(start);
+  }
+
+  // The first batch with pictures: how long its postprocess took, for debug timelines.
+  void note_posted(std::chrono::steady_clock::time_point start) {
+    if (batches_posted_++ == 0)
       log::debug(log::cat("postprocess: first batch converted, downloaded and unpacked in ",
                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
   }
