@@ -1,6 +1,7 @@
 // run_dense_conv (contract in dense_conv.h): an implicit-GEMM 3x3 convolution on the tensor cores.
 // This file holds the mma.sync kernel, which runs on every architecture, and the dispatch: on
-// compute capability 9.0 the wgmma kernel (dense_conv_wgmma_cuda.cu) runs instead.
+// compute capability 9.0 the wgmma kernel (dense_conv_wgmma_cuda.cu) or the stacked one
+// (dense_conv_stacked_cuda.cu) runs instead.
 //
 // A block of 4 warps owns an output tile of 16 columns by TH rows of one image; a warp owns WM
 // rows of it (each row one m16 tile of the mma) and every output channel. The reduction runs
@@ -226,6 +227,16 @@ void launch(const DenseConvParams& p, cudaStream_t stream) {
 }
 
 #ifdef UPSCALED_DENSE_CONV_WGMMA
+// UPSCALED_DENSE_CONV_FLOW=1: the wgmma kernels keep one block of channels' products in flight
+// into the next instead of draining them (read once per process).
+bool dense_conv_flow() {
+  static const bool on = [] {
+    const char* v = std::getenv("UPSCALED_DENSE_CONV_FLOW");
+    return v && std::string(v) == "1";
+  }();
+  return on;
+}
+
 void check_wgmma(cudaError_t err, const char* what) {
   if (err != cudaSuccess)
     throw Error(ErrorCode::device,
@@ -258,10 +269,43 @@ cudaError_t prepare_wgmma() {
 
 void launch_wgmma(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
   check_wgmma(prepare_wgmma(), "set-up");
-  launch_wgmma_kernel(p, out_channels, stream);
+  launch_wgmma_kernel(p, out_channels, dense_conv_flow(), stream);
+  check_wgmma(cudaGetLastError(), "launch");
+}
+
+cudaError_t prepare_stacked() {
+  static PerDevice prepared;
+  return prepared.get([](int, bool&) { return prepare_stacked_kernel(); });
+}
+
+void launch_stacked(const DenseConvParams& p, int out_channels, int rows, int stages, cudaStream_t stream) {
+  check_wgmma(prepare_stacked(), "set-up");
+  launch_stacked_kernel(p, out_channels, rows, stages, stream);
   check_wgmma(cudaGetLastError(), "launch");
 }
 #endif
+
+// UPSCALED_DENSE_CONV_STACKED: which output widths `automatic` runs on the stacked kernel
+// ("32", "64", "all"; unset or "0": none), UPSCALED_DENSE_CONV_STACKED_ROWS its tile rows and
+// UPSCALED_DENSE_CONV_STACKED_STAGES its copy stages.
+struct StackedSetting {
+  bool growth = false, wide = false;
+  int rows = 0, stages = 0;
+};
+
+const StackedSetting& stacked_setting() {
+  static const StackedSetting s = [] {
+    StackedSetting v;
+    const char* e = std::getenv("UPSCALED_DENSE_CONV_STACKED");
+    const std::string which = e ? e : "";
+    v.growth = which == "32" || which == "all";
+    v.wide = which == "64" || which == "all";
+    if (const char* r = std::getenv("UPSCALED_DENSE_CONV_STACKED_ROWS")) v.rows = std::atoi(r);
+    if (const char* r = std::getenv("UPSCALED_DENSE_CONV_STACKED_STAGES")) v.stages = std::atoi(r);
+    return v;
+  }();
+  return s;
+}
 
 bool wgmma_turned_off() {
   static const bool off = [] {
@@ -300,8 +344,20 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
                     a.n,
                     a.h,
                     a.w};
-  const bool wgmma = a.kernel == DenseConvKernel::wgmma ||
-                     (a.kernel == DenseConvKernel::automatic && dense_conv_uses_wgmma(a.out_channels));
+  const bool automatic = a.kernel == DenseConvKernel::automatic;
+  if (a.kernel == DenseConvKernel::stacked || (automatic && dense_conv_uses_stacked(a.out_channels))) {
+    if (!dense_conv_wgmma_available())
+      throw std::invalid_argument(
+          "run_dense_conv: the stacked kernel needs a compute capability 9.0 device and a build with sm_90a");
+#ifdef UPSCALED_DENSE_CONV_WGMMA
+    const StackedSetting& s = stacked_setting();
+    const int rows = a.rows > 0 ? a.rows : s.rows > 0 ? s.rows : (a.out_channels == 32 ? 4 : 2);
+    const int stages = a.stages > 0 ? a.stages : s.stages > 0 ? s.stages : 2;
+    launch_stacked(p, a.out_channels, rows, stages, stream);
+#endif
+    return;
+  }
+  const bool wgmma = a.kernel == DenseConvKernel::wgmma || (automatic && dense_conv_uses_wgmma(a.out_channels));
   if (wgmma) {
     if (!dense_conv_wgmma_available())
       throw std::invalid_argument(
@@ -328,13 +384,22 @@ bool dense_conv_uses_wgmma(int out_channels) {
   return (out_channels == 32 || out_channels == 64) && !wgmma_turned_off() && dense_conv_wgmma_available();
 }
 
+bool dense_conv_uses_stacked(int out_channels) {
+  const StackedSetting& s = stacked_setting();
+  return ((out_channels == 32 && s.growth) || (out_channels == 64 && s.wide)) && !wgmma_turned_off() &&
+         dense_conv_wgmma_available();
+}
+
 void load_dense_conv() {
   cudaError_t err = prepare<Growth>();
   if (err == cudaSuccess) err = prepare<Wide>();
   if (err != cudaSuccess)
     throw Error(ErrorCode::device, std::string("CUDA dense convolution load: ") + cudaGetErrorString(err));
 #ifdef UPSCALED_DENSE_CONV_WGMMA
-  if (dense_conv_wgmma_available()) check_wgmma(prepare_wgmma(), "load");
+  if (dense_conv_wgmma_available()) {
+    check_wgmma(prepare_wgmma(), "load");
+    check_wgmma(prepare_stacked(), "load");
+  }
 #endif
 }
 

@@ -90,6 +90,12 @@ __device__ __forceinline__ void store_pair(const DenseConvParams& p, std::int64_
 // The wgmma kernels for 32 and 64 output channels (dense_conv_wgmma_cuda.cu), built where the
 // CUDA compiler has sm_90a; the caller checks the device is compute capability 9.0.
 cudaError_t prepare_wgmma_kernel();  // their shared-memory allowance on the current device
-void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, cudaStream_t stream);
+// flow: the products of one block of input channels stay in flight into the next (no drain).
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool flow, cudaStream_t stream);
+// The same for the stacked kernels (dense_conv_stacked_cuda.cu): `rows` output rows per tile,
+// 2 or 4 for 32 output channels, 1 or 2 for 64, and `stages` copies of blocks of 32 input channels
+// in shared memory, 2 or 3 (4 also for 2 rows of 32); other values take the nearest.
+cudaError_t prepare_stacked_kernel();
+void launch_stacked_kernel(const DenseConvParams& p, int out_channels, int rows, int stages, cudaStream_t stream);
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail

@@ -6,33 +6,60 @@
 # Nsight Compute on the kernel (NCU=1). Logs under $OUT.
 #   usage (on the CUDA machine, repo root, carrying .gpu-kit, .gpu-carry, .cudnn-headers):
 #   scripts/gpu/dense-conv.sh [extra build targets]
-#   env: SETTINGS="A=1 A=0" (one process per setting), NCU=1 with NCU_ENV="A=1" for the profile
+#   env: SETTINGS="A=1 A=0,B=2" (one process per setting; commas join several variables),
+#        DENSE_SIZES="1:1280x720 4:640x360" (batch:size, the default) for bench_cudnn_dense,
+#        NCU=1 with NCU_ENV="A=1" for the profile, MODEL=1: also the product's model only (thick
+#        x4 fp16, 640x360 batch 4 and 1280x720 batch 1) and the executor's GPU tests under each
+#        setting (builds the product: libtorch from the kit).
 set -uo pipefail
 source scripts/gpu/summary.sh
 source scripts/gpu/lib.sh
 say "machine: $(nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader) / $(nproc) cores"
-gpu_build_or_stop "$out/build.log" bench_cudnn_dense test_dense_conv "$@"
+targets=(bench_cudnn_dense test_dense_conv)
+[[ ${MODEL:-0} == 1 ]] && targets+=(bench_model_throughput test_model_tfjs)
+gpu_build_or_stop "$out/build.log" "${targets[@]}" "$@"
+thick=$PWD/.gpu-carry/upscalerjs-esrgan-thick-1.0.0/package/models
 # SETTINGS="A=1 A=0": kernel variants by environment, tests and bench under each.
 for setting in ${SETTINGS:-UPSCALED_DENSE_CONV_DEFAULTS=1}; do
   tag=${setting//[^A-Za-z0-9_]/_}
-  env "$setting" /tmp/b/tests/model_cudnn/test_dense_conv > "$out/test-$tag.txt" 2>&1
+  # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
+  env ${setting//,/ } /tmp/b/tests/model_cudnn/test_dense_conv > "$out/test-$tag.txt" 2>&1
   say "$setting test_dense_conv rc=$?: $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/test-$tag.txt" | tr '\n' ' ')"
   grep -E "Failure|against|changed" "$out/test-$tag.txt" | head -20 | tee -a "$log"
-  for cfg in "1 1280x720" "4 640x360"; do
-    set -- $cfg
-    env "$setting" timeout 240 /tmp/b/bench/bench_cudnn_dense --nhwc-only --batch "$1" --sizes "$2" --iterations 10 \
+  for cfg in ${DENSE_SIZES:-1:1280x720 4:640x360}; do
+    set -- ${cfg/:/ }
+    # shellcheck disable=SC2086 # as above
+    env ${setting//,/ } timeout 240 /tmp/b/bench/bench_cudnn_dense --nhwc-only --batch "$1" --sizes "$2" --iterations 10 \
       > "$out/dense-$tag-b$1-$2.txt" 2>&1
     say "$setting bench_cudnn_dense batch $1 $2 rc=$?"
     grep -E "own|split-convs|^convs|check" "$out/dense-$tag-b$1-$2.txt" | tee -a "$log"
   done
+  [[ ${MODEL:-0} == 1 ]] || continue
+  for cfg in "4 640x360" "1 1280x720"; do
+    set -- $cfg
+    # shellcheck disable=SC2086 # as above
+    env ${setting//,/ } timeout 60 /tmp/b/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda \
+      --precision fp16 --batch "$1" --sizes "$2" --warmup 3 --iterations 10 2>&1 | grep -m1 -E "^$2" |
+      sed "s/^/model only $setting batch $1: /" | tee -a "$log"
+  done
+  (export UPSCALED_TEST_MODELS_DIR=$PWD/.gpu-carry; cd /tmp/b && env ${setting//,/ } ctest -j4 --timeout 200 \
+    --output-on-failure -R "FusedExecutor|PublishedOutput" > "$out/ctest-$tag.log" 2>&1)
+  say "$setting ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest-$tag.log")"
+  grep -E "\*\*\*Failed|\(Failed\)|Timeout" "$out/ctest-$tag.log" | head -20 | tee -a "$log"
+  grep -E " vs eager|dB" /tmp/b/Testing/Temporary/LastTest.log | grep -iv "skip" | cut -c1-160 | head -12 >> "$log"
 done
-if [[ ${NCU:-0} == 1 ]]; then
+if [[ ${NCU:-0} == 1 ]]; then  # NCU_ENV="A=1 A=0": one profile per setting
   ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
-  env ${NCU_ENV:-UPSCALED_DENSE_CONV_DEFAULTS=1} timeout 240 "$ncu_bin" -k regex:dense_conv_(wgmma_)?kernel -c 3 --section SpeedOfLight --section Occupancy \
-    --section LaunchStats --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
-    /tmp/b/bench/bench_cudnn_dense --nhwc-only --sizes 1280x720 --iterations 1 > "$out/ncu.txt" 2>&1
-  say "ncu rc=$?"
-  grep -E "dense_conv_|Duration|Registers|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|Memory Throughput|Issue Slots Busy|Stall|Shared Memory|Executed Ipc|Mem Busy|Max Bandwidth|Mem Pipes Busy" \
-    "$out/ncu.txt" | head -60 | tee -a "$log"
+  for setting in ${NCU_ENV:-UPSCALED_DENSE_CONV_DEFAULTS=1}; do
+    tag=${setting//[^A-Za-z0-9_]/_}
+    # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
+    env ${setting//,/ } timeout 240 "$ncu_bin" -k "regex:dense_conv_(wgmma_|stacked_)?kernel" -c 3 --section SpeedOfLight \
+      --section Occupancy --section LaunchStats --section WarpStateStats --section ComputeWorkloadAnalysis \
+      --section MemoryWorkloadAnalysis /tmp/b/bench/bench_cudnn_dense --nhwc-only --sizes 1280x720 --iterations 1 \
+      > "$out/ncu-$tag.txt" 2>&1
+    say "ncu $setting rc=$?"
+    grep -E "dense_conv_|Duration|Registers|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|Memory Throughput|Issue Slots Busy|Stall|Shared Memory|Executed Ipc|Mem Busy|Max Bandwidth|Mem Pipes Busy" \
+      "$out/ncu-$tag.txt" | head -60 | tee -a "$log"
+  done
 fi
 say "done"
