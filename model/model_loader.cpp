@@ -9,6 +9,8 @@
 #include "model/network_loader.h"
 #endif
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 
@@ -73,7 +75,13 @@ bool executor_expected(const ModelRequest& request) {
   if (request.precision != "auto" && request.precision != "fp16") return false;
   std::error_code ec;
   const std::filesystem::path path = request.name;
-  if (std::filesystem::exists(path, ec)) return std::filesystem::is_directory(path, ec) || path.extension() == ".json";
+  if (std::filesystem::exists(path, ec)) {
+    // As the loader does, the extension is compared without case (MODEL.JSON is a TF.js model).
+    std::string extension = path.extension().string();
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return std::filesystem::is_directory(path, ec) || extension == ".json";
+  }
   try {
     const Registry registry = load_registry();
     const std::string name = names_default_model(request.name) ? registry.default_model : request.name;

@@ -14,12 +14,12 @@
 // Contract: asynchronous on `stream` (enqueue only); every pointer is device memory owned by
 // the caller, valid until the work is done. Views: pixel p of image n at row y, column x is
 // base + ((n * h + y) * w + x) * stride. Input: `in_channels` a multiple of 32, stride a multiple
-// of 8, base 16-byte aligned. Output and z: stride and base of even elements (4-byte aligned
-// pairs); `out_channels` 32 or 64. Padding 1 with zeros. Weights in the order pack_dense_conv_weights
-// gives. Throws std::invalid_argument for views it cannot take, upscaled::Error(device) with
-// CUDA's text for launch errors. z may alias out (each element read before it is written, by
-// the same thread); the channels read must not be written (a prefix of a buffer in and a later
-// slice of the same buffer out, as the executor does, is fine).
+// of 8, base 16-byte aligned, w * stride under 2^29. Output and z: stride and base of even
+// elements (4-byte aligned pairs); `out_channels` 32 or 64. Padding 1 with zeros. Weights in the
+// order pack_dense_conv_weights gives. Throws std::invalid_argument for views it cannot take,
+// upscaled::Error(device) with CUDA's text for launch errors. z may alias out (each element read
+// before it is written, by the same thread); the channels read must not be written (a prefix of a
+// buffer in and a later slice of the same buffer out, as the executor does, is fine).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -29,12 +29,10 @@
 
 namespace upscaled::model::cudnn {
 
-// Which kernel runs: `automatic` takes the stacked kernel where dense_conv_uses_stacked says so,
-// else the wgmma kernel where dense_conv_uses_wgmma says so, else the mma.sync one; the tests and
-// benchmarks name one (wgmma and stacked throw std::invalid_argument where they are not
-// available). `stacked` is the wgmma kernel with a tap row's three columns in one product
-// (dense_conv_stacked_cuda.cu).
-enum class DenseConvKernel { automatic, mma, wgmma, stacked };
+// Which kernel runs: `automatic` takes the wgmma kernel where dense_conv_uses_wgmma says so,
+// else the mma.sync one; the tests and benchmarks name one (the wgmma one throws
+// std::invalid_argument where it is not available).
+enum class DenseConvKernel { automatic, mma, wgmma };
 
 struct DenseConvArgs {
   const void* in = nullptr;  // float16
@@ -49,8 +47,6 @@ struct DenseConvArgs {
   bool relu = false;
   int n = 0, h = 0, w = 0;
   DenseConvKernel kernel = DenseConvKernel::automatic;
-  int rows = 0;    // the stacked kernel's output rows per tile (2 or 4 for 32 outputs, 1 or 2 for 64); 0: its default
-  int stages = 0;  // the stacked kernel's copy stages (2, 3; 4 for 2 rows of 32); 0: its default
 };
 
 void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream);
@@ -66,10 +62,6 @@ bool dense_conv_wgmma_available();
 // Whether `automatic` picks it for `out_channels`: available, and not turned off with
 // UPSCALED_DENSE_CONV_WGMMA=0 (read once per process).
 bool dense_conv_uses_wgmma(int out_channels);
-// Whether `automatic` picks the stacked kernel for `out_channels`: available, and named by
-// UPSCALED_DENSE_CONV_STACKED=32|64|all (read once per process; tile rows from
-// UPSCALED_DENSE_CONV_STACKED_ROWS).
-bool dense_conv_uses_stacked(int out_channels);
 
 // OHWI float16 weights (as uint16 bits: [out][3][3][in]) into the kernel's order: for each block
 // of 32 input channels, for each of the 9 taps, for each output channel, 32 input channels.

@@ -1,7 +1,6 @@
 // run_dense_conv (contract in dense_conv.h): an implicit-GEMM 3x3 convolution on the tensor cores.
 // This file holds the mma.sync kernel, which runs on every architecture, and the dispatch: on
-// compute capability 9.0 the wgmma kernel (dense_conv_wgmma_cuda.cu) or the stacked one
-// (dense_conv_stacked_cuda.cu) runs instead.
+// compute capability 9.0 the wgmma kernel (dense_conv_wgmma_cuda.cu) runs instead.
 //
 // A block of 4 warps owns an output tile of 16 columns by TH rows of one image; a warp owns WM
 // rows of it (each row one m16 tile of the mma) and every output channel. The reduction runs
@@ -130,21 +129,17 @@ __global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(DenseConvParams
   }
 
   const int g = lane >> 2, pair = 2 * (lane & 3);
+  std::int64_t pixel[WM][2];
 #pragma unroll
   for (int i = 0; i < WM; ++i) {
     const int y = y0 + wm * WM + i;
-    if (y >= p.h) continue;
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int x = x0 + g + half * 8;
-      if (x >= p.w) continue;
-      const std::int64_t pixel = (static_cast<std::int64_t>(n) * p.h + y) * p.w + x;
-#pragma unroll
-      for (int j = 0; j < NT; ++j) {
-        store_pair(p, pixel, j * 8 + pair, acc[i][j][2 * half], acc[i][j][2 * half + 1]);
-      }
+      pixel[i][half] = y < p.h && x < p.w ? (static_cast<std::int64_t>(n) * p.h + y) * p.w + x : -1;
     }
   }
+  store_outputs<WM, NT>(p, pixel, pair, [&](int i, int h, int j, int c) { return acc[i][j][2 * h + c]; });
 }
 
 // The packed order (dense_conv.h): packed element i is OHWI element packed_source(i), for the
@@ -227,16 +222,6 @@ void launch(const DenseConvParams& p, cudaStream_t stream) {
 }
 
 #ifdef UPSCALED_DENSE_CONV_WGMMA
-// UPSCALED_DENSE_CONV_FLOW=1: the wgmma kernels keep one block of channels' products in flight
-// into the next instead of draining them (read once per process).
-bool dense_conv_flow() {
-  static const bool on = [] {
-    const char* v = std::getenv("UPSCALED_DENSE_CONV_FLOW");
-    return v && std::string(v) == "1";
-  }();
-  return on;
-}
-
 void check_wgmma(cudaError_t err, const char* what) {
   if (err != cudaSuccess)
     throw Error(ErrorCode::device,
@@ -269,43 +254,10 @@ cudaError_t prepare_wgmma() {
 
 void launch_wgmma(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
   check_wgmma(prepare_wgmma(), "set-up");
-  launch_wgmma_kernel(p, out_channels, dense_conv_flow(), stream);
-  check_wgmma(cudaGetLastError(), "launch");
-}
-
-cudaError_t prepare_stacked() {
-  static PerDevice prepared;
-  return prepared.get([](int, bool&) { return prepare_stacked_kernel(); });
-}
-
-void launch_stacked(const DenseConvParams& p, int out_channels, int rows, int stages, cudaStream_t stream) {
-  check_wgmma(prepare_stacked(), "set-up");
-  launch_stacked_kernel(p, out_channels, rows, stages, stream);
+  launch_wgmma_kernel(p, out_channels, stream);
   check_wgmma(cudaGetLastError(), "launch");
 }
 #endif
-
-// UPSCALED_DENSE_CONV_STACKED: which output widths `automatic` runs on the stacked kernel
-// ("32", "64", "all"; unset or "0": none), UPSCALED_DENSE_CONV_STACKED_ROWS its tile rows and
-// UPSCALED_DENSE_CONV_STACKED_STAGES its copy stages.
-struct StackedSetting {
-  bool growth = false, wide = false;
-  int rows = 0, stages = 0;
-};
-
-const StackedSetting& stacked_setting() {
-  static const StackedSetting s = [] {
-    StackedSetting v;
-    const char* e = std::getenv("UPSCALED_DENSE_CONV_STACKED");
-    const std::string which = e ? e : "";
-    v.growth = which == "32" || which == "all";
-    v.wide = which == "64" || which == "all";
-    if (const char* r = std::getenv("UPSCALED_DENSE_CONV_STACKED_ROWS")) v.rows = std::atoi(r);
-    if (const char* r = std::getenv("UPSCALED_DENSE_CONV_STACKED_STAGES")) v.stages = std::atoi(r);
-    return v;
-  }();
-  return s;
-}
 
 bool wgmma_turned_off() {
   static const bool off = [] {
@@ -324,11 +276,13 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
                       a.out_stride % 2 == 0 && aligned(a.out, 4);
   const bool z_ok = !a.z || (a.z_stride >= a.out_channels && a.z_stride % 2 == 0 && aligned(a.z, 4));
   const bool rest_ok = a.weights && aligned(a.weights, 16) && (!a.bias || aligned(a.bias, 4)) && a.n > 0 && a.h > 0 &&
-                       a.w > 0 && static_cast<std::int64_t>(a.n) * a.h * a.w * a.in_stride < (std::int64_t{1} << 40);
+                       a.w > 0 && static_cast<std::int64_t>(a.n) * a.h * a.w * a.in_stride < (std::int64_t{1} << 40) &&
+                       // the wgmma kernel's copy offsets within a tile's window rows are 32-bit
+                       static_cast<std::int64_t>(a.w) * a.in_stride * 8 < (std::int64_t{1} << 32);
   if (!in_ok || !out_ok || !z_ok || !rest_ok)
     throw std::invalid_argument(
         "run_dense_conv: unsupported view (input channels a multiple of 32 with stride a "
-        "multiple of 8 and 16-byte base, 32 or 64 output channels, even strides)");
+        "multiple of 8 and 16-byte base, 32 or 64 output channels, even strides, rows under 2^29 values)");
   DenseConvParams p{static_cast<const __half*>(a.in),
                     static_cast<__half*>(a.out),
                     static_cast<const __half*>(a.weights),
@@ -344,20 +298,8 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
                     a.n,
                     a.h,
                     a.w};
-  const bool automatic = a.kernel == DenseConvKernel::automatic;
-  if (a.kernel == DenseConvKernel::stacked || (automatic && dense_conv_uses_stacked(a.out_channels))) {
-    if (!dense_conv_wgmma_available())
-      throw std::invalid_argument(
-          "run_dense_conv: the stacked kernel needs a compute capability 9.0 device and a build with sm_90a");
-#ifdef UPSCALED_DENSE_CONV_WGMMA
-    const StackedSetting& s = stacked_setting();
-    const int rows = a.rows > 0 ? a.rows : s.rows > 0 ? s.rows : (a.out_channels == 32 ? 4 : 2);
-    const int stages = a.stages > 0 ? a.stages : s.stages > 0 ? s.stages : 2;
-    launch_stacked(p, a.out_channels, rows, stages, stream);
-#endif
-    return;
-  }
-  const bool wgmma = a.kernel == DenseConvKernel::wgmma || (automatic && dense_conv_uses_wgmma(a.out_channels));
+  const bool wgmma = a.kernel == DenseConvKernel::wgmma ||
+                     (a.kernel == DenseConvKernel::automatic && dense_conv_uses_wgmma(a.out_channels));
   if (wgmma) {
     if (!dense_conv_wgmma_available())
       throw std::invalid_argument(
@@ -384,22 +326,13 @@ bool dense_conv_uses_wgmma(int out_channels) {
   return (out_channels == 32 || out_channels == 64) && !wgmma_turned_off() && dense_conv_wgmma_available();
 }
 
-bool dense_conv_uses_stacked(int out_channels) {
-  const StackedSetting& s = stacked_setting();
-  return ((out_channels == 32 && s.growth) || (out_channels == 64 && s.wide)) && !wgmma_turned_off() &&
-         dense_conv_wgmma_available();
-}
-
 void load_dense_conv() {
   cudaError_t err = prepare<Growth>();
   if (err == cudaSuccess) err = prepare<Wide>();
   if (err != cudaSuccess)
     throw Error(ErrorCode::device, std::string("CUDA dense convolution load: ") + cudaGetErrorString(err));
 #ifdef UPSCALED_DENSE_CONV_WGMMA
-  if (dense_conv_wgmma_available()) {
-    check_wgmma(prepare_wgmma(), "load");
-    check_wgmma(prepare_stacked(), "load");
-  }
+  if (dense_conv_wgmma_available()) check_wgmma(prepare_wgmma(), "load");
 #endif
 }
 

@@ -64,38 +64,53 @@ __device__ __forceinline__ void mma(float (&c)[4], const unsigned (&a)[4], unsig
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// The epilogue of both kernels for one pixel's channel pair (co, co + 1) with accumulators v0,
-// v1: bias, alpha, the scaled residual, ReLU, one 4-byte store. In place is allowed (z may be
-// out): each pair is read before it is written, by the same thread.
-__device__ __forceinline__ void store_pair(const DenseConvParams& p, std::int64_t pixel, int co, float v0, float v1) {
-  if (p.bias) {
-    const float2 bb = __half22float2(*reinterpret_cast<const __half2*>(p.bias + co));
-    v0 += bb.x;
-    v1 += bb.y;
-  }
-  v0 *= p.alpha;
-  v1 *= p.alpha;
-  if (p.z) {
-    const float2 zz = __half22float2(*reinterpret_cast<const __half2*>(p.z + pixel * p.z_stride + co));
-    v0 += p.beta * zz.x;
-    v1 += p.beta * zz.y;
-  }
-  if (p.relu) {
-    v0 = fmaxf(v0, 0.0f);
-    v1 = fmaxf(v1, 0.0f);
-  }
-  *reinterpret_cast<__half2*>(p.out + pixel * p.out_stride + co) = __floats2half2_rn(v0, v1);
+// The epilogue of both kernels for a thread's ROWS x 2 pixels (pixel[i][h], negative where outside
+// the image) and PAIRS channel pairs (pair + 8 j, pair + 8 j + 1; `value(i, h, j, c)` the
+// accumulator of channel pair + 8 j + c): bias, alpha, the scaled residual, ReLU, one 4-byte store
+// per pair. Every bias and residual value is loaded before the first store: the output may alias
+// z (in place: each element is read before it is written, by the same thread) and, as far as the
+// compiler knows, the bias, so with loads and stores interleaved the compiler reloads the bias
+// after every store (192 global loads in the wgmma kernels' PTX, 76 this way) and each load waits
+// for the store before it.
+template <int ROWS, int PAIRS, class Value>
+__device__ __forceinline__ void store_outputs(const DenseConvParams& p, const std::int64_t (&pixel)[ROWS][2], int pair,
+                                              Value value) {
+  float2 bias[PAIRS];
+#pragma unroll
+  for (int j = 0; j < PAIRS; ++j)
+    bias[j] = p.bias ? __half22float2(*reinterpret_cast<const __half2*>(p.bias + j * 8 + pair)) : float2{0.0f, 0.0f};
+  float2 z[ROWS][2][PAIRS];
+#pragma unroll
+  for (int i = 0; i < ROWS; ++i)
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int j = 0; j < PAIRS; ++j) {
+        z[i][h][j] = float2{0.0f, 0.0f};
+        if (p.z && pixel[i][h] >= 0)
+          z[i][h][j] = __half22float2(*reinterpret_cast<const __half2*>(p.z + pixel[i][h] * p.z_stride + j * 8 + pair));
+      }
+#pragma unroll
+  for (int i = 0; i < ROWS; ++i)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      if (pixel[i][h] < 0) continue;
+#pragma unroll
+      for (int j = 0; j < PAIRS; ++j) {
+        float v0 = (value(i, h, j, 0) + bias[j].x) * p.alpha + p.beta * z[i][h][j].x;
+        float v1 = (value(i, h, j, 1) + bias[j].y) * p.alpha + p.beta * z[i][h][j].y;
+        if (p.relu) {
+          v0 = fmaxf(v0, 0.0f);
+          v1 = fmaxf(v1, 0.0f);
+        }
+        *reinterpret_cast<__half2*>(p.out + pixel[i][h] * p.out_stride + j * 8 + pair) = __floats2half2_rn(v0, v1);
+      }
+    }
 }
 
 // The wgmma kernels for 32 and 64 output channels (dense_conv_wgmma_cuda.cu), built where the
 // CUDA compiler has sm_90a; the caller checks the device is compute capability 9.0.
 cudaError_t prepare_wgmma_kernel();  // their shared-memory allowance on the current device
-// flow: the products of one block of input channels stay in flight into the next (no drain).
-void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool flow, cudaStream_t stream);
-// The same for the stacked kernels (dense_conv_stacked_cuda.cu): `rows` output rows per tile,
-// 2 or 4 for 32 output channels, 1 or 2 for 64, and `stages` copies of blocks of 32 input channels
-// in shared memory, 2 or 3 (4 also for 2 rows of 32); other values take the nearest.
-cudaError_t prepare_stacked_kernel();
-void launch_stacked_kernel(const DenseConvParams& p, int out_channels, int rows, int stages, cudaStream_t stream);
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, cudaStream_t stream);
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail

@@ -6,7 +6,11 @@
 // H200's 989, latency-bound at 2 blocks per SM. wgmma runs a 64x32x16 product per instruction,
 // asynchronously, with B (the weights) read by the tensor cores straight from shared memory.
 // Measured (docs/network-speed.md): 2-6% faster per growth convolution, 17% for 64 outputs,
-// about 2% on the network; the per-block copy and drain, not the instructions, now bound it.
+// about 2% on the network at first. The profile then showed warps waiting mostly on integer
+// arithmetic and loads, not on the products: with each copy's source and destination worked out
+// once per tile instead of once per block of channels (and the epilogue's loads ahead of its
+// stores), each block of channels costs 0.029 ms instead of 0.041 at 1280x720 (12% on the network;
+// nineteenth session).
 //
 // A block (one warpgroup, 4 warps) owns ROWS output rows of 64 columns of one image (4 rows for
 // 32 output channels, 2 for 64). The reduction runs over blocks of 32 input channels; for each,
@@ -16,10 +20,9 @@
 // and serves every output row that reads that window row (ky = 0, 1, 2): per tap column kx and
 // channel half kk, ROWS + 2 window rows are loaded for 3 x ROWS wgmmas. A registers are
 // double-buffered across those groups, so the next group's loads overlap the wgmmas in flight.
-// The epilogue is the mma.sync kernel's (store_pair in dense_conv_device.cuh): bias, alpha,
+// The epilogue is the mma.sync kernel's (store_outputs in dense_conv_device.cuh): bias, alpha,
 // scaled residual, ReLU, channel pairs stored into the output slice.
 #include "model/cudnn/dense_conv_device.cuh"
-#include "model/cudnn/wgmma.cuh"
 
 namespace upscaled::model::cudnn::dense_conv_detail {
 namespace {
@@ -44,15 +47,65 @@ struct Shape {
 using Growth = Shape<32, 4>;
 using Wide = Shape<64, 2>;
 
-// CHUNKS > 0 (the input's blocks of 32 channels, known at compile time): the products of one
-// block of channels stay in flight while the next block's begin (its copy is issued once the
-// previous block's products are done) instead of draining at the end of every block. The loop
-// over blocks is then unrolled: ptxas serialises every wgmma of a loop whose products are in
-// flight across its back edge (C7513).
-template <class S, int CHUNKS>
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define UPSCALED_WGMMA_BODY 1
+#endif
+
+#ifdef UPSCALED_WGMMA_BODY
+// B operand: COUT rows (output channels) of 16 input channels at `addr`, rows 64 bytes apart in
+// 8-row groups 512 bytes apart (stride byte offset), 64-byte swizzle (layout 2 in bits 62-63); the
+// leading byte offset is unused for K-major swizzled layouts (1 by convention).
+__device__ __forceinline__ std::uint64_t weight_descriptor(unsigned addr) {
+  return static_cast<std::uint64_t>((addr & 0x3FFFF) >> 4) | (std::uint64_t{1} << 16) |
+         (std::uint64_t{512 >> 4} << 32) | (std::uint64_t{2} << 62);
+}
+
+__device__ __forceinline__ void wgmma_fence() {
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+}
+
+__device__ __forceinline__ void wgmma_commit() {
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+
+template <int N>
+__device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+
+// Keeps the compiler from reading or moving an accumulator across a wgmma wait.
+__device__ __forceinline__ void pin(float& x) {
+  asm volatile("" : "+f"(x)::"memory");
+}
+
+// d += A (64 x 16, this warp's 16 rows in registers, mma.sync's A fragment) * B (16 x N).
+__device__ __forceinline__ void wgmma_k16(float (&d)[16], const unsigned (&a)[4], std::uint64_t b) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %21, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
+      "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, {%16,%17,%18,%19}, %20, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
+}
+
+__device__ __forceinline__ void wgmma_k16(float (&d)[32], const unsigned (&a)[4], std::uint64_t b) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+      "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%"
+      "28,%29,%30,%31}, {%32,%33,%34,%35}, %36, p, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
+        "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
+        "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
+}
+#endif
+
+template <class S>
 __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
 #ifdef UPSCALED_WGMMA_BODY
-  constexpr bool FLOW = CHUNKS > 0;
   constexpr int kRows = S::ROWS, kCout = S::COUT, kWinRows = S::kWinRows, kWinPixels = S::kWinPixels;
   constexpr int kWinBytes = S::kWinBytes, kStageBytes = S::kStageBytes, kAcc = S::kAcc;
   extern __shared__ __align__(1024) unsigned char smem[];
@@ -64,26 +117,41 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
   const int y0 = (b % tiles_y) * kRows;
   const int n = b / tiles_y;
   const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
-  const int chunks = FLOW ? CHUNKS : p.in_channels / kChunk;
+  const int chunks = p.in_channels / kChunk;
 
+  // A thread copies the same window pixels and weight rows for every block of channels, only the
+  // channel offset changes, so the copies' offsets are worked out once per tile: thread t copies
+  // 16-byte unit t % 4 of rows t / 4 + 32 k, whose swizzled place is the same in every 32 rows.
+  constexpr int kWinCopies = (kWinPixels * 4 + kThreads - 1) / kThreads;
+  constexpr int kWeightCopies = 9 * kCout * 4 / kThreads;
+  static_assert(9 * kCout * 4 % kThreads == 0, "every thread copies as many weight rows");
+  const int first_row = tid >> 2, unit = tid & 3;
+  const unsigned dst0 = swizzled(first_row, unit);
+  const int y_top = y0 > 0 ? y0 - 1 : 0;  // the window's first row inside the image
+  const __half* tile_in = p.in + (static_cast<std::int64_t>(n) * p.h + y_top) * p.w * p.in_stride + unit * 8;
+  unsigned src_off[kWinCopies];  // element offsets from tile_in; ~0u: padding, copied as zeros
+#pragma unroll
+  for (int k = 0; k < kWinCopies; ++k) {
+    const int px = first_row + k * (kThreads / 4);
+    const int wy = px / kWinW, wx = px - wy * kWinW;
+    const int y = y0 - 1 + wy, x = x0 - 1 + wx;
+    const bool inside = y >= 0 && y < p.h && x >= 0 && x < p.w;
+    src_off[k] = inside ? static_cast<unsigned>((y - y_top) * p.w + x) * static_cast<unsigned>(p.in_stride) : ~0u;
+  }
   auto load = [&](int q, int stage) {
     const unsigned window = base + static_cast<unsigned>(stage * kStageBytes);
-    for (int i = tid; i < kWinPixels * 4; i += kThreads) {
-      const int px = i >> 2, unit = i & 3;
-      const int wy = px / kWinW, wx = px - wy * kWinW;
-      const int y = y0 - 1 + wy, x = x0 - 1 + wx;
-      const bool inside = y >= 0 && y < p.h && x >= 0 && x < p.w;
-      const __half* src =
-          inside ? p.in + ((static_cast<std::int64_t>(n) * p.h + y) * p.w + x) * p.in_stride + q * kChunk + unit * 8
-                 : p.in;
-      copy16(window + swizzled(px, unit), src, inside);
+    const __half* in_q = tile_in + q * kChunk;
+#pragma unroll
+    for (int k = 0; k < kWinCopies; ++k) {
+      if (k == kWinCopies - 1 && first_row + k * (kThreads / 4) >= kWinPixels) break;
+      const bool inside = src_off[k] != ~0u;
+      copy16(window + dst0 + static_cast<unsigned>(k * kThreads * 16), inside ? in_q + src_off[k] : p.in, inside);
     }
-    const unsigned weights = window + kWinBytes;
-    const __half* wq = p.weights + static_cast<std::int64_t>(q) * 9 * kCout * kChunk;
-    for (int i = tid; i < 9 * kCout * 4; i += kThreads) {
-      const int row = i >> 2, unit = i & 3;
-      copy16(weights + swizzled(row, unit), wq + row * kChunk + unit * 8, true);
-    }
+    const unsigned weights = window + kWinBytes + dst0;
+    const __half* wq = p.weights + static_cast<std::int64_t>(q) * 9 * kCout * kChunk + tid * 8;
+#pragma unroll
+    for (int k = 0; k < kWeightCopies; ++k)
+      copy16(weights + static_cast<unsigned>(k * kThreads * 16), wq + k * kThreads * 8, true);
   };
 
   float acc[kRows][kAcc];
@@ -94,26 +162,20 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
 
   load(0, 0);
   commit();
-  unsigned a[2][kWinRows][4];
-#pragma unroll(FLOW ? 8 : 1)
   for (int q = 0; q < chunks; ++q) {
-    if constexpr (FLOW) {
-      asm volatile("cp.async.wait_group 0;\n" ::);
-    } else {
-      if (q + 1 < chunks) load(q + 1, (q + 1) & 1);
-      commit();  // an empty group on the last block keeps the wait below uniform
-      wait_all_but_one();
-    }
+    if (q + 1 < chunks) load(q + 1, (q + 1) & 1);
+    commit();  // an empty group on the last block keeps the wait below uniform
+    wait_all_but_one();
     // cp.async wrote through the generic proxy; wgmma reads through the async proxy.
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
     __syncthreads();
     const unsigned window = base + static_cast<unsigned>((q & 1) * kStageBytes);
     const unsigned weights = window + kWinBytes;
+    unsigned a[2][kWinRows][4];
 #pragma unroll
     for (int g = 0; g < 6; ++g) {
       const int kx = g >> 1, kk = g & 1;
-      // Group g - 2 (with FLOW, of the previous block for g < 2), the last reader of this A buffer, is done.
-      if (g >= 2 || FLOW) wgmma_wait<1>();
+      if (g >= 2) wgmma_wait<1>();  // group g - 2, the last reader of this A buffer, is done
 #pragma unroll
       for (int r = 0; r < kWinRows; ++r) {
         const int px = r * kWinW + warp * 16 + (lane & 15) + kx;
@@ -127,39 +189,28 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
           wgmma_k16(acc[i], a[g & 1][i + ky],
                     weight_descriptor(weights + static_cast<unsigned>((ky * 3 + kx) * kCout * 64 + kk * 32)));
       wgmma_commit();
-      if (FLOW && g == 0) {
-        wgmma_wait<1>();  // the previous block's products are done: its stage may be overwritten
-        if (q + 1 < chunks) load(q + 1, (q + 1) & 1);
-        commit();
-      }
     }
-    if constexpr (!FLOW) {
-      wgmma_wait<0>();
-      __syncthreads();  // the next iteration's copy overwrites the stage just read
-    }
+    wgmma_wait<0>();
+    __syncthreads();  // the next iteration's copy overwrites the stage just read
   }
-  if constexpr (FLOW) wgmma_wait<0>();
 #pragma unroll
   for (int i = 0; i < kRows; ++i)
 #pragma unroll
     for (int k = 0; k < kAcc; ++k) pin(acc[i][k]);
 
   const int g = lane >> 2, pair = 2 * (lane & 3);
+  std::int64_t pixel[kRows][2];
 #pragma unroll
   for (int i = 0; i < kRows; ++i) {
     const int y = y0 + i;
-    if (y >= p.h) continue;
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int x = x0 + warp * 16 + g + half * 8;
-      if (x >= p.w) continue;
-      const std::int64_t pixel = (static_cast<std::int64_t>(n) * p.h + y) * p.w + x;
-#pragma unroll
-      for (int j = 0; j < kCout / 8; ++j) {
-        store_pair(p, pixel, j * 8 + pair, acc[i][4 * j + 2 * half], acc[i][4 * j + 2 * half + 1]);
-      }
+      pixel[i][half] = y < p.h && x < p.w ? (static_cast<std::int64_t>(n) * p.h + y) * p.w + x : -1;
     }
   }
+  store_outputs<kRows, kCout / 8>(p, pixel, pair,
+                                  [&](int i, int h, int j, int c) { return acc[i][4 * j + 2 * h + c]; });
 #else
   (void)p;
 #endif
@@ -167,51 +218,27 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
 
 }  // namespace
 
-template <class S, int CHUNKS>
-cudaError_t prepare() {
-  return cudaFuncSetAttribute(dense_conv_wgmma_kernel<S, CHUNKS>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                              S::kSmemBytes);
-}
-
-// The unrolled kernels take 1..kMaxFlowChunks blocks of input channels (the RRDN's 64..192).
-constexpr int kMaxFlowChunks = 6;
-
-template <class S, int C = 0>
-cudaError_t prepare_all() {
-  const cudaError_t err = prepare<S, C>();
-  if constexpr (C < kMaxFlowChunks) {
-    if (err == cudaSuccess) return prepare_all<S, C + 1>();
-  }
+cudaError_t prepare_wgmma_kernel() {
+  cudaError_t err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<Growth>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         Growth::kSmemBytes);
+  if (err == cudaSuccess)
+    err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<Wide>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               Wide::kSmemBytes);
   return err;
 }
 
-cudaError_t prepare_wgmma_kernel() {
-  const cudaError_t err = prepare_all<Growth>();
-  return err == cudaSuccess ? prepare_all<Wide>() : err;
-}
-
-// Launches the kernel for `chunks` blocks of channels (0: the loop that reads the count).
-template <class S, int C = 0>
-void launch_chunks(const DenseConvParams& p, int chunks, unsigned grid, cudaStream_t stream) {
-  if constexpr (C < kMaxFlowChunks) {
-    if (chunks != C) return launch_chunks<S, C + 1>(p, chunks, grid, stream);
-  }
-  dense_conv_wgmma_kernel<S, C><<<grid, kThreads, S::kSmemBytes, stream>>>(p);
-}
-
 template <class S>
-void launch(const DenseConvParams& p, bool flow, cudaStream_t stream) {
+void launch(const DenseConvParams& p, cudaStream_t stream) {
   const std::int64_t blocks =
       static_cast<std::int64_t>(p.n) * ((p.h + S::ROWS - 1) / S::ROWS) * ((p.w + kTileW - 1) / kTileW);
-  const int chunks = p.in_channels / kChunk;
-  launch_chunks<S>(p, flow && chunks <= kMaxFlowChunks ? chunks : 0, static_cast<unsigned>(blocks), stream);
+  dense_conv_wgmma_kernel<S><<<static_cast<unsigned>(blocks), kThreads, S::kSmemBytes, stream>>>(p);
 }
 
-void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool flow, cudaStream_t stream) {
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
   if (out_channels == 32)
-    launch<Growth>(p, flow, stream);
+    launch<Growth>(p, stream);
   else
-    launch<Wide>(p, flow, stream);
+    launch<Wide>(p, stream);
 }
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail

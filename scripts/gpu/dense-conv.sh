@@ -8,9 +8,10 @@
 #   scripts/gpu/dense-conv.sh [extra build targets]
 #   env: SETTINGS="A=1 A=0,B=2" (one process per setting; commas join several variables),
 #        DENSE_SIZES="1:1280x720 4:640x360" (batch:size, the default) for bench_cudnn_dense,
-#        NCU=1 with NCU_ENV="A=1" for the profile, MODEL=1: also the product's model only (thick
-#        x4 fp16, 640x360 batch 4 and 1280x720 batch 1) and the executor's GPU tests under each
-#        setting (builds the product: libtorch from the kit).
+#        NCU=1 with NCU_ENV="A=1 A=0" for one profile per setting (NCU_ARGS: more ncu
+#        arguments, e.g. --metrics), MODEL=1: also the product's model only (thick x4 fp16,
+#        640x360 batch 4 and 1280x720 batch 1) and the executor's GPU tests (FusedExecutor,
+#        PublishedOutput) under each setting (builds the product: libtorch from the kit).
 set -uo pipefail
 source scripts/gpu/summary.sh
 source scripts/gpu/lib.sh
@@ -55,11 +56,11 @@ if [[ ${NCU:-0} == 1 ]]; then  # NCU_ENV="A=1 A=0": one profile per setting
     # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
     env ${setting//,/ } timeout 240 "$ncu_bin" -k "regex:dense_conv_(wgmma_|stacked_)?kernel" -c 3 --section SpeedOfLight \
       --section Occupancy --section LaunchStats --section WarpStateStats --section ComputeWorkloadAnalysis \
-      --section MemoryWorkloadAnalysis /tmp/b/bench/bench_cudnn_dense --nhwc-only --sizes 1280x720 --iterations 1 \
+      --section MemoryWorkloadAnalysis ${NCU_ARGS:-} /tmp/b/bench/bench_cudnn_dense --nhwc-only --sizes 1280x720 --iterations 1 \
       > "$out/ncu-$tag.txt" 2>&1
     say "ncu $setting rc=$?"
-    grep -E "dense_conv_|Duration|Registers|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|Memory Throughput|Issue Slots Busy|Stall|Shared Memory|Executed Ipc|Mem Busy|Max Bandwidth|Mem Pipes Busy" \
-      "$out/ncu-$tag.txt" | head -60 | tee -a "$log"
+    grep -E "dense_conv_|Duration|Registers|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|Memory Throughput|Issue Slots Busy|Stall|Shared Memory|Executed Ipc|Mem Busy|Max Bandwidth|Mem Pipes Busy|stalled" \
+      "$out/ncu-$tag.txt" | head -90 | tee -a "$log"
   done
 fi
 say "done"

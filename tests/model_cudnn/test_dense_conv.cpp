@@ -50,19 +50,8 @@ struct Case {
   bool bias, residual, in_place, relu;
 };
 
-const char* kernel_name(model::cudnn::DenseConvKernel kernel) {
-  switch (kernel) {
-    case model::cudnn::DenseConvKernel::wgmma:
-      return "wgmma ";
-    case model::cudnn::DenseConvKernel::stacked:
-      return "stacked ";
-    default:
-      return "mma.sync ";
-  }
-}
-
-void run_case(const Case& c, model::cudnn::DenseConvKernel kernel, int rows = 0, int stages = 0) {
-  SCOPED_TRACE(::testing::Message() << kernel_name(kernel) << "rows " << rows << " stages " << stages << " " << c.n
+void run_case(const Case& c, model::cudnn::DenseConvKernel kernel) {
+  SCOPED_TRACE(::testing::Message() << (kernel == model::cudnn::DenseConvKernel::wgmma ? "wgmma " : "mma.sync ") << c.n
                                     << "x" << c.h << "x" << c.w << " " << c.cin << " (stride " << c.in_stride << ") -> "
                                     << c.cout << " (stride " << c.out_stride << " at " << c.out_offset << "), bias "
                                     << c.bias << " residual " << c.residual << " in place " << c.in_place << " relu "
@@ -107,8 +96,6 @@ void run_case(const Case& c, model::cudnn::DenseConvKernel kernel, int rows = 0,
   a.h = c.h;
   a.w = c.w;
   a.kernel = kernel;
-  a.rows = rows;
-  a.stages = stages;
   const kernels::CudaStream stream;
   model::cudnn::run_dense_conv(a, stream.get());
   kernels::cuda_check(cudaStreamSynchronize(stream.get()), "sync");
@@ -168,7 +155,7 @@ TEST(DenseConv, PackingOrdersByInputBlockTapAndOutputChannel) {
   EXPECT_THROW(model::cudnn::pack_dense_conv_weights(ohwi, cout, 48), std::invalid_argument);
 }
 
-// Every kernel takes every case. The wgmma kernel's tiles are 64 columns by 4 rows (32 outputs)
+// Both kernels take every case. The wgmma kernel's tiles are 64 columns by 4 rows (32 outputs)
 // or 2 rows (64 outputs): sizes below, at and across those edges.
 const Case kCases[] = {
     {1, 1, 1, 32, 32, 32, 32, 0, false, false, false, false},    // one pixel: every tap but the centre is padding
@@ -180,12 +167,12 @@ const Case kCases[] = {
     {1, 9, 16, 192, 192, 64, 200, 8, true, true, false, false},  // a fusion convolution with its residual
     {2, 5, 23, 96, 104, 64, 64, 0, true, true, true, true},      // residual read from the output itself
     {1, 7, 129, 192, 192, 64, 64, 0, true, true, false, false},
-    // The stacked kernel's tiles are 62 columns: at and across that edge, and two tiles.
+    // Widths just below and above one and two 64-column tiles.
     {1, 5, 62, 64, 192, 32, 192, 64, true, false, false, true},
     {1, 6, 63, 96, 96, 32, 40, 4, true, true, false, true},
     {2, 3, 125, 32, 40, 64, 72, 8, true, true, true, false},
     {1, 4, 124, 128, 128, 64, 64, 0, false, false, false, true},
-    // More than 6 blocks of 32 input channels: the wgmma kernel's loop that reads the count.
+    // 7 blocks of 32 input channels, more than any RRDN convolution reads.
     {1, 6, 70, 224, 232, 32, 40, 8, true, true, false, true},
 };
 
@@ -199,15 +186,6 @@ TEST(DenseConvCuda, WgmmaMatchesHostOnSlicesOfWiderBuffers) {
   if (!model::cudnn::dense_conv_wgmma_available())
     GTEST_SKIP() << "the wgmma kernel needs a compute capability 9.0 GPU and a build with sm_90a";
   for (const Case& c : kCases) run_case(c, model::cudnn::DenseConvKernel::wgmma);
-}
-
-TEST(DenseConvCuda, StackedMatchesHostOnSlicesOfWiderBuffers) {
-  if (!kernels::cuda_usable()) GTEST_SKIP() << "CUDA not usable: " << kernels::cuda_status();
-  if (!model::cudnn::dense_conv_wgmma_available())
-    GTEST_SKIP() << "the stacked kernel needs a compute capability 9.0 GPU and a build with sm_90a";
-  for (const int rows : {1, 2, 4})  // 32 outputs take 2 or 4 rows, 64 outputs 1 or 2
-    for (const int stages : {2, 3, 4})
-      for (const Case& c : kCases) run_case(c, model::cudnn::DenseConvKernel::stacked, rows, stages);
 }
 
 // The views are checked before anything reaches CUDA, so this runs without a GPU (the
@@ -229,6 +207,9 @@ TEST(DenseConv, RejectsViewsItCannotTake) {
   EXPECT_THROW(model::cudnn::run_dense_conv(a, nullptr), std::invalid_argument);
   a.in = storage;
   a.in_stride = 36;  // not a multiple of 8
+  EXPECT_THROW(model::cudnn::run_dense_conv(a, nullptr), std::invalid_argument);
+  a.in_stride = 32;
+  a.w = 1 << 24;  // a row of 2^29 values: the copy offsets within a tile's window would not fit 32 bits
   EXPECT_THROW(model::cudnn::run_dense_conv(a, nullptr), std::invalid_argument);
 }
 

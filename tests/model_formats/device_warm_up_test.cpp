@@ -92,6 +92,8 @@ TEST_F(DeviceWarmUpTest, ExpectsTheExecutorOnlyForTfjsModelsAtHalfPrecision) {
   std::ofstream(dir + "/net.pth") << "x";
   EXPECT_TRUE(executor_expected(request_for("cuda", dir)));
   EXPECT_TRUE(executor_expected(request_for("cuda", dir + "/model.json")));
+  std::ofstream(dir + "/UPPER.JSON") << "{}";  // the loader takes the extension in any case
+  EXPECT_TRUE(executor_expected(request_for("cuda", dir + "/UPPER.JSON")));
   EXPECT_FALSE(executor_expected(request_for("cuda", dir + "/net.pth")));
   setenv("UPSCALED_NETWORK_EXECUTOR", "eager", 1);
   EXPECT_FALSE(executor_expected(request_for("cuda", "esrgan-thick")));
