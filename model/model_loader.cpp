@@ -1,6 +1,7 @@
 #include "model/model_loader.h"
 
 #include "core/error.h"
+#include "core/file_extension.h"
 #include "core/log.h"
 #include "model/classic_upscaler.h"
 #include "model/gpu_library_prefetch.h"
@@ -9,8 +10,6 @@
 #include "model/network_loader.h"
 #endif
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 
@@ -77,10 +76,7 @@ bool executor_expected(const ModelRequest& request) {
   const std::filesystem::path path = request.name;
   if (std::filesystem::exists(path, ec)) {
     // As the loader does, the extension is compared without case (MODEL.JSON is a TF.js model).
-    std::string extension = path.extension().string();
-    std::transform(extension.begin(), extension.end(), extension.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return std::filesystem::is_directory(path, ec) || extension == ".json";
+    return std::filesystem::is_directory(path, ec) || lower_extension(path) == ".json";
   }
   try {
     const Registry registry = load_registry();

@@ -1,24 +1,13 @@
 #include "pipeline/job_encoder_settings.h"
 
+#include "core/file_extension.h"
 #include "io/rgb_converter.h"
-
-#include <algorithm>
-#include <cctype>
 
 extern "C" {
 #include <libavutil/pixdesc.h>
 }
 
 namespace upscaled::pipeline {
-namespace {
-
-std::string lower_extension(const std::filesystem::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext;
-}
-
-}  // namespace
 
 std::string encoder_for(const std::filesystem::path& output, const std::string& video_codec) {
   const std::string ext = lower_extension(output);

@@ -9,8 +9,8 @@
 // about 2% on the network at first. The profile then showed warps waiting mostly on integer
 // arithmetic and loads, not on the products: with each copy's source and destination worked out
 // once per tile instead of once per block of channels (and the epilogue's loads ahead of its
-// stores), each block of channels costs 0.029 ms instead of 0.041 at 1280x720 (12% on the network;
-// nineteenth session).
+// stores), each block of channels costs 0.029 ms instead of 0.041 at 1280x720 (a line fitted to
+// the four growth convolutions' times; 12% on the network; nineteenth session).
 //
 // A block (one warpgroup, 4 warps) owns ROWS output rows of 64 columns of one image (4 rows for
 // 32 output channels, 2 for 64). The reduction runs over blocks of 32 input channels; for each,

@@ -4,6 +4,7 @@
 #include "model/network_loader.h"
 
 #include "core/error.h"
+#include "core/file_extension.h"
 #include "core/log.h"
 #include "core/step_timer.h"
 #include "model/torch/network.h"
@@ -20,7 +21,6 @@
 #endif
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <exception>
 #include <thread>
@@ -30,12 +30,6 @@ namespace upscaled::model {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string lower_extension(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext;
-}
 
 // A folder stands for its model.json, or for x{scale}/model.json (an UpscalerJS package's
 // models/ folder or the package itself).

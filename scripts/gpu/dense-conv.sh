@@ -36,13 +36,7 @@ for setting in ${SETTINGS:-UPSCALED_DENSE_CONV_DEFAULTS=1}; do
     grep -E "own|split-convs|^convs|check" "$out/dense-$tag-b$1-$2.txt" | tee -a "$log"
   done
   [[ ${MODEL:-0} == 1 ]] || continue
-  for cfg in "4 640x360" "1 1280x720"; do
-    set -- $cfg
-    # shellcheck disable=SC2086 # as above
-    env ${setting//,/ } timeout 60 /tmp/b/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda \
-      --precision fp16 --batch "$1" --sizes "$2" --warmup 3 --iterations 10 2>&1 | grep -m1 -E "^$2" |
-      sed "s/^/model only $setting batch $1: /" | tee -a "$log"
-  done
+  gpu_model_only "$setting"
   (export UPSCALED_TEST_MODELS_DIR=$PWD/.gpu-carry; cd /tmp/b && env ${setting//,/ } ctest -j4 --timeout 200 \
     --output-on-failure -R "FusedExecutor|PublishedOutput" > "$out/ctest-$tag.log" 2>&1)
   say "$setting ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest-$tag.log")"

@@ -35,6 +35,20 @@ gpu_build_or_stop() {
   fi
 }
 
+# gpu_model_only SETTING: model only (bench_model_throughput, thick x4 fp16 from $thick) at
+# 640x360 batch 4 and 1280x720 batch 1 under SETTING (A=B pairs, comma-separated), one line
+# each to the summary. Needs say's $log (scripts/gpu/summary.sh).
+gpu_model_only() {
+  local setting=$1 cfg
+  for cfg in "4 640x360" "1 1280x720"; do
+    set -- $cfg
+    # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
+    env ${setting//,/ } timeout 60 /tmp/b/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda \
+      --precision fp16 --batch "$1" --sizes "$2" --warmup 3 --iterations 10 2>&1 | grep -m1 -E "^$2" |
+      sed "s/^/model only $setting batch $1: /" | tee -a "$log"
+  done
+}
+
 # gpu_bench_clip: /tmp/bench360.mp4, 640x360 30 fps, 300 frames of H.264 + AAC.
 gpu_bench_clip() {
   [[ -f /tmp/bench360.mp4 ]] || ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=30 \

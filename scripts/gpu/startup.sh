@@ -16,7 +16,7 @@
 #        ECHO=1: also ../shared/media's echo-hereweare.webm (carried in .gpu-carry) once, --stats;
 #        ECHO_ENVS="A=1 A=0" and ECHO_ROUNDS=N: once per setting, N rounds.
 set -uo pipefail
-extra_tests=${1:-}  # kept now: the model-only loop below resets the positional parameters
+extra_tests=${1:-}
 source scripts/gpu/summary.sh
 carry=$PWD/.gpu-carry
 source scripts/gpu/lib.sh
@@ -48,13 +48,7 @@ if [[ ${ECHO:-0} == 1 ]]; then  # issue #5's second clip with the defaults, or p
   done; done
 fi
 for setting in ${BENCH_ENVS:-UPSCALED_STARTUP_DEFAULTS=1}; do
-  for cfg in "4 640x360" "1 1280x720"; do
-    set -- $cfg
-    # shellcheck disable=SC2086 # a setting may hold several A=B pairs, comma-separated
-    env ${setting//,/ } timeout 60 /tmp/b/bench/bench_model_throughput --model "$thick" --scale 4 --device cuda \
-      --precision fp16 --batch "$1" --sizes "$2" --warmup 3 --iterations 10 2>&1 | grep -m1 -E "^$2" |
-      sed "s/^/model only $setting batch $1: /" | tee -a "$log"
-  done
+  gpu_model_only "$setting"
 done
 export UPSCALED_TEST_MODELS_DIR=$carry
 (cd /tmp/b && ctest -j4 --timeout 200 --output-on-failure \
