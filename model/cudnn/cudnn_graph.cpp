@@ -381,7 +381,9 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
     if (!value[b]) value[b] = alloc.allocate(plan.bytes(ops_[b].channels));
     return value[b];
   };
-  auto view = [&](int op) { return ChannelView{value[alias_[op]], ops_[op].channels}; };
+  // A value's pixel stride: its packed buffer's, or its slot's concatenation's (plan_slots).
+  auto stride = [&](int b) { return slotted_[b] ? ops_[dests_[b][0].concat].channels : ops_[b].channels; };
+  auto view = [&](int op) { return ChannelView{value[alias_[op]], stride(alias_[op])}; };
   // The part convolutions of op v's value, as soon as it is complete.
   std::vector<void*> part_out(parts_.size(), nullptr);
   auto run_parts = [&](int v) {
@@ -442,6 +444,8 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
   run_parts(0);
   for (int i = 1; i < stop_; ++i) {
     const GraphOp& op = ops_[i];
+    if (slotted_[i])  // its producer writes the slot, and its readers read it there
+      value[i] = static_cast<char*>(buffer(dests_[i][0].concat)) + std::size_t(dests_[i][0].offset) * 2;
     if (alias_[i] != i) {
       value[i] = value[alias_[i]];
     } else if (op.kind == Kind::conv && !sums_[i].empty()) {
@@ -454,7 +458,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
         e.alpha[e.inputs++] = r.alpha_conv;
       }
       if (r.add >= 0) {
-        e.in[e.inputs] = {value[r.z], op.channels};
+        e.in[e.inputs] = {value[r.z], stride(r.z)};
         e.alpha[e.inputs++] = r.alpha_z;
       }
       e.bias = op.bias;
@@ -468,7 +472,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
       const int holder = host_[in] >= 0 ? host_[in] : in;
       DenseConvArgs a;
       a.in = value[in];
-      a.in_stride = ops_[holder].channels;
+      a.in_stride = slotted_[in] ? stride(in) : ops_[holder].channels;
       a.in_channels = ops_[in].channels;
       a.out_channels = op.channels;
       a.weights = own_weights_->by_op.at(i).get();
@@ -481,7 +485,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
       if (r.add >= 0) {  // a fusion convolution (own_fusion): out = alpha (conv + bias) + beta z
         a.alpha = r.alpha_conv;
         a.z = value[r.z];
-        a.z_stride = op.channels;
+        a.z_stride = stride(r.z);
         a.beta = r.alpha_z;
       }
       const std::vector<Placement>& dests = dests_[i];
@@ -521,7 +525,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
       e.alpha[0] = r.alpha_conv;
       e.inputs = 1;
       if (r.add >= 0) {
-        e.in[1] = {value[r.z], op.channels};
+        e.in[1] = {value[r.z], stride(r.z)};
         e.alpha[1] = r.alpha_z;
         e.inputs = 2;
       }

@@ -106,9 +106,13 @@ class CudnnGraph {
   // The op whose buffer holds op i's value (i itself, or an earlier op for fused/pass-through ops).
   int alias_of(int i) const { return alias_[static_cast<std::size_t>(i)]; }
   // Whether op i (a buffer owner) keeps a packed buffer of its own: false for a value that
-  // only concatenations read (it lives in their buffers) and for a concatenation that only
-  // other concatenations read.
+  // only concatenations read (it lives in their buffers), for a concatenation that only
+  // other concatenations read, and for a value that lives in its one slot (below).
   bool has_buffer(int i) const { return own_[static_cast<std::size_t>(i)]; }
+  // Whether value i lives in its one concatenation slot and is read there, at the
+  // concatenation's stride, also by the ops that read it directly (the own kernel, epilogues).
+  bool lives_in_slot(int i) const { return slotted_[static_cast<std::size_t>(i)]; }
+  int values_in_slots() const { return static_cast<int>(std::count(slotted_.begin(), slotted_.end(), true)); }
   // The concatenation slices that op i's epilogue writes (buffer owners only).
   const std::vector<Placement>& placements(int i) const { return dests_[static_cast<std::size_t>(i)]; }
   // Split convolutions: how many part convolutions there are, the value each convolves and
@@ -186,6 +190,7 @@ class CudnnGraph {
   std::vector<int> alias_;                     // op -> the op whose buffer holds its value
   std::vector<Residual> residual_;             // conv op -> the add it computes
   std::vector<bool> own_;                      // buffer owner -> has a packed buffer
+  std::vector<bool> slotted_;                  // value -> lives in its one slot, dests_[i][0]
   std::vector<bool> kept_;                     // buffer-owning op -> handed back by run()
   std::vector<std::vector<Placement>> dests_;  // buffer owner -> concatenation slices
   std::vector<std::vector<int>> releases_;     // op -> buffers that die after it
@@ -197,6 +202,7 @@ class CudnnGraph {
   void assemble_own_weights(cudaStream_t stream);
   void plan_hosts(const std::vector<std::vector<Placement>>& flat,
                   const std::vector<std::vector<int>>& readers);  // cudnn_graph_plan.cpp
+  void plan_slots(const std::vector<std::vector<int>>& readers);  // cudnn_graph_plan.cpp
   Plan& plan_for(int n, int h, int w, bool* created);
   void make_handles();
 };

@@ -5,7 +5,9 @@
 #include "model/cudnn/cudnn_graph.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
+#include <string>
 #include <tuple>
 
 namespace upscaled::model::cudnn {
@@ -150,18 +152,70 @@ void CudnnGraph::plan_graph() {
       own_[b] = kept_[b] || dests_[b].empty() || !only_concats_read(b) || !part_at_[b].empty() ||
                 dests_[b].size() >= static_cast<std::size_t>(ChannelEpilogue::kMaxOutputs);
 
+  plan_slots(readers);
+
   // A buffer dies after its last reader (a concatenation's buffer is filled before its own
   // index and dies after its readers, the same rule).
-  // A host's buffer also serves the readers of the concatenations it holds.
+  // A host's buffer also serves the readers of the concatenations it holds, and a
+  // concatenation's buffer the readers of the values that live in its slots.
   releases_.assign(ops_.size(), {});
   for (int b = 1; b < stop_; ++b) {
     if (alias_[b] != b || !own_[b] || kept_[b]) continue;
     int dies = b;
     for (int r : readers[b]) dies = std::max(dies, r);
-    for (int k = 1; k < stop_; ++k)
+    for (int k = 1; k < stop_; ++k) {
       if (host_[k] == b)
         for (int r : readers[k]) dies = std::max(dies, r);
+      if (slotted_[k] && dests_[k][0].concat == b)
+        for (int r : readers[k]) dies = std::max(dies, r);
+    }
     releases_[dies].push_back(b);
+  }
+}
+
+// A value that one concatenation holds and other ops read too (with the own kernel, a dense
+// block's output: the next block's prefix, read in place by that block's first growth
+// convolution and as the residual of its fusion convolution) kept a packed buffer of its own,
+// which its producer filled beside the slot, in one more pass where the own kernel produced
+// it. It needs none when every other reader can read the slot, at the concatenation's
+// stride, while that buffer lives: the own kernel (as its input or its residual) and the
+// epilogue passes (a convolution's residual, an add, a scale, a ReLU) can; cuDNN's
+// convolutions and the part convolutions cannot.
+// UPSCALED_CUDNN_SLOTS=0 keeps the packed buffers (a comparison for docs/network-speed.md).
+void CudnnGraph::plan_slots(const std::vector<std::vector<int>>& readers) {
+  slotted_.assign(ops_.size(), false);
+  if (const char* v = std::getenv("UPSCALED_CUDNN_SLOTS"); v && std::string(v) == "0") return;
+  // Where a concatenation's buffer is last read, counted at the op that does the reading (a
+  // folded add reads where its convolution runs).
+  auto last_read = [&](int b) {
+    int last = b;
+    for (int r : readers[b]) last = std::max(last, alias_[r]);
+    return last;
+  };
+  for (int b = 1; b < stop_; ++b) {
+    if (alias_[b] != b || ops_[b].kind == Kind::concat || !own_[b] || kept_[b] || dests_[b].size() != 1 ||
+        !part_at_[b].empty())
+      continue;
+    const Placement slot = dests_[b][0];
+    if (slot.offset % 8 != 0 || ops_[slot.concat].channels % 8 != 0) continue;  // the own kernel's alignment
+    int lives = last_read(slot.concat);
+    for (int k = 1; k < stop_; ++k)
+      if (host_[k] == slot.concat) lives = std::max(lives, last_read(k));
+    bool fits = last_read(b) <= lives;
+    for (int r : readers[b]) {
+      const GraphOp& op = ops_[r];
+      const int at = alias_[r];
+      if (op.kind == Kind::concat) continue;
+      if (op.kind == Kind::add && at != r)  // folded into convolution `at`: b is its residual
+        fits = fits && residual_[at].z == b;
+      else if (op.kind == Kind::conv)
+        fits = fits && own_conv_[r] && sums_[r].empty() && alias_[op.inputs[0]] == b;
+      else
+        fits = fits && (op.kind == Kind::add || op.kind == Kind::scale || op.kind == Kind::relu);
+    }
+    if (!fits) continue;
+    own_[b] = false;
+    slotted_[b] = true;
   }
 }
 

@@ -252,9 +252,33 @@ cudaError_t prepare_wgmma() {
   return prepared.get([](int, bool&) { return prepare_wgmma_kernel(); });
 }
 
+// UPSCALED_DENSE_CONV_STAGED=0: the wgmma kernel stores straight from its registers even where
+// the output allows the staged epilogue (a comparison for docs/network-speed.md).
+bool staged_turned_off() {
+  static const bool off = [] {
+    const char* v = std::getenv("UPSCALED_DENSE_CONV_STAGED");
+    return v && std::string(v) == "0";
+  }();
+  return off;
+}
+
+// UPSCALED_DENSE_CONV_WG=2 (both kernels), =wide (the 64-output one), =growth: two
+// warpgroups per block sharing its window and weights (an experiment for docs/network-speed.md).
+int warpgroups(int out_channels) {
+  static const std::string v = [] {
+    const char* e = std::getenv("UPSCALED_DENSE_CONV_WG");
+    return std::string(e ? e : "");
+  }();
+  if (v == "2") return 2;
+  if (v == "wide") return out_channels == 64 ? 2 : 1;
+  if (v == "growth") return out_channels == 32 ? 2 : 1;
+  return 1;
+}
+
 void launch_wgmma(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
   check_wgmma(prepare_wgmma(), "set-up");
-  launch_wgmma_kernel(p, out_channels, stream);
+  const bool staged = aligned(p.out, 16) && p.out_stride % 8 == 0 && !staged_turned_off();
+  launch_wgmma_kernel(p, out_channels, staged, warpgroups(out_channels), stream);
   check_wgmma(cudaGetLastError(), "launch");
 }
 #endif

@@ -64,17 +64,17 @@ __device__ __forceinline__ void mma(float (&c)[4], const unsigned (&a)[4], unsig
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// The epilogue of both kernels for a thread's ROWS x 2 pixels (pixel[i][h], negative where outside
+// The epilogue's arithmetic for a thread's ROWS x 2 pixels (pixel[i][h], negative where outside
 // the image) and PAIRS channel pairs (pair + 8 j, pair + 8 j + 1; `value(i, h, j, c)` the
-// accumulator of channel pair + 8 j + c): bias, alpha, the scaled residual, ReLU, one 4-byte store
-// per pair. Every bias and residual value is loaded before the first store: the output may alias
-// z (in place: each element is read before it is written, by the same thread) and, as far as the
-// compiler knows, the bias, so with loads and stores interleaved the compiler reloads the bias
-// after every store (192 global loads in the wgmma kernels' PTX, 76 this way) and each load waits
-// for the store before it.
-template <int ROWS, int PAIRS, class Value>
-__device__ __forceinline__ void store_outputs(const DenseConvParams& p, const std::int64_t (&pixel)[ROWS][2], int pair,
-                                              Value value) {
+// accumulator of channel pair + 8 j + c): bias, alpha, the scaled residual, ReLU, rounded to a
+// half2 that `sink(i, h, j, v)` takes. Every bias and residual value is loaded before the first
+// sink: the output may alias z (in place: each element is read before it is written, by the same
+// thread) and, as far as the compiler knows, the bias, so with loads and stores interleaved the
+// compiler reloads the bias after every store (192 global loads in the wgmma kernels' PTX, 76
+// this way) and each load waits for the store before it.
+template <int ROWS, int PAIRS, class Value, class Sink>
+__device__ __forceinline__ void epilogue_pairs(const DenseConvParams& p, const std::int64_t (&pixel)[ROWS][2], int pair,
+                                               Value value, Sink sink) {
   float2 bias[PAIRS];
 #pragma unroll
   for (int j = 0; j < PAIRS; ++j)
@@ -93,8 +93,7 @@ __device__ __forceinline__ void store_outputs(const DenseConvParams& p, const st
 #pragma unroll
   for (int i = 0; i < ROWS; ++i)
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      if (pixel[i][h] < 0) continue;
+    for (int h = 0; h < 2; ++h)
 #pragma unroll
       for (int j = 0; j < PAIRS; ++j) {
         float v0 = (value(i, h, j, 0) + bias[j].x) * p.alpha + p.beta * z[i][h][j].x;
@@ -103,14 +102,26 @@ __device__ __forceinline__ void store_outputs(const DenseConvParams& p, const st
           v0 = fmaxf(v0, 0.0f);
           v1 = fmaxf(v1, 0.0f);
         }
-        *reinterpret_cast<__half2*>(p.out + pixel[i][h] * p.out_stride + j * 8 + pair) = __floats2half2_rn(v0, v1);
+        sink(i, h, j, __floats2half2_rn(v0, v1));
       }
-    }
+}
+
+// The epilogue with one 4-byte store per pair straight from the registers (the mma.sync kernel;
+// the wgmma kernel where the output is not 16-byte aligned).
+template <int ROWS, int PAIRS, class Value>
+__device__ __forceinline__ void store_outputs(const DenseConvParams& p, const std::int64_t (&pixel)[ROWS][2], int pair,
+                                              Value value) {
+  epilogue_pairs<ROWS, PAIRS>(p, pixel, pair, value, [&](int i, int h, int j, __half2 v) {
+    if (pixel[i][h] >= 0) *reinterpret_cast<__half2*>(p.out + pixel[i][h] * p.out_stride + j * 8 + pair) = v;
+  });
 }
 
 // The wgmma kernels for 32 and 64 output channels (dense_conv_wgmma_cuda.cu), built where the
 // CUDA compiler has sm_90a; the caller checks the device is compute capability 9.0.
+// `staged`: the epilogue goes through shared memory so that each pixel's channels leave in 16-byte
+// stores (needs out 16-byte aligned and out_stride a multiple of 8; the caller checks).
 cudaError_t prepare_wgmma_kernel();  // their shared-memory allowance on the current device
-void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, cudaStream_t stream);
+// `warpgroups`: 1, or 2 sharing a block's window and weights (twice the rows per block).
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool staged, int warpgroups, cudaStream_t stream);
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail

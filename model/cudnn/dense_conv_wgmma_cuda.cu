@@ -29,14 +29,17 @@ namespace {
 
 constexpr int kTileW = 64;  // output columns per tile: one wgmma's M
 constexpr int kWinW = kTileW + 2;
-constexpr int kThreads = 128;
+constexpr int kWarpgroup = 128;  // threads
 
 // A tile of ROWS output rows and COUT output channels (32: the growth convolutions, 4 rows;
 // 64: the fusion convolutions, 2 rows, so that two blocks still fit in an SM's shared memory).
-template <int COUT_, int ROWS_>
+// WGS warpgroups per block each take ROWS of the block's WGS x ROWS rows, sharing its window
+// and one copy of the weights per block of channels.
+template <int COUT_, int ROWS_, int WGS_ = 1>
 struct Shape {
-  static constexpr int COUT = COUT_, ROWS = ROWS_;
-  static constexpr int kWinRows = ROWS + 2, kWinPixels = kWinRows * kWinW;
+  static constexpr int COUT = COUT_, ROWS = ROWS_, WGS = WGS_;
+  static constexpr int kThreads = kWarpgroup * WGS, kBlockRows = ROWS * WGS;
+  static constexpr int kWinRows = kBlockRows + 2, kWinPixels = kWinRows * kWinW;
   static constexpr int kWinBytes =
       (kWinPixels + 7) / 8 * 8 * 64;  // rounded to 512: the weights' swizzle starts aligned
   static constexpr int kStageBytes = kWinBytes + 9 * COUT * 64;
@@ -46,6 +49,8 @@ struct Shape {
 };
 using Growth = Shape<32, 4>;
 using Wide = Shape<64, 2>;
+using Growth2 = Shape<32, 4, 2>;
+using Wide2 = Shape<64, 2, 2>;
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define UPSCALED_WGMMA_BODY 1
@@ -101,30 +106,93 @@ __device__ __forceinline__ void wgmma_k16(float (&d)[32], const unsigned (&a)[4]
         "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
 }
+
+__device__ __forceinline__ void store_matrices(unsigned addr, unsigned r0, unsigned r1, unsigned r2, unsigned r3) {
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1,%2,%3,%4};\n" ::"r"(addr), "r"(r0), "r"(r1), "r"(r2),
+               "r"(r3)
+               : "memory");
+}
+
+__device__ __forceinline__ uint4 load_shared16(unsigned addr) {
+  uint4 v;
+  asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "r"(addr)
+               : "memory");
+  return v;
+}
+
+// Byte offset of 16-byte unit `unit` of staged pixel q (UNITS units of 16 bytes per pixel), the
+// units permuted by the pixel so that stmatrix's 8 rows and the read-back's 8 lanes of a phase
+// fall in distinct banks.
+template <int UNITS>
+__device__ __forceinline__ unsigned staged(int q, int unit) {
+  const int perm = UNITS == 4 ? (q >> 1) & 3 : q & 7;
+  return static_cast<unsigned>(q * UNITS * 16 + ((unit ^ perm) << 4));
+}
+
+// The staged epilogue's stores: a warp's ROWS x 16 pixels, COUT channels each, as half2 pairs in
+// the accumulator layout (packed[i][h][j]: pixel g + 8 h of row i, channels 8 j + pair, + 1),
+// written to the warp's own region of shared memory at `region` with stmatrix, read back as 16-byte
+// units and stored so that a warp's store covers whole 32-byte sectors of consecutive pixels
+// (the direct epilogue stores 4 bytes per lane over 8 pixels: half a sector each).
+template <int ROWS, int COUT>
+__device__ __forceinline__ void store_staged(const DenseConvParams& p, unsigned region,
+                                             const unsigned (&packed)[ROWS][2][COUT / 8], int n, int y0, int x_warp,
+                                             int lane) {
+  constexpr int kUnits = COUT / 8, kPerStore = 32 / kUnits, kStores = 16 / kPerStore;
+  {
+    const int m = lane >> 3, q = (lane & 7) + 8 * (m & 1);
+#pragma unroll
+    for (int i = 0; i < ROWS; ++i)
+#pragma unroll
+      for (int t = 0; t < kUnits / 2; ++t)
+        store_matrices(region + staged<kUnits>(i * 16 + q, 2 * t + (m >> 1)), packed[i][0][2 * t], packed[i][1][2 * t],
+                       packed[i][0][2 * t + 1], packed[i][1][2 * t + 1]);
+  }
+  __syncwarp();
+  const int unit = lane % kUnits, q0 = lane / kUnits;
+  uint4 v[ROWS][kStores];
+#pragma unroll
+  for (int i = 0; i < ROWS; ++i)
+#pragma unroll
+    for (int s = 0; s < kStores; ++s)
+      v[i][s] = load_shared16(region + staged<kUnits>(i * 16 + s * kPerStore + q0, unit));
+#pragma unroll
+  for (int i = 0; i < ROWS; ++i)
+#pragma unroll
+    for (int s = 0; s < kStores; ++s) {
+      const int x = x_warp + s * kPerStore + q0, y = y0 + i;
+      if (x < p.w && y < p.h)
+        *reinterpret_cast<uint4*>(p.out + ((static_cast<std::int64_t>(n) * p.h + y) * p.w + x) * p.out_stride +
+                                  unit * 8) = v[i][s];
+    }
+}
 #endif
 
-template <class S>
-__global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
+template <class S, bool STAGED>
+__global__ void __launch_bounds__(S::kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
 #ifdef UPSCALED_WGMMA_BODY
-  constexpr int kRows = S::ROWS, kCout = S::COUT, kWinRows = S::kWinRows, kWinPixels = S::kWinPixels;
+  constexpr int kRows = S::ROWS, kCout = S::COUT, kWinPixels = S::kWinPixels, kThreads = S::kThreads;
+  constexpr int kBlockRows = S::kBlockRows;
   constexpr int kWinBytes = S::kWinBytes, kStageBytes = S::kStageBytes, kAcc = S::kAcc;
   extern __shared__ __align__(1024) unsigned char smem[];
   const unsigned base = (shared_address(smem) + 1023u) & ~1023u;
-  const int tiles_x = (p.w + kTileW - 1) / kTileW, tiles_y = (p.h + kRows - 1) / kRows;
+  const int tiles_x = (p.w + kTileW - 1) / kTileW, tiles_y = (p.h + kBlockRows - 1) / kBlockRows;
   int b = static_cast<int>(blockIdx.x);
   const int x0 = (b % tiles_x) * kTileW;
   b /= tiles_x;
-  const int y0 = (b % tiles_y) * kRows;
+  const int y0 = (b % tiles_y) * kBlockRows;
   const int n = b / tiles_y;
   const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
+  const int wg = warp >> 2, wg_warp = warp & 3;  // warpgroup wg takes the block's rows wg * kRows, ...
   const int chunks = p.in_channels / kChunk;
 
   // A thread copies the same window pixels and weight rows for every block of channels, only the
   // channel offset changes, so the copies' offsets are worked out once per tile: thread t copies
   // 16-byte unit t % 4 of rows t / 4 + 32 k, whose swizzled place is the same in every 32 rows.
   constexpr int kWinCopies = (kWinPixels * 4 + kThreads - 1) / kThreads;
-  constexpr int kWeightCopies = 9 * kCout * 4 / kThreads;
-  static_assert(9 * kCout * 4 % kThreads == 0, "every thread copies as many weight rows");
+  constexpr int kWeightUnits = 9 * kCout * 4, kWeightCopies = (kWeightUnits + kThreads - 1) / kThreads;
   const int first_row = tid >> 2, unit = tid & 3;
   const unsigned dst0 = swizzled(first_row, unit);
   const int y_top = y0 > 0 ? y0 - 1 : 0;  // the window's first row inside the image
@@ -150,8 +218,10 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
     const unsigned weights = window + kWinBytes + dst0;
     const __half* wq = p.weights + static_cast<std::int64_t>(q) * 9 * kCout * kChunk + tid * 8;
 #pragma unroll
-    for (int k = 0; k < kWeightCopies; ++k)
+    for (int k = 0; k < kWeightCopies; ++k) {
+      if (kWeightUnits % kThreads != 0 && k == kWeightCopies - 1 && tid + k * kThreads >= kWeightUnits) break;
       copy16(weights + static_cast<unsigned>(k * kThreads * 16), wq + k * kThreads * 8, true);
+    }
   };
 
   float acc[kRows][kAcc];
@@ -171,14 +241,14 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
     __syncthreads();
     const unsigned window = base + static_cast<unsigned>((q & 1) * kStageBytes);
     const unsigned weights = window + kWinBytes;
-    unsigned a[2][kWinRows][4];
+    unsigned a[2][kRows + 2][4];
 #pragma unroll
     for (int g = 0; g < 6; ++g) {
       const int kx = g >> 1, kk = g & 1;
       if (g >= 2) wgmma_wait<1>();  // group g - 2, the last reader of this A buffer, is done
 #pragma unroll
-      for (int r = 0; r < kWinRows; ++r) {
-        const int px = r * kWinW + warp * 16 + (lane & 15) + kx;
+      for (int r = 0; r < kRows + 2; ++r) {
+        const int px = (wg * kRows + r) * kWinW + wg_warp * 16 + (lane & 15) + kx;
         load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[g & 1][r]);
       }
       wgmma_fence();
@@ -202,15 +272,26 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
   std::int64_t pixel[kRows][2];
 #pragma unroll
   for (int i = 0; i < kRows; ++i) {
-    const int y = y0 + i;
+    const int y = y0 + wg * kRows + i;
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const int x = x0 + warp * 16 + g + half * 8;
+      const int x = x0 + wg_warp * 16 + g + half * 8;
       pixel[i][half] = y < p.h && x < p.w ? (static_cast<std::int64_t>(n) * p.h + y) * p.w + x : -1;
     }
   }
-  store_outputs<kRows, kCout / 8>(p, pixel, pair,
-                                  [&](int i, int h, int j, int c) { return acc[i][4 * j + 2 * h + c]; });
+  auto value = [&](int i, int h, int j, int c) { return acc[i][4 * j + 2 * h + c]; };
+  if constexpr (STAGED) {
+    unsigned packed[kRows][2][kCout / 8];
+    epilogue_pairs<kRows, kCout / 8>(p, pixel, pair, value, [&](int i, int h, int j, __half2 v) {
+      packed[i][h][j] = *reinterpret_cast<unsigned*>(&v);
+    });
+    // Every warp has left the stages (the loop's last barrier); each takes its own region.
+    constexpr unsigned kRegion = kRows * 16 * kCout * 2;
+    static_assert(kThreads / 32 * kRegion <= 2 * kStageBytes, "the staged outputs fit in the stages");
+    store_staged<kRows, kCout>(p, base + warp * kRegion, packed, n, y0 + wg * kRows, x0 + wg_warp * 16, lane);
+  } else {
+    store_outputs<kRows, kCout / 8>(p, pixel, pair, value);
+  }
 #else
   (void)p;
 #endif
@@ -218,27 +299,38 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
 
 }  // namespace
 
-cudaError_t prepare_wgmma_kernel() {
-  cudaError_t err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<Growth>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         Growth::kSmemBytes);
+template <class S>
+cudaError_t allow_shared(cudaError_t err) {
   if (err == cudaSuccess)
-    err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<Wide>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               Wide::kSmemBytes);
+    err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<S, false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               S::kSmemBytes);
+  if (err == cudaSuccess)
+    err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<S, true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               S::kSmemBytes);
   return err;
 }
 
-template <class S>
-void launch(const DenseConvParams& p, cudaStream_t stream) {
-  const std::int64_t blocks =
-      static_cast<std::int64_t>(p.n) * ((p.h + S::ROWS - 1) / S::ROWS) * ((p.w + kTileW - 1) / kTileW);
-  dense_conv_wgmma_kernel<S><<<static_cast<unsigned>(blocks), kThreads, S::kSmemBytes, stream>>>(p);
+cudaError_t prepare_wgmma_kernel() {
+  return allow_shared<Wide2>(allow_shared<Growth2>(allow_shared<Wide>(allow_shared<Growth>(cudaSuccess))));
 }
 
-void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
+template <class S, bool STAGED>
+void launch(const DenseConvParams& p, cudaStream_t stream) {
+  const std::int64_t blocks =
+      static_cast<std::int64_t>(p.n) * ((p.h + S::kBlockRows - 1) / S::kBlockRows) * ((p.w + kTileW - 1) / kTileW);
+  dense_conv_wgmma_kernel<S, STAGED><<<static_cast<unsigned>(blocks), S::kThreads, S::kSmemBytes, stream>>>(p);
+}
+
+template <class S>
+void launch(const DenseConvParams& p, bool staged, cudaStream_t stream) {
+  staged ? launch<S, true>(p, stream) : launch<S, false>(p, stream);
+}
+
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool staged, int warpgroups, cudaStream_t stream) {
   if (out_channels == 32)
-    launch<Growth>(p, stream);
+    warpgroups == 2 ? launch<Growth2>(p, staged, stream) : launch<Growth>(p, staged, stream);
   else
-    launch<Wide>(p, stream);
+    warpgroups == 2 ? launch<Wide2>(p, staged, stream) : launch<Wide>(p, staged, stream);
 }
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail

@@ -293,7 +293,8 @@ class CudnnFusedRunner final : public FusedRunner {
     return log::cat("cuDNN fused executor: ", exec_.ops_run(), " of ", exec_.op_count() - 1, " ops, ", exec_.fused(),
                     " fused into convolutions, ", split, " convolutions split into ", exec_.part_count(),
                     " part convolutions, ", exec_.placed(), " concatenations filled in place, ",
-                    exec_.own_kernel_convs(), " convolutions on the own kernel",
+                    exec_.values_in_slots(), " values read in their slots, ", exec_.own_kernel_convs(),
+                    " convolutions on the own kernel",
                     tail_.op.index() == 1   ? ", depth_to_space and the last convolution in one pass"
                     : tail_.op.index() == 2 ? ", up-sampling and the last convolution in one pass"
                                             : "");

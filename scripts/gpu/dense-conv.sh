@@ -11,7 +11,11 @@
 #        NCU=1 with NCU_ENV="A=1 A=0" for one profile per setting (NCU_ARGS: more ncu
 #        arguments, e.g. --metrics), MODEL=1: also the product's model only (thick x4 fp16,
 #        640x360 batch 4 and 1280x720 batch 1) and the executor's GPU tests (FusedExecutor,
-#        PublishedOutput) under each setting (builds the product: libtorch from the kit).
+#        PublishedOutput) under each setting (builds the product: libtorch from the kit),
+#        PROFILE=1 (with MODEL=1): the executor's per-call GPU times (UPSCALED_CUDNN_PROFILE) at
+#        1280x720 under each setting, NCU_SASS=1 (with NCU=1): the first growth convolution's
+#        per-instruction counts and stall samples (Nsight Compute's source page, SASS) per setting,
+#        CTEST=0 (with MODEL=1): no executor tests.
 set -uo pipefail
 source scripts/gpu/summary.sh
 source scripts/gpu/lib.sh
@@ -37,6 +41,15 @@ for setting in ${SETTINGS:-UPSCALED_DENSE_CONV_DEFAULTS=1}; do
   done
   [[ ${MODEL:-0} == 1 ]] || continue
   gpu_model_only "$setting"
+  if [[ ${PROFILE:-0} == 1 ]]; then
+    # shellcheck disable=SC2086 # as above
+    env ${setting//,/ } UPSCALED_CUDNN_PROFILE=1 timeout 60 /tmp/b/bench/bench_model_throughput --model "$thick" \
+      --scale 4 --device cuda --precision fp16 --batch 1 --sizes 1280x720 --warmup 3 --iterations 2 \
+      > "$out/profile-$tag.txt" 2>&1
+    say "$setting executor profile rc=$? (last run)"
+    tac "$out/profile-$tag.txt" | awk '/cudnn executor profile/ {print; exit} {print}' | tac | tee -a "$log"
+  fi
+  [[ ${CTEST:-1} == 1 ]] || continue
   (export UPSCALED_TEST_MODELS_DIR=$PWD/.gpu-carry; cd /tmp/b && env ${setting//,/ } ctest -j4 --timeout 200 \
     --output-on-failure -R "FusedExecutor|PublishedOutput" > "$out/ctest-$tag.log" 2>&1)
   say "$setting ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest-$tag.log")"
@@ -53,6 +66,14 @@ if [[ ${NCU:-0} == 1 ]]; then  # NCU_ENV="A=1 A=0": one profile per setting
       --section MemoryWorkloadAnalysis ${NCU_ARGS:-} /tmp/b/bench/bench_cudnn_dense --nhwc-only --sizes 1280x720 --iterations 1 \
       > "$out/ncu-$tag.txt" 2>&1
     say "ncu $setting rc=$?"
+    if [[ ${NCU_SASS:-0} == 1 ]]; then
+      # shellcheck disable=SC2086 # as above
+      env ${setting//,/ } timeout 240 "$ncu_bin" -k "regex:dense_conv_(wgmma_)?kernel" -c 1 --set full \
+        --import-source no -f -o "/tmp/sass-$tag" /tmp/b/bench/bench_cudnn_dense --nhwc-only --sizes 1280x720 \
+        --iterations 1 > "$out/ncu-sass-$tag.log" 2>&1 &&
+        "$ncu_bin" -i "/tmp/sass-$tag.ncu-rep" --page source --csv --print-source sass > "$out/sass-$tag.csv" 2>&1
+      say "ncu source page $setting rc=$? ($(wc -l < "$out/sass-$tag.csv") lines)"
+    fi
     grep -E "dense_conv_|Duration|Registers|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|Memory Throughput|Issue Slots Busy|Stall|Shared Memory|Executed Ipc|Mem Busy|Max Bandwidth|Mem Pipes Busy|stalled" \
       "$out/ncu-$tag.txt" | head -90 | tee -a "$log"
   done

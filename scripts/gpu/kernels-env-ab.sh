@@ -3,7 +3,8 @@
 # bench_kernels without libtorch, benchmarks the rows matching FILTER under each setting in turn
 # (ROUNDS rounds, default 2; each setting in its own process), runs the CUDA kernel tests under
 # each setting, and with NCU=1 profiles the rows once per setting with Nsight Compute (the
-# metrics of bench-kernels.sh --ncu; NCU_FILTER narrows the rows profiled). Files under $OUT: summary.txt, bench-*.txt, tests-*.txt,
+# metrics of bench-kernels.sh --ncu; NCU_FILTER narrows the rows profiled; NCU_SASS=1 adds a
+# `--set full` profile of those rows with Nsight Compute's source page, per SASS instruction). Files under $OUT: summary.txt, bench-*.txt, tests-*.txt,
 # ncu.txt, build.log.
 #   usage (on the CUDA machine, repo root, carrying .gpu-kit):
 #   scripts/gpu/kernels-env-ab.sh "A=0 A=1" "x2 up,x2 down" ["KernelsCuda.*Resize*"]
@@ -55,5 +56,15 @@ if [[ ${NCU:-0} == 1 && -n $ncu_bin ]]; then
     done
   done
   cat "$out/ncu.txt" >> "$summary"
+  if [[ ${NCU_SASS:-0} == 1 ]]; then  # per-instruction counts and stall samples, first setting only
+    e=${settings%% *}
+    # shellcheck disable=SC2086
+    env ${e//,/ } timeout 300 "$ncu_bin" --set full --import-source no -f -o /tmp/kernels-sass /tmp/bk/bench/bench_kernels \
+      --gpu --runs 1 --filter "${NCU_FILTER:-$filter}" > "$out/ncu-sass.log" 2>&1
+    say "ncu --set full rc=$?"
+    "$ncu_bin" -i /tmp/kernels-sass.ncu-rep --page source --csv --print-source sass > "$out/sass.csv" 2>&1
+    say "ncu source page rc=$? ($(wc -l < "$out/sass.csv") lines)"
+    "$ncu_bin" -i /tmp/kernels-sass.ncu-rep --page details > "$out/ncu-details.txt" 2>&1
+  fi
 fi
 say "done in $(($(date +%s) - t0)) s"

@@ -151,13 +151,17 @@ TEST(CudnnGraphPlan, OwnKernelReadsPrefixesOfTheWidestConcatenation) {
   EXPECT_TRUE(g.runs_own_kernel(8));
   EXPECT_FALSE(g.runs_own_kernel(11));
   EXPECT_EQ(g.own_kernel_convs(), 3);
-  // Every value is written once, into its slot of the widest buffer (x0 also into its own).
+  // Every value is written once, into its slot of the widest buffer. x0, read also by the
+  // first growth convolution (own kernel) and as the fusion's residual (an epilogue), both
+  // before that buffer dies, lives in its slot too.
   EXPECT_EQ(placements(g, 1), (Placements{{10, 0}}));
   EXPECT_EQ(placements(g, 2), (Placements{{10, 64}}));
   EXPECT_EQ(placements(g, 5), (Placements{{10, 96}}));
   EXPECT_EQ(placements(g, 8), (Placements{{10, 128}}));
-  EXPECT_TRUE(g.has_buffer(1));
-  EXPECT_EQ(g.part_count(), 0);  // not split
+  EXPECT_FALSE(g.has_buffer(1));
+  EXPECT_TRUE(g.lives_in_slot(1));
+  EXPECT_FALSE(g.lives_in_slot(2));  // only concatenations read it: no question of a buffer
+  EXPECT_EQ(g.part_count(), 0);      // not split
 }
 
 TEST(CudnnGraphPlan, OwnFusionRunsTheFusionConvolutionWithItsResidual) {
@@ -169,10 +173,63 @@ TEST(CudnnGraphPlan, OwnFusionRunsTheFusionConvolutionWithItsResidual) {
   EXPECT_EQ(g.alias_of(12), 11);  // the add is still the fusion convolution's
   EXPECT_EQ(g.host_of(4), 10);
   EXPECT_EQ(g.host_of(7), 10);
-  EXPECT_TRUE(g.has_buffer(1));  // z keeps its packed buffer
+  EXPECT_TRUE(g.lives_in_slot(1));  // z is read in its slot, at the concatenation's stride
   // Without own_convolutions the flag changes nothing.
   model::cudnn::CudnnGraph off(wide_dense_block(), true, false, true);
   EXPECT_EQ(off.own_kernel_convs(), 0);
+}
+
+// Two RRDN dense blocks (C=2) and the RRDB's residual: block 1's output x1 is block 2's
+// prefix, its first growth convolution's input and its fusion's residual; x0 is read again by
+// the RRDB's add, after block 1's buffer has died.
+std::vector<Op> two_dense_blocks() {
+  std::vector<Op> ops;
+  ops.push_back(input(3));                        // 0
+  ops.push_back(conv(0, 64));                     // 1 x0
+  ops.push_back(conv(1, 32));                     // 2 f1
+  ops.push_back(unary(Kind::relu, 2, 32));        // 3 -> 2
+  ops.push_back(concat({1, 3}, 96));              // 4 [x0 f1]
+  ops.push_back(conv(4, 32));                     // 5 f2
+  ops.push_back(unary(Kind::relu, 5, 32));        // 6 -> 5
+  ops.push_back(concat({4, 6}, 128));             // 7 [x0 f1 f2]
+  ops.push_back(conv(7, 64));                     // 8 fusion 1
+  ops.push_back(add({1, 8}, {1.0f, 0.2f}, 64));   // 9 -> 8: x1
+  ops.push_back(conv(9, 32));                     // 10 g1
+  ops.push_back(unary(Kind::relu, 10, 32));       // 11 -> 10
+  ops.push_back(concat({9, 11}, 96));             // 12 [x1 g1]
+  ops.push_back(conv(12, 32));                    // 13 g2
+  ops.push_back(unary(Kind::relu, 13, 32));       // 14 -> 13
+  ops.push_back(concat({12, 14}, 128));           // 15 [x1 g1 g2]
+  ops.push_back(conv(15, 64));                    // 16 fusion 2
+  ops.push_back(add({9, 16}, {1.0f, 0.2f}, 64));  // 17 -> 16: x2
+  ops.push_back(add({1, 17}, {1.0f, 0.2f}, 64));  // 18 the RRDB's residual
+  return ops;
+}
+
+TEST(CudnnGraphPlan, ABlockOutputLivesInTheNextBlocksSlotWhenItsReadersCanReadItThere) {
+  for (bool own_fusion : {false, true}) {
+    SCOPED_TRACE(own_fusion ? "own fusion" : "cuDNN fusion");
+    model::cudnn::CudnnGraph g(two_dense_blocks(), true, true, own_fusion);
+    EXPECT_EQ(g.host_of(12), 15);
+    EXPECT_TRUE(g.runs_own_kernel(10));
+    EXPECT_EQ(g.runs_own_kernel(8), own_fusion);
+    // x1: written once, into block 2's buffer, and read there by g1, by fusion 2's residual
+    // and by the concatenations.
+    EXPECT_TRUE(g.lives_in_slot(8));
+    EXPECT_FALSE(g.has_buffer(8));
+    EXPECT_EQ(placements(g, 8), (Placements{{15, 0}}));
+    // x0: the RRDB's add reads it after fusion 1, block 1's buffer's last reader.
+    EXPECT_FALSE(g.lives_in_slot(1));
+    EXPECT_TRUE(g.has_buffer(1));
+    EXPECT_EQ(placements(g, 1), (Placements{{7, 0}}));
+    // x2 is in no concatenation.
+    EXPECT_FALSE(g.lives_in_slot(16));
+    EXPECT_TRUE(g.has_buffer(16));
+  }
+  // Without the own kernel g1 is a cuDNN convolution, which reads packed tensors only.
+  model::cudnn::CudnnGraph plain(two_dense_blocks());
+  EXPECT_FALSE(plain.lives_in_slot(8));
+  EXPECT_TRUE(plain.has_buffer(8));
 }
 
 TEST(CudnnGraphPlan, OwnKernelModeFallsBackToSplitWhenNothingFits) {
