@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -461,6 +462,10 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
         e.in[e.inputs] = {value[r.z], stride(r.z)};
         e.alpha[e.inputs++] = r.alpha_z;
       }
+      if (r.add2 >= 0) {
+        e.in[e.inputs] = {value[r.z2], stride(r.z2)};
+        e.alpha[e.inputs++] = r.alpha_z2;
+      }
       e.bias = op.bias;
       e.bias_alpha = r.alpha_conv;
       e.relu = op.relu;
@@ -488,11 +493,25 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
         a.z_stride = stride(r.z);
         a.beta = r.alpha_z;
       }
+      if (r.add2 >= 0) {
+        a.z2 = value[r.z2];
+        a.z2_stride = stride(r.z2);
+        a.beta2 = r.alpha_z2;
+      }
+      // Up to two outputs (its own buffer and one slot, or two slots) in the kernel itself.
       const std::vector<Placement>& dests = dests_[i];
+      auto slot = [&](const Placement& d) {
+        return std::pair<void*, int>{static_cast<char*>(buffer(d.concat)) + std::size_t(d.offset) * 2,
+                                     ops_[d.concat].channels};
+      };
       void* y = nullptr;
-      if (!own_[i] && dests.size() == 1) {
-        a.out = static_cast<char*>(buffer(dests[0].concat)) + std::size_t(dests[0].offset) * 2;
-        a.out_stride = ops_[dests[0].concat].channels;
+      if (own_[i] && dests.size() == 1) {
+        a.out = buffer(i);
+        a.out_stride = op.channels;
+        std::tie(a.out2, a.out2_stride) = slot(dests[0]);
+      } else if (!own_[i] && (dests.size() == 1 || dests.size() == 2)) {
+        std::tie(a.out, a.out_stride) = slot(dests[0]);
+        if (dests.size() == 2) std::tie(a.out2, a.out2_stride) = slot(dests[1]);
       } else {
         y = own_[i] ? buffer(i) : alloc.allocate(plan.bytes(op.channels));
         a.out = y;
@@ -525,9 +544,12 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
       e.alpha[0] = r.alpha_conv;
       e.inputs = 1;
       if (r.add >= 0) {
-        e.in[1] = {value[r.z], stride(r.z)};
-        e.alpha[1] = r.alpha_z;
-        e.inputs = 2;
+        e.in[e.inputs] = {value[r.z], stride(r.z)};
+        e.alpha[e.inputs++] = r.alpha_z;
+      }
+      if (r.add2 >= 0) {
+        e.in[e.inputs] = {value[r.z2], stride(r.z2)};
+        e.alpha[e.inputs++] = r.alpha_z2;
       }
       e.bias = op.bias;
       e.bias_alpha = r.alpha_conv;

@@ -94,6 +94,8 @@ class CudnnGraph {
 
   // The first op not run here (ops.size() when the whole graph runs here).
   int stop() const { return stop_; }
+  // The value a convolution adds as its second residual (z2), or -1.
+  int second_residual_of(int conv) const { return residual_[static_cast<std::size_t>(conv)].z2; }
   // Ops run here, how many of them became fused epilogues of a convolution, and how many
   // concatenations are filled by placement alone.
   int ops_run() const { return stop_ - 1; }
@@ -160,6 +162,8 @@ class CudnnGraph {
   struct Residual {
     int add = -1, z = -1;  // the add a convolution computes, and its other input's buffer
     float alpha_conv = 1.0f, alpha_z = 0.0f;
+    int add2 = -1, z2 = -1;  // a second add of that sum alone with another value (an RRDB's)
+    float alpha_z2 = 0.0f;
   };
   struct PartConv {
     int leaf = 0, kernel = 0, pad = 0;

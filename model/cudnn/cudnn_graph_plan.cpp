@@ -70,6 +70,15 @@ void CudnnGraph::plan_graph() {
   auto fusable_conv = [&](int c) {
     return c > 0 && ops_[c].kind == Kind::conv && !ops_[c].relu && residual_[c].add < 0 && readers[c].size() == 1;
   };
+  // UPSCALED_CUDNN_SECOND_RESIDUAL=0: no second residual (a comparison for docs/network-speed.md).
+  static const bool second_residual = [] {
+    const char* v = std::getenv("UPSCALED_CUDNN_SECOND_RESIDUAL");
+    return !(v && std::string(v) == "0");
+  }();
+  auto refoldable_conv = [&](int c) {
+    return second_residual && c > 0 && ops_[c].kind == Kind::conv && !ops_[c].relu && residual_[c].add >= 0 &&
+           residual_[c].add2 < 0 && readers[c].size() == 1;
+  };
   auto fold = [&](int i, int into) {
     alias_[i] = into;
     readers[into] = std::move(readers[i]);
@@ -88,9 +97,20 @@ void CudnnGraph::plan_graph() {
       const int r0 = root(op.inputs[0]), r1 = root(op.inputs[1]);
       const int k = r0 > r1 ? 0 : 1;
       const int c = k == 0 ? r0 : r1;
+      const int other = k == 0 ? r1 : r0;
       if (r0 != r1 && fusable_conv(c)) {
-        residual_[c] = {i, k == 0 ? r1 : r0, op.alphas[static_cast<std::size_t>(k)],
-                        op.alphas[static_cast<std::size_t>(1 - k)]};
+        residual_[c] = {i, other, op.alphas[static_cast<std::size_t>(k)], op.alphas[static_cast<std::size_t>(1 - k)]};
+        fold(i, c);
+      } else if (r0 != r1 && refoldable_conv(c) && other != residual_[c].z) {
+        // a (alpha_conv (conv + bias) + alpha_z z) + b z2: an RRDB's residual over the sum its
+        // last fusion convolution computes, which nothing else reads.
+        Residual& r = residual_[c];
+        const float a = op.alphas[static_cast<std::size_t>(k)];
+        r.alpha_conv *= a;
+        r.alpha_z *= a;
+        r.add2 = i;
+        r.z2 = other;
+        r.alpha_z2 = op.alphas[static_cast<std::size_t>(1 - k)];
         fold(i, c);
       }
     }
@@ -206,8 +226,8 @@ void CudnnGraph::plan_slots(const std::vector<std::vector<int>>& readers) {
       const GraphOp& op = ops_[r];
       const int at = alias_[r];
       if (op.kind == Kind::concat) continue;
-      if (op.kind == Kind::add && at != r)  // folded into convolution `at`: b is its residual
-        fits = fits && residual_[at].z == b;
+      if (op.kind == Kind::add && at != r)  // folded into convolution `at`: b is a residual
+        fits = fits && (residual_[at].z == b || residual_[at].z2 == b);
       else if (op.kind == Kind::conv)
         fits = fits && own_conv_[r] && sums_[r].empty() && alias_[op.inputs[0]] == b;
       else
@@ -300,7 +320,8 @@ void CudnnGraph::plan_split(const std::vector<std::vector<Placement>>& flat) {
     p.channels += c.channels;
   };
   auto inputs_fit = [&](int conv, std::size_t parts) {
-    return parts + (residual_[conv].add >= 0 ? 1 : 0) <= static_cast<std::size_t>(ChannelEpilogue::kMaxInputs);
+    return parts + (residual_[conv].add >= 0 ? 1 : 0) + (residual_[conv].add2 >= 0 ? 1 : 0) <=
+           static_cast<std::size_t>(ChannelEpilogue::kMaxInputs);
   };
   for (int c = 1; c < stop_; ++c) {
     if (ops_[c].kind != Kind::conv || alias_[c] != c) continue;

@@ -3,7 +3,7 @@
 // architecture; wgmma on compute capability 9.0), with the epilogue in the same kernel:
 //
 //   out[p][co] = act( alpha * (sum_{ky,kx,ci} in[p + (ky-1, kx-1)][ci] * w[co][ky][kx][ci] + bias[co])
-//                     + beta * z[p][co] )
+//                     + beta * z[p][co] + beta2 * z2[p][co] )   (and out2[p][co], the same value)
 //
 // Why: cuDNN's kernels cannot read or write a channel slice of a wider tensor (its NHWC
 // convolutions refuse pixel strides above the channel count), so the executor splits each
@@ -14,12 +14,15 @@
 // Contract: asynchronous on `stream` (enqueue only); every pointer is device memory owned by
 // the caller, valid until the work is done. Views: pixel p of image n at row y, column x is
 // base + ((n * h + y) * w + x) * stride. Input: `in_channels` a multiple of 32, stride a multiple
-// of 8, base 16-byte aligned, w * stride under 2^29. Output and z: stride and base of even
-// elements (4-byte aligned pairs); `out_channels` 32 or 64. Padding 1 with zeros. Weights in the
-// order pack_dense_conv_weights gives. Throws std::invalid_argument for views it cannot take,
-// upscaled::Error(device) with CUDA's text for launch errors. z may alias out (each element read
-// before it is written, by the same thread); the channels read must not be written (a prefix of a
-// buffer in and a later slice of the same buffer out, as the executor does, is fine).
+// of 8, base 16-byte aligned, w * stride under 2^29. Outputs and residuals (out, out2, z, z2):
+// stride and base of even elements (4-byte aligned pairs); `out_channels` 32 or 64. Padding 1
+// with zeros. Weights in the order pack_dense_conv_weights gives. Throws std::invalid_argument
+// for views it cannot take, upscaled::Error(device) with CUDA's text for launch errors. z and z2
+// may alias out or out2 (each element is read before it is written, by the same warp); the
+// channels read must not be written (a prefix of a buffer in and a later slice of the same
+// buffer out, as the executor does, is fine). Where out and out2 are 16-byte aligned with
+// strides of multiples of 8, the wgmma kernel stores whole 16-byte units of a pixel
+// (UPSCALED_DENSE_CONV_STAGED=0: pairs, as elsewhere).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -43,6 +46,11 @@ struct DenseConvArgs {
   const void* bias = nullptr;     // float16 [out_channels], or null
   const void* z = nullptr;        // float16 view like out, or null
   int z_stride = 0;
+  const void* z2 = nullptr;  // a second residual, like z
+  int z2_stride = 0;
+  float beta2 = 0.0f;
+  void* out2 = nullptr;  // a second output view receiving the same values, or null
+  int out2_stride = 0;
   float alpha = 1.0f, beta = 0.0f;
   bool relu = false;
   int n = 0, h = 0, w = 0;

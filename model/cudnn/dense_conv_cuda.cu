@@ -262,23 +262,11 @@ bool staged_turned_off() {
   return off;
 }
 
-// UPSCALED_DENSE_CONV_WG=2 (both kernels), =wide (the 64-output one), =growth: two
-// warpgroups per block sharing its window and weights (an experiment for docs/network-speed.md).
-int warpgroups(int out_channels) {
-  static const std::string v = [] {
-    const char* e = std::getenv("UPSCALED_DENSE_CONV_WG");
-    return std::string(e ? e : "");
-  }();
-  if (v == "2") return 2;
-  if (v == "wide") return out_channels == 64 ? 2 : 1;
-  if (v == "growth") return out_channels == 32 ? 2 : 1;
-  return 1;
-}
-
 void launch_wgmma(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
   check_wgmma(prepare_wgmma(), "set-up");
-  const bool staged = aligned(p.out, 16) && p.out_stride % 8 == 0 && !staged_turned_off();
-  launch_wgmma_kernel(p, out_channels, staged, warpgroups(out_channels), stream);
+  const bool staged = aligned(p.out, 16) && p.out_stride % 8 == 0 &&
+                      (!p.out2 || (aligned(p.out2, 16) && p.out2_stride % 8 == 0)) && !staged_turned_off();
+  launch_wgmma_kernel(p, out_channels, staged, stream);
   check_wgmma(cudaGetLastError(), "launch");
 }
 #endif
@@ -298,7 +286,9 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
                      a.in_stride % 8 == 0 && aligned(a.in, 16);
   const bool out_ok = a.out && (a.out_channels == 32 || a.out_channels == 64) && a.out_stride >= a.out_channels &&
                       a.out_stride % 2 == 0 && aligned(a.out, 4);
-  const bool z_ok = !a.z || (a.z_stride >= a.out_channels && a.z_stride % 2 == 0 && aligned(a.z, 4));
+  const bool z_ok = (!a.z || (a.z_stride >= a.out_channels && a.z_stride % 2 == 0 && aligned(a.z, 4))) &&
+                    (!a.z2 || (a.z2_stride >= a.out_channels && a.z2_stride % 2 == 0 && aligned(a.z2, 4))) &&
+                    (!a.out2 || (a.out2_stride >= a.out_channels && a.out2_stride % 2 == 0 && aligned(a.out2, 4)));
   const bool rest_ok = a.weights && aligned(a.weights, 16) && (!a.bias || aligned(a.bias, 4)) && a.n > 0 && a.h > 0 &&
                        a.w > 0 && static_cast<std::int64_t>(a.n) * a.h * a.w * a.in_stride < (std::int64_t{1} << 40) &&
                        // the wgmma kernel's copy offsets within a tile's window rows are 32-bit
@@ -321,7 +311,12 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
                     a.relu ? 1 : 0,
                     a.n,
                     a.h,
-                    a.w};
+                    a.w,
+                    static_cast<const __half*>(a.z2),
+                    a.z2_stride,
+                    a.beta2,
+                    static_cast<__half*>(a.out2),
+                    a.out2_stride};
   const bool wgmma = a.kernel == DenseConvKernel::wgmma ||
                      (a.kernel == DenseConvKernel::automatic && dense_conv_uses_wgmma(a.out_channels));
   if (wgmma) {

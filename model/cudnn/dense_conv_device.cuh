@@ -23,6 +23,11 @@ struct DenseConvParams {
   float alpha, beta;
   int relu;
   int n, h, w;
+  const __half* z2;  // a second residual (beta2 z2), or null
+  int z2_stride;
+  float beta2;
+  __half* out2;  // a second output, or null
+  int out2_stride;
 };
 
 __device__ __forceinline__ unsigned shared_address(const void* p) {
@@ -66,7 +71,7 @@ __device__ __forceinline__ void mma(float (&c)[4], const unsigned (&a)[4], unsig
 
 // The epilogue's arithmetic for a thread's ROWS x 2 pixels (pixel[i][h], negative where outside
 // the image) and PAIRS channel pairs (pair + 8 j, pair + 8 j + 1; `value(i, h, j, c)` the
-// accumulator of channel pair + 8 j + c): bias, alpha, the scaled residual, ReLU, rounded to a
+// accumulator of channel pair + 8 j + c): bias, alpha, the scaled residuals, ReLU, rounded to a
 // half2 that `sink(i, h, j, v)` takes. Every bias and residual value is loaded before the first
 // sink: the output may alias z (in place: each element is read before it is written, by the same
 // thread) and, as far as the compiler knows, the bias, so with loads and stores interleaved the
@@ -79,25 +84,49 @@ __device__ __forceinline__ void epilogue_pairs(const DenseConvParams& p, const s
 #pragma unroll
   for (int j = 0; j < PAIRS; ++j)
     bias[j] = p.bias ? __half22float2(*reinterpret_cast<const __half2*>(p.bias + j * 8 + pair)) : float2{0.0f, 0.0f};
-  float2 z[ROWS][2][PAIRS];
+  // z, then z2 (one array of residual values at a time: the 64-output kernel's would not fit twice).
+  float2 t[ROWS][2][PAIRS], z[ROWS][2][PAIRS];
+  auto load_residual = [&](const __half* base, int stride) {
+#pragma unroll
+    for (int i = 0; i < ROWS; ++i)
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+#pragma unroll
+        for (int j = 0; j < PAIRS; ++j) {
+          z[i][h][j] = float2{0.0f, 0.0f};
+          if (base && pixel[i][h] >= 0)
+            z[i][h][j] = __half22float2(*reinterpret_cast<const __half2*>(base + pixel[i][h] * stride + j * 8 + pair));
+        }
+  };
+  load_residual(p.z, p.z_stride);
 #pragma unroll
   for (int i = 0; i < ROWS; ++i)
 #pragma unroll
     for (int h = 0; h < 2; ++h)
 #pragma unroll
       for (int j = 0; j < PAIRS; ++j) {
-        z[i][h][j] = float2{0.0f, 0.0f};
-        if (p.z && pixel[i][h] >= 0)
-          z[i][h][j] = __half22float2(*reinterpret_cast<const __half2*>(p.z + pixel[i][h] * p.z_stride + j * 8 + pair));
+        t[i][h][j].x = (value(i, h, j, 0) + bias[j].x) * p.alpha + p.beta * z[i][h][j].x;
+        t[i][h][j].y = (value(i, h, j, 1) + bias[j].y) * p.alpha + p.beta * z[i][h][j].y;
       }
+  if (p.z2) {
+    load_residual(p.z2, p.z2_stride);
+#pragma unroll
+    for (int i = 0; i < ROWS; ++i)
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+#pragma unroll
+        for (int j = 0; j < PAIRS; ++j) {
+          t[i][h][j].x += p.beta2 * z[i][h][j].x;
+          t[i][h][j].y += p.beta2 * z[i][h][j].y;
+        }
+  }
 #pragma unroll
   for (int i = 0; i < ROWS; ++i)
 #pragma unroll
     for (int h = 0; h < 2; ++h)
 #pragma unroll
       for (int j = 0; j < PAIRS; ++j) {
-        float v0 = (value(i, h, j, 0) + bias[j].x) * p.alpha + p.beta * z[i][h][j].x;
-        float v1 = (value(i, h, j, 1) + bias[j].y) * p.alpha + p.beta * z[i][h][j].y;
+        float v0 = t[i][h][j].x, v1 = t[i][h][j].y;
         if (p.relu) {
           v0 = fmaxf(v0, 0.0f);
           v1 = fmaxf(v1, 0.0f);
@@ -112,16 +141,17 @@ template <int ROWS, int PAIRS, class Value>
 __device__ __forceinline__ void store_outputs(const DenseConvParams& p, const std::int64_t (&pixel)[ROWS][2], int pair,
                                               Value value) {
   epilogue_pairs<ROWS, PAIRS>(p, pixel, pair, value, [&](int i, int h, int j, __half2 v) {
-    if (pixel[i][h] >= 0) *reinterpret_cast<__half2*>(p.out + pixel[i][h] * p.out_stride + j * 8 + pair) = v;
+    if (pixel[i][h] < 0) return;
+    *reinterpret_cast<__half2*>(p.out + pixel[i][h] * p.out_stride + j * 8 + pair) = v;
+    if (p.out2) *reinterpret_cast<__half2*>(p.out2 + pixel[i][h] * p.out2_stride + j * 8 + pair) = v;
   });
 }
 
 // The wgmma kernels for 32 and 64 output channels (dense_conv_wgmma_cuda.cu), built where the
 // CUDA compiler has sm_90a; the caller checks the device is compute capability 9.0.
 // `staged`: the epilogue goes through shared memory so that each pixel's channels leave in 16-byte
-// stores (needs out 16-byte aligned and out_stride a multiple of 8; the caller checks).
+// stores (needs out and out2 16-byte aligned and their strides multiples of 8; the caller checks).
 cudaError_t prepare_wgmma_kernel();  // their shared-memory allowance on the current device
-// `warpgroups`: 1, or 2 sharing a block's window and weights (twice the rows per block).
-void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool staged, int warpgroups, cudaStream_t stream);
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool staged, cudaStream_t stream);
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail

@@ -29,17 +29,14 @@ namespace {
 
 constexpr int kTileW = 64;  // output columns per tile: one wgmma's M
 constexpr int kWinW = kTileW + 2;
-constexpr int kWarpgroup = 128;  // threads
+constexpr int kThreads = 128;
 
 // A tile of ROWS output rows and COUT output channels (32: the growth convolutions, 4 rows;
 // 64: the fusion convolutions, 2 rows, so that two blocks still fit in an SM's shared memory).
-// WGS warpgroups per block each take ROWS of the block's WGS x ROWS rows, sharing its window
-// and one copy of the weights per block of channels.
-template <int COUT_, int ROWS_, int WGS_ = 1>
+template <int COUT_, int ROWS_>
 struct Shape {
-  static constexpr int COUT = COUT_, ROWS = ROWS_, WGS = WGS_;
-  static constexpr int kThreads = kWarpgroup * WGS, kBlockRows = ROWS * WGS;
-  static constexpr int kWinRows = kBlockRows + 2, kWinPixels = kWinRows * kWinW;
+  static constexpr int COUT = COUT_, ROWS = ROWS_;
+  static constexpr int kWinRows = ROWS + 2, kWinPixels = kWinRows * kWinW;
   static constexpr int kWinBytes =
       (kWinPixels + 7) / 8 * 8 * 64;  // rounded to 512: the weights' swizzle starts aligned
   static constexpr int kStageBytes = kWinBytes + 9 * COUT * 64;
@@ -49,8 +46,6 @@ struct Shape {
 };
 using Growth = Shape<32, 4>;
 using Wide = Shape<64, 2>;
-using Growth2 = Shape<32, 4, 2>;
-using Wide2 = Shape<64, 2, 2>;
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define UPSCALED_WGMMA_BODY 1
@@ -163,36 +158,36 @@ __device__ __forceinline__ void store_staged(const DenseConvParams& p, unsigned 
 #pragma unroll
     for (int s = 0; s < kStores; ++s) {
       const int x = x_warp + s * kPerStore + q0, y = y0 + i;
-      if (x < p.w && y < p.h)
-        *reinterpret_cast<uint4*>(p.out + ((static_cast<std::int64_t>(n) * p.h + y) * p.w + x) * p.out_stride +
-                                  unit * 8) = v[i][s];
+      if (x >= p.w || y >= p.h) continue;
+      const std::int64_t pixel = (static_cast<std::int64_t>(n) * p.h + y) * p.w + x;
+      *reinterpret_cast<uint4*>(p.out + pixel * p.out_stride + unit * 8) = v[i][s];
+      if (p.out2) *reinterpret_cast<uint4*>(p.out2 + pixel * p.out2_stride + unit * 8) = v[i][s];
     }
 }
 #endif
 
 template <class S, bool STAGED>
-__global__ void __launch_bounds__(S::kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
+__global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
 #ifdef UPSCALED_WGMMA_BODY
-  constexpr int kRows = S::ROWS, kCout = S::COUT, kWinPixels = S::kWinPixels, kThreads = S::kThreads;
-  constexpr int kBlockRows = S::kBlockRows;
+  constexpr int kRows = S::ROWS, kCout = S::COUT, kWinRows = S::kWinRows, kWinPixels = S::kWinPixels;
   constexpr int kWinBytes = S::kWinBytes, kStageBytes = S::kStageBytes, kAcc = S::kAcc;
   extern __shared__ __align__(1024) unsigned char smem[];
   const unsigned base = (shared_address(smem) + 1023u) & ~1023u;
-  const int tiles_x = (p.w + kTileW - 1) / kTileW, tiles_y = (p.h + kBlockRows - 1) / kBlockRows;
+  const int tiles_x = (p.w + kTileW - 1) / kTileW, tiles_y = (p.h + kRows - 1) / kRows;
   int b = static_cast<int>(blockIdx.x);
   const int x0 = (b % tiles_x) * kTileW;
   b /= tiles_x;
-  const int y0 = (b % tiles_y) * kBlockRows;
+  const int y0 = (b % tiles_y) * kRows;
   const int n = b / tiles_y;
   const int tid = static_cast<int>(threadIdx.x), lane = tid & 31, warp = tid >> 5;
-  const int wg = warp >> 2, wg_warp = warp & 3;  // warpgroup wg takes the block's rows wg * kRows, ...
   const int chunks = p.in_channels / kChunk;
 
   // A thread copies the same window pixels and weight rows for every block of channels, only the
   // channel offset changes, so the copies' offsets are worked out once per tile: thread t copies
   // 16-byte unit t % 4 of rows t / 4 + 32 k, whose swizzled place is the same in every 32 rows.
   constexpr int kWinCopies = (kWinPixels * 4 + kThreads - 1) / kThreads;
-  constexpr int kWeightUnits = 9 * kCout * 4, kWeightCopies = (kWeightUnits + kThreads - 1) / kThreads;
+  constexpr int kWeightCopies = 9 * kCout * 4 / kThreads;
+  static_assert(9 * kCout * 4 % kThreads == 0, "every thread copies as many weight rows");
   const int first_row = tid >> 2, unit = tid & 3;
   const unsigned dst0 = swizzled(first_row, unit);
   const int y_top = y0 > 0 ? y0 - 1 : 0;  // the window's first row inside the image
@@ -218,10 +213,8 @@ __global__ void __launch_bounds__(S::kThreads) dense_conv_wgmma_kernel(DenseConv
     const unsigned weights = window + kWinBytes + dst0;
     const __half* wq = p.weights + static_cast<std::int64_t>(q) * 9 * kCout * kChunk + tid * 8;
 #pragma unroll
-    for (int k = 0; k < kWeightCopies; ++k) {
-      if (kWeightUnits % kThreads != 0 && k == kWeightCopies - 1 && tid + k * kThreads >= kWeightUnits) break;
+    for (int k = 0; k < kWeightCopies; ++k)
       copy16(weights + static_cast<unsigned>(k * kThreads * 16), wq + k * kThreads * 8, true);
-    }
   };
 
   float acc[kRows][kAcc];
@@ -241,14 +234,14 @@ __global__ void __launch_bounds__(S::kThreads) dense_conv_wgmma_kernel(DenseConv
     __syncthreads();
     const unsigned window = base + static_cast<unsigned>((q & 1) * kStageBytes);
     const unsigned weights = window + kWinBytes;
-    unsigned a[2][kRows + 2][4];
+    unsigned a[2][kWinRows][4];
 #pragma unroll
     for (int g = 0; g < 6; ++g) {
       const int kx = g >> 1, kk = g & 1;
       if (g >= 2) wgmma_wait<1>();  // group g - 2, the last reader of this A buffer, is done
 #pragma unroll
-      for (int r = 0; r < kRows + 2; ++r) {
-        const int px = (wg * kRows + r) * kWinW + wg_warp * 16 + (lane & 15) + kx;
+      for (int r = 0; r < kWinRows; ++r) {
+        const int px = r * kWinW + warp * 16 + (lane & 15) + kx;
         load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[g & 1][r]);
       }
       wgmma_fence();
@@ -272,10 +265,10 @@ __global__ void __launch_bounds__(S::kThreads) dense_conv_wgmma_kernel(DenseConv
   std::int64_t pixel[kRows][2];
 #pragma unroll
   for (int i = 0; i < kRows; ++i) {
-    const int y = y0 + wg * kRows + i;
+    const int y = y0 + i;
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const int x = x0 + wg_warp * 16 + g + half * 8;
+      const int x = x0 + warp * 16 + g + half * 8;
       pixel[i][half] = y < p.h && x < p.w ? (static_cast<std::int64_t>(n) * p.h + y) * p.w + x : -1;
     }
   }
@@ -287,8 +280,8 @@ __global__ void __launch_bounds__(S::kThreads) dense_conv_wgmma_kernel(DenseConv
     });
     // Every warp has left the stages (the loop's last barrier); each takes its own region.
     constexpr unsigned kRegion = kRows * 16 * kCout * 2;
-    static_assert(kThreads / 32 * kRegion <= 2 * kStageBytes, "the staged outputs fit in the stages");
-    store_staged<kRows, kCout>(p, base + warp * kRegion, packed, n, y0 + wg * kRows, x0 + wg_warp * 16, lane);
+    static_assert(4 * kRegion <= 2 * kStageBytes, "the staged outputs fit in the stages");
+    store_staged<kRows, kCout>(p, base + warp * kRegion, packed, n, y0, x0 + warp * 16, lane);
   } else {
     store_outputs<kRows, kCout / 8>(p, pixel, pair, value);
   }
@@ -311,14 +304,14 @@ cudaError_t allow_shared(cudaError_t err) {
 }
 
 cudaError_t prepare_wgmma_kernel() {
-  return allow_shared<Wide2>(allow_shared<Growth2>(allow_shared<Wide>(allow_shared<Growth>(cudaSuccess))));
+  return allow_shared<Wide>(allow_shared<Growth>(cudaSuccess));
 }
 
 template <class S, bool STAGED>
 void launch(const DenseConvParams& p, cudaStream_t stream) {
   const std::int64_t blocks =
-      static_cast<std::int64_t>(p.n) * ((p.h + S::kBlockRows - 1) / S::kBlockRows) * ((p.w + kTileW - 1) / kTileW);
-  dense_conv_wgmma_kernel<S, STAGED><<<static_cast<unsigned>(blocks), S::kThreads, S::kSmemBytes, stream>>>(p);
+      static_cast<std::int64_t>(p.n) * ((p.h + S::ROWS - 1) / S::ROWS) * ((p.w + kTileW - 1) / kTileW);
+  dense_conv_wgmma_kernel<S, STAGED><<<static_cast<unsigned>(blocks), kThreads, S::kSmemBytes, stream>>>(p);
 }
 
 template <class S>
@@ -326,11 +319,11 @@ void launch(const DenseConvParams& p, bool staged, cudaStream_t stream) {
   staged ? launch<S, true>(p, stream) : launch<S, false>(p, stream);
 }
 
-void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool staged, int warpgroups, cudaStream_t stream) {
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool staged, cudaStream_t stream) {
   if (out_channels == 32)
-    warpgroups == 2 ? launch<Growth2>(p, staged, stream) : launch<Growth>(p, staged, stream);
+    launch<Growth>(p, staged, stream);
   else
-    warpgroups == 2 ? launch<Wide2>(p, staged, stream) : launch<Wide>(p, staged, stream);
+    launch<Wide>(p, staged, stream);
 }
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail

@@ -199,10 +199,10 @@ bool own_convs_wanted() {
   return !env_is("UPSCALED_CUDNN_OWN_CONV", "0");
 }
 
-// The dense blocks' fusion convolutions on the own kernel too with UPSCALED_CUDNN_OWN_FUSION=1
-// (docs/network-speed.md).
+// The dense blocks' fusion convolutions on the own kernel too unless UPSCALED_CUDNN_OWN_FUSION=0
+// (docs/network-speed.md: faster since their outputs are read in their slots).
 bool own_fusion_wanted() {
-  return env_is("UPSCALED_CUDNN_OWN_FUSION", "1");
+  return !env_is("UPSCALED_CUDNN_OWN_FUSION", "0");
 }
 
 class CudnnFusedRunner final : public FusedRunner {

@@ -15,7 +15,7 @@
 #        PROFILE=1 (with MODEL=1): the executor's per-call GPU times (UPSCALED_CUDNN_PROFILE) at
 #        1280x720 under each setting, NCU_SASS=1 (with NCU=1): the first growth convolution's
 #        per-instruction counts and stall samples (Nsight Compute's source page, SASS) per setting,
-#        CTEST=0 (with MODEL=1): no executor tests.
+#        CTEST=0 (with MODEL=1): no executor tests; CTEST_REGEX: other tests than the executor's.
 set -uo pipefail
 source scripts/gpu/summary.sh
 source scripts/gpu/lib.sh
@@ -51,7 +51,7 @@ for setting in ${SETTINGS:-UPSCALED_DENSE_CONV_DEFAULTS=1}; do
   fi
   [[ ${CTEST:-1} == 1 ]] || continue
   (export UPSCALED_TEST_MODELS_DIR=$PWD/.gpu-carry; cd /tmp/b && env ${setting//,/ } ctest -j4 --timeout 200 \
-    --output-on-failure -R "FusedExecutor|PublishedOutput" > "$out/ctest-$tag.log" 2>&1)
+    --output-on-failure -R "${CTEST_REGEX:-FusedExecutor|PublishedOutput}" > "$out/ctest-$tag.log" 2>&1)
   say "$setting ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest-$tag.log")"
   grep -E "\*\*\*Failed|\(Failed\)|Timeout" "$out/ctest-$tag.log" | head -20 | tee -a "$log"
   grep -E " vs eager|dB" /tmp/b/Testing/Temporary/LastTest.log | grep -iv "skip" | cut -c1-160 | head -12 >> "$log"

@@ -222,7 +222,13 @@ TEST(CudnnGraphPlan, ABlockOutputLivesInTheNextBlocksSlotWhenItsReadersCanReadIt
     EXPECT_FALSE(g.lives_in_slot(1));
     EXPECT_TRUE(g.has_buffer(1));
     EXPECT_EQ(placements(g, 1), (Placements{{7, 0}}));
-    // x2 is in no concatenation.
+    // x2 is read only by the RRDB's add, which fusion 2 computes too: x0 + 0.2 x2 as x0 +
+    // 0.2 (x1 + 0.2 LFF) with x0 its second residual.
+    EXPECT_EQ(g.alias_of(17), 16);
+    EXPECT_EQ(g.alias_of(18), 16);
+    EXPECT_EQ(g.second_residual_of(16), 1);
+    EXPECT_EQ(g.second_residual_of(8), -1);
+    EXPECT_EQ(g.fused(), 7);  // 4 ReLUs, 3 adds
     EXPECT_FALSE(g.lives_in_slot(16));
     EXPECT_TRUE(g.has_buffer(16));
   }

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -48,6 +49,9 @@ std::vector<std::uint16_t> bits(const std::vector<Half>& v) {
 struct Case {
   int n, h, w, cin, in_stride, cout, out_stride, out_offset;
   bool bias, residual, in_place, relu;
+  bool second_residual = false;  // + 0.5 z2 (packed)
+  int out2_stride = 0;           // > 0: a second output at channel 2 of rows this wide (4 bytes
+                                 // in: the pair stores) or, when a multiple of 8, at channel 8
 };
 
 void run_case(const Case& c, model::cudnn::DenseConvKernel kernel) {
@@ -55,7 +59,7 @@ void run_case(const Case& c, model::cudnn::DenseConvKernel kernel) {
                                     << "x" << c.h << "x" << c.w << " " << c.cin << " (stride " << c.in_stride << ") -> "
                                     << c.cout << " (stride " << c.out_stride << " at " << c.out_offset << "), bias "
                                     << c.bias << " residual " << c.residual << " in place " << c.in_place << " relu "
-                                    << c.relu);
+                                    << c.relu << " z2 " << c.second_residual << " out2 stride " << c.out2_stride);
   std::mt19937 rng(static_cast<unsigned>(c.h * 131 + c.w * 7 + c.cin + c.cout));
   const std::int64_t px = std::int64_t{c.n} * c.h * c.w;
   const std::vector<Half> in = random_halves(static_cast<std::size_t>(px) * c.in_stride, 0.0f, 1.0f, rng);
@@ -69,12 +73,16 @@ void run_case(const Case& c, model::cudnn::DenseConvKernel kernel) {
         out[static_cast<std::size_t>(p * c.out_stride + c.out_offset + k)] =
             kernels::float_to_half(std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng));
   const std::vector<Half> z = c.in_place ? out : random_halves(static_cast<std::size_t>(px) * c.cout, -1.0f, 1.0f, rng);
+  const std::vector<Half> z2 = random_halves(static_cast<std::size_t>(px) * c.cout, -1.0f, 1.0f, rng);
+  const int out2_offset = c.out2_stride % 8 == 0 ? 8 : 2;
+  const std::vector<Half> out2(static_cast<std::size_t>(px) * std::max(c.out2_stride, 1), kGuard);
   const std::vector<std::uint16_t> packed16 = model::cudnn::pack_dense_conv_weights(bits(w), c.cout, c.cin);
   std::vector<Half> packed(packed16.size());
   for (std::size_t i = 0; i < packed.size(); ++i) packed[i].bits = packed16[i];
 
   const kernels::DeviceBuffer d_in = upload(in), d_w = upload(packed), d_bias = upload(bias), d_out = upload(out);
   const kernels::DeviceBuffer d_z = upload(c.in_place ? std::vector<Half>(1) : z);
+  const kernels::DeviceBuffer d_z2 = upload(z2), d_out2 = upload(out2);
   DenseConvArgs a;
   a.in = d_in.get();
   a.in_stride = c.in_stride;
@@ -91,6 +99,15 @@ void run_case(const Case& c, model::cudnn::DenseConvKernel kernel) {
     a.z_stride = c.in_place ? c.out_stride : c.cout;
     a.beta = 1.0f;
   }
+  if (c.second_residual) {
+    a.z2 = d_z2.get();
+    a.z2_stride = c.cout;
+    a.beta2 = 0.5f;
+  }
+  if (c.out2_stride > 0) {
+    a.out2 = static_cast<Half*>(d_out2.get()) + out2_offset;
+    a.out2_stride = c.out2_stride;
+  }
   a.relu = c.relu;
   a.n = c.n;
   a.h = c.h;
@@ -101,6 +118,8 @@ void run_case(const Case& c, model::cudnn::DenseConvKernel kernel) {
   kernels::cuda_check(cudaStreamSynchronize(stream.get()), "sync");
   std::vector<Half> got(out.size());
   kernels::cuda_check(cudaMemcpy(got.data(), d_out.get(), got.size() * 2, cudaMemcpyDeviceToHost), "down");
+  std::vector<Half> got2(out2.size());
+  kernels::cuda_check(cudaMemcpy(got2.data(), d_out2.get(), got2.size() * 2, cudaMemcpyDeviceToHost), "down");
 
   auto at = [&](int n, int y, int x) { return (static_cast<std::int64_t>(n) * c.h + y) * c.w + x; };
   int bad = 0;
@@ -131,12 +150,22 @@ void run_case(const Case& c, model::cudnn::DenseConvKernel kernel) {
           if (c.residual)
             sum += c.in_place ? kernels::half_to_float(out[static_cast<std::size_t>(p * c.out_stride + co)])
                               : kernels::half_to_float(z[static_cast<std::size_t>(p * c.cout + k)]);
+          if (c.second_residual) sum += 0.5 * kernels::half_to_float(z2[static_cast<std::size_t>(p * c.cout + k)]);
           if (c.relu) sum = std::max(sum, 0.0);
           const double v = kernels::half_to_float(g);
           // float32 sums of float16 products, one rounding to float16 (2^-11 relative).
           if (!(std::fabs(v - sum) <= 2e-3 + 1.5e-3 * std::fabs(sum)) && ++bad < 5)
             ADD_FAILURE() << "n " << n << " y " << y << " x " << x << " channel " << k << ": " << v << " against "
                           << sum;
+        }
+        // The second output: the same values in its slice, nothing else touched.
+        for (int co = 0; c.out2_stride > 0 && co < c.out2_stride; ++co) {
+          const Half g2 = got2[static_cast<std::size_t>(p * c.out2_stride + co)];
+          const bool inside = co >= out2_offset && co < out2_offset + c.cout;
+          const Half want =
+              inside ? got[static_cast<std::size_t>(p * c.out_stride + c.out_offset + co - out2_offset)] : kGuard;
+          if (g2.bits != want.bits && ++bad < 5)
+            ADD_FAILURE() << "out2 at pixel " << p << " channel " << co << (inside ? " differs from out" : " changed");
         }
       }
   EXPECT_EQ(bad, 0);
@@ -174,6 +203,11 @@ const Case kCases[] = {
     {1, 4, 124, 128, 128, 64, 64, 0, false, false, false, true},
     // 7 blocks of 32 input channels, more than any RRDN convolution reads.
     {1, 6, 70, 224, 232, 32, 40, 8, true, true, false, true},
+    // A second residual and a second output (an RRDB's add folded into its last fusion
+    // convolution): 16-byte stores, then pairs (out2 at channel 2), then with the residual in place.
+    {1, 9, 70, 192, 192, 64, 64, 0, true, true, false, false, true, 72},
+    {2, 5, 33, 160, 192, 32, 192, 160, true, true, false, false, true, 34},
+    {1, 7, 65, 192, 200, 64, 200, 8, true, true, true, false, true, 80},
 };
 
 TEST(DenseConvCuda, MatchesHostOnSlicesOfWiderBuffers) {

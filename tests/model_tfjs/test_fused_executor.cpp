@@ -57,14 +57,15 @@ TEST_P(FusedExecutor, CudaFloat16MatchesEager) {
   const auto eager = run_fixture(*package, GetParam().scale, true, &eager_name);
   EXPECT_NE(fused_name.find("cuDNN fused executor"), std::string::npos) << fused_name;
   EXPECT_EQ(eager_name.find("cuDNN fused executor"), std::string::npos) << eager_name;
-  // The default plan: esrgan-thick's 120 growth convolutions (C=4: their concatenations are
-  // prefixes of the dense block's widest one) on the executor's own kernel; slim and medium
-  // (one growth convolution per block, nothing to host) split their dense blocks' convolutions.
+  // The default plan: esrgan-thick's 150 dense-block convolutions (C=4: their concatenations are
+  // prefixes of the dense block's widest one; the fusion convolutions read it whole, their
+  // residuals in the kernel) on the executor's own kernel; slim and medium (one growth
+  // convolution per block, nothing to host) split their dense blocks' convolutions.
   const bool thick_body = std::string(GetParam().size) == "thick";
   if (thick_body) {
-    EXPECT_NE(fused_name.find(" 120 convolutions on the own kernel"), std::string::npos) << fused_name;
+    EXPECT_NE(fused_name.find(" 150 convolutions on the own kernel"), std::string::npos) << fused_name;
     // The first two dense blocks' outputs of each of the 10 RRDBs are read in the next block's
-    // buffer (cudnn_graph.h, lives_in_slot); the third's and the RRDBs' are read too late.
+    // buffer (cudnn_graph.h, lives_in_slot); the RRDBs' own outputs are read too late for that.
     EXPECT_NE(fused_name.find(" 20 values read in their slots"), std::string::npos) << fused_name;
   } else {
     EXPECT_EQ(fused_name.find(" 0 convolutions split"), std::string::npos) << fused_name;
@@ -132,16 +133,16 @@ TEST_P(FusedExecutor, CudaFloat16SplitWithoutOwnKernelMatchesEager) {
   EXPECT_GE(r.psnr, 50.0);
 }
 
-// UPSCALED_CUDNN_OWN_FUSION=1: esrgan-thick's 30 fusion convolutions on the own kernel too, their
-// residual in its epilogue; slim and medium plan as by default (nothing is hosted there).
-TEST_P(FusedExecutor, CudaFloat16OwnFusionMatchesEager) {
+// UPSCALED_CUDNN_OWN_FUSION=0: esrgan-thick's 30 fusion convolutions on cuDNN, their residuals
+// in an epilogue pass; slim and medium plan as by default (nothing is hosted there).
+TEST_P(FusedExecutor, CudaFloat16CudnnFusionMatchesEager) {
   std::string why;
   const auto package = executor_package(GetParam(), &why);
   if (!package) GTEST_SKIP() << why;
   const PlanAgainstEager r =
-      plan_against_eager(*package, GetParam(), "own fusion", {{"UPSCALED_CUDNN_OWN_FUSION", "1"}});
+      plan_against_eager(*package, GetParam(), "cuDNN fusion", {{"UPSCALED_CUDNN_OWN_FUSION", "0"}});
   if (std::string(GetParam().size) == "thick") {
-    EXPECT_NE(r.describe.find(" 150 convolutions on the own kernel"), std::string::npos) << r.describe;
+    EXPECT_NE(r.describe.find(" 120 convolutions on the own kernel"), std::string::npos) << r.describe;
     EXPECT_NE(r.describe.find(" 20 values read in their slots"), std::string::npos) << r.describe;
   }
   EXPECT_GE(r.psnr, 50.0);
