@@ -68,7 +68,7 @@ if [[ ${NCU:-0} == 1 ]]; then  # NCU_ENV="A=1 A=0": one profile per setting
     say "ncu $setting rc=$?"
     if [[ ${NCU_SASS:-0} == 1 ]]; then
       # shellcheck disable=SC2086 # as above
-      env ${setting//,/ } timeout 240 "$ncu_bin" -k "regex:dense_conv_(wgmma_)?kernel" -c 1 --set full \
+      env ${setting//,/ } timeout 240 "$ncu_bin" -k "regex:dense_conv_(wgmma_)?kernel" -c ${NCU_SASS_COUNT:-1} --set full \
         --import-source no -f -o "/tmp/sass-$tag" /tmp/b/bench/bench_cudnn_dense --nhwc-only --sizes 1280x720 \
         --iterations 1 > "$out/ncu-sass-$tag.log" 2>&1 &&
         "$ncu_bin" -i "/tmp/sass-$tag.ncu-rep" --page source --csv --print-source sass > "$out/sass-$tag.csv" 2>&1
