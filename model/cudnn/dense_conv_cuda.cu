@@ -266,11 +266,7 @@ void launch_wgmma(const DenseConvParams& p, int out_channels, cudaStream_t strea
   check_wgmma(prepare_wgmma(), "set-up");
   const bool staged = aligned(p.out, 16) && p.out_stride % 8 == 0 &&
                       (!p.out2 || (aligned(p.out2, 16) && p.out2_stride % 8 == 0)) && !staged_turned_off();
-  static const int abuf = [] {
-    const char* v = std::getenv("UPSCALED_DENSE_CONV_ABUF");
-    return v && std::string(v) == "3" ? 3 : 2;
-  }();
-  launch_wgmma_kernel(p, out_channels, staged, abuf, stream);
+  launch_wgmma_kernel(p, out_channels, staged, stream);
   check_wgmma(cudaGetLastError(), "launch");
 }
 #endif

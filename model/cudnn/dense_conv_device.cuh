@@ -152,7 +152,6 @@ __device__ __forceinline__ void store_outputs(const DenseConvParams& p, const st
 // `staged`: the epilogue goes through shared memory so that each pixel's channels leave in 16-byte
 // stores (needs out and out2 16-byte aligned and their strides multiples of 8; the caller checks).
 cudaError_t prepare_wgmma_kernel();  // their shared-memory allowance on the current device
-// `abuf`: A-operand register buffers, 2 or 3 (loads of a group overlap 1 or 2 groups in flight).
-void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool staged, int abuf, cudaStream_t stream);
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool staged, cudaStream_t stream);
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail

@@ -166,7 +166,7 @@ __device__ __forceinline__ void store_staged(const DenseConvParams& p, unsigned 
 }
 #endif
 
-template <class S, bool STAGED, int ABUF>
+template <class S, bool STAGED>
 __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
 #ifdef UPSCALED_WGMMA_BODY
   constexpr int kRows = S::ROWS, kCout = S::COUT, kWinRows = S::kWinRows, kWinPixels = S::kWinPixels;
@@ -234,22 +234,22 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
     __syncthreads();
     const unsigned window = base + static_cast<unsigned>((q & 1) * kStageBytes);
     const unsigned weights = window + kWinBytes;
-    unsigned a[ABUF][kWinRows][4];
+    unsigned a[2][kWinRows][4];
 #pragma unroll
     for (int g = 0; g < 6; ++g) {
       const int kx = g >> 1, kk = g & 1;
-      if (g >= ABUF) wgmma_wait<ABUF - 1>();  // group g - ABUF, the last reader of this A buffer, is done
+      if (g >= 2) wgmma_wait<1>();  // group g - 2, the last reader of this A buffer, is done
 #pragma unroll
       for (int r = 0; r < kWinRows; ++r) {
         const int px = r * kWinW + warp * 16 + (lane & 15) + kx;
-        load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[g % ABUF][r]);
+        load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[g & 1][r]);
       }
       wgmma_fence();
 #pragma unroll
       for (int i = 0; i < kRows; ++i)
 #pragma unroll
         for (int ky = 0; ky < 3; ++ky)
-          wgmma_k16(acc[i], a[g % ABUF][i + ky],
+          wgmma_k16(acc[i], a[g & 1][i + ky],
                     weight_descriptor(weights + static_cast<unsigned>((ky * 3 + kx) * kCout * 64 + kk * 32)));
       wgmma_commit();
     }
@@ -292,44 +292,38 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
 
 }  // namespace
 
-template <class S, bool STAGED, int ABUF>
-cudaError_t allow_shared(cudaError_t err) {
-  if (err == cudaSuccess)
-    err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<S, STAGED, ABUF>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               S::kSmemBytes);
-  return err;
-}
-
 template <class S>
 cudaError_t allow_shared(cudaError_t err) {
-  err = allow_shared<S, false, 2>(allow_shared<S, true, 2>(err));
-  return allow_shared<S, false, 3>(allow_shared<S, true, 3>(err));
+  if (err == cudaSuccess)
+    err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<S, false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               S::kSmemBytes);
+  if (err == cudaSuccess)
+    err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<S, true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               S::kSmemBytes);
+  return err;
 }
 
 cudaError_t prepare_wgmma_kernel() {
   return allow_shared<Wide>(allow_shared<Growth>(cudaSuccess));
 }
 
-template <class S, bool STAGED, int ABUF>
+template <class S, bool STAGED>
 void launch(const DenseConvParams& p, cudaStream_t stream) {
   const std::int64_t blocks =
       static_cast<std::int64_t>(p.n) * ((p.h + S::ROWS - 1) / S::ROWS) * ((p.w + kTileW - 1) / kTileW);
-  dense_conv_wgmma_kernel<S, STAGED, ABUF><<<static_cast<unsigned>(blocks), kThreads, S::kSmemBytes, stream>>>(p);
+  dense_conv_wgmma_kernel<S, STAGED><<<static_cast<unsigned>(blocks), kThreads, S::kSmemBytes, stream>>>(p);
 }
 
 template <class S>
-void launch(const DenseConvParams& p, bool staged, int abuf, cudaStream_t stream) {
-  if (abuf == 3)
-    staged ? launch<S, true, 3>(p, stream) : launch<S, false, 3>(p, stream);
-  else
-    staged ? launch<S, true, 2>(p, stream) : launch<S, false, 2>(p, stream);
+void launch(const DenseConvParams& p, bool staged, cudaStream_t stream) {
+  staged ? launch<S, true>(p, stream) : launch<S, false>(p, stream);
 }
 
-void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool staged, int abuf, cudaStream_t stream) {
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool staged, cudaStream_t stream) {
   if (out_channels == 32)
-    launch<Growth>(p, staged, abuf, stream);
+    launch<Growth>(p, staged, stream);
   else
-    launch<Wide>(p, staged, abuf, stream);
+    launch<Wide>(p, staged, stream);
 }
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail
