@@ -74,9 +74,9 @@ __device__ __forceinline__ void mma(float (&c)[4], const unsigned (&a)[4], unsig
 // accumulator of channel pair + 8 j + c): bias, alpha, the scaled residuals, ReLU, rounded to a
 // half2 that `sink(i, h, j, v)` takes. Every bias and residual value is loaded before the first
 // sink: the output may alias z (in place: each element is read before it is written, by the same
-// thread) and, as far as the compiler knows, the bias, so with loads and stores interleaved the
-// compiler reloads the bias after every store (192 global loads in the wgmma kernels' PTX, 76
-// this way) and each load waits for the store before it.
+// thread, or by the same warp where the wgmma kernel stages its stores) and, as far as the compiler knows, the bias, so
+// with loads and stores interleaved the compiler reloads the bias after every store (192 global loads in the wgmma
+// kernels' PTX, 76 this way) and each load waits for the store before it.
 template <int ROWS, int PAIRS, class Value, class Sink>
 __device__ __forceinline__ void epilogue_pairs(const DenseConvParams& p, const std::int64_t (&pixel)[ROWS][2], int pair,
                                                Value value, Sink sink) {
