@@ -13,9 +13,12 @@
 #        640x360 batch 4 and 1280x720 batch 1) and the executor's GPU tests (FusedExecutor,
 #        PublishedOutput) under each setting (builds the product: libtorch from the kit),
 #        PROFILE=1 (with MODEL=1): the executor's per-call GPU times (UPSCALED_CUDNN_PROFILE) at
-#        1280x720 under each setting, NCU_SASS=1 (with NCU=1): the first growth convolution's
-#        per-instruction counts and stall samples (Nsight Compute's source page, SASS) per setting,
+#        1280x720 under each setting, NCU_SASS=1 (with NCU=1): the first NCU_SASS_COUNT (1)
+#        launches' per-instruction counts and stall samples (Nsight Compute's source page, SASS;
+#        scripts/gpu/sass-summary.py reads it) per setting,
 #        CTEST=0 (with MODEL=1): no executor tests; CTEST_REGEX: other tests than the executor's.
+#   The device tool brings back at most 8 files from $OUT: with several settings, run this with
+#   OUT=/tmp/r and tar /tmp/r into the real $OUT afterwards.
 set -uo pipefail
 source scripts/gpu/summary.sh
 source scripts/gpu/lib.sh

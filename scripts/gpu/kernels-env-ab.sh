@@ -4,8 +4,9 @@
 # (ROUNDS rounds, default 2; each setting in its own process), runs the CUDA kernel tests under
 # each setting, and with NCU=1 profiles the rows once per setting with Nsight Compute (the
 # metrics of bench-kernels.sh --ncu; NCU_FILTER narrows the rows profiled; NCU_SASS=1 adds a
-# `--set full` profile of those rows with Nsight Compute's source page, per SASS instruction). Files under $OUT: summary.txt, bench-*.txt, tests-*.txt,
-# ncu.txt, build.log.
+# `--set full` profile of those rows with Nsight Compute's source page, per SASS instruction,
+# for scripts/gpu/sass-summary.py). Files under $OUT: summary.txt, bench-*.txt, tests-*.txt,
+# ncu.txt, build.log (with NCU_SASS: sass.csv, ncu-details.txt, ncu-sass.log).
 #   usage (on the CUDA machine, repo root, carrying .gpu-kit):
 #   scripts/gpu/kernels-env-ab.sh "A=0 A=1" "x2 up,x2 down" ["KernelsCuda.*Resize*"]
 set -uo pipefail
