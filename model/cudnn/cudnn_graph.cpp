@@ -165,11 +165,14 @@ struct CudnnGraph::Plan {
   std::size_t bytes(int channels) const { return std::size_t(n) * h * w * channels * 2; }
 };
 
-CudnnGraph::CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions, bool own_convolutions, bool own_fusion)
+CudnnGraph::CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions, bool own_convolutions, bool own_fusion,
+                       bool slots, bool second_residual)
     : ops_(std::move(ops)),
       split_(own_convolutions ? false : split_convolutions),
       own_mode_(own_convolutions),
-      own_fusion_(own_convolutions && own_fusion) {
+      own_fusion_(own_convolutions && own_fusion),
+      slots_(slots),
+      second_residual_(second_residual) {
   if (!own_mode_) {
     plan_graph();
     return;

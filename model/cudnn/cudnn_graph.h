@@ -86,8 +86,11 @@ class CudnnGraph {
   // own_fusion (with own_convolutions): the 3x3 convolutions with 32 or 64 outputs and a
   // residual that read a whole concatenation (a dense block's fusion convolution) run on the
   // own kernel too, the residual in its epilogue.
+  // slots: a value may live in its one concatenation slot (lives_in_slot); second_residual: an
+  // add of a convolution's residual sum and another value folds into that convolution
+  // (second_residual_of). Both on unless a comparison turns them off.
   explicit CudnnGraph(std::vector<GraphOp> ops, bool split_convolutions = false, bool own_convolutions = false,
-                      bool own_fusion = false);
+                      bool own_fusion = false, bool slots = true, bool second_residual = true);
   ~CudnnGraph();
   CudnnGraph(const CudnnGraph&) = delete;
   CudnnGraph& operator=(const CudnnGraph&) = delete;
@@ -179,6 +182,8 @@ class CudnnGraph {
   bool split_ = false;
   bool own_mode_ = false;
   bool own_fusion_ = false;
+  bool slots_ = true;
+  bool second_residual_ = true;
   std::vector<int> host_;                    // concat -> the concat whose buffer holds it
   std::vector<bool> own_conv_;               // conv -> runs on the own kernel
   std::unique_ptr<OwnWeights> own_weights_;  // by op, in the own kernel's order

@@ -5,9 +5,7 @@
 #include "model/cudnn/cudnn_graph.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <map>
-#include <string>
 #include <tuple>
 
 namespace upscaled::model::cudnn {
@@ -70,13 +68,8 @@ void CudnnGraph::plan_graph() {
   auto fusable_conv = [&](int c) {
     return c > 0 && ops_[c].kind == Kind::conv && !ops_[c].relu && residual_[c].add < 0 && readers[c].size() == 1;
   };
-  // UPSCALED_CUDNN_SECOND_RESIDUAL=0: no second residual (a comparison for docs/network-speed.md).
-  static const bool second_residual = [] {
-    const char* v = std::getenv("UPSCALED_CUDNN_SECOND_RESIDUAL");
-    return !(v && std::string(v) == "0");
-  }();
   auto refoldable_conv = [&](int c) {
-    return second_residual && c > 0 && ops_[c].kind == Kind::conv && !ops_[c].relu && residual_[c].add >= 0 &&
+    return second_residual_ && c > 0 && ops_[c].kind == Kind::conv && !ops_[c].relu && residual_[c].add >= 0 &&
            residual_[c].add2 < 0 && readers[c].size() == 1;
   };
   auto fold = [&](int i, int into) {
@@ -201,10 +194,9 @@ void CudnnGraph::plan_graph() {
 // stride, while that buffer lives: the own kernel (as its input or its residual) and the
 // epilogue passes (a convolution's residual, an add, a scale, a ReLU) can; cuDNN's
 // convolutions and the part convolutions cannot.
-// UPSCALED_CUDNN_SLOTS=0 keeps the packed buffers (a comparison for docs/network-speed.md).
 void CudnnGraph::plan_slots(const std::vector<std::vector<int>>& readers) {
   slotted_.assign(ops_.size(), false);
-  if (const char* v = std::getenv("UPSCALED_CUDNN_SLOTS"); v && std::string(v) == "0") return;
+  if (!slots_) return;
   // Where a concatenation's buffer is last read, counted at the op that does the reading (a
   // folded add reads where its convolution runs).
   auto last_read = [&](int b) {

@@ -205,6 +205,16 @@ bool own_fusion_wanted() {
   return !env_is("UPSCALED_CUDNN_OWN_FUSION", "0");
 }
 
+// Values read in their concatenation slots and an RRDB's add folded into its last fusion
+// convolution unless UPSCALED_CUDNN_SLOTS=0 / UPSCALED_CUDNN_SECOND_RESIDUAL=0 (comparisons for
+// docs/network-speed.md).
+bool slots_wanted() {
+  return !env_is("UPSCALED_CUDNN_SLOTS", "0");
+}
+bool second_residual_wanted() {
+  return !env_is("UPSCALED_CUDNN_SECOND_RESIDUAL", "0");
+}
+
 class CudnnFusedRunner final : public FusedRunner {
  public:
   // Split convolutions (cudnn_graph.h) unless UPSCALED_CUDNN_SPLIT=0 asks for concatenations
@@ -212,7 +222,8 @@ class CudnnFusedRunner final : public FusedRunner {
   // The part weights are assembled here, on the stream that converted the weights (the
   // caller's current one), which TorchUpscaler synchronises before the stages' streams run.
   explicit CudnnFusedRunner(const TfjsGraph& graph, c10::DeviceIndex device)
-      : exec_(to_ops(graph, keep_), split_wanted(), own_convs_wanted(), own_fusion_wanted()),
+      : exec_(to_ops(graph, keep_), split_wanted(), own_convs_wanted(), own_fusion_wanted(), slots_wanted(),
+              second_residual_wanted()),
         tail_(one_pass_tail(graph, exec_.stop())) {
     if (exec_.stop() > 1) exec_.assemble_weights(c10::cuda::getCurrentCUDAStream(device).stream());
     std::visit(

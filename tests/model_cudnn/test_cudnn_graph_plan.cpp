@@ -232,6 +232,15 @@ TEST(CudnnGraphPlan, ABlockOutputLivesInTheNextBlocksSlotWhenItsReadersCanReadIt
     EXPECT_FALSE(g.lives_in_slot(16));
     EXPECT_TRUE(g.has_buffer(16));
   }
+  // Each turned off on its own (the executor's UPSCALED_CUDNN_SLOTS=0 / _SECOND_RESIDUAL=0).
+  model::cudnn::CudnnGraph no_slots(two_dense_blocks(), true, true, true, false, true);
+  EXPECT_FALSE(no_slots.lives_in_slot(8));
+  EXPECT_TRUE(no_slots.has_buffer(8));
+  EXPECT_EQ(no_slots.second_residual_of(16), 1);
+  model::cudnn::CudnnGraph no_fold(two_dense_blocks(), true, true, true, true, false);
+  EXPECT_TRUE(no_fold.lives_in_slot(8));
+  EXPECT_EQ(no_fold.second_residual_of(16), -1);
+  EXPECT_EQ(no_fold.alias_of(18), 18);
   // Without the own kernel g1 is a cuDNN convolution, which reads packed tensors only.
   model::cudnn::CudnnGraph plain(two_dense_blocks());
   EXPECT_FALSE(plain.lives_in_slot(8));
