@@ -262,11 +262,23 @@ bool staged_turned_off() {
   return off;
 }
 
+// UPSCALED_DENSE_CONV_OVERLAP=0: launches wait for the previous kernel's end as usual;
+// UPSCALED_DENSE_CONV_ADESC=1|2: the A-operand experiment (dense_conv_device.cuh, WgmmaLaunch).
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
 void launch_wgmma(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
   check_wgmma(prepare_wgmma(), "set-up");
-  const bool staged = aligned(p.out, 16) && p.out_stride % 8 == 0 &&
-                      (!p.out2 || (aligned(p.out2, 16) && p.out2_stride % 8 == 0)) && !staged_turned_off();
-  launch_wgmma_kernel(p, out_channels, staged, stream);
+  static const bool overlap = env_int("UPSCALED_DENSE_CONV_OVERLAP", 1) != 0;
+  static const int a_descriptor = env_int("UPSCALED_DENSE_CONV_ADESC", 0);
+  WgmmaLaunch how;
+  how.staged = aligned(p.out, 16) && p.out_stride % 8 == 0 &&
+               (!p.out2 || (aligned(p.out2, 16) && p.out2_stride % 8 == 0)) && !staged_turned_off();
+  how.overlap = overlap;
+  how.a_descriptor = a_descriptor;
+  launch_wgmma_kernel(p, out_channels, how, stream);
   check_wgmma(cudaGetLastError(), "launch");
 }
 #endif

@@ -151,7 +151,17 @@ __device__ __forceinline__ void store_outputs(const DenseConvParams& p, const st
 // CUDA compiler has sm_90a; the caller checks the device is compute capability 9.0.
 // `staged`: the epilogue goes through shared memory so that each pixel's channels leave in 16-byte
 // stores (needs out and out2 16-byte aligned and their strides multiples of 8; the caller checks).
+// `overlap`: launched with programmatic stream serialization, so that the kernel's blocks start
+// during the previous kernel's last ones (the kernel waits for that kernel's writes before it
+// reads or writes anything but its weights). `a_descriptor` (an experiment): the tensor cores read
+// the A operand from shared memory by descriptor (1: base offset 0, 2: the ISA's base offset)
+// instead of from registers loaded with ldmatrix.
+struct WgmmaLaunch {
+  bool staged = true;
+  bool overlap = true;
+  int a_descriptor = 0;
+};
 cudaError_t prepare_wgmma_kernel();  // their shared-memory allowance on the current device
-void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool staged, cudaStream_t stream);
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, const WgmmaLaunch& how, cudaStream_t stream);
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail

@@ -65,6 +65,29 @@ __device__ __forceinline__ std::uint64_t weight_descriptor(unsigned addr) {
          (std::uint64_t{512 >> 4} << 32) | (std::uint64_t{2} << 62);
 }
 
+// A operand from shared memory (UPSCALED_DENSE_CONV_ADESC, an experiment): the window's 64 pixels
+// from `addr` (any row; rows 64 bytes apart, 8-row groups 512 apart, 64-byte swizzle as the
+// copies wrote it). ADESC 2 sets the base-offset field that the PTX ISA asks for a start address
+// off the swizzle pattern's 512-byte boundary; ADESC 1 leaves it 0 (the swizzle then has to
+// follow the absolute address, as it does for the weights' 32-byte K offsets).
+template <int ADESC>
+__device__ __forceinline__ std::uint64_t window_descriptor(unsigned addr) {
+  const std::uint64_t base_offset = ADESC == 2 ? (addr >> 7) & 7 : 0;
+  return weight_descriptor(addr) | (base_offset << 49);
+}
+
+// Lets the next kernel in the stream, when launched with programmatic stream serialization,
+// start its blocks (they wait in wait_for_previous_grid before touching this kernel's data).
+__device__ __forceinline__ void let_next_grid_start() {
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+}
+
+// Waits until the previous kernel in the stream has finished and its writes are visible; returns
+// at once when this kernel was launched without programmatic stream serialization.
+__device__ __forceinline__ void wait_for_previous_grid() {
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+}
+
 __device__ __forceinline__ void wgmma_fence() {
   asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
 }
@@ -105,6 +128,30 @@ __device__ __forceinline__ void wgmma_k16(float (&d)[32], const unsigned (&a)[4]
         "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
         "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
+}
+
+// d += A (64 x 16 from shared memory, descriptor a) * B (16 x N).
+__device__ __forceinline__ void wgmma_k16_ss(float (&d)[16], std::uint64_t a, std::uint64_t b) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
+      "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, %16, %17, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+      : "l"(a), "l"(b), "r"(1));
+}
+
+__device__ __forceinline__ void wgmma_k16_ss(float (&d)[32], std::uint64_t a, std::uint64_t b) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+      "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%"
+      "28,%29,%30,%31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
+        "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
+        "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "l"(a), "l"(b), "r"(1));
 }
 
 __device__ __forceinline__ void store_matrices(unsigned addr, unsigned r0, unsigned r1, unsigned r2, unsigned r3) {
@@ -171,7 +218,7 @@ __device__ __forceinline__ void store_staged(const DenseConvParams& p, unsigned 
 }
 #endif
 
-template <class S, bool STAGED>
+template <class S, bool STAGED, int ADESC>
 __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
 #ifdef UPSCALED_WGMMA_BODY
   constexpr int kRows = S::ROWS, kCout = S::COUT, kWinRows = S::kWinRows, kWinPixels = S::kWinPixels;
@@ -206,7 +253,7 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
     const bool inside = y >= 0 && y < p.h && x >= 0 && x < p.w;
     src_off[k] = inside ? static_cast<unsigned>((y - y_top) * p.w + x) * static_cast<unsigned>(p.in_stride) : ~0u;
   }
-  auto load = [&](int q, int stage) {
+  auto load_window = [&](int q, int stage) {
     const unsigned window = base + static_cast<unsigned>(stage * kStageBytes);
     const __half* in_q = tile_in + q * kChunk;
 #pragma unroll
@@ -215,7 +262,9 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
       const bool inside = src_off[k] != ~0u;
       copy16(window + dst0 + static_cast<unsigned>(k * kThreads * 16), inside ? in_q + src_off[k] : p.in, inside);
     }
-    const unsigned weights = window + kWinBytes + dst0;
+  };
+  auto load_weights = [&](int q, int stage) {
+    const unsigned weights = base + static_cast<unsigned>(stage * kStageBytes) + kWinBytes + dst0;
     const __half* wq = p.weights + static_cast<std::int64_t>(q) * 9 * kCout * kChunk + tid * 8;
 #pragma unroll
     for (int k = 0; k < kWeightCopies; ++k)
@@ -228,10 +277,18 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
 #pragma unroll
     for (int k = 0; k < kAcc; ++k) acc[i][k] = 0.0f;
 
-  load(0, 0);
+  // The weights are the model's, written before the forward: their first copy may overlap the
+  // previous kernel's last blocks. Everything else this kernel reads or writes waits for it.
+  load_weights(0, 0);
+  wait_for_previous_grid();
+  let_next_grid_start();
+  load_window(0, 0);
   commit();
   for (int q = 0; q < chunks; ++q) {
-    if (q + 1 < chunks) load(q + 1, (q + 1) & 1);
+    if (q + 1 < chunks) {
+      load_window(q + 1, (q + 1) & 1);
+      load_weights(q + 1, (q + 1) & 1);
+    }
     commit();  // an empty group on the last block keeps the wait below uniform
     wait_all_but_one();
     // cp.async wrote through the generic proxy; wgmma reads through the async proxy.
@@ -239,24 +296,42 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
     __syncthreads();
     const unsigned window = base + static_cast<unsigned>((q & 1) * kStageBytes);
     const unsigned weights = window + kWinBytes;
-    unsigned a[2][kWinRows][4];
-#pragma unroll
-    for (int g = 0; g < 6; ++g) {
-      const int kx = g >> 1, kk = g & 1;
-      if (g >= 2) wgmma_wait<1>();  // group g - 2, the last reader of this A buffer, is done
-#pragma unroll
-      for (int r = 0; r < kWinRows; ++r) {
-        const int px = r * kWinW + warp * 16 + (lane & 15) + kx;
-        load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[g & 1][r]);
-      }
+    if constexpr (ADESC != 0) {
+      // Every product of the block of channels in one group: A straight from the window.
       wgmma_fence();
 #pragma unroll
-      for (int i = 0; i < kRows; ++i)
+      for (int g = 0; g < 6; ++g) {
+        const int kx = g >> 1, kk = g & 1;
 #pragma unroll
-        for (int ky = 0; ky < 3; ++ky)
-          wgmma_k16(acc[i], a[g & 1][i + ky],
-                    weight_descriptor(weights + static_cast<unsigned>((ky * 3 + kx) * kCout * 64 + kk * 32)));
+        for (int i = 0; i < kRows; ++i)
+#pragma unroll
+          for (int ky = 0; ky < 3; ++ky)
+            wgmma_k16_ss(
+                acc[i],
+                window_descriptor<ADESC>(window + static_cast<unsigned>(((i + ky) * kWinW + kx) * 64 + kk * 32)),
+                weight_descriptor(weights + static_cast<unsigned>((ky * 3 + kx) * kCout * 64 + kk * 32)));
+      }
       wgmma_commit();
+    } else {
+      unsigned a[2][kWinRows][4];
+#pragma unroll
+      for (int g = 0; g < 6; ++g) {
+        const int kx = g >> 1, kk = g & 1;
+        if (g >= 2) wgmma_wait<1>();  // group g - 2, the last reader of this A buffer, is done
+#pragma unroll
+        for (int r = 0; r < kWinRows; ++r) {
+          const int px = r * kWinW + warp * 16 + (lane & 15) + kx;
+          load_matrices(window + swizzled(px, kk * 2 + (lane >> 4)), a[g & 1][r]);
+        }
+        wgmma_fence();
+#pragma unroll
+        for (int i = 0; i < kRows; ++i)
+#pragma unroll
+          for (int ky = 0; ky < 3; ++ky)
+            wgmma_k16(acc[i], a[g & 1][i + ky],
+                      weight_descriptor(weights + static_cast<unsigned>((ky * 3 + kx) * kCout * 64 + kk * 32)));
+        wgmma_commit();
+      }
     }
     wgmma_wait<0>();
     __syncthreads();  // the next iteration's copy overwrites the stage just read
@@ -297,38 +372,64 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
 
 }  // namespace
 
+template <class S, bool STAGED>
+cudaError_t allow_shared_variants(cudaError_t err) {
+  for (auto kernel : {dense_conv_wgmma_kernel<S, STAGED, 0>, dense_conv_wgmma_kernel<S, STAGED, 1>,
+                      dense_conv_wgmma_kernel<S, STAGED, 2>})
+    if (err == cudaSuccess)
+      err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kSmemBytes);
+  return err;
+}
+
 template <class S>
 cudaError_t allow_shared(cudaError_t err) {
-  if (err == cudaSuccess)
-    err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<S, false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               S::kSmemBytes);
-  if (err == cudaSuccess)
-    err = cudaFuncSetAttribute(dense_conv_wgmma_kernel<S, true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               S::kSmemBytes);
-  return err;
+  return allow_shared_variants<S, true>(allow_shared_variants<S, false>(err));
 }
 
 cudaError_t prepare_wgmma_kernel() {
   return allow_shared<Wide>(allow_shared<Growth>(cudaSuccess));
 }
 
-template <class S, bool STAGED>
-void launch(const DenseConvParams& p, cudaStream_t stream) {
+// With `overlap`, the launch lets this kernel's blocks start before the previous kernel in the
+// stream ends (programmatic stream serialization): they copy their first weights, then wait
+// (griddepcontrol.wait) for that kernel's writes.
+template <class S, bool STAGED, int ADESC>
+void launch(const DenseConvParams& p, const WgmmaLaunch& how, cudaStream_t stream) {
   const std::int64_t blocks =
       static_cast<std::int64_t>(p.n) * ((p.h + S::ROWS - 1) / S::ROWS) * ((p.w + kTileW - 1) / kTileW);
-  dense_conv_wgmma_kernel<S, STAGED><<<static_cast<unsigned>(blocks), kThreads, S::kSmemBytes, stream>>>(p);
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(static_cast<unsigned>(blocks));
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = S::kSmemBytes;
+  config.stream = stream;
+  cudaLaunchAttribute overlap[1];
+  overlap[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  overlap[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = how.overlap ? overlap : nullptr;
+  config.numAttrs = how.overlap ? 1 : 0;
+  // The error, if any, is left for the caller's cudaGetLastError.
+  (void)cudaLaunchKernelEx(&config, dense_conv_wgmma_kernel<S, STAGED, ADESC>, p);
 }
 
-template <class S>
-void launch(const DenseConvParams& p, bool staged, cudaStream_t stream) {
-  staged ? launch<S, true>(p, stream) : launch<S, false>(p, stream);
-}
-
-void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, bool staged, cudaStream_t stream) {
-  if (out_channels == 32)
-    launch<Growth>(p, staged, stream);
+template <class S, bool STAGED>
+void launch(const DenseConvParams& p, const WgmmaLaunch& how, cudaStream_t stream) {
+  if (how.a_descriptor == 1)
+    launch<S, STAGED, 1>(p, how, stream);
+  else if (how.a_descriptor == 2)
+    launch<S, STAGED, 2>(p, how, stream);
   else
-    launch<Wide>(p, staged, stream);
+    launch<S, STAGED, 0>(p, how, stream);
+}
+
+void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, const WgmmaLaunch& how, cudaStream_t stream) {
+  auto pick = [&](auto shape) {
+    using S = decltype(shape);
+    how.staged ? launch<S, true>(p, how, stream) : launch<S, false>(p, how, stream);
+  };
+  if (out_channels == 32)
+    pick(Growth{});
+  else
+    pick(Wide{});
 }
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail
