@@ -262,8 +262,9 @@ bool staged_turned_off() {
   return off;
 }
 
-// UPSCALED_DENSE_CONV_OVERLAP=0: launches wait for the previous kernel's end as usual;
-// UPSCALED_DENSE_CONV_ADESC=1|2: the A-operand experiment (dense_conv_device.cuh, WgmmaLaunch).
+// UPSCALED_DENSE_CONV_OVERLAP=0: each launch waits for the previous kernel's end as usual.
+// UPSCALED_DENSE_CONV_A_SHARED=0|1|2: the A operand from shared memory for no kernel, the
+// 64-output kernel (the default) or both (WgmmaLaunch). Comparisons for docs/network-speed.md.
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::atoi(v) : fallback;
@@ -272,12 +273,13 @@ int env_int(const char* name, int fallback) {
 void launch_wgmma(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
   check_wgmma(prepare_wgmma(), "set-up");
   static const bool overlap = env_int("UPSCALED_DENSE_CONV_OVERLAP", 1) != 0;
-  static const int a_descriptor = env_int("UPSCALED_DENSE_CONV_ADESC", 0);
+  static const int a_shared = env_int("UPSCALED_DENSE_CONV_A_SHARED", 1);
   WgmmaLaunch how;
   how.staged = aligned(p.out, 16) && p.out_stride % 8 == 0 &&
                (!p.out2 || (aligned(p.out2, 16) && p.out2_stride % 8 == 0)) && !staged_turned_off();
   how.overlap = overlap;
-  how.a_descriptor = a_descriptor;
+  how.a_shared_32 = a_shared >= 2;
+  how.a_shared_64 = a_shared >= 1;
   launch_wgmma_kernel(p, out_channels, how, stream);
   check_wgmma(cudaGetLastError(), "launch");
 }

@@ -65,15 +65,13 @@ __device__ __forceinline__ std::uint64_t weight_descriptor(unsigned addr) {
          (std::uint64_t{512 >> 4} << 32) | (std::uint64_t{2} << 62);
 }
 
-// A operand from shared memory (UPSCALED_DENSE_CONV_ADESC, an experiment): the window's 64 pixels
-// from `addr` (any row; rows 64 bytes apart, 8-row groups 512 apart, 64-byte swizzle as the
-// copies wrote it). ADESC 2 sets the base-offset field that the PTX ISA asks for a start address
-// off the swizzle pattern's 512-byte boundary; ADESC 1 leaves it 0 (the swizzle then has to
-// follow the absolute address, as it does for the weights' 32-byte K offsets).
-template <int ADESC>
+// A operand from shared memory: the window's 64 pixels from `addr`, which may be any row (rows
+// 64 bytes apart, 8-row groups 512 apart, the 64-byte swizzle the copies wrote). The base-offset
+// field stays 0: the tensor cores swizzle by the absolute shared address, as for the weights'
+// 32-byte K offsets. Setting it as the PTX ISA describes for a start off the pattern's 512-byte
+// boundary gave wrong products on the H200 (twenty-first session).
 __device__ __forceinline__ std::uint64_t window_descriptor(unsigned addr) {
-  const std::uint64_t base_offset = ADESC == 2 ? (addr >> 7) & 7 : 0;
-  return weight_descriptor(addr) | (base_offset << 49);
+  return weight_descriptor(addr);
 }
 
 // Lets the next kernel in the stream, when launched with programmatic stream serialization,
@@ -218,7 +216,7 @@ __device__ __forceinline__ void store_staged(const DenseConvParams& p, unsigned 
 }
 #endif
 
-template <class S, bool STAGED, int ADESC>
+template <class S, bool STAGED, bool A_SHARED>
 __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
 #ifdef UPSCALED_WGMMA_BODY
   constexpr int kRows = S::ROWS, kCout = S::COUT, kWinRows = S::kWinRows, kWinPixels = S::kWinPixels;
@@ -296,7 +294,7 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
     __syncthreads();
     const unsigned window = base + static_cast<unsigned>((q & 1) * kStageBytes);
     const unsigned weights = window + kWinBytes;
-    if constexpr (ADESC != 0) {
+    if constexpr (A_SHARED) {
       // Every product of the block of channels in one group: A straight from the window.
       wgmma_fence();
 #pragma unroll
@@ -306,10 +304,9 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
         for (int i = 0; i < kRows; ++i)
 #pragma unroll
           for (int ky = 0; ky < 3; ++ky)
-            wgmma_k16_ss(
-                acc[i],
-                window_descriptor<ADESC>(window + static_cast<unsigned>(((i + ky) * kWinW + kx) * 64 + kk * 32)),
-                weight_descriptor(weights + static_cast<unsigned>((ky * 3 + kx) * kCout * 64 + kk * 32)));
+            wgmma_k16_ss(acc[i],
+                         window_descriptor(window + static_cast<unsigned>(((i + ky) * kWinW + kx) * 64 + kk * 32)),
+                         weight_descriptor(weights + static_cast<unsigned>((ky * 3 + kx) * kCout * 64 + kk * 32)));
       }
       wgmma_commit();
     } else {
@@ -374,8 +371,7 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
 
 template <class S, bool STAGED>
 cudaError_t allow_shared_variants(cudaError_t err) {
-  for (auto kernel : {dense_conv_wgmma_kernel<S, STAGED, 0>, dense_conv_wgmma_kernel<S, STAGED, 1>,
-                      dense_conv_wgmma_kernel<S, STAGED, 2>})
+  for (auto kernel : {dense_conv_wgmma_kernel<S, STAGED, false>, dense_conv_wgmma_kernel<S, STAGED, true>})
     if (err == cudaSuccess)
       err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kSmemBytes);
   return err;
@@ -393,8 +389,8 @@ cudaError_t prepare_wgmma_kernel() {
 // With `overlap`, the launch lets this kernel's blocks start before the previous kernel in the
 // stream ends (programmatic stream serialization): they copy their first weights, then wait
 // (griddepcontrol.wait) for that kernel's writes.
-template <class S, bool STAGED, int ADESC>
-void launch(const DenseConvParams& p, const WgmmaLaunch& how, cudaStream_t stream) {
+template <class S, bool STAGED, bool A_SHARED>
+void launch(const DenseConvParams& p, bool overlap, cudaStream_t stream) {
   const std::int64_t blocks =
       static_cast<std::int64_t>(p.n) * ((p.h + S::ROWS - 1) / S::ROWS) * ((p.w + kTileW - 1) / kTileW);
   cudaLaunchConfig_t config{};
@@ -402,34 +398,28 @@ void launch(const DenseConvParams& p, const WgmmaLaunch& how, cudaStream_t strea
   config.blockDim = dim3(kThreads);
   config.dynamicSmemBytes = S::kSmemBytes;
   config.stream = stream;
-  cudaLaunchAttribute overlap[1];
-  overlap[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  overlap[0].val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = how.overlap ? overlap : nullptr;
-  config.numAttrs = how.overlap ? 1 : 0;
+  cudaLaunchAttribute attribute[1];
+  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = overlap ? attribute : nullptr;
+  config.numAttrs = overlap ? 1 : 0;
   // The error, if any, is left for the caller's cudaGetLastError.
-  (void)cudaLaunchKernelEx(&config, dense_conv_wgmma_kernel<S, STAGED, ADESC>, p);
+  (void)cudaLaunchKernelEx(&config, dense_conv_wgmma_kernel<S, STAGED, A_SHARED>, p);
 }
 
-template <class S, bool STAGED>
-void launch(const DenseConvParams& p, const WgmmaLaunch& how, cudaStream_t stream) {
-  if (how.a_descriptor == 1)
-    launch<S, STAGED, 1>(p, how, stream);
-  else if (how.a_descriptor == 2)
-    launch<S, STAGED, 2>(p, how, stream);
+template <class S>
+void launch(const DenseConvParams& p, const WgmmaLaunch& how, bool a_shared, cudaStream_t stream) {
+  if (how.staged)
+    a_shared ? launch<S, true, true>(p, how.overlap, stream) : launch<S, true, false>(p, how.overlap, stream);
   else
-    launch<S, STAGED, 0>(p, how, stream);
+    a_shared ? launch<S, false, true>(p, how.overlap, stream) : launch<S, false, false>(p, how.overlap, stream);
 }
 
 void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, const WgmmaLaunch& how, cudaStream_t stream) {
-  auto pick = [&](auto shape) {
-    using S = decltype(shape);
-    how.staged ? launch<S, true>(p, how, stream) : launch<S, false>(p, how, stream);
-  };
   if (out_channels == 32)
-    pick(Growth{});
+    launch<Growth>(p, how, how.a_shared_32, stream);
   else
-    pick(Wide{});
+    launch<Wide>(p, how, how.a_shared_64, stream);
 }
 
 }  // namespace upscaled::model::cudnn::dense_conv_detail
