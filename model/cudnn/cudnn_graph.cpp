@@ -5,6 +5,7 @@
 #include "kernels/cuda_raii.h"
 #include "model/cudnn/channel_epilogue.h"
 #include "model/cudnn/dense_conv.h"
+#include "model/cudnn/input_conv.h"
 
 #include "core/error.h"
 #include "core/log.h"
@@ -222,7 +223,7 @@ CudnnGraph::Plan& CudnnGraph::plan_for(int n, int h, int w, bool* created) {
   };
   for (int i = 1; i < stop_; ++i) {
     const GraphOp& op = ops_[i];
-    if (op.kind != Kind::conv || alias_[i] != i || !sums_[i].empty() || own_conv_[i]) continue;
+    if (op.kind != Kind::conv || alias_[i] != i || !sums_[i].empty() || own_conv_[i] || input_conv_[i]) continue;
     plan->convs[i] = shape(op.channels, ops_[op.inputs[0]].channels, op.kernel, op.pad);
   }
   for (int p = 0; p < static_cast<int>(parts_.size()); ++p) {
@@ -256,6 +257,7 @@ void CudnnGraph::assemble_part_weights(cudaStream_t stream) {
 // kernel loaded (so that its lazy load does not land on the first batch).
 void CudnnGraph::assemble_own_weights(cudaStream_t stream) {
   load_dense_conv();
+  if (input_kernel_convs() > 0) load_input_conv();
   own_weights_ = std::make_unique<OwnWeights>();
   for (int i = 1; i < stop_; ++i) {
     if (!own_conv_[i]) continue;
@@ -438,6 +440,48 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
     }
   };
 
+  // Where a convolution on an own kernel writes: up to two outputs (its own buffer and one
+  // slot, or two slots) in the kernel itself; with more, a packed buffer y that `finish` places.
+  struct Outputs {
+    void* out = nullptr;
+    int out_stride = 0;
+    void* out2 = nullptr;
+    int out2_stride = 0;
+    void* y = nullptr;
+  };
+  auto outputs_of = [&](int i) {
+    const std::vector<Placement>& dests = dests_[i];
+    const int c = ops_[i].channels;
+    auto slot = [&](const Placement& d) {
+      return std::pair<void*, int>{static_cast<char*>(buffer(d.concat)) + std::size_t(d.offset) * 2,
+                                   ops_[d.concat].channels};
+    };
+    Outputs o;
+    if (own_[i] && dests.size() == 1) {
+      o.out = buffer(i);
+      o.out_stride = c;
+      std::tie(o.out2, o.out2_stride) = slot(dests[0]);
+    } else if (!own_[i] && (dests.size() == 1 || dests.size() == 2)) {
+      std::tie(o.out, o.out_stride) = slot(dests[0]);
+      if (dests.size() == 2) std::tie(o.out2, o.out2_stride) = slot(dests[1]);
+    } else {
+      o.y = own_[i] ? buffer(i) : alloc.allocate(plan.bytes(c));
+      o.out = o.y;
+      o.out_stride = c;
+    }
+    return o;
+  };
+  auto finish = [&](int i, const Outputs& o) {
+    if (o.y && !dests_[i].empty()) {
+      ChannelEpilogue e;
+      e.in[0] = {o.y, ops_[i].channels};
+      e.alpha[0] = 1.0f;
+      e.inputs = 1;
+      place(i, e, nullptr);
+    }
+    if (o.y && !own_[i]) alloc.release(o.y);
+  };
+
   if (!dests_[0].empty()) {
     ChannelEpilogue e;
     e.in[0] = {value[0], ops_[0].channels};
@@ -501,35 +545,29 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
         a.z2_stride = stride(r.z2);
         a.beta2 = r.alpha_z2;
       }
-      // Up to two outputs (its own buffer and one slot, or two slots) in the kernel itself.
-      const std::vector<Placement>& dests = dests_[i];
-      auto slot = [&](const Placement& d) {
-        return std::pair<void*, int>{static_cast<char*>(buffer(d.concat)) + std::size_t(d.offset) * 2,
-                                     ops_[d.concat].channels};
-      };
-      void* y = nullptr;
-      if (own_[i] && dests.size() == 1) {
-        a.out = buffer(i);
-        a.out_stride = op.channels;
-        std::tie(a.out2, a.out2_stride) = slot(dests[0]);
-      } else if (!own_[i] && (dests.size() == 1 || dests.size() == 2)) {
-        std::tie(a.out, a.out_stride) = slot(dests[0]);
-        if (dests.size() == 2) std::tie(a.out2, a.out2_stride) = slot(dests[1]);
-      } else {
-        y = own_[i] ? buffer(i) : alloc.allocate(plan.bytes(op.channels));
-        a.out = y;
-        a.out_stride = op.channels;
-      }
+      const Outputs o = outputs_of(i);
+      std::tie(a.out, a.out_stride, a.out2, a.out2_stride) = std::tie(o.out, o.out_stride, o.out2, o.out2_stride);
       profile.time([&] { return log::cat("own conv 3x3 ", a.in_channels, "->", op.channels); },
                    [&] { run_dense_conv(a, stream); });
-      if (y && !dests.empty()) {
-        ChannelEpilogue e;
-        e.in[0] = {y, op.channels};
-        e.alpha[0] = 1.0f;
-        e.inputs = 1;
-        place(i, e, nullptr);
-      }
-      if (y && !own_[i]) alloc.release(y);
+      finish(i, o);
+    } else if (op.kind == Kind::conv && input_conv_[i]) {
+      InputConvArgs a;
+      const ChannelView in = view(op.inputs[0]);
+      a.in = in.base;
+      a.in_stride = in.stride;
+      a.in_channels = ops_[op.inputs[0]].channels;
+      a.weight = op.weight;
+      a.bias = op.bias;
+      a.relu = op.relu;
+      a.out_channels = op.channels;
+      a.n = n;
+      a.h = h;
+      a.w = w;
+      const Outputs o = outputs_of(i);
+      std::tie(a.out, a.out_stride, a.out2, a.out2_stride) = std::tie(o.out, o.out_stride, o.out2, o.out2_stride);
+      profile.time([&] { return log::cat("input conv 3x3 ", a.in_channels, "->", op.channels); },
+                   [&] { run_input_conv(a, stream); });
+      finish(i, o);
     } else if (op.kind == Kind::conv) {
       const int in = op.inputs[0];
       void* y = own_[i] ? buffer(i) : alloc.allocate(plan.bytes(op.channels));

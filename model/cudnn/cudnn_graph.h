@@ -131,6 +131,10 @@ class CudnnGraph {
   int host_of(int k) const { return host_[static_cast<std::size_t>(k)]; }
   bool runs_own_kernel(int i) const { return own_conv_[static_cast<std::size_t>(i)]; }
   int own_kernel_convs() const { return static_cast<int>(std::count(own_conv_.begin(), own_conv_.end(), true)); }
+  // With the own kernels: whether convolution i (an image's few channels in, model/cudnn/input_conv.h)
+  // runs on the input kernel, and how many do.
+  bool runs_input_kernel(int i) const { return input_conv_[static_cast<std::size_t>(i)]; }
+  int input_kernel_convs() const { return static_cast<int>(std::count(input_conv_.begin(), input_conv_.end(), true)); }
 
   // x: n x h x w x C0 float16 (packed NHWC) on the device, kept alive by the caller until the
   // enqueued work is done. Returns one pointer per op below stop(): the op's output (from
@@ -186,6 +190,7 @@ class CudnnGraph {
   bool second_residual_ = true;
   std::vector<int> host_;                    // concat -> the concat whose buffer holds it
   std::vector<bool> own_conv_;               // conv -> runs on the own kernel
+  std::vector<bool> input_conv_;             // conv -> runs on the input kernel
   std::unique_ptr<OwnWeights> own_weights_;  // by op, in the own kernel's order
   std::vector<PartConv> parts_;
   std::vector<std::vector<int>> part_at_;        // op -> part convolutions of its value

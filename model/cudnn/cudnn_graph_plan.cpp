@@ -3,6 +3,7 @@
 // concatenations that contain them, and when each buffer dies.
 #include "model/cudnn/channel_epilogue.h"
 #include "model/cudnn/cudnn_graph.h"
+#include "model/cudnn/input_conv.h"
 
 #include <algorithm>
 #include <map>
@@ -143,6 +144,15 @@ void CudnnGraph::plan_graph() {
   host_.assign(ops_.size(), -1);
   own_conv_.assign(ops_.size(), false);
   if (own_mode_ && !split_) plan_hosts(flat, readers);
+  // With the own kernels, a convolution from an image's few channels (the network's first) runs
+  // on the input kernel, its bias and ReLU in it and up to two destinations written there.
+  input_conv_.assign(ops_.size(), false);
+  if (own_mode_ && !split_)
+    for (int r = 1; r < stop_; ++r) {
+      const GraphOp& op = ops_[r];
+      input_conv_[r] = op.kind == Kind::conv && alias_[r] == r && !own_conv_[r] && residual_[r].add < 0 &&
+                       input_conv_takes(op.kernel, op.pad, ops_[op.inputs[0]].channels, op.channels);
+    }
   std::vector<bool> hosting(ops_.size(), false);
   for (int k = 1; k < stop_; ++k)
     if (host_[k] >= 0) hosting[host_[k]] = true;
@@ -283,6 +293,15 @@ void CudnnGraph::plan_hosts(const std::vector<std::vector<Placement>>& flat,
       if (concat_owner(in) && host_[in] < 0 && ops_[in].channels % 8 == 0 && kernel_takes(r, in)) own_conv_[r] = true;
     }
   if (std::none_of(host_.begin(), host_.end(), [](int h) { return h >= 0; })) return;
+  // With dense blocks on the own kernel, a convolution with a residual that reads a value's own
+  // buffer runs there too (RRDN's convolution after the body, the head's output its residual),
+  // instead of cuDNN and an epilogue pass. Not without hosts: RDN's plans stay split.
+  if (own_fusion_)
+    for (int r = 1; r < stop_; ++r) {
+      if (ops_[r].kind != Kind::conv || own_conv_[r] || residual_[r].add < 0) continue;
+      const int in = alias_[ops_[r].inputs[0]];
+      if (in != 0 && ops_[in].kind != Kind::concat && kernel_takes(r, in)) own_conv_[r] = true;
+    }
   // A growth value that only concatenations read, convolved from a value that is not a
   // concatenation (a block's first growth convolution reads the block's input): the own
   // kernel writes it into its slot too, instead of cuDNN and an epilogue pass.

@@ -280,6 +280,8 @@ void launch_wgmma(const DenseConvParams& p, int out_channels, cudaStream_t strea
   how.overlap = overlap;
   how.a_shared_32 = a_shared >= 2;
   how.a_shared_64 = a_shared >= 1;
+  static const int growth_rows = env_int("UPSCALED_DENSE_CONV_GROWTH_ROWS", 4);
+  how.growth_rows = growth_rows;
   launch_wgmma_kernel(p, out_channels, how, stream);
   check_wgmma(cudaGetLastError(), "launch");
 }

@@ -162,6 +162,7 @@ struct WgmmaLaunch {
   bool overlap = true;
   bool a_shared_32 = false;
   bool a_shared_64 = true;
+  int growth_rows = 4;  // an experiment: 6 output rows per tile for 32 outputs
 };
 cudaError_t prepare_wgmma_kernel();  // their shared-memory allowance on the current device
 void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, const WgmmaLaunch& how, cudaStream_t stream);

@@ -50,6 +50,7 @@ struct Shape {
   static_assert(kStageBytes % 512 == 0, "every stage starts where the 64-byte swizzle pattern does");
 };
 using Growth = Shape<32, 4>;
+using TallGrowth = Shape<32, 6>;  // an experiment: UPSCALED_DENSE_CONV_GROWTH_ROWS=6
 using Wide = Shape<64, 2>;
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -383,7 +384,7 @@ cudaError_t allow_shared(cudaError_t err) {
 }
 
 cudaError_t prepare_wgmma_kernel() {
-  return allow_shared<Wide>(allow_shared<Growth>(cudaSuccess));
+  return allow_shared<Wide>(allow_shared<TallGrowth>(allow_shared<Growth>(cudaSuccess)));
 }
 
 // With `overlap`, the launch lets this kernel's blocks start before the previous kernel in the
@@ -416,7 +417,9 @@ void launch(const DenseConvParams& p, const WgmmaLaunch& how, bool a_shared, cud
 }
 
 void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, const WgmmaLaunch& how, cudaStream_t stream) {
-  if (out_channels == 32)
+  if (out_channels == 32 && how.growth_rows == 6)
+    launch<TallGrowth>(p, how, how.a_shared_32, stream);
+  else if (out_channels == 32)
     launch<Growth>(p, how, how.a_shared_32, stream);
   else
     launch<Wide>(p, how, how.a_shared_64, stream);

@@ -305,7 +305,7 @@ class CudnnFusedRunner final : public FusedRunner {
                     " fused into convolutions, ", split, " convolutions split into ", exec_.part_count(),
                     " part convolutions, ", exec_.placed(), " concatenations filled in place, ",
                     exec_.values_in_slots(), " values read in their slots, ", exec_.own_kernel_convs(),
-                    " convolutions on the own kernel",
+                    " convolutions on the own kernel, ", exec_.input_kernel_convs(), " on the input kernel",
                     tail_.op.index() == 1   ? ", depth_to_space and the last convolution in one pass"
                     : tail_.op.index() == 2 ? ", up-sampling and the last convolution in one pass"
                                             : "");

@@ -231,6 +231,11 @@ TEST(CudnnGraphPlan, ABlockOutputLivesInTheNextBlocksSlotWhenItsReadersCanReadIt
     EXPECT_EQ(g.fused(), 7);  // 4 ReLUs, 3 adds
     EXPECT_FALSE(g.lives_in_slot(16));
     EXPECT_TRUE(g.has_buffer(16));
+    // x0's convolution reads the 3-channel input: the input kernel, which writes x0's buffer
+    // and its slot itself.
+    EXPECT_TRUE(g.runs_input_kernel(1));
+    EXPECT_FALSE(g.runs_own_kernel(1));
+    EXPECT_EQ(g.input_kernel_convs(), 1);
   }
   // Each turned off on its own (the executor's UPSCALED_CUDNN_SLOTS=0 / _SECOND_RESIDUAL=0).
   model::cudnn::CudnnGraph no_slots(two_dense_blocks(), true, true, true, false, true);
@@ -243,8 +248,24 @@ TEST(CudnnGraphPlan, ABlockOutputLivesInTheNextBlocksSlotWhenItsReadersCanReadIt
   EXPECT_EQ(no_fold.alias_of(18), 18);
   // Without the own kernel g1 is a cuDNN convolution, which reads packed tensors only.
   model::cudnn::CudnnGraph plain(two_dense_blocks());
+  EXPECT_EQ(plain.input_kernel_convs(), 0);  // cuDNN's, as every convolution there
   EXPECT_FALSE(plain.lives_in_slot(8));
   EXPECT_TRUE(plain.has_buffer(8));
+}
+
+TEST(CudnnGraphPlan, OwnFusionRunsTheConvolutionAfterTheBodyWithTheHeadAsResidual) {
+  std::vector<Op> ops = two_dense_blocks();
+  ops.push_back(conv(18, 64));                    // 19 the convolution after the body
+  ops.push_back(add({1, 19}, {1.0f, 1.0f}, 64));  // 20 -> 19: the global residual, x0
+  ops.push_back(conv(20, 48));                    // 21 before depth_to_space: 48 outputs
+  model::cudnn::CudnnGraph g(ops, true, true, true);
+  EXPECT_TRUE(g.runs_own_kernel(19));  // reads the RRDB's output (fusion 2's buffer)
+  EXPECT_EQ(g.alias_of(20), 19);       // x0 added in its epilogue
+  EXPECT_FALSE(g.runs_own_kernel(21));
+  EXPECT_EQ(g.own_kernel_convs(), 7);  // 4 growth, 2 fusion
+  model::cudnn::CudnnGraph cudnn_fusion(ops, true, true, false);
+  EXPECT_FALSE(cudnn_fusion.runs_own_kernel(19));
+  EXPECT_EQ(cudnn_fusion.own_kernel_convs(), 4);
 }
 
 TEST(CudnnGraphPlan, OwnKernelModeFallsBackToSplitWhenNothingFits) {
