@@ -21,13 +21,18 @@
 //      output rows, and stores 2 outputs per row (4 or 8 bytes).
 // Row strides of the window and of mid are odd multiples of 16 bytes, so the 16-byte
 // accesses of consecutive rows by consecutive threads do not conflict.
+// With UPSCALED_RESIZE_ASYNC_FILL=1 step 1 is instead resize_periodic_fill.cuh's: cp.async
+// copies into a window of the source's type, converted as step 2 reads it (same values).
 #include "kernels/cuda_modules.h"
 #include "kernels/resize_periodic_cuda.cuh"
 
+#include "kernels/resize_periodic_fill.cuh"
 #include "kernels/resize_sliding_cuda.cuh"
 
+#include <cstdlib>
 #include <iterator>
 #include <stdexcept>
+#include <string>
 
 namespace upscaled::kernels::cudadetail {
 namespace {
@@ -68,6 +73,17 @@ struct Shape {
   static_assert(kTileW % NH == 0 && (Q * UH) % 4 == 0, "16-byte aligned horizontal loads");
 };
 
+// Shared memory of a launch: the window (float, or the source's type with the async fill,
+// then its rows' shifts after mid) and mid.
+template <int P, int Q, int N, typename T, bool Async>
+constexpr std::size_t smem_bytes() {
+  using S = Shape<P, Q, N>;
+  if constexpr (Async)
+    return AsyncWindow<T, S::WR, S::WC>::bytes + static_cast<std::size_t>(S::WR) * (kMidStride + 1) * sizeof(float);
+  else
+    return S::smem;
+}
+
 struct PeriodicArgs {
   int sw, sh, dw, dh, origin;
   float w[detail::PeriodicTaps::kMaxPhases][detail::PeriodicTaps::kMaxTaps];
@@ -104,18 +120,11 @@ __device__ __forceinline__ void store2(__half* p, bool pair, bool second, float 
   if (second) p[1] = __float2half_rn(b);
 }
 
-template <int P, int Q, int N, typename T>
-__global__ void __launch_bounds__(kThreads) resize_periodic(PeriodicArgs a, Planes3<const T> src, Planes3<T> dst) {
-  using S = Shape<P, Q, N>;
-  extern __shared__ float4 smem4[];
-  float* win = reinterpret_cast<float*>(smem4);
-  float* mid = win + S::WR * S::WS;
-  const int tid = threadIdx.x, z = blockIdx.z;
-  const int x0 = blockIdx.x * kTileW, y0 = blockIdx.y * S::TH;
-  const int wx0 = Q * (x0 / P) + a.origin, wy0 = Q * (y0 / P) + a.origin;
-
-  // 1. Source window, from 4-sample chunks aligned in the source row; a thread issues the
-  // loads of up to kBatch chunks before it stores any (one memory round trip per batch).
+// 1. Source window as float, from 4-sample chunks aligned in the source row; a thread issues
+// the loads of up to kBatch chunks before it stores any (one memory round trip per batch).
+template <typename S, typename T>
+__device__ __forceinline__ void fill_float(float* win, const Planes3<const T>& src, int z, int wx0, int wy0, int sw,
+                                           int sh, int tid) {
   const int g0 = wx0 & ~3;
   constexpr int kItems = S::WR * S::NCH, kPer = (kItems + kThreads - 1) / kThreads, kBatch = 4;
 #pragma unroll
@@ -126,12 +135,12 @@ __global__ void __launch_bounds__(kThreads) resize_periodic(PeriodicArgs a, Plan
       const int i = tid + (b0 + b) * kThreads;
       if (b0 + b >= kPer || i >= kItems) break;
       const int r = i / S::NCH, gc = g0 + 4 * (i - r * S::NCH);
-      const T* row = src.row_dyn(z, clampi(wy0 + r, 0, a.sh - 1));
-      if (gc >= 0 && gc + 4 <= a.sw && aligned_to(row + gc, 4 * sizeof(T))) {
+      const T* row = src.row_dyn(z, clampi(wy0 + r, 0, sh - 1));
+      if (gc >= 0 && gc + 4 <= sw && aligned_to(row + gc, 4 * sizeof(T))) {
         load4(row + gc, v[b]);
       } else {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) v[b][e] = to_f(row[clampi(gc + e, 0, a.sw - 1)]);
+        for (int e = 0; e < 4; ++e) v[b][e] = to_f(row[clampi(gc + e, 0, sw - 1)]);
       }
     }
 #pragma unroll
@@ -145,15 +154,47 @@ __global__ void __launch_bounds__(kThreads) resize_periodic(PeriodicArgs a, Plan
         if (c0 + e >= 0 && c0 + e < S::WS) w[c0 + e] = v[b][e];
     }
   }
+}
+
+// Async: the window fill of resize_periodic_fill.cuh (its window and shift table) instead of
+// step 1 below; the sums are the same. Its float16 windows are small enough for 8 blocks per
+// multiprocessor (the float window of x2 down: 6), which 32 registers allow: ptxas took 36 for
+// Lanczos x2 down unbounded, 32 without spilling under the bound.
+template <int P, int Q, int N, typename T, bool Async>
+__global__ void __launch_bounds__(kThreads, Async && sizeof(T) == 2 ? 8 : 0)
+    resize_periodic(PeriodicArgs a, Planes3<const T> src, Planes3<T> dst) {
+  using S = Shape<P, Q, N>;
+  using W = AsyncWindow<T, S::WR, S::WC>;
+  extern __shared__ float4 smem4[];
+  float* win = reinterpret_cast<float*>(smem4);
+  T* win_t = reinterpret_cast<T*>(smem4);
+  float* mid =
+      Async ? reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(smem4) + W::bytes) : win + S::WR * S::WS;
+  int* shift = reinterpret_cast<int*>(mid + S::WR * kMidStride);
+  const int tid = threadIdx.x, z = blockIdx.z;
+  const int x0 = blockIdx.x * kTileW, y0 = blockIdx.y * S::TH;
+  const int wx0 = Q * (x0 / P) + a.origin, wy0 = Q * (y0 / P) + a.origin;
+
+  if constexpr (Async) {
+    const T* base = z == 0 ? src.p[0] : (z == 1 ? src.p[1] : src.p[2]);
+    const std::ptrdiff_t pitch = z == 0 ? src.pitch[0] : (z == 1 ? src.pitch[1] : src.pitch[2]);
+    async_fill<W, S::WR, kThreads>(win_t, shift, base, pitch, wx0, wy0, a.sw, a.sh, tid);
+  } else {
+    fill_float<S>(win, src, z, wx0, wy0, a.sw, a.sh, tid);
+  }
   __syncthreads();
 
   // 2. Horizontal: window row r, periods [UH g, UH g + UH) of the tile.
   for (int i = tid; i < S::WR * S::GH; i += kThreads) {
     const int r = i % S::WR, g = i / S::WR;
-    const float* in = win + r * S::WS + Q * S::UH * g;
     float v[S::NSH4];
+    if constexpr (Async) {
+      read_window<S::NSH>(win_t + r * W::WS, shift[r] + Q * S::UH * g, v);
+    } else {
+      const float* in = win + r * S::WS + Q * S::UH * g;
 #pragma unroll
-    for (int j = 0; j < S::NSH4 / 4; ++j) load4(in + 4 * j, v + 4 * j);
+      for (int j = 0; j < S::NSH4 / 4; ++j) load4(in + 4 * j, v + 4 * j);
+    }
     float o[S::NH];
 #pragma unroll
     for (int u = 0; u < S::UH; ++u)
@@ -221,6 +262,36 @@ bool dispatch(const detail::PeriodicTaps& t, F&& f) {
   return false;
 }
 
+// Above 48 KiB a kernel must opt in.
+template <int P, int Q, int N, typename T, bool Async>
+void allow_smem() {
+  constexpr std::size_t bytes = smem_bytes<P, Q, N, T, Async>();
+  if constexpr (bytes > 48 * 1024)
+    cuda_check(cudaFuncSetAttribute(resize_periodic<P, Q, N, T, Async>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    static_cast<int>(bytes)),
+               "ResizeCuda periodic: shared-memory limit");
+}
+
+// UPSCALED_RESIZE_ASYNC_FILL=1: the cp.async window fill (resize_periodic_fill.cuh) instead of
+// the float one, for comparing the two (issue #4, scripts/gpu/kernels-env-ab.sh); read once
+// per process.
+bool async_fill_chosen() {
+  static const bool on = [] {
+    const char* v = std::getenv("UPSCALED_RESIZE_ASYNC_FILL");
+    return v && std::string(v) == "1";
+  }();
+  return on;
+}
+
+// The async fill's row shifts are whole samples only when every plane's rows are aligned to
+// the sample size (any legal view is; the test costs nothing).
+template <typename T>
+bool rows_sample_aligned(const Planes3<const T>& src, int planes) {
+  for (int c = 0; c < planes; ++c)
+    if (!aligned_to(src.p[c], sizeof(T)) || src.pitch[c] % static_cast<std::ptrdiff_t>(sizeof(T)) != 0) return false;
+  return true;
+}
+
 }  // namespace
 
 bool periodic_supported(const detail::PeriodicTaps& t) {
@@ -230,16 +301,10 @@ bool periodic_supported(const detail::PeriodicTaps& t) {
 void configure_periodic(const detail::PeriodicTaps& t) {
   dispatch(t, [](auto p, auto n) {
     constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, N = decltype(n)::value;
-    constexpr std::size_t bytes = Shape<P, Q, N>::smem;
-    // Above 48 KiB a kernel must opt in (the x2-down shapes).
-    if constexpr (bytes > 48 * 1024) {
-      cuda_check(cudaFuncSetAttribute(resize_periodic<P, Q, N, float>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                      static_cast<int>(bytes)),
-                 "ResizeCuda periodic: shared-memory limit");
-      cuda_check(cudaFuncSetAttribute(resize_periodic<P, Q, N, __half>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                      static_cast<int>(bytes)),
-                 "ResizeCuda periodic: shared-memory limit");
-    }
+    allow_smem<P, Q, N, float, false>();
+    allow_smem<P, Q, N, __half, false>();
+    allow_smem<P, Q, N, float, true>();
+    allow_smem<P, Q, N, __half, true>();
   });
 }
 
@@ -250,11 +315,14 @@ void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
   PeriodicArgs a{sw, sh, dw, dh, t.origin, {}};
   for (int r = 0; r < detail::PeriodicTaps::kMaxPhases; ++r)
     for (int k = 0; k < detail::PeriodicTaps::kMaxTaps; ++k) a.w[r][k] = t.w[r][k];
+  const bool async = async_fill_chosen() && rows_sample_aligned(src, planes);
   const bool ok = dispatch(t, [&](auto p, auto n) {
     constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, N = decltype(n)::value;
-    using S = Shape<P, Q, N>;
-    const dim3 grid(div_up(dw, kTileW), div_up(dh, S::TH), static_cast<unsigned>(planes));
-    resize_periodic<P, Q, N, T><<<grid, kThreads, S::smem, stream>>>(a, src, dst);
+    const dim3 grid(div_up(dw, kTileW), div_up(dh, Shape<P, Q, N>::TH), static_cast<unsigned>(planes));
+    if (async)
+      resize_periodic<P, Q, N, T, true><<<grid, kThreads, smem_bytes<P, Q, N, T, true>(), stream>>>(a, src, dst);
+    else
+      resize_periodic<P, Q, N, T, false><<<grid, kThreads, smem_bytes<P, Q, N, T, false>(), stream>>>(a, src, dst);
   });
   if (!ok) throw std::logic_error("ResizeCuda: no periodic kernel for this ratio and tap count");
   cuda_check_launch("ResizeCuda periodic pass");
@@ -269,6 +337,6 @@ template void launch_periodic<__half>(const detail::PeriodicTaps&, const Planes3
 
 namespace upscaled::kernels::detail {
 const void* resize_periodic_module() {  // cuda_modules.h
-  return reinterpret_cast<const void*>(&cudadetail::resize_periodic<2, 1, 2, float>);
+  return reinterpret_cast<const void*>(&cudadetail::resize_periodic<2, 1, 2, float, false>);
 }
 }  // namespace upscaled::kernels::detail
