@@ -21,8 +21,9 @@
 //      output rows, and stores 2 outputs per row (4 or 8 bytes).
 // Row strides of the window and of mid are odd multiples of 16 bytes, so the 16-byte
 // accesses of consecutive rows by consecutive threads do not conflict.
-// With UPSCALED_RESIZE_ASYNC_FILL=1 step 1 is instead resize_periodic_fill.cuh's: cp.async
-// copies into a window of the source's type, converted as step 2 reads it (same values).
+// By default step 1 is resize_periodic_fill.cuh's: cp.async copies into a window of the
+// source's type, converted as step 2 reads it (same values); UPSCALED_RESIZE_ASYNC_FILL=0 keeps
+// the float fill below.
 #include "kernels/cuda_modules.h"
 #include "kernels/resize_periodic_cuda.cuh"
 
@@ -272,13 +273,14 @@ void allow_smem() {
                "ResizeCuda periodic: shared-memory limit");
 }
 
-// UPSCALED_RESIZE_ASYNC_FILL=1: the cp.async window fill (resize_periodic_fill.cuh) instead of
-// the float one, for comparing the two (issue #4, scripts/gpu/kernels-env-ab.sh); read once
-// per process.
+// The cp.async window fill (resize_periodic_fill.cuh) is the default: on the H200 at 3840x2160
+// it took bicubic x2 down from 36.8 to 50.2-51.7% of the copy rate, Lanczos x2 down from 31.7 to
+// 44.1-45.7% and Lanczos x2 up from 49.2 to 53.2-54.4% (docs/kernels.md, twenty-first session).
+// UPSCALED_RESIZE_ASYNC_FILL=0 (read once per process) keeps the float fill, for comparisons.
 bool async_fill_chosen() {
   static const bool on = [] {
     const char* v = std::getenv("UPSCALED_RESIZE_ASYNC_FILL");
-    return v && std::string(v) == "1";
+    return !(v && std::string(v) == "0");
   }();
   return on;
 }

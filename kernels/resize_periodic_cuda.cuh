@@ -7,8 +7,9 @@
 // (dw x dh) with the taps of `t`; nothing outside dst's rows' [0, dw) is written. The sums
 // are make_taps' (same weights, same order; zero padding taps add 0), with the source's
 // border replicated where make_taps folded taps onto it. Throws CudaError when a launch fails.
-// UPSCALED_RESIZE_ASYNC_FILL=1 (read once per process) fills the kernel's source windows by
-// cp.async in the source's type instead (resize_periodic_fill.cuh): same results.
+// The kernel's source windows are filled by cp.async in the source's type
+// (resize_periodic_fill.cuh); UPSCALED_RESIZE_ASYNC_FILL=0 (read once per process) fills them as
+// float from registers instead: same results.
 #pragma once
 
 #include "kernels/cuda_common.cuh"

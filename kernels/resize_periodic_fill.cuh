@@ -1,5 +1,5 @@
-// The periodic resize kernel's second window fill (UPSCALED_RESIZE_ASYNC_FILL=1, chosen on the
-// host by launch_periodic), internal to resize_periodic_cuda.cu.
+// The periodic resize kernel's window fill (the default; UPSCALED_RESIZE_ASYNC_FILL=0 keeps the
+// float fill, chosen on the host by launch_periodic), internal to resize_periodic_cuda.cu.
 //
 // The default fill loads each 4-sample chunk into registers, converts it to float and stores
 // it; going down, the profile (docs/kernels.md, twentieth session) had the warps waiting on

@@ -139,6 +139,7 @@ struct CudnnGraph::PartWeights {
 
 struct CudnnGraph::OwnWeights {
   std::map<int, kernels::DeviceBuffer> by_op;
+  std::map<int, kernels::DeviceBuffer> padded;  // 48-output convolutions' weights as 64 rows
 };
 
 // Descriptors for one input size: tensors by (channels, pixel stride), each convolution's
@@ -263,9 +264,22 @@ void CudnnGraph::assemble_own_weights(cudaStream_t stream) {
     if (!own_conv_[i]) continue;
     const GraphOp& op = ops_[i];
     const int in = ops_[op.inputs[0]].channels;
-    auto [it, fresh] = own_weights_->by_op.try_emplace(i, std::size_t(op.channels) * 9 * std::size_t(in) * 2);
+    // The kernel runs 48 outputs as 64 (dense_conv.h): zero rows after the weights' 48.
+    const int rows = op.channels == 48 ? 64 : op.channels;
+    const std::size_t row_bytes = 9 * std::size_t(in) * 2;
+    const void* ohwi = op.weight;
+    if (rows != op.channels) {
+      auto [pad, added] = own_weights_->padded.try_emplace(i, std::size_t(rows) * row_bytes);
+      (void)added;
+      check(cudaMemsetAsync(pad->second.get(), 0, std::size_t(rows) * row_bytes, stream), "padding weights");
+      check(cudaMemcpyAsync(pad->second.get(), op.weight, std::size_t(op.channels) * row_bytes,
+                            cudaMemcpyDeviceToDevice, stream),
+            "padding weights");
+      ohwi = pad->second.get();
+    }
+    auto [it, fresh] = own_weights_->by_op.try_emplace(i, std::size_t(rows) * row_bytes);
     (void)fresh;
-    pack_dense_conv_weights_cuda(op.weight, it->second.get(), op.channels, in, stream);
+    pack_dense_conv_weights_cuda(ohwi, it->second.get(), rows, in, stream);
   }
 }
 

@@ -293,14 +293,17 @@ void CudnnGraph::plan_hosts(const std::vector<std::vector<Placement>>& flat,
       if (concat_owner(in) && host_[in] < 0 && ops_[in].channels % 8 == 0 && kernel_takes(r, in)) own_conv_[r] = true;
     }
   if (std::none_of(host_.begin(), host_.end(), [](int h) { return h >= 0; })) return;
-  // With dense blocks on the own kernel, a convolution with a residual that reads a value's own
-  // buffer runs there too (RRDN's convolution after the body, the head's output its residual),
-  // instead of cuDNN and an epilogue pass. Not without hosts: RDN's plans stay split.
+  // With dense blocks on the own kernel, the other 3x3 convolutions that read a value's own
+  // buffer run there too, with their residuals: RRDN's convolution after the body (the head's
+  // output its residual) and the one before depth_to_space (48 outputs, which the kernel runs as
+  // 64), instead of cuDNN and an epilogue pass each. Not without hosts: RDN's plans stay split.
   if (own_fusion_)
     for (int r = 1; r < stop_; ++r) {
-      if (ops_[r].kind != Kind::conv || own_conv_[r] || residual_[r].add < 0) continue;
-      const int in = alias_[ops_[r].inputs[0]];
-      if (in != 0 && ops_[in].kind != Kind::concat && kernel_takes(r, in)) own_conv_[r] = true;
+      const GraphOp& c = ops_[r];
+      if (c.kind != Kind::conv || own_conv_[r] || alias_[r] != r) continue;
+      const int in = alias_[c.inputs[0]];
+      const bool narrow = c.channels == 48 && c.kernel == 3 && c.pad == 1 && ops_[in].channels % 32 == 0;
+      if (in != 0 && ops_[in].kind != Kind::concat && (kernel_takes(r, in) || narrow)) own_conv_[r] = true;
     }
   // A growth value that only concatenations read, convolved from a value that is not a
   // concatenation (a block's first growth convolution reads the block's input): the own

@@ -15,7 +15,9 @@
 // the caller, valid until the work is done. Views: pixel p of image n at row y, column x is
 // base + ((n * h + y) * w + x) * stride. Input: `in_channels` a multiple of 32, stride a multiple
 // of 8, base 16-byte aligned, w * stride under 2^29. Outputs and residuals (out, out2, z, z2):
-// stride and base of even elements (4-byte aligned pairs); `out_channels` 32 or 64. Padding 1
+// stride and base of even elements (4-byte aligned pairs); `out_channels` 32 or 64, or 48 (run as
+// 64 with weights packed for 64 outputs whose last 16 rows are zero; channels 48-63 are neither
+// read from bias and residuals nor written). Padding 1
 // with zeros. Weights in the order pack_dense_conv_weights gives. Throws std::invalid_argument
 // for views it cannot take, upscaled::Error(device) with CUDA's text for launch errors. z and z2
 // may alias out or out2 (each element is read before it is written, by the same warp); the

@@ -280,7 +280,7 @@ void launch_wgmma(const DenseConvParams& p, int out_channels, cudaStream_t strea
   how.overlap = overlap;
   how.a_shared_32 = a_shared >= 2;
   how.a_shared_64 = a_shared >= 1;
-  static const int growth_rows = env_int("UPSCALED_DENSE_CONV_GROWTH_ROWS", 4);
+  static const int growth_rows = env_int("UPSCALED_DENSE_CONV_GROWTH_ROWS", 6);
   how.growth_rows = growth_rows;
   launch_wgmma_kernel(p, out_channels, how, stream);
   check_wgmma(cudaGetLastError(), "launch");
@@ -300,8 +300,8 @@ bool wgmma_turned_off() {
 void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
   const bool in_ok = a.in && a.in_channels > 0 && a.in_channels % kChunk == 0 && a.in_stride >= a.in_channels &&
                      a.in_stride % 8 == 0 && aligned(a.in, 16);
-  const bool out_ok = a.out && (a.out_channels == 32 || a.out_channels == 64) && a.out_stride >= a.out_channels &&
-                      a.out_stride % 2 == 0 && aligned(a.out, 4);
+  const bool out_ok = a.out && (a.out_channels == 32 || a.out_channels == 48 || a.out_channels == 64) &&
+                      a.out_stride >= a.out_channels && a.out_stride % 2 == 0 && aligned(a.out, 4);
   const bool z_ok = (!a.z || (a.z_stride >= a.out_channels && a.z_stride % 2 == 0 && aligned(a.z, 4))) &&
                     (!a.z2 || (a.z2_stride >= a.out_channels && a.z2_stride % 2 == 0 && aligned(a.z2, 4))) &&
                     (!a.out2 || (a.out2_stride >= a.out_channels && a.out2_stride % 2 == 0 && aligned(a.out2, 4)));
@@ -312,7 +312,7 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
   if (!in_ok || !out_ok || !z_ok || !rest_ok)
     throw std::invalid_argument(
         "run_dense_conv: unsupported view (input channels a multiple of 32 with stride a "
-        "multiple of 8 and 16-byte base, 32 or 64 output channels, even strides, rows under 2^29 values)");
+        "multiple of 8 and 16-byte base, 32, 48 or 64 output channels, even strides, rows under 2^29 values)");
   DenseConvParams p{static_cast<const __half*>(a.in),
                     static_cast<__half*>(a.out),
                     static_cast<const __half*>(a.weights),
@@ -332,7 +332,8 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
                     a.z2_stride,
                     a.beta2,
                     static_cast<__half*>(a.out2),
-                    a.out2_stride};
+                    a.out2_stride,
+                    a.out_channels};
   const bool wgmma = a.kernel == DenseConvKernel::wgmma ||
                      (a.kernel == DenseConvKernel::automatic && dense_conv_uses_wgmma(a.out_channels));
   if (wgmma) {
@@ -358,7 +359,8 @@ bool dense_conv_wgmma_available() {
 }
 
 bool dense_conv_uses_wgmma(int out_channels) {
-  return (out_channels == 32 || out_channels == 64) && !wgmma_turned_off() && dense_conv_wgmma_available();
+  return (out_channels == 32 || out_channels == 48 || out_channels == 64) && !wgmma_turned_off() &&
+         dense_conv_wgmma_available();
 }
 
 void load_dense_conv() {

@@ -12,15 +12,24 @@
 // stores), each block of channels costs 0.029 ms instead of 0.041 at 1280x720 (a line fitted to
 // the four growth convolutions' times; 12% on the network; nineteenth session).
 //
-// A block (one warpgroup, 4 warps) owns ROWS output rows of 64 columns of one image (4 rows for
+// A block (one warpgroup, 4 warps) owns ROWS output rows of 64 columns of one image (6 rows for
 // 32 output channels, 2 for 64). The reduction runs over blocks of 32 input channels; for each,
 // the source window (ROWS + 2 rows x 66 pixels, 64 bytes each) and the 9 taps' weights (COUT
-// rows of 64 bytes per tap) are copied into shared memory with cp.async, two stages. A warp's A
-// operand, its 16 pixels x 16 channels of one window row, is loaded with ldmatrix into registers
-// and serves every output row that reads that window row (ky = 0, 1, 2): per tap column kx and
-// channel half kk, ROWS + 2 window rows are loaded for 3 x ROWS wgmmas. A registers are
-// double-buffered across those groups, so the next group's loads overlap the wgmmas in flight
-// (a third buffer, two groups in flight, measured even; twentieth session).
+// rows of 64 bytes per tap) are copied into shared memory with cp.async, two stages.
+// 32 outputs (A_SHARED false): a warp's A operand, its 16 pixels x 16 channels of one window row,
+// is loaded with ldmatrix into registers and serves every output row that reads that window row
+// (ky = 0, 1, 2): per tap column kx and channel half kk, ROWS + 2 window rows are loaded for
+// 3 x ROWS wgmmas. A registers are double-buffered across those groups, so the next group's loads
+// overlap the wgmmas in flight (a third buffer, two groups in flight, measured even; twentieth
+// session). 6 rows rather than 4 (twenty-first session): a third fewer window rows and weights
+// copied per output row, 255 registers and still two blocks per SM; growth convolutions 3-4%
+// faster.
+// 64 outputs (A_SHARED true): the tensor cores read A straight from the window by descriptor,
+// every product of a block of channels in one wgmma group: no ldmatrix and no fence waits on it
+// (fusion 192->64 0.40 -> 0.35 ms at 1280x720). For 32 outputs the three reads of each window
+// row cost more shared-memory bandwidth than the loads they save (3-8% slower).
+// The launch allows programmatic stream serialization: a block copies its first weights before
+// griddepcontrol.wait, during the previous kernel's last blocks (measured within noise).
 // The epilogue's arithmetic is the mma.sync kernel's (epilogue_pairs in dense_conv_device.cuh:
 // bias, alpha, up to two scaled residuals, ReLU). Where the outputs allow 16-byte stores, each
 // warp then stages its pixels through the idle stages with stmatrix and stores whole 16-byte
@@ -36,8 +45,8 @@ constexpr int kTileW = 64;  // output columns per tile: one wgmma's M
 constexpr int kWinW = kTileW + 2;
 constexpr int kThreads = 128;
 
-// A tile of ROWS output rows and COUT output channels (32: the growth convolutions, 4 rows;
-// 64: the fusion convolutions, 2 rows, so that two blocks still fit in an SM's shared memory).
+// A tile of ROWS output rows and COUT output channels (32: the growth convolutions, 6 rows;
+// 64: the fusion convolutions, 2 rows), sized so that two blocks fit in an SM's shared memory.
 template <int COUT_, int ROWS_>
 struct Shape {
   static constexpr int COUT = COUT_, ROWS = ROWS_;
@@ -49,8 +58,8 @@ struct Shape {
   static constexpr int kAcc = COUT / 2;                      // accumulators per thread and row
   static_assert(kStageBytes % 512 == 0, "every stage starts where the 64-byte swizzle pattern does");
 };
-using Growth = Shape<32, 4>;
-using TallGrowth = Shape<32, 6>;  // an experiment: UPSCALED_DENSE_CONV_GROWTH_ROWS=6
+using Growth = Shape<32, 6>;
+using Growth4 = Shape<32, 4>;  // the tile before, UPSCALED_DENSE_CONV_GROWTH_ROWS=4
 using Wide = Shape<64, 2>;
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -209,7 +218,7 @@ __device__ __forceinline__ void store_staged(const DenseConvParams& p, unsigned 
 #pragma unroll
     for (int s = 0; s < kStores; ++s) {
       const int x = x_warp + s * kPerStore + q0, y = y0 + i;
-      if (x >= p.w || y >= p.h) continue;
+      if (x >= p.w || y >= p.h || unit * 8 >= p.out_channels) continue;
       const std::int64_t pixel = (static_cast<std::int64_t>(n) * p.h + y) * p.w + x;
       *reinterpret_cast<uint4*>(p.out + pixel * p.out_stride + unit * 8) = v[i][s];
       if (p.out2) *reinterpret_cast<uint4*>(p.out2 + pixel * p.out2_stride + unit * 8) = v[i][s];
@@ -384,7 +393,7 @@ cudaError_t allow_shared(cudaError_t err) {
 }
 
 cudaError_t prepare_wgmma_kernel() {
-  return allow_shared<Wide>(allow_shared<TallGrowth>(allow_shared<Growth>(cudaSuccess)));
+  return allow_shared<Wide>(allow_shared<Growth4>(allow_shared<Growth>(cudaSuccess)));
 }
 
 // With `overlap`, the launch lets this kernel's blocks start before the previous kernel in the
@@ -417,8 +426,8 @@ void launch(const DenseConvParams& p, const WgmmaLaunch& how, bool a_shared, cud
 }
 
 void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, const WgmmaLaunch& how, cudaStream_t stream) {
-  if (out_channels == 32 && how.growth_rows == 6)
-    launch<TallGrowth>(p, how, how.a_shared_32, stream);
+  if (out_channels == 32 && how.growth_rows == 4)
+    launch<Growth4>(p, how, how.a_shared_32, stream);
   else if (out_channels == 32)
     launch<Growth>(p, how, how.a_shared_32, stream);
   else

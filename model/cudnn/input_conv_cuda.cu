@@ -10,7 +10,9 @@
 
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -39,6 +41,53 @@ __device__ __forceinline__ int staged_offset(int q, int unit) {
   return q * UNITS * 16 + ((unit ^ f) << 4);
 }
 
+// One pixel's COUT outputs, bias and ReLU applied, as half2 pairs; zeros' sums for a pixel
+// past the end (its stores are skipped).
+template <int CIN, int COUT>
+__device__ __forceinline__ void convolve_pixel(const Params& p, const float4* w_s, const float* b_s, std::int64_t pixel,
+                                               unsigned (&packed)[COUT / 2]) {
+  const bool live = pixel < p.pixels;
+  const int x = static_cast<int>(pixel % p.w);
+  const int y = static_cast<int>((pixel / p.w) % p.h);
+  float acc[COUT];
+#pragma unroll
+  for (int o = 0; o < COUT; ++o) acc[o] = b_s[o];
+#pragma unroll
+  for (int ky = 0; ky < 3; ++ky)
+#pragma unroll
+    for (int kx = 0; kx < 3; ++kx) {
+      const int yy = y + ky - 1, xx = x + kx - 1;
+      const bool inside = live && yy >= 0 && yy < p.h && xx >= 0 && xx < p.w;
+      const std::int64_t at = (pixel + static_cast<std::int64_t>(ky - 1) * p.w + (kx - 1)) * p.in_stride;
+#pragma unroll
+      for (int i = 0; i < CIN; ++i) {
+        const float v = inside ? __half2float(__ldg(p.in + at + i)) : 0.0f;
+        const float4* wt = w_s + ((ky * 3 + kx) * CIN + i) * (COUT / 4);
+#pragma unroll
+        for (int o = 0; o < COUT / 4; ++o) {
+          const float4 wv = wt[o];
+          acc[4 * o] += v * wv.x;
+          acc[4 * o + 1] += v * wv.y;
+          acc[4 * o + 2] += v * wv.z;
+          acc[4 * o + 3] += v * wv.w;
+        }
+      }
+    }
+#pragma unroll
+  for (int k = 0; k < COUT / 2; ++k) {
+    float a = acc[2 * k], b = acc[2 * k + 1];
+    if (p.relu) {
+      a = fmaxf(a, 0.0f);
+      b = fmaxf(b, 0.0f);
+    }
+    const __half2 v = __floats2half2_rn(a, b);
+    packed[k] = *reinterpret_cast<const unsigned*>(&v);
+  }
+}
+
+// A block fills the weights once, then (staged) takes groups of kThreads pixels kThreads *
+// gridDim.x apart, the grid as many blocks as are resident: the weights' copy and
+// transposition, 1728 values for 3 -> 64, cost about as much as a group's convolution.
 template <int CIN, int COUT, bool STAGED>
 __global__ void __launch_bounds__(kThreads) input_conv_kernel(Params p) {
   constexpr int kTaps = 9 * CIN;
@@ -54,64 +103,32 @@ __global__ void __launch_bounds__(kThreads) input_conv_kernel(Params p) {
   for (int o = tid; o < COUT; o += kThreads) b_s[o] = p.bias ? __half2float(p.bias[o]) : 0.0f;
   __syncthreads();
 
-  const std::int64_t pixel = static_cast<std::int64_t>(blockIdx.x) * kThreads + tid;
-  const bool live = pixel < p.pixels;
-  const int x = static_cast<int>(pixel % p.w);
-  const std::int64_t row = pixel / p.w;  // n * h + y
-  const int y = static_cast<int>(row % p.h);
-  float acc[COUT];
-#pragma unroll
-  for (int o = 0; o < COUT; ++o) acc[o] = b_s[o];
-#pragma unroll
-  for (int ky = 0; ky < 3; ++ky)
-#pragma unroll
-    for (int kx = 0; kx < 3; ++kx) {
-      const int yy = y + ky - 1, xx = x + kx - 1;
-      const bool inside = live && yy >= 0 && yy < p.h && xx >= 0 && xx < p.w;
-      const __half* src = p.in + (pixel + static_cast<std::int64_t>(ky - 1) * p.w + (kx - 1)) * p.in_stride;
-#pragma unroll
-      for (int i = 0; i < CIN; ++i) {
-        const float v = inside ? __half2float(__ldg(src + i)) : 0.0f;
-        const float4* wt = w_s + ((ky * 3 + kx) * CIN + i) * (COUT / 4);
-#pragma unroll
-        for (int o = 0; o < COUT / 4; ++o) {
-          const float4 wv = wt[o];
-          acc[4 * o] += v * wv.x;
-          acc[4 * o + 1] += v * wv.y;
-          acc[4 * o + 2] += v * wv.z;
-          acc[4 * o + 3] += v * wv.w;
-        }
-      }
-    }
-  unsigned packed[COUT / 2];
-#pragma unroll
-  for (int k = 0; k < COUT / 2; ++k) {
-    float a = acc[2 * k], b = acc[2 * k + 1];
-    if (p.relu) {
-      a = fmaxf(a, 0.0f);
-      b = fmaxf(b, 0.0f);
-    }
-    const __half2 v = __floats2half2_rn(a, b);
-    packed[k] = *reinterpret_cast<const unsigned*>(&v);
-  }
   if constexpr (STAGED) {
-    constexpr int kUnits = COUT / 8;
+    for (std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kThreads; first < p.pixels;
+         first += static_cast<std::int64_t>(gridDim.x) * kThreads) {
+      unsigned packed[COUT / 2];
+      convolve_pixel<CIN, COUT>(p, w_s, b_s, first + tid, packed);
+      constexpr int kUnits = COUT / 8;
 #pragma unroll
-    for (int u = 0; u < kUnits; ++u)
-      *reinterpret_cast<uint4*>(stage + staged_offset<kUnits>(tid, u)) =
-          make_uint4(packed[4 * u], packed[4 * u + 1], packed[4 * u + 2], packed[4 * u + 3]);
-    __syncthreads();
-    const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kThreads;
+      for (int u = 0; u < kUnits; ++u)
+        *reinterpret_cast<uint4*>(stage + staged_offset<kUnits>(tid, u)) =
+            make_uint4(packed[4 * u], packed[4 * u + 1], packed[4 * u + 2], packed[4 * u + 3]);
+      __syncthreads();
 #pragma unroll
-    for (int k = 0; k < kUnits; ++k) {
-      const int item = k * kThreads + tid, q = item / kUnits, unit = item % kUnits;
-      if (first + q >= p.pixels) continue;
-      const uint4 v = *reinterpret_cast<const uint4*>(stage + staged_offset<kUnits>(q, unit));
-      *reinterpret_cast<uint4*>(p.out + (first + q) * p.out_stride + unit * 8) = v;
-      if (p.out2) *reinterpret_cast<uint4*>(p.out2 + (first + q) * p.out2_stride + unit * 8) = v;
+      for (int k = 0; k < kUnits; ++k) {
+        const int item = k * kThreads + tid, q = item / kUnits, unit = item % kUnits;
+        if (first + q >= p.pixels) continue;
+        const uint4 v = *reinterpret_cast<const uint4*>(stage + staged_offset<kUnits>(q, unit));
+        *reinterpret_cast<uint4*>(p.out + (first + q) * p.out_stride + unit * 8) = v;
+        if (p.out2) *reinterpret_cast<uint4*>(p.out2 + (first + q) * p.out2_stride + unit * 8) = v;
+      }
+      __syncthreads();  // the next group's staging overwrites what was just read
     }
-  } else {
-    if (!live) return;
+  } else {  // one group per block (ptxas spilled this path's registers in the loop above)
+    const std::int64_t pixel = static_cast<std::int64_t>(blockIdx.x) * kThreads + tid;
+    unsigned packed[COUT / 2];
+    convolve_pixel<CIN, COUT>(p, w_s, b_s, pixel, packed);
+    if (pixel >= p.pixels) return;
 #pragma unroll
     for (int k = 0; k < COUT / 2; ++k) {
       reinterpret_cast<unsigned*>(p.out + pixel * p.out_stride)[k] = packed[k];
@@ -120,13 +137,34 @@ __global__ void __launch_bounds__(kThreads) input_conv_kernel(Params p) {
   }
 }
 
+// As many blocks as are resident on the current device, at most one per group of pixels.
+// UPSCALED_INPUT_CONV_GROUPS=1: one block per group instead (a comparison, read once).
+template <int CIN, int COUT, bool STAGED>
+unsigned grid_for(const Params& p) {
+  const std::int64_t groups = (p.pixels + kThreads - 1) / kThreads;
+  static const bool per_group = [] {
+    const char* v = std::getenv("UPSCALED_INPUT_CONV_GROUPS");
+    return v && std::string(v) == "1";
+  }();
+  if (per_group) return static_cast<unsigned>(groups);
+  int device = 0, sms = 0, per_sm = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, input_conv_kernel<CIN, COUT, STAGED>, kThreads, 0) !=
+          cudaSuccess ||
+      sms * per_sm <= 0)
+    return static_cast<unsigned>(
+        std::min<std::int64_t>(groups, 1024));  // the error, if any, is left for the launch's check
+  return static_cast<unsigned>(std::min<std::int64_t>(groups, std::int64_t{sms} * per_sm));
+}
+
 template <int CIN, int COUT>
 void launch(const Params& p, bool staged, cudaStream_t stream) {
-  const auto blocks = static_cast<unsigned>((p.pixels + kThreads - 1) / kThreads);
   if (staged)
-    input_conv_kernel<CIN, COUT, true><<<blocks, kThreads, 0, stream>>>(p);
+    input_conv_kernel<CIN, COUT, true><<<grid_for<CIN, COUT, true>(p), kThreads, 0, stream>>>(p);
   else
-    input_conv_kernel<CIN, COUT, false><<<blocks, kThreads, 0, stream>>>(p);
+    input_conv_kernel<CIN, COUT, false>
+        <<<static_cast<unsigned>((p.pixels + kThreads - 1) / kThreads), kThreads, 0, stream>>>(p);
 }
 
 template <int COUT>

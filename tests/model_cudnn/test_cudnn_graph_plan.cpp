@@ -253,7 +253,7 @@ TEST(CudnnGraphPlan, ABlockOutputLivesInTheNextBlocksSlotWhenItsReadersCanReadIt
   EXPECT_TRUE(plain.has_buffer(8));
 }
 
-TEST(CudnnGraphPlan, OwnFusionRunsTheConvolutionAfterTheBodyWithTheHeadAsResidual) {
+TEST(CudnnGraphPlan, OwnFusionRunsTheConvolutionsAfterTheBody) {
   std::vector<Op> ops = two_dense_blocks();
   ops.push_back(conv(18, 64));                    // 19 the convolution after the body
   ops.push_back(add({1, 19}, {1.0f, 1.0f}, 64));  // 20 -> 19: the global residual, x0
@@ -261,10 +261,11 @@ TEST(CudnnGraphPlan, OwnFusionRunsTheConvolutionAfterTheBodyWithTheHeadAsResidua
   model::cudnn::CudnnGraph g(ops, true, true, true);
   EXPECT_TRUE(g.runs_own_kernel(19));  // reads the RRDB's output (fusion 2's buffer)
   EXPECT_EQ(g.alias_of(20), 19);       // x0 added in its epilogue
-  EXPECT_FALSE(g.runs_own_kernel(21));
-  EXPECT_EQ(g.own_kernel_convs(), 7);  // 4 growth, 2 fusion
+  EXPECT_TRUE(g.runs_own_kernel(21));  // 48 outputs, run as 64
+  EXPECT_EQ(g.own_kernel_convs(), 8);  // 4 growth, 2 fusion, these two
   model::cudnn::CudnnGraph cudnn_fusion(ops, true, true, false);
   EXPECT_FALSE(cudnn_fusion.runs_own_kernel(19));
+  EXPECT_FALSE(cudnn_fusion.runs_own_kernel(21));
   EXPECT_EQ(cudnn_fusion.own_kernel_convs(), 4);
 }
 

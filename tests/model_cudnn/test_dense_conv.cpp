@@ -76,7 +76,11 @@ void run_case(const Case& c, model::cudnn::DenseConvKernel kernel) {
   const std::vector<Half> z2 = random_halves(static_cast<std::size_t>(px) * c.cout, -1.0f, 1.0f, rng);
   const int out2_offset = c.out2_stride % 8 == 0 ? 8 : 2;
   const std::vector<Half> out2(static_cast<std::size_t>(px) * std::max(c.out2_stride, 1), kGuard);
-  const std::vector<std::uint16_t> packed16 = model::cudnn::pack_dense_conv_weights(bits(w), c.cout, c.cin);
+  // 48 outputs run as 64: the weights packed for 64, their last 16 rows zero (dense_conv.h).
+  const int rows = c.cout == 48 ? 64 : c.cout;
+  std::vector<std::uint16_t> ohwi = bits(w);
+  ohwi.resize(static_cast<std::size_t>(rows) * 9 * c.cin, 0);
+  const std::vector<std::uint16_t> packed16 = model::cudnn::pack_dense_conv_weights(ohwi, rows, c.cin);
   std::vector<Half> packed(packed16.size());
   for (std::size_t i = 0; i < packed.size(); ++i) packed[i].bits = packed16[i];
 
@@ -184,8 +188,9 @@ TEST(DenseConv, PackingOrdersByInputBlockTapAndOutputChannel) {
   EXPECT_THROW(model::cudnn::pack_dense_conv_weights(ohwi, cout, 48), std::invalid_argument);
 }
 
-// Both kernels take every case. The wgmma kernel's tiles are 64 columns by 4 rows (32 outputs)
-// or 2 rows (64 outputs): sizes below, at and across those edges.
+// Both kernels take every case. The wgmma kernel's tiles are 64 columns by 6 rows (32 outputs;
+// 4 with UPSCALED_DENSE_CONV_GROWTH_ROWS=4) or 2 rows (64 outputs): sizes below, at and across
+// those edges.
 const Case kCases[] = {
     {1, 1, 1, 32, 32, 32, 32, 0, false, false, false, false},    // one pixel: every tap but the centre is padding
     {1, 7, 19, 64, 192, 32, 192, 64, true, false, false, true},  // a growth convolution into its block slice
@@ -208,6 +213,11 @@ const Case kCases[] = {
     {1, 9, 70, 192, 192, 64, 64, 0, true, true, false, false, true, 72},
     {2, 5, 33, 160, 192, 32, 192, 160, true, true, false, false, true, 34},
     {1, 7, 65, 192, 200, 64, 200, 8, true, true, true, false, true, 80},
+    // 48 outputs (RRDN's convolution before depth_to_space), run as 64: packed 16-byte stores, a
+    // slice that takes pairs with channels after it left alone, and with z2 and a second output.
+    {1, 9, 70, 64, 64, 48, 48, 0, true, false, false, false},
+    {2, 5, 33, 64, 72, 48, 56, 2, true, true, false, true},
+    {1, 7, 65, 96, 96, 48, 64, 8, true, true, false, false, true, 64},
 };
 
 TEST(DenseConvCuda, MatchesHostOnSlicesOfWiderBuffers) {
@@ -234,9 +244,9 @@ TEST(DenseConv, RejectsViewsItCannotTake) {
   a.n = a.h = a.w = 1;
   EXPECT_THROW(model::cudnn::run_dense_conv(a, nullptr), std::invalid_argument);
   a.in_stride = a.in_channels = 32;
-  a.out_channels = 48;  // only 32 or 64
+  a.out_stride = a.out_channels = 40;  // only 32, 48 or 64
   EXPECT_THROW(model::cudnn::run_dense_conv(a, nullptr), std::invalid_argument);
-  a.out_channels = 32;
+  a.out_stride = a.out_channels = 32;
   a.in = storage + 1;  // not 16-byte aligned
   EXPECT_THROW(model::cudnn::run_dense_conv(a, nullptr), std::invalid_argument);
   a.in = storage;
