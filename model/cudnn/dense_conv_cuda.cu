@@ -34,9 +34,10 @@ constexpr int kTileWidth = 16;  // output columns per tile: one m16 tile
 
 // A block's shape: WARPS_M warps; a warp owns WM rows of the tile (each an m16 tile of the mma)
 // and every output channel.
-template <int COUT_, int WM_, int WARPS_M_>
+template <int COUT_, int WM_, int WARPS_M_, int KEEP_ = COUT_ / 8>
 struct Config {
   static constexpr int COUT = COUT_, WM = WM_, WARPS_M = WARPS_M_;
+  static constexpr int KEEP = KEEP_;  // channel pairs stored per n8 tile column: 6 of 8 for 48 outputs
   static constexpr int kThreads = WARPS_M * 32;
   static constexpr int TH = WARPS_M * WM;  // tile rows
   static constexpr int WW = kTileWidth + 2;
@@ -139,7 +140,7 @@ __global__ void __launch_bounds__(C::kThreads) dense_conv_kernel(DenseConvParams
       pixel[i][half] = y < p.h && x < p.w ? (static_cast<std::int64_t>(n) * p.h + y) * p.w + x : -1;
     }
   }
-  store_outputs<WM, NT>(p, pixel, pair, [&](int i, int h, int j, int c) { return acc[i][j][2 * h + c]; });
+  store_outputs<WM, NT, C::KEEP>(p, pixel, pair, [&](int i, int h, int j, int c) { return acc[i][j][2 * h + c]; });
 }
 
 // The packed order (dense_conv.h): packed element i is OHWI element packed_source(i), for the
@@ -169,6 +170,7 @@ bool aligned(const void* ptr, std::uintptr_t bytes) {
 // outputs, of 2 rows for 64; 8-warp blocks and window rows reused across taps were no faster.
 using Growth = Config<32, 4, 4>;
 using Wide = Config<64, 2, 4>;
+using Narrow = Config<64, 2, 4, 6>;  // 48 outputs as 64
 
 // A per-device answer kept for the process (CUDA functions' attributes and a device's
 // architecture do not change while it runs): bit d for device d < 64; others ask every time.
@@ -332,8 +334,7 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
                     a.z2_stride,
                     a.beta2,
                     static_cast<__half*>(a.out2),
-                    a.out2_stride,
-                    a.out_channels};
+                    a.out2_stride};
   const bool wgmma = a.kernel == DenseConvKernel::wgmma ||
                      (a.kernel == DenseConvKernel::automatic && dense_conv_uses_wgmma(a.out_channels));
   if (wgmma) {
@@ -345,6 +346,8 @@ void run_dense_conv(const DenseConvArgs& a, cudaStream_t stream) {
 #endif
   } else if (a.out_channels == 32) {
     launch<Growth>(p, stream);
+  } else if (a.out_channels == 48) {
+    launch<Narrow>(p, stream);
   } else {
     launch<Wide>(p, stream);
   }
@@ -366,6 +369,7 @@ bool dense_conv_uses_wgmma(int out_channels) {
 void load_dense_conv() {
   cudaError_t err = prepare<Growth>();
   if (err == cudaSuccess) err = prepare<Wide>();
+  if (err == cudaSuccess) err = prepare<Narrow>();
   if (err != cudaSuccess)
     throw Error(ErrorCode::device, std::string("CUDA dense convolution load: ") + cudaGetErrorString(err));
 #ifdef UPSCALED_DENSE_CONV_WGMMA

@@ -28,7 +28,6 @@ struct DenseConvParams {
   float beta2;
   __half* out2;  // a second output, or null
   int out2_stride;
-  int out_channels;  // channels stored: the kernel's 32 or 64, or 48 of 64 (the rest not written)
 };
 
 __device__ __forceinline__ unsigned shared_address(const void* p) {
@@ -73,21 +72,21 @@ __device__ __forceinline__ void mma(float (&c)[4], const unsigned (&a)[4], unsig
 // The epilogue's arithmetic for a thread's ROWS x 2 pixels (pixel[i][h], negative where outside
 // the image) and PAIRS channel pairs (pair + 8 j, pair + 8 j + 1; `value(i, h, j, c)` the
 // accumulator of channel pair + 8 j + c): bias, alpha, the scaled residuals, ReLU, rounded to a
-// half2 that `sink(i, h, j, v)` takes. Channels from p.out_channels on (48 of 64) read no bias or
-// residual, and the sinks store none of them. Every bias and residual value is loaded before the first
-// sink: the output may alias z (in place: each element is read before it is written, by the same
-// thread, or by the same warp where the wgmma kernel stages its stores) and, as far as the compiler knows, the bias, so
-// with loads and stores interleaved the compiler reloads the bias after every store (192 global loads in the wgmma
-// kernels' PTX, 76 this way) and each load waits for the store before it.
-template <int ROWS, int PAIRS, class Value, class Sink>
+// half2 that `sink(i, h, j, v)` takes. Pairs from KEEP on (48 of 64 channels: KEEP 6 of 8) read no
+// bias or residual, and the sinks store none of them. KEEP is a template argument: as a runtime
+// test on every pair it made the 64-output kernel 9% slower (twenty-first session). Every bias and residual value is
+// loaded before the first sink: the output may alias z (in place: each element is read before it is written, by the
+// same thread, or by the same warp where the wgmma kernel stages its stores) and, as far as the compiler knows, the
+// bias, so with loads and stores interleaved the compiler reloads the bias after every store (192 global loads in the
+// wgmma kernels' PTX, 76 this way) and each load waits for the store before it.
+template <int ROWS, int PAIRS, int KEEP, class Value, class Sink>
 __device__ __forceinline__ void epilogue_pairs(const DenseConvParams& p, const std::int64_t (&pixel)[ROWS][2], int pair,
                                                Value value, Sink sink) {
   float2 bias[PAIRS];
 #pragma unroll
   for (int j = 0; j < PAIRS; ++j)
-    bias[j] = p.bias && j * 8 < p.out_channels
-                  ? __half22float2(*reinterpret_cast<const __half2*>(p.bias + j * 8 + pair))
-                  : float2{0.0f, 0.0f};
+    bias[j] = p.bias && j < KEEP ? __half22float2(*reinterpret_cast<const __half2*>(p.bias + j * 8 + pair))
+                                 : float2{0.0f, 0.0f};
   // z, then z2 (one array of residual values at a time: the 64-output kernel's would not fit twice).
   float2 t[ROWS][2][PAIRS], z[ROWS][2][PAIRS];
   auto load_residual = [&](const __half* base, int stride) {
@@ -98,7 +97,7 @@ __device__ __forceinline__ void epilogue_pairs(const DenseConvParams& p, const s
 #pragma unroll
         for (int j = 0; j < PAIRS; ++j) {
           z[i][h][j] = float2{0.0f, 0.0f};
-          if (base && pixel[i][h] >= 0 && j * 8 < p.out_channels)
+          if (base && pixel[i][h] >= 0 && j < KEEP)
             z[i][h][j] = __half22float2(*reinterpret_cast<const __half2*>(base + pixel[i][h] * stride + j * 8 + pair));
         }
   };
@@ -141,11 +140,11 @@ __device__ __forceinline__ void epilogue_pairs(const DenseConvParams& p, const s
 
 // The epilogue with one 4-byte store per pair straight from the registers (the mma.sync kernel;
 // the wgmma kernel where the output is not 16-byte aligned).
-template <int ROWS, int PAIRS, class Value>
+template <int ROWS, int PAIRS, int KEEP, class Value>
 __device__ __forceinline__ void store_outputs(const DenseConvParams& p, const std::int64_t (&pixel)[ROWS][2], int pair,
                                               Value value) {
-  epilogue_pairs<ROWS, PAIRS>(p, pixel, pair, value, [&](int i, int h, int j, __half2 v) {
-    if (pixel[i][h] < 0 || j * 8 >= p.out_channels) return;
+  epilogue_pairs<ROWS, PAIRS, KEEP>(p, pixel, pair, value, [&](int i, int h, int j, __half2 v) {
+    if (pixel[i][h] < 0 || j >= KEEP) return;
     *reinterpret_cast<__half2*>(p.out + pixel[i][h] * p.out_stride + j * 8 + pair) = v;
     if (p.out2) *reinterpret_cast<__half2*>(p.out2 + pixel[i][h] * p.out2_stride + j * 8 + pair) = v;
   });

@@ -191,7 +191,7 @@ __device__ __forceinline__ unsigned staged(int q, int unit) {
 // written to the warp's own region of shared memory at `region` with stmatrix, read back as 16-byte
 // units and stored so that a warp's store covers whole 32-byte sectors of consecutive pixels
 // (the direct epilogue stores 4 bytes per lane over 8 pixels: half a sector each).
-template <int ROWS, int COUT>
+template <int ROWS, int COUT, int KEEP>
 __device__ __forceinline__ void store_staged(const DenseConvParams& p, unsigned region,
                                              const unsigned (&packed)[ROWS][2][COUT / 8], int n, int y0, int x_warp,
                                              int lane) {
@@ -218,7 +218,7 @@ __device__ __forceinline__ void store_staged(const DenseConvParams& p, unsigned 
 #pragma unroll
     for (int s = 0; s < kStores; ++s) {
       const int x = x_warp + s * kPerStore + q0, y = y0 + i;
-      if (x >= p.w || y >= p.h || unit * 8 >= p.out_channels) continue;
+      if (x >= p.w || y >= p.h || unit >= KEEP) continue;
       const std::int64_t pixel = (static_cast<std::int64_t>(n) * p.h + y) * p.w + x;
       *reinterpret_cast<uint4*>(p.out + pixel * p.out_stride + unit * 8) = v[i][s];
       if (p.out2) *reinterpret_cast<uint4*>(p.out2 + pixel * p.out2_stride + unit * 8) = v[i][s];
@@ -226,7 +226,8 @@ __device__ __forceinline__ void store_staged(const DenseConvParams& p, unsigned 
 }
 #endif
 
-template <class S, bool STAGED, bool A_SHARED>
+// KEEP: the 16-byte units of a pixel stored (COUT / 8, or 6 of 8 for 48 outputs).
+template <class S, bool STAGED, bool A_SHARED, int KEEP>
 __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvParams p) {
 #ifdef UPSCALED_WGMMA_BODY
   constexpr int kRows = S::ROWS, kCout = S::COUT, kWinRows = S::kWinRows, kWinPixels = S::kWinPixels;
@@ -362,15 +363,15 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
   auto value = [&](int i, int h, int j, int c) { return acc[i][4 * j + 2 * h + c]; };
   if constexpr (STAGED) {
     unsigned packed[kRows][2][kCout / 8];
-    epilogue_pairs<kRows, kCout / 8>(p, pixel, pair, value, [&](int i, int h, int j, __half2 v) {
+    epilogue_pairs<kRows, kCout / 8, KEEP>(p, pixel, pair, value, [&](int i, int h, int j, __half2 v) {
       packed[i][h][j] = *reinterpret_cast<unsigned*>(&v);
     });
     // Every warp has left the stages (the loop's last barrier); each takes its own region.
     constexpr unsigned kRegion = kRows * 16 * kCout * 2;
     static_assert(4 * kRegion <= 2 * kStageBytes, "the staged outputs fit in the stages");
-    store_staged<kRows, kCout>(p, base + warp * kRegion, packed, n, y0, x0 + warp * 16, lane);
+    store_staged<kRows, kCout, KEEP>(p, base + warp * kRegion, packed, n, y0, x0 + warp * 16, lane);
   } else {
-    store_outputs<kRows, kCout / 8>(p, pixel, pair, value);
+    store_outputs<kRows, kCout / 8, KEEP>(p, pixel, pair, value);
   }
 #else
   (void)p;
@@ -379,27 +380,27 @@ __global__ void __launch_bounds__(kThreads) dense_conv_wgmma_kernel(DenseConvPar
 
 }  // namespace
 
-template <class S, bool STAGED>
+template <class S, bool STAGED, int KEEP>
 cudaError_t allow_shared_variants(cudaError_t err) {
-  for (auto kernel : {dense_conv_wgmma_kernel<S, STAGED, false>, dense_conv_wgmma_kernel<S, STAGED, true>})
+  for (auto kernel : {dense_conv_wgmma_kernel<S, STAGED, false, KEEP>, dense_conv_wgmma_kernel<S, STAGED, true, KEEP>})
     if (err == cudaSuccess)
       err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, S::kSmemBytes);
   return err;
 }
 
-template <class S>
+template <class S, int KEEP = S::COUT / 8>
 cudaError_t allow_shared(cudaError_t err) {
-  return allow_shared_variants<S, true>(allow_shared_variants<S, false>(err));
+  return allow_shared_variants<S, true, KEEP>(allow_shared_variants<S, false, KEEP>(err));
 }
 
 cudaError_t prepare_wgmma_kernel() {
-  return allow_shared<Wide>(allow_shared<Growth4>(allow_shared<Growth>(cudaSuccess)));
+  return allow_shared<Wide, 6>(allow_shared<Wide>(allow_shared<Growth4>(allow_shared<Growth>(cudaSuccess))));
 }
 
 // With `overlap`, the launch lets this kernel's blocks start before the previous kernel in the
 // stream ends (programmatic stream serialization): they copy their first weights, then wait
 // (griddepcontrol.wait) for that kernel's writes.
-template <class S, bool STAGED, bool A_SHARED>
+template <class S, bool STAGED, bool A_SHARED, int KEEP>
 void launch(const DenseConvParams& p, bool overlap, cudaStream_t stream) {
   const std::int64_t blocks =
       static_cast<std::int64_t>(p.n) * ((p.h + S::ROWS - 1) / S::ROWS) * ((p.w + kTileW - 1) / kTileW);
@@ -414,15 +415,17 @@ void launch(const DenseConvParams& p, bool overlap, cudaStream_t stream) {
   config.attrs = overlap ? attribute : nullptr;
   config.numAttrs = overlap ? 1 : 0;
   // The error, if any, is left for the caller's cudaGetLastError.
-  (void)cudaLaunchKernelEx(&config, dense_conv_wgmma_kernel<S, STAGED, A_SHARED>, p);
+  (void)cudaLaunchKernelEx(&config, dense_conv_wgmma_kernel<S, STAGED, A_SHARED, KEEP>, p);
 }
 
-template <class S>
+template <class S, int KEEP = S::COUT / 8>
 void launch(const DenseConvParams& p, const WgmmaLaunch& how, bool a_shared, cudaStream_t stream) {
   if (how.staged)
-    a_shared ? launch<S, true, true>(p, how.overlap, stream) : launch<S, true, false>(p, how.overlap, stream);
+    a_shared ? launch<S, true, true, KEEP>(p, how.overlap, stream)
+             : launch<S, true, false, KEEP>(p, how.overlap, stream);
   else
-    a_shared ? launch<S, false, true>(p, how.overlap, stream) : launch<S, false, false>(p, how.overlap, stream);
+    a_shared ? launch<S, false, true, KEEP>(p, how.overlap, stream)
+             : launch<S, false, false, KEEP>(p, how.overlap, stream);
 }
 
 void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, const WgmmaLaunch& how, cudaStream_t stream) {
@@ -430,6 +433,8 @@ void launch_wgmma_kernel(const DenseConvParams& p, int out_channels, const Wgmma
     launch<Growth4>(p, how, how.a_shared_32, stream);
   else if (out_channels == 32)
     launch<Growth>(p, how, how.a_shared_32, stream);
+  else if (out_channels == 48)
+    launch<Wide, 6>(p, how, how.a_shared_64, stream);  // 48 outputs as 64, 6 of 8 units stored
   else
     launch<Wide>(p, how, how.a_shared_64, stream);
 }
