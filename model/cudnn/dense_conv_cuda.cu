@@ -264,7 +264,8 @@ bool staged_turned_off() {
   return off;
 }
 
-// UPSCALED_DENSE_CONV_OVERLAP=0: each launch waits for the previous kernel's end as usual.
+// UPSCALED_DENSE_CONV_OVERLAP=1: the programmatic launch (WgmmaLaunch::overlap), an experiment
+// that measured within noise; off, each launch waits for the previous kernel's end as usual.
 // UPSCALED_DENSE_CONV_A_SHARED=0|1|2: the A operand from shared memory for no kernel, the
 // 64-output kernel (the default) or both (WgmmaLaunch). Comparisons for docs/network-speed.md.
 int env_int(const char* name, int fallback) {
@@ -274,7 +275,7 @@ int env_int(const char* name, int fallback) {
 
 void launch_wgmma(const DenseConvParams& p, int out_channels, cudaStream_t stream) {
   check_wgmma(prepare_wgmma(), "set-up");
-  static const bool overlap = env_int("UPSCALED_DENSE_CONV_OVERLAP", 1) != 0;
+  static const bool overlap = env_int("UPSCALED_DENSE_CONV_OVERLAP", 0) != 0;
   static const int a_shared = env_int("UPSCALED_DENSE_CONV_A_SHARED", 1);
   WgmmaLaunch how;
   how.staged = aligned(p.out, 16) && p.out_stride % 8 == 0 &&

@@ -154,15 +154,17 @@ __device__ __forceinline__ void store_outputs(const DenseConvParams& p, const st
 // CUDA compiler has sm_90a; the caller checks the device is compute capability 9.0.
 // `staged`: the epilogue goes through shared memory so that each pixel's channels leave in 16-byte
 // stores (needs out and out2 16-byte aligned and their strides multiples of 8; the caller checks).
-// `overlap`: launched with programmatic stream serialization, so that the kernel's blocks start
-// during the previous kernel's last ones (the kernel waits for that kernel's writes before it
-// reads or writes anything but its weights). `a_shared_32` / `a_shared_64`: the tensor cores
-// read the A operand (the window) from shared memory by descriptor, for 32 / 64 output channels,
-// instead of from registers loaded with ldmatrix and reused for the three taps of a column
-// (measured: 64 outputs 12% faster, 32 outputs 3-8% slower; docs/network-speed.md).
+// `overlap` (off unless UPSCALED_DENSE_CONV_OVERLAP=1; measured within noise): launched with
+// programmatic stream serialization, so that the kernel's blocks start during the previous
+// kernel's last ones. The kernel waits for that kernel's writes before it reads or writes
+// anything but its weights, so with it on the weights must not come from the kernel launched
+// just before (nothing orders that kernel's writes before the early copy). `a_shared_32` / `a_shared_64`: the tensor
+// cores read the A operand (the window) from shared memory by descriptor, for 32 / 64 output channels, instead of from
+// registers loaded with ldmatrix and reused for the three taps of a column (measured: 64 outputs 12% faster, 32 outputs
+// 3-8% slower; docs/network-speed.md).
 struct WgmmaLaunch {
   bool staged = true;
-  bool overlap = true;
+  bool overlap = false;
   bool a_shared_32 = false;
   bool a_shared_64 = true;
   int growth_rows = 6;  // output rows per tile for 32 outputs: 6, or 4 (the tile before)

@@ -28,8 +28,9 @@
 // every product of a block of channels in one wgmma group: no ldmatrix and no fence waits on it
 // (fusion 192->64 0.40 -> 0.35 ms at 1280x720). For 32 outputs the three reads of each window
 // row cost more shared-memory bandwidth than the loads they save (3-8% slower).
-// The launch allows programmatic stream serialization: a block copies its first weights before
-// griddepcontrol.wait, during the previous kernel's last blocks (measured within noise).
+// With UPSCALED_DENSE_CONV_OVERLAP=1 the launch allows programmatic stream serialization: a block
+// copies its first weights before griddepcontrol.wait, during the previous kernel's last blocks
+// (measured within noise, so off by default; without it the two instructions do nothing).
 // The epilogue's arithmetic is the mma.sync kernel's (epilogue_pairs in dense_conv_device.cuh:
 // bias, alpha, up to two scaled residuals, ReLU). Where the outputs allow 16-byte stores, each
 // warp then stages its pixels through the idle stages with stmatrix and stores whole 16-byte
