@@ -164,6 +164,23 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
     if (o.y && !own_[i]) alloc.release(o.y);
   };
 
+  // A cuDNN or split convolution's epilogue after its own inputs: the residuals it computes
+  // (residual_), its bias and its ReLU.
+  auto finish_epilogue = [&](int i, ChannelEpilogue& e) {
+    const Residual& r = residual_[i];
+    if (r.add >= 0) {
+      e.in[e.inputs] = {value[r.z], stride(r.z)};
+      e.alpha[e.inputs++] = r.alpha_z;
+    }
+    if (r.add2 >= 0) {
+      e.in[e.inputs] = {value[r.z2], stride(r.z2)};
+      e.alpha[e.inputs++] = r.alpha_z2;
+    }
+    e.bias = ops_[i].bias;
+    e.bias_alpha = r.alpha_conv;
+    e.relu = ops_[i].relu;
+  };
+
   if (!dests_[0].empty()) {
     ChannelEpilogue e;
     e.in[0] = {value[0], ops_[0].channels};
@@ -187,17 +204,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
         e.in[e.inputs] = {static_cast<char*>(part_out[s.part]) + std::size_t(s.offset) * 2, c};
         e.alpha[e.inputs++] = r.alpha_conv;
       }
-      if (r.add >= 0) {
-        e.in[e.inputs] = {value[r.z], stride(r.z)};
-        e.alpha[e.inputs++] = r.alpha_z;
-      }
-      if (r.add2 >= 0) {
-        e.in[e.inputs] = {value[r.z2], stride(r.z2)};
-        e.alpha[e.inputs++] = r.alpha_z2;
-      }
-      e.bias = op.bias;
-      e.bias_alpha = r.alpha_conv;
-      e.relu = op.relu;
+      finish_epilogue(i, e);
       place(i, e, own_[i] ? buffer(i) : nullptr);
     } else if (op.kind == Kind::conv && own_conv_[i]) {
       // The own kernel reads the prefix in place and writes bias + ReLU straight into the
@@ -266,17 +273,7 @@ std::vector<void*> CudnnGraph::run(const void* x, int n, int h, int w, cudaStrea
       e.in[0] = {y, op.channels};
       e.alpha[0] = r.alpha_conv;
       e.inputs = 1;
-      if (r.add >= 0) {
-        e.in[e.inputs] = {value[r.z], stride(r.z)};
-        e.alpha[e.inputs++] = r.alpha_z;
-      }
-      if (r.add2 >= 0) {
-        e.in[e.inputs] = {value[r.z2], stride(r.z2)};
-        e.alpha[e.inputs++] = r.alpha_z2;
-      }
-      e.bias = op.bias;
-      e.bias_alpha = r.alpha_conv;
-      e.relu = op.relu;
+      finish_epilogue(i, e);
       place(i, e, own_[i] ? y : nullptr);
       if (!own_[i]) alloc.release(y);
     } else if (op.kind == Kind::relu || op.kind == Kind::scale || op.kind == Kind::add) {
