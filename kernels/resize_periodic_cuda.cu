@@ -27,6 +27,7 @@
 #include "kernels/cuda_modules.h"
 #include "kernels/resize_periodic_cuda.cuh"
 
+#include "kernels/resize_periodic_aligned.cuh"
 #include "kernels/resize_periodic_fill.cuh"
 #include "kernels/resize_sliding_cuda.cuh"
 
@@ -34,6 +35,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace upscaled::kernels::cudadetail {
 namespace {
@@ -273,15 +275,37 @@ void allow_smem() {
                "ResizeCuda periodic: shared-memory limit");
 }
 
+template <int P, int Q, int N, typename T>
+void allow_aligned_smem() {
+  using S = AlignedShape<P, Q, N>;
+  constexpr std::size_t bytes = aligned_smem_bytes<S, T>();
+  if constexpr (bytes > 48 * 1024)
+    cuda_check(cudaFuncSetAttribute(resize_periodic_aligned<S, T, PeriodicArgs>,
+                                    cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
+               "ResizeCuda periodic: shared-memory limit");
+}
+
+bool env_off(const char* name) {
+  const char* v = std::getenv(name);
+  return v && std::string(v) == "0";
+}
+
+// The aligned kernel is the default where it can run: on the H200 at 3840x2160 float16 it took
+// bicubic x2 down from 51.5-51.6% of the copy rate to 59.6-61.0%, Lanczos x2 down from 45.7% to
+// 53.6-54.1% and Lanczos x2 up from 54.4-55.1% to 57.2-59.3% (docs/kernels.md, twenty-second
+// session). UPSCALED_RESIZE_ALIGNED=0 (read once per process) keeps the first kernel, for
+// comparisons.
+bool aligned_chosen() {
+  static const bool on = !env_off("UPSCALED_RESIZE_ALIGNED");
+  return on;
+}
+
 // The cp.async window fill (resize_periodic_fill.cuh) is the default: on the H200 at 3840x2160
 // it took bicubic x2 down from 36.8 to 50.2-51.7% of the copy rate, Lanczos x2 down from 31.7 to
 // 44.1-45.7% and Lanczos x2 up from 49.2 to 53.2-54.4% (docs/kernels.md, twenty-first session).
 // UPSCALED_RESIZE_ASYNC_FILL=0 (read once per process) keeps the float fill, for comparisons.
 bool async_fill_chosen() {
-  static const bool on = [] {
-    const char* v = std::getenv("UPSCALED_RESIZE_ASYNC_FILL");
-    return !(v && std::string(v) == "0");
-  }();
+  static const bool on = !env_off("UPSCALED_RESIZE_ASYNC_FILL");
   return on;
 }
 
@@ -307,6 +331,8 @@ void configure_periodic(const detail::PeriodicTaps& t) {
     allow_smem<P, Q, N, __half, false>();
     allow_smem<P, Q, N, float, true>();
     allow_smem<P, Q, N, __half, true>();
+    allow_aligned_smem<P, Q, N, float>();
+    allow_aligned_smem<P, Q, N, __half>();
   });
 }
 
@@ -318,8 +344,20 @@ void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
   for (int r = 0; r < detail::PeriodicTaps::kMaxPhases; ++r)
     for (int k = 0; k < detail::PeriodicTaps::kMaxTaps; ++k) a.w[r][k] = t.w[r][k];
   const bool async = async_fill_chosen() && rows_sample_aligned(src, planes);
+  bool aligned = async && aligned_chosen(), vec_dst = true;
+  for (int c = 0; c < planes; ++c) {
+    aligned = aligned && src.pitch[c] % 16 == 0;
+    vec_dst = vec_dst && aligned_to(dst.p[c], 4 * sizeof(T)) && dst.pitch[c] % (4 * sizeof(T)) == 0;  // VC <= 4
+  }
   const bool ok = dispatch(t, [&](auto p, auto n) {
     constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, N = decltype(n)::value;
+    if (aligned) {
+      using S = AlignedShape<P, Q, N>;
+      const dim3 grid(div_up(dw, S::TW), div_up(dh, S::TH), static_cast<unsigned>(planes));
+      resize_periodic_aligned<S, T, PeriodicArgs>
+          <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst);
+      return;
+    }
     const dim3 grid(div_up(dw, kTileW), div_up(dh, Shape<P, Q, N>::TH), static_cast<unsigned>(planes));
     if (async)
       resize_periodic<P, Q, N, T, true><<<grid, kThreads, smem_bytes<P, Q, N, T, true>(), stream>>>(a, src, dst);

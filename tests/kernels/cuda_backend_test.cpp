@@ -386,6 +386,12 @@ TEST(KernelsCuda, PeriodicResizeMatchesCpu) {
       resize_case<float>(f, 2 * a.w, 2 * a.h, a.w, a.h, rng, ResizeStrategy::automatic, 64);
       resize_case<Half>(f, 2 * a.w, 2 * a.h, a.w, a.h, rng, ResizeStrategy::automatic, 64);
     }
+    // Frame sizes with 16-byte pitches (the aligned tile kernel, several tiles and phases of
+    // the window's shift) and with odd pitches (the other one).
+    resize_case<Half>(f, 1920, 1080, 3840, 2160, rng, ResizeStrategy::automatic, 64);
+    resize_case<Half>(f, 3840, 2160, 1920, 1080, rng, ResizeStrategy::automatic, 64);
+    resize_case<float>(f, 1918, 1078, 959, 539, rng, ResizeStrategy::automatic, 64);
+    resize_case<Half>(f, 3838, 2158, 1919, 1079, rng);
     EXPECT_TRUE(ResizeCuda(1920, 1080, 3840, 2160, f).periodic());
     EXPECT_TRUE(ResizeCuda(3840, 2160, 1920, 1080, f).periodic());
     EXPECT_FALSE(ResizeCuda(1920, 1080, 3840, 2160, f, ResizeStrategy::tiled).periodic());
