@@ -76,7 +76,7 @@ constexpr std::size_t aligned_smem_bytes() {
 // the 16-byte-aligned sample at or before its first column in its first row: one cp.async per
 // 16-byte chunk with no index arithmetic but a pointer step (async_fill's clamped work is for
 // the tiles at the borders).
-template <typename W, int WR, int Threads, int SPLIT, typename T>
+template <typename W, int WR, int Threads, typename T>
 __device__ __forceinline__ void fill_inside(T* win, const T* src, std::ptrdiff_t pitch, int tid) {
   constexpr int RL = Threads / W::NCH;
   const int c = tid % W::NCH, r0 = tid / W::NCH;
@@ -87,29 +87,23 @@ __device__ __forceinline__ void fill_inside(T* win, const T* src, std::ptrdiff_t
 #pragma unroll
     for (int k = 0; k < (WR + RL - 1) / RL; ++k) {
       if (r0 + k * RL >= WR) break;
-      if (SPLIT < WR && k * RL == SPLIT) commit_async_copies();
       copy16_async(d + k * RL * W::WS, s + k * step);
     }
   }
-  if constexpr (SPLIT < WR) {
-    commit_async_copies();  // an empty group for the threads that copied nothing
-    commit_async_copies();
-  } else {
-    wait_async_copies();
-  }
+  wait_async_copies();
 }
 
 // Horizontal pass with the window rows' common shift SH known at compile time: item (r, g)
-// filters window row r in [R0, R1) over periods [UH g, UH g + UH) into mid row r.
-template <int SH, int R0, int R1, typename S, typename T, typename Wt>
+// filters window row r over periods [UH g, UH g + UH) into mid row r.
+template <int SH, typename S, typename T, typename Wt>
 __device__ __forceinline__ void aligned_horizontal(const Wt& w, const T* win, float* mid, int tid) {
   constexpr int P = S::P, Q = S::Q, N = S::N;
   using W = AsyncWindow<T, S::WR, S::WC>;
   constexpr int A = W::A, NL = (SH + S::NSH + A - 1) / A;  // 16-byte slots per item
   static_assert((Q * S::UH) % A == 0, "items start on a 16-byte slot");
 #pragma unroll 1
-  for (int i = tid; i < (R1 - R0) * S::GH; i += S::kThreads) {
-    const int r = R0 + i % (R1 - R0), g = i / (R1 - R0);
+  for (int i = tid; i < S::WR * S::GH; i += S::kThreads) {
+    const int r = i % S::WR, g = i / S::WR;
     const uint4* slot = reinterpret_cast<const uint4*>(win + r * W::WS + Q * S::UH * g);
     uint4 raw[NL];
 #pragma unroll
@@ -133,10 +127,10 @@ __device__ __forceinline__ void aligned_horizontal(const Wt& w, const T* win, fl
   }
 }
 
-template <int R0, int R1, typename S, typename T, typename Wt, int... SH>
+template <typename S, typename T, typename Wt, int... SH>
 __device__ __forceinline__ void aligned_horizontal_at(int sh, const Wt& w, const T* win, float* mid, int tid,
                                                       std::integer_sequence<int, SH...>) {
-  ((sh == SH ? aligned_horizontal<SH, R0, R1, S>(w, win, mid, tid) : void()), ...);
+  ((sh == SH ? aligned_horizontal<SH, S>(w, win, mid, tid) : void()), ...);
 }
 
 // VC outputs at p[0 .. VC): one 8/16-byte (VC = 4) or 4/8-byte (VC = 2) store when `vec`, else
@@ -209,15 +203,11 @@ __device__ __forceinline__ void aligned_vertical(const Wt& w, const float* mid, 
 // The kernel of resize_periodic_aligned.cuh: every source pitch a multiple of 16 bytes, so the
 // block's window rows share one shift, worked out here as async_fill does per row.
 // Args: resize_periodic_cuda.cu's kernel parameters (sizes, origin, weights w[phase][tap]).
-// Split: interior tiles copy their window in two cp.async groups (rows [0, SPLIT), then the
-// rest) and filter the first rows while the others arrive.
-template <typename S, typename T, typename Args, bool Split>
+template <typename S, typename T, typename Args>
 __global__ void __launch_bounds__(S::kThreads, S::MB)
     resize_periodic_aligned(Args a, Planes3<const T> src, Planes3<T> dst, bool vec_dst) {
   constexpr int P = S::P, Q = S::Q;
   using W = AsyncWindow<T, S::WR, S::WC>;
-  constexpr int RL = S::kThreads / W::NCH, KS = (S::WR + RL - 1) / RL;
-  constexpr int SPLIT = Split && KS > 1 ? RL * ((KS + 1) / 2) : S::WR;
   extern __shared__ float4 smem4[];
   T* win = reinterpret_cast<T*>(smem4);
   float* mid = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(smem4) + W::bytes);
@@ -234,21 +224,11 @@ __global__ void __launch_bounds__(S::kThreads, S::MB)
   const int sh = static_cast<int>((lead & 15u) / sizeof(T));
   const int c0 = wx0 - sh;
   if (c0 >= 0 && c0 + W::NCH * W::A <= a.sw && wy0 >= 0 && wy0 + S::WR <= a.sh)
-    fill_inside<W, S::WR, S::kThreads, SPLIT>(win, row_ptr(base, pitch, wy0) + c0, pitch, tid);
+    fill_inside<W, S::WR, S::kThreads>(win, row_ptr(base, pitch, wy0) + c0, pitch, tid);
   else
-    async_fill<W, S::WR, S::kThreads>(win, shift, base, pitch, wx0, wy0, a.sw, a.sh, tid);  // waits for all
-  constexpr auto shifts = std::make_integer_sequence<int, W::A>{};
-  if constexpr (SPLIT < S::WR) {
-    wait_async_groups<1>();
-    __syncthreads();
-    aligned_horizontal_at<0, SPLIT, S>(sh, a.w, win, mid, tid, shifts);
-    wait_async_groups<0>();
-    __syncthreads();
-    aligned_horizontal_at<SPLIT, S::WR, S>(sh, a.w, win, mid, tid, shifts);
-  } else {
-    __syncthreads();
-    aligned_horizontal_at<0, S::WR, S>(sh, a.w, win, mid, tid, shifts);
-  }
+    async_fill<W, S::WR, S::kThreads>(win, shift, base, pitch, wx0, wy0, a.sw, a.sh, tid);
+  __syncthreads();
+  aligned_horizontal_at<S>(sh, a.w, win, mid, tid, std::make_integer_sequence<int, W::A>{});
   __syncthreads();
   T* out = z == 0 ? dst.p[0] : (z == 1 ? dst.p[1] : dst.p[2]);
   const std::ptrdiff_t dpitch = z == 0 ? dst.pitch[0] : (z == 1 ? dst.pitch[1] : dst.pitch[2]);

@@ -279,14 +279,10 @@ template <int P, int Q, int N, typename T>
 void allow_aligned_smem() {
   using S = AlignedShape<P, Q, N>;
   constexpr std::size_t bytes = aligned_smem_bytes<S, T>();
-  if constexpr (bytes > 48 * 1024) {
-    cuda_check(cudaFuncSetAttribute(resize_periodic_aligned<S, T, PeriodicArgs, false>,
+  if constexpr (bytes > 48 * 1024)
+    cuda_check(cudaFuncSetAttribute(resize_periodic_aligned<S, T, PeriodicArgs>,
                                     cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
                "ResizeCuda periodic: shared-memory limit");
-    cuda_check(cudaFuncSetAttribute(resize_periodic_aligned<S, T, PeriodicArgs, true>,
-                                    cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
-               "ResizeCuda periodic: shared-memory limit");
-  }
 }
 
 bool env_off(const char* name) {
@@ -301,15 +297,6 @@ bool env_off(const char* name) {
 // comparisons.
 bool aligned_chosen() {
   static const bool on = !env_off("UPSCALED_RESIZE_ALIGNED");
-  return on;
-}
-// Experiment: UPSCALED_RESIZE_SPLIT_FILL=1 fills interior windows in two halves, the first
-// filtered while the second arrives.
-bool split_fill_chosen() {
-  static const bool on = [] {
-    const char* v = std::getenv("UPSCALED_RESIZE_SPLIT_FILL");
-    return v && std::string(v) == "1";
-  }();
   return on;
 }
 
@@ -367,12 +354,8 @@ void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
     if (aligned) {
       using S = AlignedShape<P, Q, N>;
       const dim3 grid(div_up(dw, S::TW), div_up(dh, S::TH), static_cast<unsigned>(planes));
-      if (split_fill_chosen())
-        resize_periodic_aligned<S, T, PeriodicArgs, true>
-            <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst);
-      else
-        resize_periodic_aligned<S, T, PeriodicArgs, false>
-            <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst);
+      resize_periodic_aligned<S, T, PeriodicArgs>
+          <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst);
       return;
     }
     const dim3 grid(div_up(dw, kTileW), div_up(dh, Shape<P, Q, N>::TH), static_cast<unsigned>(planes));
