@@ -72,9 +72,10 @@ constexpr std::size_t aligned_smem_bytes() {
   return W::bytes + static_cast<std::size_t>(S::WR) * S::MS * sizeof(float) + S::WR * sizeof(int);
 }
 
-// Starts filling (the caller waits) the window of a tile that lies inside the plane (no row or column clamped) from
-// `src`, the 16-byte-aligned sample at or before its first column in its first row: one cp.async per 16-byte chunk with
-// no index arithmetic but a pointer step (async_fill's clamped work is for the tiles at the borders).
+// Fills the window of a tile that lies inside the plane (no row or column clamped) from `src`,
+// the 16-byte-aligned sample at or before its first column in its first row: one cp.async per
+// 16-byte chunk with no index arithmetic but a pointer step (async_fill's clamped work is for
+// the tiles at the borders).
 template <typename W, int WR, int Threads, typename T>
 __device__ __forceinline__ void fill_inside(T* win, const T* src, std::ptrdiff_t pitch, int tid) {
   constexpr int RL = Threads / W::NCH;
@@ -89,6 +90,7 @@ __device__ __forceinline__ void fill_inside(T* win, const T* src, std::ptrdiff_t
       copy16_async(d + k * RL * W::WS, s + k * step);
     }
   }
+  wait_async_copies();
 }
 
 // Horizontal pass with the window rows' common shift SH known at compile time: item (r, g)
@@ -198,20 +200,20 @@ __device__ __forceinline__ void aligned_vertical(const Wt& w, const float* mid, 
   }
 }
 
-// A tile of the aligned kernel: output origin, plane, and the shift of its window rows.
-struct AlignedTile {
-  int x0, y0, z, sh;
-};
-
-// Starts filling the window of tile (bx, by) of plane z: tiles inside the plane by cp.async
-// copies the caller waits for; border tiles by async_fill, which waits for all of the
-// thread's copies itself.
+// The kernel of resize_periodic_aligned.cuh: every source pitch a multiple of 16 bytes, so the
+// block's window rows share one shift, worked out here as async_fill does per row.
+// Args: resize_periodic_cuda.cu's kernel parameters (sizes, origin, weights w[phase][tap]).
 template <typename S, typename T, typename Args>
-__device__ __forceinline__ AlignedTile start_aligned_fill(const Args& a, const Planes3<const T>& src, int bx, int by,
-                                                          int z, T* win, int* shift, int tid) {
+__global__ void __launch_bounds__(S::kThreads, S::MB)
+    resize_periodic_aligned(Args a, Planes3<const T> src, Planes3<T> dst, bool vec_dst) {
   constexpr int P = S::P, Q = S::Q;
   using W = AsyncWindow<T, S::WR, S::WC>;
-  const int x0 = bx * S::TW, y0 = by * S::TH;
+  extern __shared__ float4 smem4[];
+  T* win = reinterpret_cast<T*>(smem4);
+  float* mid = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(smem4) + W::bytes);
+  int* shift = reinterpret_cast<int*>(mid + S::WR * S::MS);
+  const int tid = threadIdx.x, z = blockIdx.z;
+  const int x0 = blockIdx.x * S::TW, y0 = blockIdx.y * S::TH;
   const int wx0 = Q * (x0 / P) + a.origin, wy0 = Q * (y0 / P) + a.origin;
   // Selects, not src.p[z]: indexing the parameter by a run-time z copies it to the stack, which
   // made this kernel 1.5-2x slower (twenty-second session, run 4).
@@ -225,81 +227,12 @@ __device__ __forceinline__ AlignedTile start_aligned_fill(const Args& a, const P
     fill_inside<W, S::WR, S::kThreads>(win, row_ptr(base, pitch, wy0) + c0, pitch, tid);
   else
     async_fill<W, S::WR, S::kThreads>(win, shift, base, pitch, wx0, wy0, a.sw, a.sh, tid);
-  return {x0, y0, z, sh};
-}
-
-// Filters a tile whose window is in shared memory and visible to the block: horizontal pass
-// into mid, a barrier, vertical pass into dst.
-template <typename S, typename T, typename Args>
-__device__ __forceinline__ void finish_aligned_tile(const Args& a, const AlignedTile& t, const T* win, float* mid,
-                                                    const Planes3<T>& dst, bool vec_dst, int tid) {
-  using W = AsyncWindow<T, S::WR, S::WC>;
-  aligned_horizontal_at<S>(t.sh, a.w, win, mid, tid, std::make_integer_sequence<int, W::A>{});
   __syncthreads();
-  T* out = t.z == 0 ? dst.p[0] : (t.z == 1 ? dst.p[1] : dst.p[2]);
-  const std::ptrdiff_t dpitch = t.z == 0 ? dst.pitch[0] : (t.z == 1 ? dst.pitch[1] : dst.pitch[2]);
-  aligned_vertical<S>(a.w, mid, out, dpitch, vec_dst, t.x0, t.y0, a.dw, a.dh, tid);
-}
-
-// The kernel of resize_periodic_aligned.cuh: every source pitch a multiple of 16 bytes, so the
-// block's window rows share one shift. One block per tile: grid (tiles across, tiles down,
-// planes). Args: resize_periodic_cuda.cu's kernel parameters (sizes, origin, w[phase][tap]).
-template <typename S, typename T, typename Args>
-__global__ void __launch_bounds__(S::kThreads, S::MB)
-    resize_periodic_aligned(Args a, Planes3<const T> src, Planes3<T> dst, bool vec_dst) {
-  using W = AsyncWindow<T, S::WR, S::WC>;
-  extern __shared__ float4 smem4[];
-  T* win = reinterpret_cast<T*>(smem4);
-  float* mid = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(smem4) + W::bytes);
-  int* shift = reinterpret_cast<int*>(mid + S::WR * S::MS);
-  const int tid = threadIdx.x;
-  const AlignedTile t = start_aligned_fill<S>(a, src, blockIdx.x, blockIdx.y, blockIdx.z, win, shift, tid);
-  wait_async_copies();
+  aligned_horizontal_at<S>(sh, a.w, win, mid, tid, std::make_integer_sequence<int, W::A>{});
   __syncthreads();
-  finish_aligned_tile<S>(a, t, win, mid, dst, vec_dst, tid);
-}
-
-// Experiment (UPSCALED_RESIZE_LOOP=1): resident blocks loop over the tiles (tile i = blockIdx.x
-// + k gridDim.x, across, then down, then planes) with two windows, filling the next tile's
-// while filtering the current one, so the fill's latency is not waited for between tiles.
-// Shared memory: two windows, then mid and the shift table.
-template <typename S, typename T>
-constexpr std::size_t aligned_loop_smem_bytes() {
-  return aligned_smem_bytes<S, T>() + AsyncWindow<T, S::WR, S::WC>::bytes;
-}
-
-template <typename S, typename T, typename Args>
-__global__ void __launch_bounds__(S::kThreads, S::MB)
-    resize_periodic_aligned_loop(Args a, Planes3<const T> src, Planes3<T> dst, bool vec_dst, int tiles_x, int tiles_y,
-                                 int ntiles) {
-  using W = AsyncWindow<T, S::WR, S::WC>;
-  extern __shared__ float4 smem4[];
-  T* const win0 = reinterpret_cast<T*>(smem4);
-  // Window b of the two (by arithmetic: an indexed pointer array would live on the stack).
-  auto win = [win0](int b) { return win0 + (b & 1) * static_cast<int>(W::bytes / sizeof(T)); };
-  float* mid = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(smem4) + 2 * W::bytes);
-  int* shift = reinterpret_cast<int*>(mid + S::WR * S::MS);
-  const int tid = threadIdx.x;
-  auto start = [&](int i, T* w) {
-    const int bx = i % tiles_x, r = i / tiles_x;
-    return start_aligned_fill<S>(a, src, bx, r % tiles_y, r / tiles_y, w, shift, tid);
-  };
-  int i = blockIdx.x;
-  if (i >= ntiles) return;
-  AlignedTile cur = start(i, win(0));
-  commit_async_copies();
-  for (int k = 0; i < ntiles; ++k) {
-    const int next = i + static_cast<int>(gridDim.x);
-    AlignedTile nt{};
-    // Buffer (k + 1) & 1 was last read by tile k - 1's horizontal pass, before its barrier.
-    if (next < ntiles) nt = start(next, win(k + 1));
-    commit_async_copies();
-    wait_async_groups<1>();  // tile k's copies
-    __syncthreads();
-    finish_aligned_tile<S>(a, cur, win(k), mid, dst, vec_dst, tid);
-    cur = nt;
-    i = next;
-  }
+  T* out = z == 0 ? dst.p[0] : (z == 1 ? dst.p[1] : dst.p[2]);
+  const std::ptrdiff_t dpitch = z == 0 ? dst.pitch[0] : (z == 1 ? dst.pitch[1] : dst.pitch[2]);
+  aligned_vertical<S>(a.w, mid, out, dpitch, vec_dst, x0, y0, a.dw, a.dh, tid);
 }
 
 }  // namespace upscaled::kernels::cudadetail

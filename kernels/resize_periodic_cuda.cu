@@ -31,7 +31,6 @@
 #include "kernels/resize_periodic_fill.cuh"
 #include "kernels/resize_sliding_cuda.cuh"
 
-#include <algorithm>
 #include <cstdlib>
 #include <iterator>
 #include <stdexcept>
@@ -284,11 +283,6 @@ void allow_aligned_smem() {
     cuda_check(cudaFuncSetAttribute(resize_periodic_aligned<S, T, PeriodicArgs>,
                                     cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
                "ResizeCuda periodic: shared-memory limit");
-  constexpr std::size_t loop_bytes = aligned_loop_smem_bytes<S, T>();
-  if constexpr (loop_bytes > 48 * 1024)
-    cuda_check(cudaFuncSetAttribute(resize_periodic_aligned_loop<S, T, PeriodicArgs>,
-                                    cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(loop_bytes)),
-               "ResizeCuda periodic: shared-memory limit");
 }
 
 bool env_off(const char* name) {
@@ -303,15 +297,6 @@ bool env_off(const char* name) {
 // comparisons.
 bool aligned_chosen() {
   static const bool on = !env_off("UPSCALED_RESIZE_ALIGNED");
-  return on;
-}
-// Experiment: UPSCALED_RESIZE_LOOP=1 runs the aligned kernel as resident blocks looping over
-// the tiles with two windows (resize_periodic_aligned_loop).
-bool loop_chosen() {
-  static const bool on = [] {
-    const char* v = std::getenv("UPSCALED_RESIZE_LOOP");
-    return v && std::string(v) == "1";
-  }();
   return on;
 }
 
@@ -368,22 +353,7 @@ void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
     constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, N = decltype(n)::value;
     if (aligned) {
       using S = AlignedShape<P, Q, N>;
-      const int tx = div_up(dw, S::TW), ty = div_up(dh, S::TH);
-      if (loop_chosen()) {
-        constexpr std::size_t bytes = aligned_loop_smem_bytes<S, T>();
-        int dev = 0, sms = 0, per_sm = 0;
-        cuda_check(cudaGetDevice(&dev), "cudaGetDevice");
-        cuda_check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "SM count");
-        cuda_check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-                       &per_sm, resize_periodic_aligned_loop<S, T, PeriodicArgs>, S::kThreads, bytes),
-                   "ResizeCuda periodic: occupancy");
-        const int ntiles = tx * ty * planes;
-        const int blocks = std::max(1, std::min(ntiles, per_sm * sms));
-        resize_periodic_aligned_loop<S, T, PeriodicArgs>
-            <<<blocks, S::kThreads, bytes, stream>>>(a, src, dst, vec_dst, tx, ty, ntiles);
-        return;
-      }
-      const dim3 grid(tx, ty, static_cast<unsigned>(planes));
+      const dim3 grid(div_up(dw, S::TW), div_up(dh, S::TH), static_cast<unsigned>(planes));
       resize_periodic_aligned<S, T, PeriodicArgs>
           <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst);
       return;

@@ -56,20 +56,6 @@ __device__ __forceinline__ void wait_async_copies() {
 #endif
 }
 
-// The thread's copies since the last commit form one group; wait_async_groups<N>() returns
-// once at most N of its groups are still in flight.
-__device__ __forceinline__ void commit_async_copies() {
-#if __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-template <int N>
-__device__ __forceinline__ void wait_async_groups() {
-#if __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-#endif
-}
-
 // Fills the window (W = AsyncWindow<T, WR, WC>) and shift[0 .. WR) from the plane at `base`
 // with `pitch`; the caller's barrier makes both visible to the block.
 template <typename W, int WR, int Threads, typename T>
