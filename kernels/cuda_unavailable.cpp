@@ -67,6 +67,9 @@ void ResizeCuda::run(RgbPlanes<const float>, RgbPlanes<float>, Stream) {
 void ResizeCuda::run(RgbPlanes<const Half>, RgbPlanes<Half>, Stream) {
   unavailable("ResizeCuda::run");
 }
+void ResizeCuda::reserve_frame_runs() {
+  unavailable("ResizeCuda::reserve_frame_runs");
+}
 
 ModuleLoadResult load_cuda_kernels() {
   return {0, 0, 0, "this build has no CUDA kernels"};

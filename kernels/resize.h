@@ -14,11 +14,13 @@
 //
 // resize_cpu: synchronous; host memory owned by the caller; threads via parallel_for.
 // ResizeCuda: a plan for one (source size, destination size, filter) that owns the device
-//   tap tables and the intermediate buffer. Constructing it allocates and uploads
-//   (synchronous; do it once, not per frame). run() is asynchronous on `stream`; the plan's
-//   intermediate buffer is reused, so runs of one plan must be ordered on one stream (or
-//   synchronised by the caller). src/dst are device memory kept alive by the caller until
-//   the stream passes. Half planes are filtered in float32 and rounded once.
+//   tap tables and the intermediate buffers (two-pass runs, periodic frame runs).
+//   Constructing it allocates and uploads (synchronous; do it once, not per frame); the
+//   first two-pass run and a periodic plan's first frame run allocate their intermediate
+//   (synchronous too). run() is asynchronous on `stream`; the plan's intermediate buffers are
+//   reused, so runs of one plan must be ordered on one stream (or synchronised by the caller).
+//   src/dst are device memory kept alive by the caller until the stream passes. Half planes
+//   are filtered in float32 and rounded once.
 #pragma once
 
 #include "kernels/half.h"
@@ -43,7 +45,10 @@ void resize_cpu(RgbPlanes<const float> src, RgbPlanes<float> dst, ResizeFilter f
 // Conversion + resize from a decoded frame (to_rgb.h semantics: each source pixel converted
 // and clamped, then filtered): equal to to_rgb followed by resize. The CUDA plan converts
 // each source pixel where its tiles (or its horizontal pass) read it, so no full-size RGB
-// frame is written or read; the CPU version is that composition (with a temporary
+// frame is written or read, except for periodic plans (see ResizeStrategy), which convert
+// the frame into a float32 RGB intermediate the plan allocates on its first frame run (12
+// bytes per source pixel) and resize that with the periodic kernel: faster than the fused
+// tile kernel (docs/kernels.md). The CPU version is that composition (with a temporary
 // full-size RGB frame).
 void resize_cpu(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, ResizeFilter filter);
 
@@ -74,6 +79,9 @@ class ResizeCuda {
   // Fused conversion + resize (see resize_cpu above); src is the plan's source size.
   void run(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, Stream stream);
   void run(const FrameView& src, const ColorSpec& spec, RgbPlanes<Half> dst, Stream stream);
+  // Allocates now what frame runs need (a periodic plan's float32 RGB intermediate), so that
+  // the first frame run does not; synchronous, a no-op when there is nothing to allocate.
+  void reserve_frame_runs();
 
   // True when plane runs use a single kernel (periodic or tiled). Fused frame runs use the
   // tiled one when their three-plane tile fits in shared memory (the conversion happens where

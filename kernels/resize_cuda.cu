@@ -34,8 +34,10 @@
 #include "kernels/resize.h"
 #include "kernels/resize_periodic_cuda.cuh"
 #include "kernels/resize_taps.h"
+#include "kernels/to_rgb.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -625,6 +627,27 @@ struct ResizeCuda::Impl {
     if (tmp.get() == nullptr) tmp = DeviceBuffer(static_cast<std::size_t>(3) * sh * dw * sizeof(float));
   }
 
+  // The fused frame run of a periodic plan: the frame converted to float32 RGB (to_rgb_cuda)
+  // in `rgb` (3 pitched planes of sw x sh, allocated on first use), then the aligned periodic
+  // kernel from it. Same values as to_rgb followed by resize, rounded once; at 3840x2160 it
+  // beat the fused tiled kernel (docs/kernels.md, twenty-second session).
+  // UPSCALED_RESIZE_FRAME_VIA_RGB=0 (read once per process) keeps the fused tiled kernel.
+  DeviceBuffer rgb;
+  static bool frame_via_rgb() {
+    static const bool on = [] {
+      const char* v = std::getenv("UPSCALED_RESIZE_FRAME_VIA_RGB");
+      return !(v && std::string(v) == "0");
+    }();
+    return on;
+  }
+  RgbPlanes<float> rgb_planes() {
+    if (rgb.get() == nullptr)
+      rgb = DeviceBuffer(static_cast<std::size_t>(sw) * sizeof(float), 3 * static_cast<std::size_t>(sh));
+    const auto pitch = static_cast<std::ptrdiff_t>(rgb.pitch());
+    auto plane = [&](int c) { return PlaneView<float>{row_ptr(rgb.as<float>(), pitch, c * sh), sw, sh, pitch}; };
+    return {plane(0), plane(1), plane(2)};
+  }
+
   TiledArgs args(int which, int planes) const {
     const Tiled& t = tiled[which];
     return {t.htab,
@@ -729,7 +752,7 @@ struct ResizeCuda::Impl {
     const Planes3<const T> s = planes3<const T>(src);
     const Planes3<T> d = planes3<T>(dst);
     if (periodic) {
-      launch_periodic<T>(ptaps, s, d, planes, sw, sh, dw, dh, to_cuda(stream));
+      launch_periodic<T, T>(ptaps, s, d, planes, sw, sh, dw, dh, to_cuda(stream));
       return;
     }
     if (tiled[sizeof(T) == 2 ? 0 : 1].c.th > 0) {
@@ -760,6 +783,13 @@ struct ResizeCuda::Impl {
                                   std::to_string(src.height) + " or destination does not match the plan " +
                                   std::to_string(sw) + "x" + std::to_string(sh) + " -> " + std::to_string(dw) + "x" +
                                   std::to_string(dh));
+    if (periodic && frame_via_rgb()) {
+      const RgbPlanes<float> rgb3 = rgb_planes();
+      to_rgb_cuda(src, spec, rgb3, stream);
+      launch_periodic<float, T>(ptaps, planes3<const float>(rgb3.as_const()), planes3<T>(dst), 3, sw, sh, dw, dh,
+                                to_cuda(stream));
+      return;
+    }
     const FrameSampler f = make_sampler(src, spec);
     if (tiled[2].c.th > 0) {
       if (f.li.bytes == 1)
@@ -891,6 +921,9 @@ void ResizeCuda::run(RgbPlanes<const Half> src, RgbPlanes<Half> dst, Stream stre
   impl_->run<Half>(src, dst, 3, stream);
 }
 
+void ResizeCuda::reserve_frame_runs() {
+  if (impl_->periodic && Impl::frame_via_rgb()) impl_->rgb_planes();
+}
 void ResizeCuda::run(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, Stream stream) {
   impl_->run_frame(src, spec, dst, stream);
 }

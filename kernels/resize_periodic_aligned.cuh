@@ -202,10 +202,12 @@ __device__ __forceinline__ void aligned_vertical(const Wt& w, const float* mid, 
 
 // The kernel of resize_periodic_aligned.cuh: every source pitch a multiple of 16 bytes, so the
 // block's window rows share one shift, worked out here as async_fill does per row.
-// Args: resize_periodic_cuda.cu's kernel parameters (sizes, origin, weights w[phase][tap]).
-template <typename S, typename T, typename Args>
+// T: the source's samples, D: the destination's (float sources into float16 planes for the
+// fused frame run; otherwise the same). Args: resize_periodic_cuda.cu's kernel parameters
+// (sizes, origin, weights w[phase][tap]).
+template <typename S, typename T, typename D, typename Args>
 __global__ void __launch_bounds__(S::kThreads, S::MB)
-    resize_periodic_aligned(Args a, Planes3<const T> src, Planes3<T> dst, bool vec_dst) {
+    resize_periodic_aligned(Args a, Planes3<const T> src, Planes3<D> dst, bool vec_dst) {
   constexpr int P = S::P, Q = S::Q;
   using W = AsyncWindow<T, S::WR, S::WC>;
   extern __shared__ float4 smem4[];
@@ -230,7 +232,7 @@ __global__ void __launch_bounds__(S::kThreads, S::MB)
   __syncthreads();
   aligned_horizontal_at<S>(sh, a.w, win, mid, tid, std::make_integer_sequence<int, W::A>{});
   __syncthreads();
-  T* out = z == 0 ? dst.p[0] : (z == 1 ? dst.p[1] : dst.p[2]);
+  D* out = z == 0 ? dst.p[0] : (z == 1 ? dst.p[1] : dst.p[2]);
   const std::ptrdiff_t dpitch = z == 0 ? dst.pitch[0] : (z == 1 ? dst.pitch[1] : dst.pitch[2]);
   aligned_vertical<S>(a.w, mid, out, dpitch, vec_dst, x0, y0, a.dw, a.dh, tid);
 }

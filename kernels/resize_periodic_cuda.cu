@@ -35,6 +35,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace upscaled::kernels::cudadetail {
@@ -275,12 +276,12 @@ void allow_smem() {
                "ResizeCuda periodic: shared-memory limit");
 }
 
-template <int P, int Q, int N, typename T>
+template <int P, int Q, int N, typename T, typename D = T>
 void allow_aligned_smem() {
   using S = AlignedShape<P, Q, N>;
   constexpr std::size_t bytes = aligned_smem_bytes<S, T>();
   if constexpr (bytes > 48 * 1024)
-    cuda_check(cudaFuncSetAttribute(resize_periodic_aligned<S, T, PeriodicArgs>,
+    cuda_check(cudaFuncSetAttribute(resize_periodic_aligned<S, T, D, PeriodicArgs>,
                                     cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
                "ResizeCuda periodic: shared-memory limit");
 }
@@ -333,45 +334,55 @@ void configure_periodic(const detail::PeriodicTaps& t) {
     allow_smem<P, Q, N, __half, true>();
     allow_aligned_smem<P, Q, N, float>();
     allow_aligned_smem<P, Q, N, __half>();
+    allow_aligned_smem<P, Q, N, float, __half>();
   });
 }
 
-template <typename T>
-void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<T>& dst, int planes,
+template <typename T, typename D>
+void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<D>& dst, int planes,
                      int sw, int sh, int dw, int dh, cudaStream_t stream) {
-  if (sliding_supported(t)) return launch_sliding<T>(t, src, dst, planes, sw, sh, dw, dh, stream);
+  constexpr bool same = std::is_same_v<T, D>;
+  if constexpr (same)
+    if (sliding_supported(t)) return launch_sliding<T>(t, src, dst, planes, sw, sh, dw, dh, stream);
   PeriodicArgs a{sw, sh, dw, dh, t.origin, {}};
   for (int r = 0; r < detail::PeriodicTaps::kMaxPhases; ++r)
     for (int k = 0; k < detail::PeriodicTaps::kMaxTaps; ++k) a.w[r][k] = t.w[r][k];
-  const bool async = async_fill_chosen() && rows_sample_aligned(src, planes);
-  bool aligned = async && aligned_chosen(), vec_dst = true;
+  // Mixed types have the aligned kernel only, whatever the comparison switches say.
+  const bool async = (async_fill_chosen() || !same) && rows_sample_aligned(src, planes);
+  bool aligned = async && (aligned_chosen() || !same), vec_dst = true;
   for (int c = 0; c < planes; ++c) {
     aligned = aligned && src.pitch[c] % 16 == 0;
-    vec_dst = vec_dst && aligned_to(dst.p[c], 4 * sizeof(T)) && dst.pitch[c] % (4 * sizeof(T)) == 0;  // VC <= 4
+    vec_dst = vec_dst && aligned_to(dst.p[c], 4 * sizeof(D)) && dst.pitch[c] % (4 * sizeof(D)) == 0;  // VC <= 4
   }
+  if (!same && !aligned)
+    throw std::logic_error("ResizeCuda: a float-to-half periodic run needs source pitches of 16-byte multiples");
   const bool ok = dispatch(t, [&](auto p, auto n) {
     constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, N = decltype(n)::value;
     if (aligned) {
       using S = AlignedShape<P, Q, N>;
       const dim3 grid(div_up(dw, S::TW), div_up(dh, S::TH), static_cast<unsigned>(planes));
-      resize_periodic_aligned<S, T, PeriodicArgs>
+      resize_periodic_aligned<S, T, D, PeriodicArgs>
           <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst);
       return;
     }
-    const dim3 grid(div_up(dw, kTileW), div_up(dh, Shape<P, Q, N>::TH), static_cast<unsigned>(planes));
-    if (async)
-      resize_periodic<P, Q, N, T, true><<<grid, kThreads, smem_bytes<P, Q, N, T, true>(), stream>>>(a, src, dst);
-    else
-      resize_periodic<P, Q, N, T, false><<<grid, kThreads, smem_bytes<P, Q, N, T, false>(), stream>>>(a, src, dst);
+    if constexpr (same) {
+      const dim3 grid(div_up(dw, kTileW), div_up(dh, Shape<P, Q, N>::TH), static_cast<unsigned>(planes));
+      if (async)
+        resize_periodic<P, Q, N, T, true><<<grid, kThreads, smem_bytes<P, Q, N, T, true>(), stream>>>(a, src, dst);
+      else
+        resize_periodic<P, Q, N, T, false><<<grid, kThreads, smem_bytes<P, Q, N, T, false>(), stream>>>(a, src, dst);
+    }
   });
   if (!ok) throw std::logic_error("ResizeCuda: no periodic kernel for this ratio and tap count");
   cuda_check_launch("ResizeCuda periodic pass");
 }
 
-template void launch_periodic<float>(const detail::PeriodicTaps&, const Planes3<const float>&, const Planes3<float>&,
-                                     int, int, int, int, int, cudaStream_t);
-template void launch_periodic<__half>(const detail::PeriodicTaps&, const Planes3<const __half>&, const Planes3<__half>&,
-                                      int, int, int, int, int, cudaStream_t);
+template void launch_periodic<float, float>(const detail::PeriodicTaps&, const Planes3<const float>&,
+                                            const Planes3<float>&, int, int, int, int, int, cudaStream_t);
+template void launch_periodic<__half, __half>(const detail::PeriodicTaps&, const Planes3<const __half>&,
+                                              const Planes3<__half>&, int, int, int, int, int, cudaStream_t);
+template void launch_periodic<float, __half>(const detail::PeriodicTaps&, const Planes3<const float>&,
+                                             const Planes3<__half>&, int, int, int, int, int, cudaStream_t);
 
 }  // namespace upscaled::kernels::cudadetail
 

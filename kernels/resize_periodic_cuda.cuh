@@ -24,8 +24,11 @@ bool periodic_supported(const detail::PeriodicTaps& t);
 // per plan, before the first launch_periodic).
 void configure_periodic(const detail::PeriodicTaps& t);
 
-template <typename T>
-void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<T>& dst, int planes,
+// T -> D: float -> float, float16 -> float16, and float -> float16 (the fused frame run's
+// resize of its float32 RGB intermediate, resize_cuda.cu), which needs every src pitch a
+// multiple of 16 bytes (std::logic_error otherwise).
+template <typename T, typename D>
+void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<D>& dst, int planes,
                      int sw, int sh, int dw, int dh, cudaStream_t stream);
 
 }  // namespace upscaled::kernels::cudadetail

@@ -75,8 +75,10 @@ class GpuFrameUpscaler final : public FrameUpscaler {
         out_spec_(io::kernel_color(f.out_color, AVCHROMA_LOC_LEFT)),
         dither_(kernels::layout_info(out_.layout).bits == 8 ? kernels::Dither::ordered : kernels::Dither::none),
         skipper_(o.skip_threshold, plan.src_width, plan.src_height) {
-    if (p_.pre_resize())
+    if (p_.pre_resize()) {
       pre_.emplace(p_.src_width, p_.src_height, p_.net_width, p_.net_height, kernels::ResizeFilter::area);
+      pre_->reserve_frame_runs();  // here rather than in the first frame's preprocess
+    }
     if (p_.post_resize()) {
       post_.emplace(p_.model_width, p_.model_height, p_.picture_width, p_.picture_height, post_resize_filter(p_));
       // One canvas serves every picture: postprocess draws and converts them in its stream's

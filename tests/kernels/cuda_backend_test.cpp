@@ -415,7 +415,13 @@ TEST(KernelsCuda, FusedConvertResizeMatchesCpu) {
                {PixelLayout::rgb24, ResizeFilter::lanczos3, 1, 1, 3, 2},
                {PixelLayout::gray10, ResizeFilter::area, 13, 17, 13, 17},
                {PixelLayout::yuv420p, ResizeFilter::lanczos3, 1920, 1080, 3840, 2160},
-               {PixelLayout::p010, ResizeFilter::area, 3840, 2160, 1920, 1080}};
+               {PixelLayout::p010, ResizeFilter::area, 3840, 2160, 1920, 1080},
+               // Periodic ratios at odd sizes (the float32 RGB intermediate and the aligned
+               // kernel, float -> float16 included): x2 up, x2 down, x4 up.
+               {PixelLayout::nv12, ResizeFilter::bicubic, 34, 20, 68, 40},
+               {PixelLayout::yuv420p10, ResizeFilter::lanczos3, 66, 46, 33, 23},
+               {PixelLayout::rgb24, ResizeFilter::bilinear, 9, 7, 36, 28},
+               {PixelLayout::yuv444p, ResizeFilter::lanczos3, 131, 67, 262, 134}};
   for (const Case& c : cases) {
     const ColorSpec spec{ColorMatrix::bt709, ColorRange::limited, ChromaSiting::left};
     HostFrame f(c.l, c.sw, c.sh);
