@@ -213,7 +213,7 @@ __global__ void __launch_bounds__(S::kThreads, S::MB)
   extern __shared__ float4 smem4[];
   T* win = reinterpret_cast<T*>(smem4);
   float* mid = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(smem4) + W::bytes);
-  int* shift = reinterpret_cast<int*>(mid + S::WR * S::MS);
+  int* shift = reinterpret_cast<int*>(mid + S::WR * S::MS);  // async_fill's per-row table (unused: rows share sh)
   const int tid = threadIdx.x, z = blockIdx.z;
   const int x0 = blockIdx.x * S::TW, y0 = blockIdx.y * S::TH;
   const int wx0 = Q * (x0 / P) + a.origin, wy0 = Q * (y0 / P) + a.origin;

@@ -292,10 +292,10 @@ bool env_off(const char* name) {
 }
 
 // The aligned kernel is the default where it can run: on the H200 at 3840x2160 float16 it took
-// bicubic x2 down from 51.5-51.6% of the copy rate to 59.6-61.0%, Lanczos x2 down from 45.7% to
-// 53.6-54.1% and Lanczos x2 up from 54.4-55.1% to 57.2-59.3% (docs/kernels.md, twenty-second
-// session). UPSCALED_RESIZE_ALIGNED=0 (read once per process) keeps the first kernel, for
-// comparisons.
+// bicubic x2 down from 50.5-51.0% of the copy rate to 59.0-60.0%, Lanczos x2 down from 44.4% to
+// 53.6-54.1% and Lanczos x2 up from 53.7-53.8% to 58.8-60.3% (docs/benchmarks.md, twenty-second
+// session, run 6). UPSCALED_RESIZE_ALIGNED=0 (read once per process) keeps the first kernel
+// for plane runs, for comparisons.
 bool aligned_chosen() {
   static const bool on = !env_off("UPSCALED_RESIZE_ALIGNED");
   return on;

@@ -7,9 +7,11 @@
 // (dw x dh) with the taps of `t`; nothing outside dst's rows' [0, dw) is written. The sums
 // are make_taps' (same weights, same order; zero padding taps add 0), with the source's
 // border replicated where make_taps folded taps onto it. Throws CudaError when a launch fails.
-// The kernel's source windows are filled by cp.async in the source's type
-// (resize_periodic_fill.cuh); UPSCALED_RESIZE_ASYNC_FILL=0 (read once per process) fills them as
-// float from registers instead: same results.
+// Sources whose pitches are all multiples of 16 bytes take the aligned kernel
+// (resize_periodic_aligned.cuh), others the first one, whose windows are filled by cp.async in
+// the source's type (resize_periodic_fill.cuh; UPSCALED_RESIZE_ASYNC_FILL=0, read once per
+// process, fills them as float from registers instead); short filters at x2 take the
+// register-window kernel (resize_sliding_cuda.cuh). All give the same results.
 #pragma once
 
 #include "kernels/cuda_common.cuh"
