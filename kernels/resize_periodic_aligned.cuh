@@ -112,15 +112,7 @@ __device__ __forceinline__ void aligned_horizontal(const Wt& w, const T* win, fl
 #pragma unroll
     for (int k = 0; k < S::NSH; ++k) v[k] = sample_of(raw, SH + k, T{});
     float o[S::NH];
-#pragma unroll
-    for (int u = 0; u < S::UH; ++u)
-#pragma unroll
-      for (int ph = 0; ph < P; ++ph) {
-        float s = 0.f;
-#pragma unroll
-        for (int k = S::first(ph); k < S::first(ph) + N; ++k) s += w[ph][k] * v[Q * u + k];
-        o[P * u + ph] = s;
-      }
+    detail::periodic_sums<P, Q, N, S::UH>(w, v, o);
     float4* m = reinterpret_cast<float4*>(mid + r * S::MS + S::NH * g);
 #pragma unroll
     for (int j = 0; j < S::NH / 4; ++j) m[j] = make_float4(o[4 * j], o[4 * j + 1], o[4 * j + 2], o[4 * j + 3]);
@@ -135,23 +127,14 @@ __device__ __forceinline__ void aligned_horizontal_at(int sh, const Wt& w, const
 
 // VC outputs at p[0 .. VC): one 8/16-byte (VC = 4) or 4/8-byte (VC = 2) store when `vec`, else
 // each inside the row (`left` samples remain in it).
-template <int VC>
-__device__ __forceinline__ void store_run(float* p, bool vec, int left, const float* o) {
+template <int VC, typename D>
+__device__ __forceinline__ void store_run(D* p, bool vec, int left, const float* o) {
   if (vec) {
-    if constexpr (VC == 4)
+    if constexpr (std::is_same_v<D, float> && VC == 4)
       *reinterpret_cast<float4*>(p) = make_float4(o[0], o[1], o[2], o[3]);
-    else
+    else if constexpr (std::is_same_v<D, float>)
       *reinterpret_cast<float2*>(p) = make_float2(o[0], o[1]);
-    return;
-  }
-#pragma unroll
-  for (int e = 0; e < VC; ++e)
-    if (e < left) p[e] = o[e];
-}
-template <int VC>
-__device__ __forceinline__ void store_run(__half* p, bool vec, int left, const float* o) {
-  if (vec) {
-    if constexpr (VC == 4)
+    else if constexpr (VC == 4)
       *reinterpret_cast<uint2*>(p) = make_uint2(pack_half2(o[0], o[1]), pack_half2(o[2], o[3]));
     else
       *reinterpret_cast<unsigned*>(p) = pack_half2(o[0], o[1]);
@@ -159,7 +142,7 @@ __device__ __forceinline__ void store_run(__half* p, bool vec, int left, const f
   }
 #pragma unroll
   for (int e = 0; e < VC; ++e)
-    if (e < left) p[e] = __float2half_rn(o[e]);
+    if (e < left) p[e] = from_f<D>(o[e]);
 }
 
 // Vertical pass: item (c, gv) takes mid columns [VC c, VC c + VC) and writes output rows

@@ -200,15 +200,7 @@ __global__ void __launch_bounds__(kThreads, Async && sizeof(T) == 2 ? 8 : 0)
       for (int j = 0; j < S::NSH4 / 4; ++j) load4(in + 4 * j, v + 4 * j);
     }
     float o[S::NH];
-#pragma unroll
-    for (int u = 0; u < S::UH; ++u)
-#pragma unroll
-      for (int ph = 0; ph < P; ++ph) {
-        float s = 0.f;
-#pragma unroll
-        for (int k = S::first(ph); k < S::first(ph) + N; ++k) s += a.w[ph][k] * v[Q * u + k];
-        o[P * u + ph] = s;
-      }
+    detail::periodic_sums<P, Q, N, S::UH>(a.w, v, o);
     float4* m = reinterpret_cast<float4*>(mid + r * kMidStride + S::NH * g);
 #pragma unroll
     for (int j = 0; j < S::NH / 4; ++j) m[j] = make_float4(o[4 * j], o[4 * j + 1], o[4 * j + 2], o[4 * j + 3]);

@@ -117,15 +117,7 @@ __device__ __forceinline__ void filter_row(const SlidingArgs& a, const RawRow<W>
   float v[W::NS];
 #pragma unroll
   for (int j = 0; j < W::NS; ++j) v[j] = word_elem(r.w, W::SKIP + j, T{});
-#pragma unroll
-  for (int u = 0; u < W::PER; ++u)
-#pragma unroll
-    for (int ph = 0; ph < P; ++ph) {
-      float s = 0.f;
-#pragma unroll
-      for (int k = W::first(ph); k < W::first(ph) + N; ++k) s += a.w[ph][k] * v[Q * u + k];
-      out[P * u + ph] = s;
-    }
+  detail::periodic_sums<P, Q, N, W::PER>(a.w, v, out);
 }
 
 template <typename W>

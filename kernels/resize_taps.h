@@ -56,4 +56,24 @@ __host__ __device__
 // others add 0 * a finite value).
 bool periodic_taps_fit(const PeriodicTaps& t, int n);
 
+#ifdef __CUDACC__
+// One axis of a periodic resize over U periods, as the periodic CUDA kernels' horizontal passes
+// compute it (their vertical passes take the same terms in the same order, column by column):
+// o[P u + ph] is the sum, from 0 in increasing k, of w[ph][k] * v[Q u + k] over the N taps k
+// from periodic_first_tap(P, ph). Inlined with compile-time indices, so w's entries stay
+// operands and v's stay registers.
+template <int P, int Q, int N, int U, typename Wt>
+__host__ __device__ __forceinline__ void periodic_sums(const Wt& w, const float* v, float* o) {
+#pragma unroll
+  for (int u = 0; u < U; ++u)
+#pragma unroll
+    for (int ph = 0; ph < P; ++ph) {
+      float s = 0.f;
+#pragma unroll
+      for (int k = periodic_first_tap(P, ph); k < periodic_first_tap(P, ph) + N; ++k) s += w[ph][k] * v[Q * u + k];
+      o[P * u + ph] = s;
+    }
+}
+#endif
+
 }  // namespace upscaled::kernels::detail
