@@ -165,14 +165,18 @@ void run_gpu_bench(const BenchOptions& opt, std::vector<KernelResult>& rows, std
             [&] { up2->run(half_size.view().as_const(), rgb_h.view(), st); });
       }
     }
-    // A ratio the periodic kernel does not take: 1.5x up into this size (2/3 of it as source).
+    // 1.5x up into this size (2/3 of it as source): the periodic plan (3 phases per 2 source
+    // samples) and, for comparison, the tiled kernel.
     {
       DevRgb<Half> two_thirds(w * 2 / 3, h * 2 / 3);
       const double b = DevRgb<Half>::bytes(w, h) + DevRgb<Half>::bytes(w * 2 / 3, h * 2 / 3);
-      for (ResizeFilter f : {ResizeFilter::bilinear, ResizeFilter::lanczos3}) {
+      for (ResizeFilter f : {ResizeFilter::bilinear, ResizeFilter::bicubic, ResizeFilter::lanczos3}) {
         auto plan = std::make_shared<ResizeCuda>(w * 2 / 3, h * 2 / 3, w, h, f);
         add(std::string("resize ") + resize_filter_name(f) + " x1.5 up f16 (to " + sz + ")", b,
             [&] { plan->run(two_thirds.view().as_const(), rgb_h.view(), st); });
+        auto tiled = std::make_shared<ResizeCuda>(w * 2 / 3, h * 2 / 3, w, h, f, ResizeStrategy::tiled);
+        add(std::string("resize ") + resize_filter_name(f) + " x1.5 up f16 tiled (to " + sz + ")", b,
+            [&] { tiled->run(two_thirds.view().as_const(), rgb_h.view(), st); });
       }
     }
   }

@@ -52,8 +52,9 @@ void resize_cpu(RgbPlanes<const float> src, RgbPlanes<float> dst, ResizeFilter f
 // full-size RGB frame).
 void resize_cpu(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, ResizeFilter filter);
 
-// automatic: for plane runs that scale both axes by 2 or 4 up or by 2 down, a periodic kernel
-// (constant taps per output phase, no tap tables); otherwise one tiled kernel through shared
+// automatic: for plane runs that scale both axes by 2, 4 or 1.5 up or by 2 down, a periodic
+// kernel (constant taps per output phase, no tap tables; x1.5 only for planes whose pitches
+// are multiples of 16 bytes, others take the tiled kernel); otherwise one tiled kernel through shared
 // memory when the filter has at most 13 taps and its window fits (upscales and downscales up
 // to about 2x), else two passes through a device intermediate.
 // tiled skips the periodic kernel, two_pass forces the last (tests and benchmarks compare).
@@ -88,7 +89,8 @@ class ResizeCuda {
   // the tile's source window is loaded); otherwise they take two passes, converting in the
   // horizontal one.
   bool tiled() const;
-  // True when plane runs use the periodic kernel (integer ratios, see ResizeStrategy).
+  // True when the plan is periodic (see ResizeStrategy): plane runs use the periodic kernel
+  // (x1.5: where the pitches allow) and frame runs its float32 intermediate.
   bool periodic() const;
 
  private:

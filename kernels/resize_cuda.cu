@@ -751,10 +751,7 @@ struct ResizeCuda::Impl {
     }
     const Planes3<const T> s = planes3<const T>(src);
     const Planes3<T> d = planes3<T>(dst);
-    if (periodic) {
-      launch_periodic<T, T>(ptaps, s, d, planes, sw, sh, dw, dh, to_cuda(stream));
-      return;
-    }
+    if (periodic && launch_periodic<T, T>(ptaps, s, d, planes, sw, sh, dw, dh, to_cuda(stream))) return;
     if (tiled[sizeof(T) == 2 ? 0 : 1].c.th > 0) {
       launch_tiled<T>(s, d, planes, to_cuda(stream));
       return;
@@ -786,8 +783,10 @@ struct ResizeCuda::Impl {
     if (periodic && frame_via_rgb()) {
       const RgbPlanes<float> rgb3 = rgb_planes();
       to_rgb_cuda(src, spec, rgb3, stream);
-      launch_periodic<float, T>(ptaps, planes3<const float>(rgb3.as_const()), planes3<T>(dst), 3, sw, sh, dw, dh,
-                                to_cuda(stream));
+      // The intermediate's pitch is cudaMallocPitch's: every periodic ratio has a kernel for it.
+      if (!launch_periodic<float, T>(ptaps, planes3<const float>(rgb3.as_const()), planes3<T>(dst), 3, sw, sh, dw, dh,
+                                     to_cuda(stream)))
+        throw std::logic_error("ResizeCuda::run(frame): no periodic kernel for the float32 intermediate");
       return;
     }
     const FrameSampler f = make_sampler(src, spec);

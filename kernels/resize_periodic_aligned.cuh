@@ -44,26 +44,28 @@ template <int P_, int Q_, int N_>
 struct AlignedShape {
   static constexpr int kThreads = 256;
   static constexpr int P = P_, Q = Q_, N = N_;
-  static constexpr int KW = N + (P > 1 ? 1 : 0);
-  __host__ __device__ static constexpr int first(int ph) { return detail::periodic_first_tap(P, ph); }
+  static constexpr int KW = detail::periodic_span(P, Q, N);
+  __host__ __device__ static constexpr int first(int ph) { return detail::periodic_first_tap(P, Q, ph); }
   static constexpr int UH = 8;                   // periods per horizontal item (Q UH source columns:
                                                  // a whole number of 16-byte chunks, so SH stays the offset)
   static constexpr int NH = P * UH;              // outputs per horizontal item
   static constexpr int NSH = Q * (UH - 1) + KW;  // window samples per horizontal item
-  static constexpr int TW = 64;                  // output columns per tile
+  static constexpr int TW = P == 3 ? 96 : 64;    // output columns per tile (x1.5: whole items of 24)
   static constexpr int GH = TW / NH;             // horizontal items per window row
   static constexpr int VC = P == 1 ? 2 : 4;      // columns per vertical item (x2 down: 18 mid
                                                  // rows of 4 took more than 64 registers)
-  static constexpr int UV = P == 1 ? 4 : 8 / P;  // periods per vertical item
+  static constexpr int UV = P == 1 ? 4 : 8 / P;  // periods per vertical item (x1.5: 2, 6 rows)
   static constexpr int NV = P * UV;              // output rows per vertical item
-  static constexpr int TH = P > 1 ? 128 : (N > 8 ? 32 : 16);  // output rows per tile
+  // Output rows per tile; x1.5 up: 120 (whole periods and items, and 2160 = 18 tiles).
+  static constexpr int TH = P == 3 ? 120 : (P > 1 ? 128 : (N > 8 ? 32 : 16));
   static constexpr int MB = P == 1 && N <= 8 ? 6 : 4;
   static constexpr int GV = TH / NV;             // vertical items per VC columns
   static constexpr int NSV = Q * (UV - 1) + KW;  // mid rows per vertical item
   static constexpr int WR = Q * (TH / P - 1) + KW;
   static constexpr int WC = Q * (TW / P - 1) + KW;
-  static constexpr int MS = TW + 4;  // mid row stride in floats: 17 16-byte slots, an odd number
-  static_assert(TW % NH == 0 && TH % NV == 0 && TW % VC == 0, "whole items per tile");
+  static constexpr int MS = TW + 4;  // mid row stride in floats: 17 or 25 16-byte slots, an odd number
+  static_assert(TW % NH == 0 && TH % NV == 0 && TW % VC == 0 && TW % P == 0 && TH % P == 0, "whole items per tile");
+  static_assert((MS / 4) % 2 == 1, "mid rows an odd number of 16-byte slots apart");
 };
 
 template <typename S, typename T>

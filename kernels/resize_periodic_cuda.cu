@@ -1,10 +1,11 @@
 // The periodic resize kernel (contract in resize_periodic_cuda.cuh).
 //
-// When a resize scales both axes by the same integer ratio (x2, x4 up; x2 down), destination
-// sample p m + r always takes the same taps w[r][.] from source q m + origin: the weights are
-// compile-time-indexed kernel parameters (constant-bank operands of the FMAs, no loads) and
-// every source offset is a constant, so a thread keeps a run of source values in registers
-// and computes several outputs from them, with no tap tables and no data-dependent loops
+// When a resize scales both axes by the same ratio p / q (x2, x4 up; x2 down; x1.5 up, which
+// has the aligned kernel only), destination sample p m + r always takes the same taps w[r][.]
+// from source q m + origin: the weights are compile-time-indexed kernel parameters
+// (constant-bank operands of the FMAs, no loads) and every source offset is a constant, so a
+// thread keeps a run of source values in registers and computes several outputs from them,
+// with no tap tables and no data-dependent loops
 // (those roughly double the general tiled kernel's instructions: Lanczos x2 up at 3840x2160
 // executes 53 million warp instructions there, 28 million here, measured with ncu). Only the
 // N taps of a phase that can be nonzero are computed (detail::periodic_taps_fit): make_taps'
@@ -54,8 +55,8 @@ constexpr int odd_slots(int floats) {  // floats rounded up to an odd number of 
 // the phases span together.
 template <int P, int Q, int N>
 struct Shape {
-  static constexpr int KW = N + (P > 1 ? 1 : 0);
-  __host__ __device__ static constexpr int first(int ph) { return detail::periodic_first_tap(P, ph); }
+  static constexpr int KW = detail::periodic_span(P, Q, N);
+  __host__ __device__ static constexpr int first(int ph) { return detail::periodic_first_tap(P, Q, ph); }
   static constexpr int UH = 4;       // periods per horizontal item
   static constexpr int NH = P * UH;  // outputs per horizontal item
   // Downscales: 16-row tiles, so a block's window (2 source rows per output row plus the
@@ -248,14 +249,28 @@ int bucket(const detail::PeriodicTaps& t) {
   return 0;
 }
 
+// f(P, Q, N) as integral constants for t's ratio and bucket; false when there is none.
 template <typename F>
 bool dispatch(const detail::PeriodicTaps& t, F&& f) {
   const int kw = bucket(t);
   using std::integral_constant;
-  if (t.p == 2 && t.q == 1) return with_constant<2, 4, 6>(kw, [&](auto k) { f(integral_constant<int, 2>{}, k); });
-  if (t.p == 4 && t.q == 1) return with_constant<2, 4, 6>(kw, [&](auto k) { f(integral_constant<int, 4>{}, k); });
-  if (t.p == 1 && t.q == 2) return with_constant<2, 4, 8, 12>(kw, [&](auto k) { f(integral_constant<int, 1>{}, k); });
+  auto ratio = [&](auto p, auto q) { return [&, p, q](auto k) { f(p, q, k); }; };
+  using I1 = integral_constant<int, 1>;
+  using I2 = integral_constant<int, 2>;
+  if (t.p == 2 && t.q == 1) return with_constant<2, 4, 6>(kw, ratio(I2{}, I1{}));
+  if (t.p == 4 && t.q == 1) return with_constant<2, 4, 6>(kw, ratio(integral_constant<int, 4>{}, I1{}));
+  if (t.p == 1 && t.q == 2) return with_constant<2, 4, 8, 12>(kw, ratio(I1{}, I2{}));
+  if (t.p == 3 && t.q == 2) return with_constant<2, 4, 6>(kw, ratio(integral_constant<int, 3>{}, I2{}));
   return false;
+}
+
+// Whether the first kernel has a tile for ratio P / Q: its 64-column tiles hold whole
+// horizontal items of 4 periods for x2 and x4 up and x2 down, not for x1.5 up (12 outputs),
+// which has the aligned kernel only (sources with 16-byte pitches; others take the caller's
+// tiled kernel).
+template <int P, int Q>
+constexpr bool first_kernel_has() {
+  return kTileW % (4 * P) == 0;
 }
 
 // Above 48 KiB a kernel must opt in.
@@ -314,16 +329,18 @@ bool rows_sample_aligned(const Planes3<const T>& src, int planes) {
 }  // namespace
 
 bool periodic_supported(const detail::PeriodicTaps& t) {
-  return sliding_supported(t) || dispatch(t, [](auto, auto) {});
+  return sliding_supported(t) || dispatch(t, [](auto, auto, auto) {});
 }
 
 void configure_periodic(const detail::PeriodicTaps& t) {
-  dispatch(t, [](auto p, auto n) {
-    constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, N = decltype(n)::value;
-    allow_smem<P, Q, N, float, false>();
-    allow_smem<P, Q, N, __half, false>();
-    allow_smem<P, Q, N, float, true>();
-    allow_smem<P, Q, N, __half, true>();
+  dispatch(t, [](auto p, auto q, auto n) {
+    constexpr int P = decltype(p)::value, Q = decltype(q)::value, N = decltype(n)::value;
+    if constexpr (first_kernel_has<P, Q>()) {
+      allow_smem<P, Q, N, float, false>();
+      allow_smem<P, Q, N, __half, false>();
+      allow_smem<P, Q, N, float, true>();
+      allow_smem<P, Q, N, __half, true>();
+    }
     allow_aligned_smem<P, Q, N, float>();
     allow_aligned_smem<P, Q, N, __half>();
     allow_aligned_smem<P, Q, N, float, __half>();
@@ -331,11 +348,14 @@ void configure_periodic(const detail::PeriodicTaps& t) {
 }
 
 template <typename T, typename D>
-void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<D>& dst, int planes,
+bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<D>& dst, int planes,
                      int sw, int sh, int dw, int dh, cudaStream_t stream) {
   constexpr bool same = std::is_same_v<T, D>;
   if constexpr (same)
-    if (sliding_supported(t)) return launch_sliding<T>(t, src, dst, planes, sw, sh, dw, dh, stream);
+    if (sliding_supported(t)) {
+      launch_sliding<T>(t, src, dst, planes, sw, sh, dw, dh, stream);
+      return true;
+    }
   PeriodicArgs a{sw, sh, dw, dh, t.origin, {}};
   for (int r = 0; r < detail::PeriodicTaps::kMaxPhases; ++r)
     for (int k = 0; k < detail::PeriodicTaps::kMaxTaps; ++k) a.w[r][k] = t.w[r][k];
@@ -348,16 +368,19 @@ void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
   }
   if (!same && !aligned)
     throw std::logic_error("ResizeCuda: a float-to-half periodic run needs source pitches of 16-byte multiples");
-  const bool ok = dispatch(t, [&](auto p, auto n) {
-    constexpr int P = decltype(p)::value, Q = P == 1 ? 2 : 1, N = decltype(n)::value;
+  bool launched = false;
+  const bool ok = dispatch(t, [&](auto p, auto q, auto n) {
+    constexpr int P = decltype(p)::value, Q = decltype(q)::value, N = decltype(n)::value;
     if (aligned) {
       using S = AlignedShape<P, Q, N>;
       const dim3 grid(div_up(dw, S::TW), div_up(dh, S::TH), static_cast<unsigned>(planes));
       resize_periodic_aligned<S, T, D, PeriodicArgs>
           <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst);
+      launched = true;
       return;
     }
-    if constexpr (same) {
+    if constexpr (same && first_kernel_has<P, Q>()) {
+      launched = true;
       const dim3 grid(div_up(dw, kTileW), div_up(dh, Shape<P, Q, N>::TH), static_cast<unsigned>(planes));
       if (async)
         resize_periodic<P, Q, N, T, true><<<grid, kThreads, smem_bytes<P, Q, N, T, true>(), stream>>>(a, src, dst);
@@ -366,14 +389,16 @@ void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
     }
   });
   if (!ok) throw std::logic_error("ResizeCuda: no periodic kernel for this ratio and tap count");
+  if (!launched) return false;
   cuda_check_launch("ResizeCuda periodic pass");
+  return true;
 }
 
-template void launch_periodic<float, float>(const detail::PeriodicTaps&, const Planes3<const float>&,
+template bool launch_periodic<float, float>(const detail::PeriodicTaps&, const Planes3<const float>&,
                                             const Planes3<float>&, int, int, int, int, int, cudaStream_t);
-template void launch_periodic<__half, __half>(const detail::PeriodicTaps&, const Planes3<const __half>&,
+template bool launch_periodic<__half, __half>(const detail::PeriodicTaps&, const Planes3<const __half>&,
                                               const Planes3<__half>&, int, int, int, int, int, cudaStream_t);
-template void launch_periodic<float, __half>(const detail::PeriodicTaps&, const Planes3<const float>&,
+template bool launch_periodic<float, __half>(const detail::PeriodicTaps&, const Planes3<const float>&,
                                              const Planes3<__half>&, int, int, int, int, int, cudaStream_t);
 
 }  // namespace upscaled::kernels::cudadetail

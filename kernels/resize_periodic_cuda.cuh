@@ -1,5 +1,5 @@
-// The CUDA backend's kernel for integer-ratio resizes whose tap tables repeat (x2 and x4 up,
-// x2 down; detail::find_periodic decides), internal to kernels/. ResizeCuda (resize_cuda.cu)
+// The CUDA backend's kernel for resizes whose tap tables repeat (x2, x4 and x1.5 up, x2 down;
+// detail::find_periodic decides), internal to kernels/. ResizeCuda (resize_cuda.cu)
 // runs it instead of its general tiled kernel when the plan is periodic.
 //
 // Contract: asynchronous on `stream`; src and dst are device planes kept alive by the caller
@@ -28,9 +28,11 @@ void configure_periodic(const detail::PeriodicTaps& t);
 
 // T -> D: float -> float, float16 -> float16, and float -> float16 (the fused frame run's
 // resize of its float32 RGB intermediate, resize_cuda.cu), which needs every src pitch a
-// multiple of 16 bytes (std::logic_error otherwise).
+// multiple of 16 bytes (std::logic_error otherwise). Returns false, having launched nothing,
+// when t's ratio has no kernel for these planes (x1.5 up runs on the aligned kernel only:
+// src pitches of 16-byte multiples); the caller then runs its general kernel.
 template <typename T, typename D>
-void launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<D>& dst, int planes,
+bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<D>& dst, int planes,
                      int sw, int sh, int dw, int dh, cudaStream_t stream);
 
 }  // namespace upscaled::kernels::cudadetail

@@ -22,10 +22,6 @@ namespace {
 
 constexpr int kThreads = 64;  // threads per block, side by side along the row
 
-__host__ __device__ constexpr int floor_div(int a, int b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
 // Measured on the H200 at 3840x2160 (docs/benchmarks.md, float16): 8 output rows per thread
 // and 2 source rows in flight beat 16 rows with 1, 2 or 4 in flight for every tap count
 // (bilinear x2 up 2199-2240 -> 2397 GB/s, bilinear x2 down 1522-1635 -> 1970 GB/s): more,
@@ -35,21 +31,21 @@ constexpr int kRows = 8, kDepth = 2;
 
 template <int P, int Q, int N, typename T, int RO = kRows>
 struct Win {
-  static constexpr int KW = N + (P > 1 ? 1 : 0);            // taps the phases span
-  static constexpr int ORG = P > 1 ? -(N / 2) : 1 - N / 2;  // make_taps' window origin for these filters
-  static constexpr int OC = P > 1 ? 8 : 4;                  // output columns per thread
-  static constexpr int PER = OC / P;                        // periods per thread along the row
-  static constexpr int R = RO;                              // output rows per thread
-  static constexpr int PR = R / P;                          // periods per thread down the rows
-  static constexpr int NS = Q * (PER - 1) + KW;             // source columns per thread
-  static constexpr int STEP = Q * PER;                      // source columns between neighbours
+  static constexpr int KW = detail::periodic_span(P, Q, N);  // taps the phases span
+  static constexpr int ORG = P > 1 ? -(N / 2) : 1 - N / 2;   // make_taps' window origin for these filters
+  static constexpr int OC = P > 1 ? 8 : 4;                   // output columns per thread
+  static constexpr int PER = OC / P;                         // periods per thread along the row
+  static constexpr int R = RO;                               // output rows per thread
+  static constexpr int PR = R / P;                           // periods per thread down the rows
+  static constexpr int NS = Q * (PER - 1) + KW;              // source columns per thread
+  static constexpr int STEP = Q * PER;                       // source columns between neighbours
   static constexpr int CE = STEP < 16 / static_cast<int>(sizeof(T)) ? STEP : 16 / static_cast<int>(sizeof(T));
-  static constexpr int C0 = floor_div(ORG, CE);                    // first chunk, relative to the strip
-  static constexpr int NC = floor_div(ORG + NS - 1, CE) - C0 + 1;  // chunks per source row
-  static constexpr int SKIP = ORG - C0 * CE;                       // first used element of the chunks
-  static constexpr int ROWS = KW + Q * (PR - 1);                   // source rows per thread
-  static constexpr int CW = CE * static_cast<int>(sizeof(T)) / 4;  // 32-bit words per chunk
-  __host__ __device__ static constexpr int first(int ph) { return detail::periodic_first_tap(P, ph); }
+  static constexpr int C0 = detail::periodic_floor_div(ORG, CE);  // first chunk, relative to the strip
+  static constexpr int NC = detail::periodic_floor_div(ORG + NS - 1, CE) - C0 + 1;  // chunks per source row
+  static constexpr int SKIP = ORG - C0 * CE;                                        // first used element of the chunks
+  static constexpr int ROWS = KW + Q * (PR - 1);                                    // source rows per thread
+  static constexpr int CW = CE * static_cast<int>(sizeof(T)) / 4;                   // 32-bit words per chunk
+  __host__ __device__ static constexpr int first(int ph) { return detail::periodic_first_tap(P, Q, ph); }
   static_assert(STEP % CE == 0 && CW >= 1 && CW <= 4, "chunks aligned with the strips");
 };
 

@@ -39,7 +39,7 @@ bool periodic_axis(const Taps& t, int src, int dst, int p, int q, Axis& a) {
 }  // namespace
 
 bool find_periodic(const Taps& h, const Taps& v, int sw, int sh, int dw, int dh, PeriodicTaps& out) {
-  static constexpr int kRatios[][2] = {{2, 1}, {4, 1}, {1, 2}};
+  static constexpr int kRatios[][2] = {{2, 1}, {4, 1}, {1, 2}, {3, 2}};
   int p = 0, q = 0;
   for (const auto& pq : kRatios)
     if (static_cast<long>(dw) * pq[1] == static_cast<long>(sw) * pq[0] &&
@@ -70,7 +70,7 @@ bool find_periodic(const Taps& h, const Taps& v, int sw, int sh, int dw, int dh,
 bool periodic_taps_fit(const PeriodicTaps& t, int n) {
   if (t.p < 1 || t.p > PeriodicTaps::kMaxPhases) return false;
   for (int r = 0; r < t.p; ++r) {
-    const int first = periodic_first_tap(t.p, r);
+    const int first = periodic_first_tap(t.p, t.q, r);
     if (first + n > PeriodicTaps::kMaxTaps) return false;
     for (int k = 0; k < PeriodicTaps::kMaxTaps; ++k)
       if ((k < first || k >= first + n) && t.w[r][k] != 0.f) return false;

@@ -18,7 +18,7 @@ struct Taps {
 
 Taps make_taps(int src_size, int dst_size, ResizeFilter f);
 
-// An integer-ratio resize whose tap tables repeat: destination index d = p m + r takes the
+// A resize by p / q whose tap tables repeat: destination index d = p m + r takes the
 // taps w[r][0 .. kw) at source indices q m + origin + k (replicated border outside the
 // source). Every phase's taps are aligned to one window start, the ones that start later
 // padded with zero weights in front, so all phases share kw (sums are unchanged: a zero tap
@@ -33,24 +33,37 @@ struct PeriodicTaps {
 };
 
 // The periodic form of a resize from (sw, sh) to (dw, dh) with tables h and v, when both
-// axes scale by the same factor p / q in {2, 4, 1/2} and every tap entry that make_taps did not
-// fold matches it bit for bit; false otherwise (other ratios, tiny sizes with no interior
+// axes scale by the same factor p / q in {2, 4, 1/2, 3/2} and every tap entry that make_taps did
+// not fold matches it bit for bit; false otherwise (other ratios, tiny sizes with no interior
 // entry, more taps than kMaxTaps).
 bool find_periodic(const Taps& h, const Taps& v, int sw, int sh, int dw, int dh, PeriodicTaps& out);
 
-// First tap of phase r that periodic_taps_fit allows: 0 for the first half of the phases, 1
-// for the rest (upscales: a phase whose source position lies right of the period's centre
-// starts one tap later; x2 down has one phase). The CUDA kernels that compute only those
-// taps use this same rule on the device.
 #ifdef __CUDACC__
-__host__ __device__
+#define UPSCALED_TAPS_HD __host__ __device__
+#else
+#define UPSCALED_TAPS_HD
 #endif
-    constexpr int
-    periodic_first_tap(int p, int r) {
-  return p > 1 && r >= p / 2 ? 1 : 0;
+
+// floor(a / b) for b > 0.
+UPSCALED_TAPS_HD constexpr int periodic_floor_div(int a, int b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-// Whether every phase r of t has its nonzero weights in [periodic_first_tap, + n): then only
+// First tap of phase r of a p / q resize that periodic_taps_fit allows: how far phase r's
+// source position, (r + 1/2) q / p - 1/2, lies past phase 0's in whole samples, floored as
+// make_taps starts a symmetric filter's taps (x2 up: 0, 1; x4 up: 0, 0, 1, 1; x2 down: 0;
+// x1.5 up: 0, 1, 2). The CUDA kernels that compute only those taps use this same rule on the
+// device.
+UPSCALED_TAPS_HD constexpr int periodic_first_tap(int p, int q, int r) {
+  return periodic_floor_div((2 * r + 1) * q - p, 2 * p) - periodic_floor_div(q - p, 2 * p);
+}
+
+// Window taps the p phases span together when each computes n: n past the last phase's first.
+UPSCALED_TAPS_HD constexpr int periodic_span(int p, int q, int n) {
+  return n + periodic_first_tap(p, q, p - 1);
+}
+
+// Whether every phase r of t has its nonzero weights in [periodic_first_tap(p, q, r), + n): then only
 // those n taps need computing (make_taps pads its tables with zero weights: x2 up takes 2 of
 // a phase's 4 aligned taps for bilinear, 6 of 8 for Lanczos-3), with the same sums (the
 // others add 0 * a finite value).
@@ -60,7 +73,7 @@ bool periodic_taps_fit(const PeriodicTaps& t, int n);
 // One axis of a periodic resize over U periods, as the periodic CUDA kernels' horizontal passes
 // compute it (their vertical passes take the same terms in the same order, column by column):
 // o[P u + ph] is the sum, from 0 in increasing k, of w[ph][k] * v[Q u + k] over the N taps k
-// from periodic_first_tap(P, ph). Inlined with compile-time indices, so w's entries stay
+// from periodic_first_tap(P, Q, ph). Inlined with compile-time indices, so w's entries stay
 // operands and v's stay registers.
 template <int P, int Q, int N, int U, typename Wt>
 __host__ __device__ __forceinline__ void periodic_sums(const Wt& w, const float* v, float* o) {
@@ -70,7 +83,8 @@ __host__ __device__ __forceinline__ void periodic_sums(const Wt& w, const float*
     for (int ph = 0; ph < P; ++ph) {
       float s = 0.f;
 #pragma unroll
-      for (int k = periodic_first_tap(P, ph); k < periodic_first_tap(P, ph) + N; ++k) s += w[ph][k] * v[Q * u + k];
+      for (int k = periodic_first_tap(P, Q, ph); k < periodic_first_tap(P, Q, ph) + N; ++k)
+        s += w[ph][k] * v[Q * u + k];
       o[P * u + ph] = s;
     }
 }

@@ -44,7 +44,9 @@ bool input_conv_takes(int kernel, int pad, int in_channels, int out_channels);
 void run_input_conv(const InputConvArgs& a, cudaStream_t stream);
 
 // Loads the kernels on the current device now (CUDA loads a kernel lazily at its first launch,
-// and a load waits for the work then in flight): called at model load. Synchronous, host only.
+// and a load waits for the work then in flight) and caches how many blocks of each are
+// resident there, which run_input_conv sizes its grid by: called at model load. Synchronous,
+// host only.
 // Throws upscaled::Error(ErrorCode::device).
 void load_input_conv();
 

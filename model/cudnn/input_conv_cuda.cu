@@ -11,6 +11,7 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
@@ -137,31 +138,48 @@ __global__ void __launch_bounds__(kThreads) input_conv_kernel(Params p) {
   }
 }
 
+// Resident blocks of each staged kernel per device, [device][CIN - 1][COUT == 64], 0 until
+// known: CUDA is asked once per device (by load_input_conv at model load, or at the first
+// launch), not once per frame as before (device, SM count and occupancy on every call).
+constexpr int kMaxDevices = 64;
+std::atomic<int> g_resident[kMaxDevices][4][2];
+
+template <int CIN, int COUT>
+int resident_blocks(int device) {
+  std::atomic<int>* slot = device >= 0 && device < kMaxDevices ? &g_resident[device][CIN - 1][COUT == 64] : nullptr;
+  if (slot) {
+    const int known = slot->load(std::memory_order_relaxed);
+    if (known > 0) return known;
+  }
+  int sms = 0, per_sm = 0;
+  if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, input_conv_kernel<CIN, COUT, true>, kThreads, 0) !=
+          cudaSuccess ||
+      sms * per_sm <= 0)
+    return 0;  // the error, if any, is left for the launch's check
+  if (slot) slot->store(sms * per_sm, std::memory_order_relaxed);
+  return sms * per_sm;
+}
+
 // As many blocks as are resident on the current device, at most one per group of pixels.
 // UPSCALED_INPUT_CONV_GROUPS=1: one block per group instead (a comparison, read once).
-template <int CIN, int COUT, bool STAGED>
-unsigned grid_for(const Params& p) {
+template <int CIN, int COUT>
+unsigned staged_grid(const Params& p) {
   const std::int64_t groups = (p.pixels + kThreads - 1) / kThreads;
   static const bool per_group = [] {
     const char* v = std::getenv("UPSCALED_INPUT_CONV_GROUPS");
     return v && std::string(v) == "1";
   }();
   if (per_group) return static_cast<unsigned>(groups);
-  int device = 0, sms = 0, per_sm = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess ||
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, input_conv_kernel<CIN, COUT, STAGED>, kThreads, 0) !=
-          cudaSuccess ||
-      sms * per_sm <= 0)
-    return static_cast<unsigned>(
-        std::min<std::int64_t>(groups, 1024));  // the error, if any, is left for the launch's check
-  return static_cast<unsigned>(std::min<std::int64_t>(groups, std::int64_t{sms} * per_sm));
+  int device = 0;
+  const int resident = cudaGetDevice(&device) == cudaSuccess ? resident_blocks<CIN, COUT>(device) : 0;
+  return static_cast<unsigned>(std::min<std::int64_t>(groups, resident > 0 ? resident : 1024));
 }
 
 template <int CIN, int COUT>
 void launch(const Params& p, bool staged, cudaStream_t stream) {
   if (staged)
-    input_conv_kernel<CIN, COUT, true><<<grid_for<CIN, COUT, true>(p), kThreads, 0, stream>>>(p);
+    input_conv_kernel<CIN, COUT, true><<<staged_grid<CIN, COUT>(p), kThreads, 0, stream>>>(p);
   else
     input_conv_kernel<CIN, COUT, false>
         <<<static_cast<unsigned>((p.pixels + kThreads - 1) / kThreads), kThreads, 0, stream>>>(p);
@@ -194,12 +212,24 @@ cudaError_t load(cudaError_t err) {
   return err;
 }
 
+template <int COUT>
+void cache_resident(int device) {
+  resident_blocks<1, COUT>(device);
+  resident_blocks<2, COUT>(device);
+  resident_blocks<3, COUT>(device);
+  resident_blocks<4, COUT>(device);
+}
+
 }  // namespace
 
 void load_input_conv() {
-  const cudaError_t err = load<64, true>(load<64, false>(load<32, true>(load<32, false>(cudaSuccess))));
+  cudaError_t err = load<64, true>(load<64, false>(load<32, true>(load<32, false>(cudaSuccess))));
+  int device = 0;
+  if (err == cudaSuccess) err = cudaGetDevice(&device);
   if (err != cudaSuccess)
     throw Error(ErrorCode::device, std::string("CUDA input convolution load: ") + cudaGetErrorString(err));
+  cache_resident<32>(device);
+  cache_resident<64>(device);
 }
 
 bool input_conv_takes(int kernel, int pad, int in_channels, int out_channels) {

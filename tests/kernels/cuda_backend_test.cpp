@@ -361,8 +361,8 @@ TEST(KernelsCuda, ResizeMatchesCpu) {
 // Integer ratios take the periodic kernels (the register-window one for short filters at x2,
 // the tile one otherwise): x2 and x4 up, x2 down, odd sizes (partial tiles and strips,
 // borders on every side), odd and 64-byte-multiple pitches (scalar and vector paths), both
-// sample types, against the CPU and against the tiled kernel's route; a 1.5x resize and fused
-// frame runs keep the tiled kernel.
+// sample types, against the CPU and against the tiled kernel's route; x1.5 up on the aligned
+// kernel (64-byte pitches) and, with odd pitches, on the tiled kernel its plan falls back to.
 TEST(KernelsCuda, PeriodicResizeMatchesCpu) {
   REQUIRE_CUDA();
 #ifdef UPSCALED_WITH_CUDA
@@ -395,7 +395,17 @@ TEST(KernelsCuda, PeriodicResizeMatchesCpu) {
     EXPECT_TRUE(ResizeCuda(1920, 1080, 3840, 2160, f).periodic());
     EXPECT_TRUE(ResizeCuda(3840, 2160, 1920, 1080, f).periodic());
     EXPECT_FALSE(ResizeCuda(1920, 1080, 3840, 2160, f, ResizeStrategy::tiled).periodic());
-    EXPECT_FALSE(ResizeCuda(1920, 1080, 2880, 1620, f).periodic());
+    // x1.5 up: partial tiles on both axes, several tiles, a frame size.
+    for (const Sz& a : {Sz{66, 34}, Sz{130, 68}, Sz{258, 134}, Sz{700, 402}}) {
+      const int dw = a.w * 3 / 2, dh = a.h * 3 / 2;
+      EXPECT_TRUE(ResizeCuda(a.w, a.h, dw, dh, f).periodic()) << resize_filter_name(f) << " " << a.w << "x" << a.h;
+      resize_case<float>(f, a.w, a.h, dw, dh, rng, ResizeStrategy::automatic, 64);
+      resize_case<Half>(f, a.w, a.h, dw, dh, rng, ResizeStrategy::automatic, 64);
+      resize_case<Half>(f, a.w, a.h, dw, dh, rng);
+    }
+    resize_case<Half>(f, 2560, 1440, 3840, 2160, rng, ResizeStrategy::automatic, 64);
+    EXPECT_TRUE(ResizeCuda(1920, 1080, 2880, 1620, f).periodic());
+    EXPECT_FALSE(ResizeCuda(2880, 1620, 1920, 1080, f).periodic());
   }
 #endif
 }
@@ -417,11 +427,14 @@ TEST(KernelsCuda, FusedConvertResizeMatchesCpu) {
                {PixelLayout::yuv420p, ResizeFilter::lanczos3, 1920, 1080, 3840, 2160},
                {PixelLayout::p010, ResizeFilter::area, 3840, 2160, 1920, 1080},
                // Periodic ratios at odd sizes (the float32 RGB intermediate and the aligned
-               // kernel, float -> float16 included): x2 up, x2 down, x4 up.
+               // kernel, float -> float16 included): x2 up, x2 down, x4 up, x1.5 up.
                {PixelLayout::nv12, ResizeFilter::bicubic, 34, 20, 68, 40},
                {PixelLayout::yuv420p10, ResizeFilter::lanczos3, 66, 46, 33, 23},
                {PixelLayout::rgb24, ResizeFilter::bilinear, 9, 7, 36, 28},
-               {PixelLayout::yuv444p, ResizeFilter::lanczos3, 131, 67, 262, 134}};
+               {PixelLayout::yuv444p, ResizeFilter::lanczos3, 131, 67, 262, 134},
+               // x1.5 up (the aligned kernel from the intermediate).
+               {PixelLayout::yuv420p, ResizeFilter::lanczos3, 66, 46, 99, 69},
+               {PixelLayout::p010, ResizeFilter::bilinear, 130, 68, 195, 102}};
   for (const Case& c : cases) {
     const ColorSpec spec{ColorMatrix::bt709, ColorRange::limited, ChromaSiting::left};
     HostFrame f(c.l, c.sw, c.sh);
