@@ -25,9 +25,6 @@
 #include "kernels/from_rgb.h"
 #include "kernels/to_rgb.h"
 
-#include <cstdlib>
-#include <string>
-
 namespace upscaled::kernels {
 namespace cudadetail {
 
@@ -295,54 +292,22 @@ UPSCALED_HD void load_rgb9(const Planes3<In>& src, int y, int x0, int width, boo
   unpack_row<8>(raw[0], v);
 }
 
-// Ordered-dither thresholds of a run of N codes, columns x .. x + N - 1 of row y, x a multiple
-// of N (the run does not wrap inside the table's 8 columns). DT 1: one constant-memory lookup
-// per code (a broadcast when the warp's lanes share the column, as in 8-code runs; 4-pixel
-// 4:2:0 strips give 2 distinct luma columns per warp and 4 chroma ones, which constant
-// memory serialises). DT 2 (experiment, UPSCALED_DITHER_RUNS): 2- and 4-code runs as one
-// 8/16-byte load from a global copy of the table, which L1 serves to a warp at once.
-__device__ __align__(16) const detail::BayerTable g_bayer = detail::make_bayer_table();
-
-template <int N, int DT>
-UPSCALED_HD void bayer_run(int x, int y, float t[N]) {
-  bool done = false;
-#ifdef __CUDA_ARCH__
-  if constexpr (DT == 2 && (N == 2 || N == 4)) {
-    const float* p = g_bayer.v + 8 * (y & 7) + (x & 7);
-    if constexpr (N == 4) {
-      const float4 q = __ldg(reinterpret_cast<const float4*>(p));
-      t[0] = q.x, t[1] = q.y, t[2] = q.z, t[3] = q.w;
-    } else {
-      const float2 q = __ldg(reinterpret_cast<const float2*>(p));
-      t[0] = q.x, t[1] = q.y;
-    }
-    done = true;
-  }
-#endif
-  if (!done)
-#pragma unroll
-    for (int i = 0; i < N; ++i) t[i] = bayer_threshold(x + i, y);
-}
-
-// Offsets + rounding thresholds of a run of N codes of component c: a.bias[c] (off + 0.5)
-// or, dithered, off + the Bayer thresholds (bayer_run). DT: ordered dither (a.dither; 0 none),
-// a template parameter so that the undithered kernels carry no threshold lookups.
-template <int N, int DT>
-UPSCALED_HD void code_biases(const FromRgbArgs& a, int c, int x, int y, float b[N]) {
-  if constexpr (DT != 0) bayer_run<N, DT>(x, y, b);
-#pragma unroll
-  for (int i = 0; i < N; ++i) b[i] = DT != 0 ? a.bias[c] + b[i] : a.bias[c];
+// Offset + rounding threshold of a code: a.bias[c] (off + 0.5) or, dithered, off + the Bayer
+// threshold at (x, y). DT: ordered dither (a.dither), a template parameter so that the
+// undithered kernels carry no threshold lookups.
+template <bool DT>
+UPSCALED_HD float code_bias(const FromRgbArgs& a, int c, int x, int y) {
+  return DT ? a.bias[c] + bayer_threshold(x, y) : a.bias[c];
 }
 
 // Luma codes (code_bits) of the W pixels of row y, not stored yet.
-template <int W, int DT>
+template <int W, bool DT>
 UPSCALED_HD void luma_codes(const FromRgbArgs& a, int y, int x0, const float v[3][W + 1], unsigned q[W]) {
   const detail::RgbToYuv& m = a.m;
-  float b[W];
-  code_biases<W, DT>(a, 0, x0, y, b);
 #pragma unroll
   for (int i = 0; i < W; ++i) {
-    const float code = b[i] + m.m[0] * v[0][1 + i] + m.m[1] * v[1][1 + i] + m.m[2] * v[2][1 + i];
+    const float code =
+        code_bias<DT>(a, 0, x0 + i, y) + m.m[0] * v[0][1 + i] + m.m[1] * v[1][1 + i] + m.m[2] * v[2][1 + i];
     q[i] = code_bits(code, m.max_code);
   }
 }
@@ -352,7 +317,7 @@ UPSCALED_HD void luma_codes(const FromRgbArgs& a, int y, int x0, const float v[3
 // acc[c][1 + i]. Same order as chroma_row() in from_rgb_cpu.cpp: vertical sums first, then
 // horizontal, then the chroma rows of the matrix.
 // TH: horizontal taps (a.th.n: 3 co-sited, 2 centred; 0 without horizontal subsampling).
-template <typename S, int SX, int W, int DT, int TH>
+template <typename S, int SX, int W, bool DT, int TH>
 UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float acc[3][W + 1]) {
   constexpr int n = W >> SX;
   const int c0 = x0 >> SX;
@@ -380,13 +345,11 @@ UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float 
   }
   const detail::RgbToYuv& m = a.m;
   unsigned qu[n], qv[n];
-  float bu[n], bv[n];
-  code_biases<n, DT>(a, 1, c0, cy, bu);
-  code_biases<n, DT>(a, 2, c0 + 4, cy + 2, bv);  // V's thresholds: the table shifted by (4, 2)
 #pragma unroll
   for (int i = 0; i < n; ++i) {
-    const float u = bu[i] + m.m[3] * R[i] + m.m[4] * G[i] + m.m[5] * B[i];
-    const float v = bv[i] + m.m[6] * R[i] + m.m[7] * G[i] + m.m[8] * B[i];
+    const int cx = c0 + i;
+    const float u = code_bias<DT>(a, 1, cx, cy) + m.m[3] * R[i] + m.m[4] * G[i] + m.m[5] * B[i];
+    const float v = code_bias<DT>(a, 2, cx + 4, cy + 2) + m.m[6] * R[i] + m.m[7] * G[i] + m.m[8] * B[i];
     qu[i] = code_bits(u, m.max_code);
     qv[i] = code_bits(v, m.max_code);
   }
@@ -407,7 +370,7 @@ UPSCALED_HD void chroma_cells(const FromRgbArgs& a, int cy, int x0, const float 
 // clamped into the picture as the CPU clamps them. Every load comes before the first store
 // (stores may alias the source for all the compiler knows, so a store between two loads
 // would serialise the thread's memory round trips); sums run in the CPU's tap order.
-template <typename S, int SX, int NT, int W, int DT, int TH, typename In>
+template <typename S, int SX, int NT, int W, bool DT, int TH, typename In>
 UPSCALED_HD void from_rgb_strip(const FromRgbArgs& a, const Planes3<In>& src, int sx, int cy) {
   constexpr int SY = NT == 1 ? 0 : 1, OFF = NT == 3 ? 1 : 0;
   const int x0 = W * sx, y0 = cy << SY;
@@ -490,7 +453,7 @@ constexpr int kBlockX = 32, kBlockY = 8;
 template <int NT>
 constexpr int strip_width = NT >= 2 ? 4 : 8;
 
-template <typename S, int SX, int NT, int W, int DT, int TH, typename In>
+template <typename S, int SX, int NT, int W, bool DT, int TH, typename In>
 __global__ void __launch_bounds__(kBlockX* kBlockY, NT == 3 ? 2 : 3) from_rgb_kernel(FromRgbArgs a, Planes3<In> src) {
   const int sx = blockIdx.x * kBlockX + threadIdx.x, cy = blockIdx.y * kBlockY + threadIdx.y;
   if (W * sx >= a.width || (cy << (NT == 1 ? 0 : 1)) >= a.height) return;
@@ -502,31 +465,25 @@ __global__ void __launch_bounds__(kBlockX* kBlockY, NT == 3 ? 2 : 3) from_rgb_ke
 template <int SX, int NT, int W, typename In>
 void launch_planar(const FromRgbArgs& a, const Planes3<In>& s, int bytes, dim3 grid, dim3 block, cudaStream_t st) {
   auto go = [&](auto dt, auto th) {
-    constexpr int DT = decltype(dt)::value;
+    constexpr bool DT = decltype(dt)::value;
     constexpr int TH = decltype(th)::value;
     if (bytes == 1)
       from_rgb_kernel<std::uint8_t, SX, NT, W, DT, TH, In><<<grid, block, 0, st>>>(a, s);
     else
       from_rgb_kernel<std::uint16_t, SX, NT, W, DT, TH, In><<<grid, block, 0, st>>>(a, s);
   };
-  static const bool runs = [] {
-    const char* v = std::getenv("UPSCALED_DITHER_RUNS");
-    return !(v && std::string(v) == "0");
-  }();
-  auto with_dither = [&](auto th) {
-    if (!a.dither)
-      go(std::integral_constant<int, 0>{}, th);
-    else if (runs)
-      go(std::integral_constant<int, 2>{}, th);
+  using D0 = std::false_type;
+  using D1 = std::true_type;
+  if constexpr (SX == 0) {
+    a.dither ? go(D1{}, std::integral_constant<int, 0>{}) : go(D0{}, std::integral_constant<int, 0>{});
+  } else {
+    using T2 = std::integral_constant<int, 2>;
+    using T3 = std::integral_constant<int, 3>;
+    if (a.th.n == 3)
+      a.dither ? go(D1{}, T3{}) : go(D0{}, T3{});
     else
-      go(std::integral_constant<int, 1>{}, th);
-  };
-  if constexpr (SX == 0)
-    with_dither(std::integral_constant<int, 0>{});
-  else if (a.th.n == 3)
-    with_dither(std::integral_constant<int, 3>{});
-  else
-    with_dither(std::integral_constant<int, 2>{});
+      a.dither ? go(D1{}, T2{}) : go(D0{}, T2{});
+  }
 }
 
 template <typename In>
