@@ -40,7 +40,9 @@ namespace upscaled::kernels::cudadetail {
 // 32 rows: 53.6-54.1%), bicubic and shorter 16-row tiles at 6 blocks (40 registers, no spills;
 // 4 blocks: 50.2-51.6%, 6: 59.6-61.0%); going up, 128-row tiles at 4 blocks (the 6-block
 // bound spilled and ran at 22%).
-template <int P_, int Q_, int N_>
+// ALT (experiment, UPSCALED_RESIZE_TILE_ALT=1): the other tile width, 128 columns instead of
+// 64 (x1.5: 48 instead of 96), with 16-row tiles going down.
+template <int P_, int Q_, int N_, bool ALT = false>
 struct AlignedShape {
   static constexpr int kThreads = 256;
   static constexpr int P = P_, Q = Q_, N = N_;
@@ -50,14 +52,15 @@ struct AlignedShape {
                                                  // a whole number of 16-byte chunks, so SH stays the offset)
   static constexpr int NH = P * UH;              // outputs per horizontal item
   static constexpr int NSH = Q * (UH - 1) + KW;  // window samples per horizontal item
-  static constexpr int TW = P == 3 ? 96 : 64;    // output columns per tile (x1.5: whole items of 24)
-  static constexpr int GH = TW / NH;             // horizontal items per window row
-  static constexpr int VC = P == 1 ? 2 : 4;      // columns per vertical item (x2 down: 18 mid
-                                                 // rows of 4 took more than 64 registers)
-  static constexpr int UV = P == 1 ? 4 : 8 / P;  // periods per vertical item (x1.5: 2, 6 rows)
-  static constexpr int NV = P * UV;              // output rows per vertical item
+  static constexpr int TW = P == 3 ? (ALT ? 48 : 96) : (ALT ? 128 : 64);  // output columns per tile (x1.5:
+                                                                          // whole items of 24)
+  static constexpr int GH = TW / NH;                                      // horizontal items per window row
+  static constexpr int VC = P == 1 ? 2 : 4;                               // columns per vertical item (x2 down: 18 mid
+                                                                          // rows of 4 took more than 64 registers)
+  static constexpr int UV = P == 1 ? 4 : 8 / P;                           // periods per vertical item (x1.5: 2, 6 rows)
+  static constexpr int NV = P * UV;                                       // output rows per vertical item
   // Output rows per tile; x1.5 up: 120 (whole periods and items, and 2160 = 18 tiles).
-  static constexpr int TH = P == 3 ? 120 : (P > 1 ? 128 : (N > 8 ? 32 : 16));
+  static constexpr int TH = P == 3 ? 120 : (P > 1 ? 128 : (N > 8 && !ALT ? 32 : 16));
   static constexpr int MB = P == 1 && N <= 8 ? 6 : 4;
   static constexpr int GV = TH / NV;             // vertical items per VC columns
   static constexpr int NSV = Q * (UV - 1) + KW;  // mid rows per vertical item

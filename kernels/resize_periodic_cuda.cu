@@ -283,9 +283,9 @@ void allow_smem() {
                "ResizeCuda periodic: shared-memory limit");
 }
 
-template <int P, int Q, int N, typename T, typename D = T>
+template <int P, int Q, int N, typename T, typename D = T, bool ALT = false>
 void allow_aligned_smem() {
-  using S = AlignedShape<P, Q, N>;
+  using S = AlignedShape<P, Q, N, ALT>;
   constexpr std::size_t bytes = aligned_smem_bytes<S, T>();
   if constexpr (bytes > 48 * 1024)
     cuda_check(cudaFuncSetAttribute(resize_periodic_aligned<S, T, D, PeriodicArgs>,
@@ -308,6 +308,21 @@ bool aligned_chosen() {
   return on;
 }
 
+// Experiments (read once per process): UPSCALED_RESIZE_TILE_ALT=1, the aligned kernel's other
+// tile width (AlignedShape's ALT); UPSCALED_RESIZE_SLIDING=0, the aligned kernel instead of the
+// register-window one for x2 with short filters.
+bool tile_alt_chosen() {
+  static const bool on = [] {
+    const char* v = std::getenv("UPSCALED_RESIZE_TILE_ALT");
+    return v && std::string(v) == "1";
+  }();
+  return on;
+}
+bool sliding_chosen() {
+  static const bool on = !env_off("UPSCALED_RESIZE_SLIDING");
+  return on;
+}
+
 // The cp.async window fill (resize_periodic_fill.cuh) is the default: on the H200 at 3840x2160
 // it took bicubic x2 down from 36.8 to 50.2-51.7% of the copy rate, Lanczos x2 down from 31.7 to
 // 44.1-45.7% and Lanczos x2 up from 49.2 to 53.2-54.4% (docs/kernels.md, twenty-first session).
@@ -323,6 +338,13 @@ template <typename T>
 bool rows_sample_aligned(const Planes3<const T>& src, int planes) {
   for (int c = 0; c < planes; ++c)
     if (!aligned_to(src.p[c], sizeof(T)) || src.pitch[c] % static_cast<std::ptrdiff_t>(sizeof(T)) != 0) return false;
+  return true;
+}
+
+template <typename T>
+bool src_pitches_16(const Planes3<const T>& src, int planes) {
+  for (int c = 0; c < planes; ++c)
+    if (src.pitch[c] % 16 != 0 || !aligned_to(src.p[c], sizeof(T))) return false;
   return true;
 }
 
@@ -344,6 +366,9 @@ void configure_periodic(const detail::PeriodicTaps& t) {
     allow_aligned_smem<P, Q, N, float>();
     allow_aligned_smem<P, Q, N, __half>();
     allow_aligned_smem<P, Q, N, float, __half>();
+    allow_aligned_smem<P, Q, N, float, float, true>();
+    allow_aligned_smem<P, Q, N, __half, __half, true>();
+    allow_aligned_smem<P, Q, N, float, __half, true>();
   });
 }
 
@@ -352,7 +377,7 @@ bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
                      int sw, int sh, int dw, int dh, cudaStream_t stream) {
   constexpr bool same = std::is_same_v<T, D>;
   if constexpr (same)
-    if (sliding_supported(t)) {
+    if (sliding_supported(t) && (sliding_chosen() || !src_pitches_16(src, planes))) {
       launch_sliding<T>(t, src, dst, planes, sw, sh, dw, dh, stream);
       return true;
     }
@@ -372,10 +397,16 @@ bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
   const bool ok = dispatch(t, [&](auto p, auto q, auto n) {
     constexpr int P = decltype(p)::value, Q = decltype(q)::value, N = decltype(n)::value;
     if (aligned) {
-      using S = AlignedShape<P, Q, N>;
-      const dim3 grid(div_up(dw, S::TW), div_up(dh, S::TH), static_cast<unsigned>(planes));
-      resize_periodic_aligned<S, T, D, PeriodicArgs>
-          <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst);
+      auto go = [&](auto alt) {
+        using S = AlignedShape<P, Q, N, decltype(alt)::value>;
+        const dim3 grid(div_up(dw, S::TW), div_up(dh, S::TH), static_cast<unsigned>(planes));
+        resize_periodic_aligned<S, T, D, PeriodicArgs>
+            <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst);
+      };
+      if (tile_alt_chosen())
+        go(std::true_type{});
+      else
+        go(std::false_type{});
       launched = true;
       return;
     }
