@@ -308,18 +308,12 @@ bool aligned_chosen() {
   return on;
 }
 
-// Experiments (read once per process): UPSCALED_RESIZE_TILE_ALT=1, the aligned kernel's other
-// tile width (AlignedShape's ALT); UPSCALED_RESIZE_SLIDING=0, the aligned kernel instead of the
-// register-window one for x2 with short filters.
+// Experiment (read once per process): UPSCALED_RESIZE_TILE_ALT=1, AlignedShape's ALT.
 bool tile_alt_chosen() {
   static const bool on = [] {
     const char* v = std::getenv("UPSCALED_RESIZE_TILE_ALT");
     return v && std::string(v) == "1";
   }();
-  return on;
-}
-bool sliding_chosen() {
-  static const bool on = !env_off("UPSCALED_RESIZE_SLIDING");
   return on;
 }
 
@@ -377,7 +371,7 @@ bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
                      int sw, int sh, int dw, int dh, cudaStream_t stream) {
   constexpr bool same = std::is_same_v<T, D>;
   if constexpr (same)
-    if (sliding_supported(t) && (sliding_chosen() || !src_pitches_16(src, planes))) {
+    if (sliding_supported(t) && (sliding_preferred(t) || !src_pitches_16(src, planes))) {
       launch_sliding<T>(t, src, dst, planes, sw, sh, dw, dh, stream);
       return true;
     }

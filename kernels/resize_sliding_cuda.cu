@@ -228,6 +228,10 @@ bool sliding_supported(const detail::PeriodicTaps& t) {
   return sliding_taps(t) != 0;
 }
 
+bool sliding_preferred(const detail::PeriodicTaps& t) {
+  return sliding_taps(t) == 2;
+}
+
 template <typename T>
 void launch_sliding(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<T>& dst, int planes,
                     int sw, int sh, int dw, int dh, cudaStream_t stream) {

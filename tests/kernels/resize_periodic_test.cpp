@@ -19,6 +19,7 @@ namespace upscaled::kernels::cudadetail {
 // Host-side kernel choices of the CUDA backend (declared in resize_sliding_cuda.cuh and
 // resize_periodic_cuda.cuh, which only nvcc can read).
 bool sliding_supported(const detail::PeriodicTaps& t);
+bool sliding_preferred(const detail::PeriodicTaps& t);
 bool periodic_supported(const detail::PeriodicTaps& t);
 }  // namespace upscaled::kernels::cudadetail
 #endif
@@ -177,28 +178,36 @@ TEST(ResizePeriodic, PhaseTapsWithAReplicatedBorderEqualResizeCpu) {
 
 #ifdef UPSCALED_WITH_CUDA
 // Which CUDA kernel a periodic plan takes (decided on the host, no GPU needed): the register
-// window (resize_sliding_cuda.cu) for x2 with at most 4 taps per phase, the shared-memory tile
-// kernels for the longer filters, x4 and x1.5. The speeds in docs/benchmarks.md (eighth session)
-// were measured with exactly this split.
+// window (resize_sliding_cuda.cu) for x2 with at most 4 taps per phase, preferred over the
+// aligned tile kernel with 2; the shared-memory tile kernels for the longer filters, x4 and
+// x1.5. The speeds in docs/benchmarks.md (twenty-third session, run 2) were measured with
+// exactly this split.
 TEST(ResizePeriodic, CudaKernelChoiceFollowsTheTapCount) {
   struct Case {
     int sw, sh, dw, dh;
     ResizeFilter f;
-    bool sliding;
+    bool sliding, preferred;
   };
   const Case cases[] = {
-      {1920, 1080, 3840, 2160, ResizeFilter::bilinear, true},  {1920, 1080, 3840, 2160, ResizeFilter::area, true},
-      {1920, 1080, 3840, 2160, ResizeFilter::bicubic, true},   {1920, 1080, 3840, 2160, ResizeFilter::lanczos3, false},
-      {3840, 2160, 1920, 1080, ResizeFilter::area, true},      {3840, 2160, 1920, 1080, ResizeFilter::bilinear, true},
-      {3840, 2160, 1920, 1080, ResizeFilter::bicubic, false},  {3840, 2160, 1920, 1080, ResizeFilter::lanczos3, false},
-      {960, 540, 3840, 2160, ResizeFilter::bilinear, false},   {33, 19, 66, 38, ResizeFilter::bilinear, true},
-      {2560, 1440, 3840, 2160, ResizeFilter::bilinear, false}, {2560, 1440, 3840, 2160, ResizeFilter::lanczos3, false},
+      {1920, 1080, 3840, 2160, ResizeFilter::bilinear, true, true},
+      {1920, 1080, 3840, 2160, ResizeFilter::area, true, true},
+      {1920, 1080, 3840, 2160, ResizeFilter::bicubic, true, false},
+      {1920, 1080, 3840, 2160, ResizeFilter::lanczos3, false, false},
+      {3840, 2160, 1920, 1080, ResizeFilter::area, true, true},
+      {3840, 2160, 1920, 1080, ResizeFilter::bilinear, true, false},
+      {3840, 2160, 1920, 1080, ResizeFilter::bicubic, false, false},
+      {3840, 2160, 1920, 1080, ResizeFilter::lanczos3, false, false},
+      {960, 540, 3840, 2160, ResizeFilter::bilinear, false, false},
+      {33, 19, 66, 38, ResizeFilter::bilinear, true, true},
+      {2560, 1440, 3840, 2160, ResizeFilter::bilinear, false, false},
+      {2560, 1440, 3840, 2160, ResizeFilter::lanczos3, false, false},
   };
   for (const Case& c : cases) {
     detail::PeriodicTaps t;
     ASSERT_TRUE(periodic(c.sw, c.sh, c.dw, c.dh, c.f, &t)) << resize_filter_name(c.f);
     const std::string what = plan_name(c.f, c.sw, c.sh, c.dw, c.dh);
     EXPECT_EQ(cudadetail::sliding_supported(t), c.sliding) << what;
+    EXPECT_EQ(cudadetail::sliding_preferred(t), c.preferred) << what;
     EXPECT_TRUE(cudadetail::periodic_supported(t)) << what;
   }
 }
