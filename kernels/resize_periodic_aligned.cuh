@@ -45,7 +45,9 @@ namespace upscaled::kernels::cudadetail {
 //   spilled and ran at 22%); x4 up keeps 64x128 (not measured wider);
 // - x1.5 up: 96x120 (whole items of 24 columns and 6 rows; 2160 = 18 tiles); 48 columns ran
 //   4-7 points slower.
-// ALT (experiment, UPSCALED_RESIZE_TILE_ALT=1): Lanczos down on 128x24 tiles.
+// ALT (experiment, UPSCALED_RESIZE_TILE_ALT=1): tile heights that leave no short last round
+// of horizontal items (WR GH at most a multiple of kThreads): x2 up 112 rows (Lanczos) or 120,
+// bicubic and bilinear x2 down 64x28.
 template <int P_, int Q_, int N_, bool ALT = false>
 struct AlignedShape {
   static constexpr int kThreads = 256;
@@ -57,13 +59,16 @@ struct AlignedShape {
   static constexpr int NH = P * UH;              // outputs per horizontal item
   static constexpr int NSH = Q * (UH - 1) + KW;  // window samples per horizontal item
   static constexpr bool kLanczosDown = P == 1 && N > 8;
-  static constexpr int TW = P == 3 ? 96 : (P == 2 || (P == 1 && N <= 4) || (kLanczosDown && ALT) ? 128 : 64);
+  static constexpr int TW = P == 3 ? 96 : (P == 2 || (P == 1 && N <= 4 && !ALT) ? 128 : 64);
   static constexpr int GH = TW / NH;             // horizontal items per window row
   static constexpr int VC = P == 1 ? 2 : 4;      // columns per vertical item (x2 down: 18 mid
                                                  // rows of 4 took more than 64 registers)
   static constexpr int UV = P == 1 ? 4 : 8 / P;  // periods per vertical item (x1.5: 2, 6 rows)
   static constexpr int NV = P * UV;              // output rows per vertical item
-  static constexpr int TH = P == 3 ? 120 : (P > 1 ? 128 : (kLanczosDown ? (ALT ? 24 : 32) : 16));
+  static constexpr int TH = P == 3   ? 120
+                            : P == 2 ? (ALT ? (2 * (65 - KW)) / 8 * 8 : 128)
+                            : P > 1  ? 128
+                                     : (kLanczosDown ? 32 : (ALT ? 28 : 16));
   static constexpr int MB = P == 1 && N <= 8 ? 6 : 4;
   static constexpr int GV = TH / NV;             // vertical items per VC columns
   static constexpr int NSV = Q * (UV - 1) + KW;  // mid rows per vertical item
