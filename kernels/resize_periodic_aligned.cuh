@@ -37,18 +37,17 @@ namespace upscaled::kernels::cudadetail {
 // and the blocks per multiprocessor it is compiled for (MB: its register bound), as measured
 // on the H200 at 3840x2160 float16 (docs/kernels.md, twenty-second and twenty-third sessions):
 // - down: Lanczos 64x32 tiles at 4 blocks (60 registers; 16 rows: 46.5-48.0% of the copy
-//   rate, 32 rows: 53.6-54.1%); bicubic 64x16 at 6 blocks (40 registers, no spills; 4 blocks:
-//   50.2-51.6%, 6: 59.6-61.0%; 128 columns even); bilinear 128x16 at 6 blocks (67.9-68.2%,
-//   against 65.4-65.9% at 64 columns and 60.2-62.3% on the register-window kernel);
-// - x2 up: 128x128 tiles at 4 blocks (Lanczos 63.0-64.8% against 57.2-58.5% at 64 columns,
-//   bicubic 69.1-70.3% against the register-window kernel's 65.5-68.0%; the 6-block bound
-//   spilled and ran at 22%); x4 up keeps 64x128 (not measured wider);
+//   rate, 32 rows: 53.6-54.1%, 128x24: 50.5-50.8% against 54.7-56.0%); bicubic and bilinear
+//   64x28 at 6 blocks (40 registers, no spills; bicubic 61.5-63.4% against 57.5-60.2% on
+//   64x16, bilinear 68.9-70.7% against 68.4-69.9% on 128x16 and 60.2-62.3% on the
+//   register-window kernel);
+// - x2 up: 128x128 tiles at 4 blocks (Lanczos 63.0-64.8% against 57.2-58.5% at 64 columns and
+//   60.5-62.8% at 128x112, bicubic 68.1-70.3% against 65.5-67.1% at 128x120 and the
+//   register-window kernel's 65.5-68.0%; the 6-block bound spilled and ran at 22%); x4 up
+//   keeps 64x128 (not measured wider);
 // - x1.5 up: 96x120 (whole items of 24 columns and 6 rows; 2160 = 18 tiles); 48 columns ran
 //   4-7 points slower.
-// ALT (experiment, UPSCALED_RESIZE_TILE_ALT=1): tile heights that leave no short last round
-// of horizontal items (WR GH at most a multiple of kThreads): x2 up 112 rows (Lanczos) or 120,
-// bicubic and bilinear x2 down 64x28.
-template <int P_, int Q_, int N_, bool ALT = false>
+template <int P_, int Q_, int N_>
 struct AlignedShape {
   static constexpr int kThreads = 256;
   static constexpr int P = P_, Q = Q_, N = N_;
@@ -58,17 +57,13 @@ struct AlignedShape {
                                                  // a whole number of 16-byte chunks, so SH stays the offset)
   static constexpr int NH = P * UH;              // outputs per horizontal item
   static constexpr int NSH = Q * (UH - 1) + KW;  // window samples per horizontal item
-  static constexpr bool kLanczosDown = P == 1 && N > 8;
-  static constexpr int TW = P == 3 ? 96 : (P == 2 || (P == 1 && N <= 4 && !ALT) ? 128 : 64);
-  static constexpr int GH = TW / NH;             // horizontal items per window row
-  static constexpr int VC = P == 1 ? 2 : 4;      // columns per vertical item (x2 down: 18 mid
-                                                 // rows of 4 took more than 64 registers)
-  static constexpr int UV = P == 1 ? 4 : 8 / P;  // periods per vertical item (x1.5: 2, 6 rows)
-  static constexpr int NV = P * UV;              // output rows per vertical item
-  static constexpr int TH = P == 3   ? 120
-                            : P == 2 ? (ALT ? (2 * (65 - KW)) / 8 * 8 : 128)
-                            : P > 1  ? 128
-                                     : (kLanczosDown ? 32 : (ALT ? 28 : 16));
+  static constexpr int TW = P == 3 ? 96 : (P == 2 ? 128 : 64);  // output columns per tile
+  static constexpr int GH = TW / NH;                            // horizontal items per window row
+  static constexpr int VC = P == 1 ? 2 : 4;                     // columns per vertical item (x2 down: 18 mid
+                                                                // rows of 4 took more than 64 registers)
+  static constexpr int UV = P == 1 ? 4 : 8 / P;                 // periods per vertical item (x1.5: 2, 6 rows)
+  static constexpr int NV = P * UV;                             // output rows per vertical item
+  static constexpr int TH = P == 3 ? 120 : (P > 1 ? 128 : (N > 8 ? 32 : 28));  // output rows per tile
   static constexpr int MB = P == 1 && N <= 8 ? 6 : 4;
   static constexpr int GV = TH / NV;             // vertical items per VC columns
   static constexpr int NSV = Q * (UV - 1) + KW;  // mid rows per vertical item
