@@ -47,7 +47,8 @@ namespace upscaled::kernels::cudadetail {
 //   keeps 64x128 (not measured wider);
 // - x1.5 up: 96x120 (whole items of 24 columns and 6 rows; 2160 = 18 tiles); 48 columns ran
 //   4-7 points slower.
-template <int P_, int Q_, int N_>
+// ALT (experiment, UPSCALED_RESIZE_TILE_ALT=1): Lanczos down at 5 blocks (48 registers).
+template <int P_, int Q_, int N_, bool ALT = false>
 struct AlignedShape {
   static constexpr int kThreads = 256;
   static constexpr int P = P_, Q = Q_, N = N_;
@@ -64,7 +65,7 @@ struct AlignedShape {
   static constexpr int UV = P == 1 ? 4 : 8 / P;                 // periods per vertical item (x1.5: 2, 6 rows)
   static constexpr int NV = P * UV;                             // output rows per vertical item
   static constexpr int TH = P == 3 ? 120 : (P > 1 ? 128 : (N > 8 ? 32 : 28));  // output rows per tile
-  static constexpr int MB = P == 1 && N <= 8 ? 6 : 4;
+  static constexpr int MB = P == 1 && N <= 8 ? 6 : (P == 1 && ALT ? 5 : 4);
   static constexpr int GV = TH / NV;             // vertical items per VC columns
   static constexpr int NSV = Q * (UV - 1) + KW;  // mid rows per vertical item
   static constexpr int WR = Q * (TH / P - 1) + KW;
