@@ -37,7 +37,8 @@ namespace upscaled::kernels::cudadetail {
 // and the blocks per multiprocessor it is compiled for (MB: its register bound), as measured
 // on the H200 at 3840x2160 float16 (docs/kernels.md, twenty-second and twenty-third sessions):
 // - down: Lanczos 64x32 tiles at 4 blocks (60 registers; 16 rows: 46.5-48.0% of the copy
-//   rate, 32 rows: 53.6-54.1%, 128x24: 50.5-50.8% against 54.7-56.0%); bicubic and bilinear
+//   rate, 32 rows: 53.6-54.1%, 128x24: 50.5-50.8% against 54.7-56.0%; 5 blocks at 48
+//   registers spilled 8 bytes and ran at 53.0-54.6% against 55.6-57.9%); bicubic and bilinear
 //   64x28 at 6 blocks (40 registers, no spills; bicubic 61.5-63.4% against 57.5-60.2% on
 //   64x16, bilinear 68.9-70.7% against 68.4-69.9% on 128x16 and 60.2-62.3% on the
 //   register-window kernel);
@@ -47,8 +48,7 @@ namespace upscaled::kernels::cudadetail {
 //   keeps 64x128 (not measured wider);
 // - x1.5 up: 96x120 (whole items of 24 columns and 6 rows; 2160 = 18 tiles); 48 columns ran
 //   4-7 points slower.
-// ALT (experiment, UPSCALED_RESIZE_TILE_ALT=1): Lanczos down at 5 blocks (48 registers).
-template <int P_, int Q_, int N_, bool ALT = false>
+template <int P_, int Q_, int N_>
 struct AlignedShape {
   static constexpr int kThreads = 256;
   static constexpr int P = P_, Q = Q_, N = N_;
@@ -65,7 +65,7 @@ struct AlignedShape {
   static constexpr int UV = P == 1 ? 4 : 8 / P;                 // periods per vertical item (x1.5: 2, 6 rows)
   static constexpr int NV = P * UV;                             // output rows per vertical item
   static constexpr int TH = P == 3 ? 120 : (P > 1 ? 128 : (N > 8 ? 32 : 28));  // output rows per tile
-  static constexpr int MB = P == 1 && N <= 8 ? 6 : (P == 1 && ALT ? 5 : 4);
+  static constexpr int MB = P == 1 && N <= 8 ? 6 : 4;
   static constexpr int GV = TH / NV;             // vertical items per VC columns
   static constexpr int NSV = Q * (UV - 1) + KW;  // mid rows per vertical item
   static constexpr int WR = Q * (TH / P - 1) + KW;

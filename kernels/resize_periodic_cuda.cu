@@ -283,9 +283,9 @@ void allow_smem() {
                "ResizeCuda periodic: shared-memory limit");
 }
 
-template <int P, int Q, int N, typename T, typename D = T, bool ALT = false>
+template <int P, int Q, int N, typename T, typename D = T>
 void allow_aligned_smem() {
-  using S = AlignedShape<P, Q, N, ALT>;
+  using S = AlignedShape<P, Q, N>;
   constexpr std::size_t bytes = aligned_smem_bytes<S, T>();
   if constexpr (bytes > 48 * 1024)
     cuda_check(cudaFuncSetAttribute(resize_periodic_aligned<S, T, D, PeriodicArgs>,
@@ -305,15 +305,6 @@ bool env_off(const char* name) {
 // for plane runs, for comparisons.
 bool aligned_chosen() {
   static const bool on = !env_off("UPSCALED_RESIZE_ALIGNED");
-  return on;
-}
-
-// Experiment (read once per process): UPSCALED_RESIZE_TILE_ALT=1, AlignedShape's ALT.
-bool tile_alt_chosen() {
-  static const bool on = [] {
-    const char* v = std::getenv("UPSCALED_RESIZE_TILE_ALT");
-    return v && std::string(v) == "1";
-  }();
   return on;
 }
 
@@ -360,9 +351,6 @@ void configure_periodic(const detail::PeriodicTaps& t) {
     allow_aligned_smem<P, Q, N, float>();
     allow_aligned_smem<P, Q, N, __half>();
     allow_aligned_smem<P, Q, N, float, __half>();
-    allow_aligned_smem<P, Q, N, float, float, true>();
-    allow_aligned_smem<P, Q, N, __half, __half, true>();
-    allow_aligned_smem<P, Q, N, float, __half, true>();
   });
 }
 
@@ -391,16 +379,10 @@ bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
   const bool ok = dispatch(t, [&](auto p, auto q, auto n) {
     constexpr int P = decltype(p)::value, Q = decltype(q)::value, N = decltype(n)::value;
     if (aligned) {
-      auto go = [&](auto alt) {
-        using S = AlignedShape<P, Q, N, decltype(alt)::value>;
-        const dim3 grid(div_up(dw, S::TW), div_up(dh, S::TH), static_cast<unsigned>(planes));
-        resize_periodic_aligned<S, T, D, PeriodicArgs>
-            <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst);
-      };
-      if (tile_alt_chosen())
-        go(std::true_type{});
-      else
-        go(std::false_type{});
+      using S = AlignedShape<P, Q, N>;
+      const dim3 grid(div_up(dw, S::TW), div_up(dh, S::TH), static_cast<unsigned>(planes));
+      resize_periodic_aligned<S, T, D, PeriodicArgs>
+          <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst);
       launched = true;
       return;
     }
