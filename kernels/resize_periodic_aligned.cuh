@@ -47,7 +47,7 @@ namespace upscaled::kernels::cudadetail {
 //   register-window kernel's 65.5-68.0%; the 6-block bound spilled and ran at 22%); x4 up
 //   keeps 64x128 (not measured wider);
 // - x1.5 up: 96x120 (whole items of 24 columns and 6 rows; 2160 = 18 tiles); 48 columns ran
-//   4-7 points slower.
+//   4-8 points slower.
 template <int P_, int Q_, int N_>
 struct AlignedShape {
   static constexpr int kThreads = 256;

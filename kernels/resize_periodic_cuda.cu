@@ -326,13 +326,6 @@ bool rows_sample_aligned(const Planes3<const T>& src, int planes) {
   return true;
 }
 
-template <typename T>
-bool src_pitches_16(const Planes3<const T>& src, int planes) {
-  for (int c = 0; c < planes; ++c)
-    if (src.pitch[c] % 16 != 0 || !aligned_to(src.p[c], sizeof(T))) return false;
-  return true;
-}
-
 }  // namespace
 
 bool periodic_supported(const detail::PeriodicTaps& t) {
@@ -358,14 +351,6 @@ template <typename T, typename D>
 bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<D>& dst, int planes,
                      int sw, int sh, int dw, int dh, cudaStream_t stream) {
   constexpr bool same = std::is_same_v<T, D>;
-  if constexpr (same)
-    if (sliding_supported(t) && (sliding_preferred(t) || !src_pitches_16(src, planes))) {
-      launch_sliding<T>(t, src, dst, planes, sw, sh, dw, dh, stream);
-      return true;
-    }
-  PeriodicArgs a{sw, sh, dw, dh, t.origin, {}};
-  for (int r = 0; r < detail::PeriodicTaps::kMaxPhases; ++r)
-    for (int k = 0; k < detail::PeriodicTaps::kMaxTaps; ++k) a.w[r][k] = t.w[r][k];
   // Mixed types have the aligned kernel only, whatever the comparison switches say.
   const bool async = (async_fill_chosen() || !same) && rows_sample_aligned(src, planes);
   bool aligned = async && (aligned_chosen() || !same), vec_dst = true;
@@ -373,6 +358,15 @@ bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
     aligned = aligned && src.pitch[c] % 16 == 0;
     vec_dst = vec_dst && aligned_to(dst.p[c], 4 * sizeof(D)) && dst.pitch[c] % (4 * sizeof(D)) == 0;  // VC <= 4
   }
+  // The register-window kernel where it is the faster one, or where the aligned kernel cannot run.
+  if constexpr (same)
+    if (sliding_supported(t) && (sliding_preferred(t) || !aligned)) {
+      launch_sliding<T>(t, src, dst, planes, sw, sh, dw, dh, stream);
+      return true;
+    }
+  PeriodicArgs a{sw, sh, dw, dh, t.origin, {}};
+  for (int r = 0; r < detail::PeriodicTaps::kMaxPhases; ++r)
+    for (int k = 0; k < detail::PeriodicTaps::kMaxTaps; ++k) a.w[r][k] = t.w[r][k];
   if (!same && !aligned)
     throw std::logic_error("ResizeCuda: a float-to-half periodic run needs source pitches of 16-byte multiples");
   bool launched = false;

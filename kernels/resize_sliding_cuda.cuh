@@ -21,7 +21,8 @@ namespace upscaled::kernels::cudadetail {
 bool sliding_supported(const detail::PeriodicTaps& t);
 
 // Whether, where the aligned periodic kernel can run too (every source pitch a multiple of 16
-// bytes), this kernel is the faster one: for 2 taps per phase (bilinear and area x2 up, area x2
+// bytes, and the comparison switches UPSCALED_RESIZE_ALIGNED / _ASYNC_FILL not 0), this kernel
+// is the faster one: for 2 taps per phase (bilinear and area x2 up, area x2
 // down) it is; for 4 (bicubic x2 up, bilinear x2 down) the aligned kernel's 128-column tiles
 // measured faster on the H200 at 3840x2160 float16 (69.1-70.3% against 65.5-68.0% of the copy
 // rate, 67.9-68.2% against 60.2-62.3%; twenty-third session, run 2).
