@@ -349,26 +349,30 @@ void configure_periodic(const detail::PeriodicTaps& t) {
 
 template <typename T, typename D>
 bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<D>& dst, int planes,
-                     int sw, int sh, int dw, int dh, cudaStream_t stream) {
+                     int sw, int sh, int dw, int dh, cudaStream_t stream, bool intermediate) {
   constexpr bool same = std::is_same_v<T, D>;
-  // Mixed types have the aligned kernel only, whatever the comparison switches say.
-  const bool async = (async_fill_chosen() || !same) && rows_sample_aligned(src, planes);
-  bool aligned = async && (aligned_chosen() || !same), vec_dst = true;
+  // Mixed types and the frame runs' intermediate have the aligned kernel only, whatever the
+  // comparison switches say.
+  const bool forced = !same || intermediate;
+  const bool async = (async_fill_chosen() || forced) && rows_sample_aligned(src, planes);
+  bool aligned = async && (aligned_chosen() || forced), vec_dst = true;
   for (int c = 0; c < planes; ++c) {
     aligned = aligned && src.pitch[c] % 16 == 0;
     vec_dst = vec_dst && aligned_to(dst.p[c], 4 * sizeof(D)) && dst.pitch[c] % (4 * sizeof(D)) == 0;  // VC <= 4
   }
   // The register-window kernel where it is the faster one, or where the aligned kernel cannot run.
   if constexpr (same)
-    if (sliding_supported(t) && (sliding_preferred(t) || !aligned)) {
+    if (!intermediate && sliding_supported(t) && (sliding_preferred(t) || !aligned)) {
       launch_sliding<T>(t, src, dst, planes, sw, sh, dw, dh, stream);
       return true;
     }
   PeriodicArgs a{sw, sh, dw, dh, t.origin, {}};
   for (int r = 0; r < detail::PeriodicTaps::kMaxPhases; ++r)
     for (int k = 0; k < detail::PeriodicTaps::kMaxTaps; ++k) a.w[r][k] = t.w[r][k];
-  if (!same && !aligned)
-    throw std::logic_error("ResizeCuda: a float-to-half periodic run needs source pitches of 16-byte multiples");
+  if (forced && !aligned)
+    throw std::logic_error(
+        "ResizeCuda: a periodic run from the frame intermediate or float to half needs source "
+        "pitches of 16-byte multiples");
   bool launched = false;
   const bool ok = dispatch(t, [&](auto p, auto q, auto n) {
     constexpr int P = decltype(p)::value, Q = decltype(q)::value, N = decltype(n)::value;
@@ -396,11 +400,11 @@ bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
 }
 
 template bool launch_periodic<float, float>(const detail::PeriodicTaps&, const Planes3<const float>&,
-                                            const Planes3<float>&, int, int, int, int, int, cudaStream_t);
+                                            const Planes3<float>&, int, int, int, int, int, cudaStream_t, bool);
 template bool launch_periodic<__half, __half>(const detail::PeriodicTaps&, const Planes3<const __half>&,
-                                              const Planes3<__half>&, int, int, int, int, int, cudaStream_t);
+                                              const Planes3<__half>&, int, int, int, int, int, cudaStream_t, bool);
 template bool launch_periodic<float, __half>(const detail::PeriodicTaps&, const Planes3<const float>&,
-                                             const Planes3<__half>&, int, int, int, int, int, cudaStream_t);
+                                             const Planes3<__half>&, int, int, int, int, int, cudaStream_t, bool);
 
 }  // namespace upscaled::kernels::cudadetail
 
