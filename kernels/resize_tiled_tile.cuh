@@ -108,9 +108,10 @@ UPSCALED_HD InT* window_of(const TiledArgs& a, float* buf) {
 
 // ---- Asynchronous global -> shared copies (cp.async, sm_80+): a thread issues all of its
 // tile's copies without waiting; async_wait<N>() leaves the N most recent groups pending.
-// Plain copies on older targets and on the host.
+// Plain copies on older targets and on the host. (The tile_ prefix: resize_periodic_fill.cuh's
+// device-only copy16_async is another function in the same namespace.)
 
-UPSCALED_HD void copy4_async(void* smem, const void* global) {
+UPSCALED_HD void tile_copy4_async(void* smem, const void* global) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   const auto s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(s), "l"(global) : "memory");
@@ -118,7 +119,7 @@ UPSCALED_HD void copy4_async(void* smem, const void* global) {
   memcpy(smem, global, 4);
 #endif
 }
-UPSCALED_HD void copy16_async(void* smem, const void* global) {
+UPSCALED_HD void tile_copy16_async(void* smem, const void* global) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   const auto s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(global) : "memory");
@@ -145,7 +146,8 @@ UPSCALED_HD void fetch_taps(const TiledArgs& a, const TileCtx& t, float* buf, in
   const float* h = a.htab + static_cast<std::size_t>(t.x0) * KP;
   const float* v = a.vtab + static_cast<std::size_t>(t.y0) * KP;
   const int nh = kTileW * KP / 4, nv = a.th * KP / 4;
-  for (int i = tid; i < nh + nv; i += kTiledThreads) copy16_async(buf + 4 * i, i < nh ? h + 4 * i : v + 4 * (i - nh));
+  for (int i = tid; i < nh + nv; i += kTiledThreads)
+    tile_copy16_async(buf + 4 * i, i < nh ? h + 4 * i : v + 4 * (i - nh));
 }
 
 // Planar float16: pairs of samples, one 4-byte copy where the address allows.
@@ -158,7 +160,7 @@ UPSCALED_HD void fill_window(const TiledArgs& a, const TileCtx& t, const Planes3
     for (int u = tid & 31; u < units; u += 32) {
       const int gx = t.wx0 + 2 * u;
       if (gx >= 0 && gx + 1 < a.sw && aligned_to(row + gx, 4)) {
-        copy4_async(out + u, row + gx);
+        tile_copy4_async(out + u, row + gx);
       } else {
         const __half2 h = __halves2half2(row[clampi(gx, 0, a.sw - 1)], row[clampi(gx + 1, 0, a.sw - 1)]);
         memcpy(out + u, &h, 4);
@@ -173,7 +175,7 @@ UPSCALED_HD void fill_window(const TiledArgs& a, const TileCtx& t, const Planes3
   for (int r = tid >> 5; r < t.nrows; r += kTiledThreads / 32) {
     const float* row = src.row_dyn(t.z, clampi(t.wy0 + r, 0, a.sh - 1));
     float* out = in + r * a.cols_alloc;
-    for (int c = tid & 31; c < t.ncols; c += 32) copy4_async(out + c, row + clampi(t.wx0 + c, 0, a.sw - 1));
+    for (int c = tid & 31; c < t.ncols; c += 32) tile_copy4_async(out + c, row + clampi(t.wx0 + c, 0, a.sw - 1));
   }
 }
 
