@@ -233,7 +233,7 @@ struct ResizeCuda::Impl {
     if (periodic && frame_via_rgb()) {
       const RgbPlanes<float> rgb3 = rgb_planes();
       to_rgb_cuda(src, spec, rgb3, stream);
-      // The intermediate's pitch is cudaMallocPitch's: the aligned kernel runs for every ratio.
+      // The intermediate's pitch is cudaMallocPitch's: a periodic kernel runs for every ratio.
       if (!launch_periodic<float, T>(ptaps, planes3<const float>(rgb3.as_const()), planes3<T>(dst), 3, sw, sh, dw, dh,
                                      to_cuda(stream), /*intermediate=*/true))
         throw std::logic_error("ResizeCuda::run(frame): no periodic kernel for the float32 intermediate");

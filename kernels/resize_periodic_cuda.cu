@@ -351,8 +351,9 @@ template <typename T, typename D>
 bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<D>& dst, int planes,
                      int sw, int sh, int dw, int dh, cudaStream_t stream, bool intermediate) {
   constexpr bool same = std::is_same_v<T, D>;
-  // Mixed types and the frame runs' intermediate have the aligned kernel only, whatever the
-  // comparison switches say.
+  // The comparison switches steer plane runs only: mixed types (aligned kernel only) and the
+  // frame runs' intermediate take the aligned kernel whenever the register-window one is not
+  // the preferred one.
   const bool forced = !same || intermediate;
   const bool async = (async_fill_chosen() || forced) && rows_sample_aligned(src, planes);
   bool aligned = async && (aligned_chosen() || forced), vec_dst = true;
@@ -362,7 +363,7 @@ bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
   }
   // The register-window kernel where it is the faster one, or where the aligned kernel cannot run.
   if constexpr (same)
-    if (!intermediate && sliding_supported(t) && (sliding_preferred(t) || !aligned)) {
+    if (sliding_supported(t) && (sliding_preferred(t) || !aligned)) {
       launch_sliding<T>(t, src, dst, planes, sw, sh, dw, dh, stream);
       return true;
     }

@@ -27,12 +27,13 @@ bool periodic_supported(const detail::PeriodicTaps& t);
 void configure_periodic(const detail::PeriodicTaps& t);
 
 // T -> D: float -> float, float16 -> float16, and float -> float16. `intermediate`: src is the
-// fused frame run's float32 RGB intermediate (resize_cuda.cu), which always takes the aligned
-// kernel (the comparison switches UPSCALED_RESIZE_ALIGNED / _ASYNC_FILL are for plane runs),
-// as float -> float16 always does; both need every src pitch a multiple of 16 bytes
-// (std::logic_error otherwise). Returns false, having launched nothing, when t's ratio has no
-// kernel for these planes (x1.5 up runs on the aligned kernel only: src pitches of 16-byte
-// multiples, switches on); the caller then runs its general kernel.
+// fused frame run's float32 RGB intermediate (resize_cuda.cu), which the comparison switches
+// UPSCALED_RESIZE_ALIGNED / _ASYNC_FILL (for plane runs) do not steer: it takes the aligned
+// kernel unless the register-window one is preferred (sliding_preferred); float -> float16
+// always takes it. Both need every src pitch a multiple of 16 bytes (std::logic_error otherwise).
+// Returns false, having launched nothing, when t's ratio has no kernel for these planes (x1.5
+// up runs on the aligned kernel only: src pitches of 16-byte multiples, switches on); the
+// caller then runs its general kernel.
 template <typename T, typename D>
 bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<D>& dst, int planes,
                      int sw, int sh, int dw, int dh, cudaStream_t stream, bool intermediate = false);
