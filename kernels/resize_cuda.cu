@@ -63,7 +63,6 @@ struct ResizeCuda::Impl {
   int kt = 0;             // > 0: the tiled kernel with this many taps
   bool periodic = false;  // plane runs take the periodic kernel (resize_periodic_cuda.cu)
   detail::PeriodicTaps ptaps;
-  DeviceBuffer mma;  // configure_periodic's weight table for float16 plane runs (may be empty)
   // Tiled runs: planar float16, planar float32, fused frame (choice.th 0: not tiled).
   struct Tiled {
     TileChoice c;
@@ -202,7 +201,7 @@ struct ResizeCuda::Impl {
     }
     const Planes3<const T> s = planes3<const T>(src);
     const Planes3<T> d = planes3<T>(dst);
-    if (periodic && launch_periodic<T, T>(ptaps, s, d, planes, sw, sh, dw, dh, to_cuda(stream), mma.get())) return;
+    if (periodic && launch_periodic<T, T>(ptaps, s, d, planes, sw, sh, dw, dh, to_cuda(stream))) return;
     if (tiled[sizeof(T) == 2 ? 0 : 1].c.th > 0) {
       launch_tiled<T>(s, d, planes, to_cuda(stream));
       return;
@@ -236,7 +235,7 @@ struct ResizeCuda::Impl {
       to_rgb_cuda(src, spec, rgb3, stream);
       // The intermediate's pitch is cudaMallocPitch's: a periodic kernel runs for every ratio.
       if (!launch_periodic<float, T>(ptaps, planes3<const float>(rgb3.as_const()), planes3<T>(dst), 3, sw, sh, dw, dh,
-                                     to_cuda(stream), /*mma=*/nullptr, /*intermediate=*/true))
+                                     to_cuda(stream), /*intermediate=*/true))
         throw std::logic_error("ResizeCuda::run(frame): no periodic kernel for the float32 intermediate");
       return;
     }
@@ -298,7 +297,7 @@ ResizeCuda::ResizeCuda(int src_width, int src_height, int dst_width, int dst_hei
   if (strategy == ResizeStrategy::two_pass) return;
   if (strategy == ResizeStrategy::automatic && detail::find_periodic(m.h, m.v, m.sw, m.sh, m.dw, m.dh, m.ptaps) &&
       periodic_supported(m.ptaps)) {
-    m.mma = configure_periodic(m.ptaps);
+    configure_periodic(m.ptaps);
     m.periodic = true;
   }
   m.kt = bucket_for(std::max(m.h.count, m.v.count));

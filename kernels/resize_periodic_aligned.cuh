@@ -14,16 +14,13 @@
 // columns by 4 or 8 output rows in the vertical pass), so loads, conversions and index work
 // are shared by more FMAs; tiles whose window lies inside the plane are filled by a pointer
 // walk (fill_inside). The sums are the first kernel's, term for term (same weights, same
-// order, float between the passes), so the two give identical values; with float16 windows
-// on sm_80 and later the horizontal pass can run on the tensor cores instead
-// (resize_periodic_mma.cuh: the same sums up to float rounding).
+// order, float between the passes), so the two give identical values.
 //
 // Contract of resize_periodic_aligned: as launch_periodic's (resize_periodic_cuda.cuh), on the
 // caller's stream; grid (tiles across, tiles down, planes) of S::kThreads threads with
 // aligned_smem_bytes<S, T>() of dynamic shared memory; every src pitch a multiple of 16 bytes
 // and every src row aligned to the sample size; vec_dst: every dst base and pitch a multiple
-// of 4 samples; mma_table: nullptr (FMA pass), or for float16 sources the device copy of
-// mma_fragments_host's table for these weights, kept alive until the stream passes.
+// of 4 samples.
 #pragma once
 
 #include "kernels/resize_periodic_fill.cuh"
@@ -222,12 +219,13 @@ __device__ __forceinline__ void aligned_vertical(const Wt& w, const float* mid, 
 // (sizes, origin, weights w[phase][tap]).
 template <typename S, typename T, typename D, typename Args>
 __global__ void __launch_bounds__(S::kThreads, S::MB)
-    resize_periodic_aligned(Args a, Planes3<const T> src, Planes3<D> dst, bool vec_dst, const uint4* mma_table) {
+    resize_periodic_aligned(Args a, Planes3<const T> src, Planes3<D> dst, bool vec_dst, bool mma) {
   constexpr int P = S::P, Q = S::Q;
   using W = AsyncWindow<T, S::WR, S::WC>;
   extern __shared__ float4 smem4[];
   T* win = reinterpret_cast<T*>(smem4);
   std::uint8_t* after_win = reinterpret_cast<std::uint8_t*>(smem4) + W::bytes;
+  float* wpad = reinterpret_cast<float*>(after_win + kMmaTail);  // float16 windows only
   float* mid = reinterpret_cast<float*>(after_win + mma_bytes<S, T>());
   int* shift = reinterpret_cast<int*>(mid + S::WR * S::MS);  // async_fill's per-row table (unused: rows share sh)
   const int tid = threadIdx.x, z = blockIdx.z;
@@ -245,24 +243,22 @@ __global__ void __launch_bounds__(S::kThreads, S::MB)
     fill_inside<W, S::WR, S::kThreads>(win, row_ptr(base, pitch, wy0) + c0, pitch, tid);
   else
     async_fill<W, S::WR, S::kThreads, T, false>(win, shift, base, pitch, wx0, wy0, a.sw, a.sh, tid);
-  // With the window: the tensor-core pass's B fragments for this shift, and zeros where it reads
-  // besides the filled chunks (times zero weights: they must be finite), the rows' spare slot
-  // and the tail.
-  uint4* bfrag = reinterpret_cast<uint4*>(after_win + kMmaTail);
+  // While the window's copies are in flight: the tensor-core pass's set-up.
+  uint4* bfrag = reinterpret_cast<uint4*>(wpad + S::P * MmaWeights::kStride);
   if constexpr (std::is_same_v<T, __half>)
-    if (mma_table != nullptr) {
+    if (mma) {
+      // What the pass reads besides the filled chunks must be finite (zeros times zero
+      // weights): the rows' spare slot and the tail.
       static_assert(MmaPlan<S>::overrun(W::WS) * sizeof(T) <= kMmaTail, "the last row's steps end in the tail");
-      constexpr int NF = MmaTable<S>::NF;
-      if (tid < NF) copy16_async(bfrag + tid, mma_table + sh * NF + tid);
       if constexpr (W::WS > W::NCH * W::A)
         for (int r = tid; r < S::WR; r += S::kThreads)
           *reinterpret_cast<uint4*>(win + r * W::WS + W::NCH * W::A) = make_uint4(0, 0, 0, 0);
       if (tid < static_cast<int>(kMmaTail / 16)) reinterpret_cast<uint4*>(after_win)[tid] = make_uint4(0, 0, 0, 0);
+      if (tid < 32) mma_fragments_at<S>(sh, a.w, wpad, bfrag, tid, std::make_integer_sequence<int, W::A>{});
     }
   wait_async_copies();
   __syncthreads();
-  aligned_horizontal_at<S>(sh, a.w, bfrag, mma_table != nullptr, win, mid, tid,
-                           std::make_integer_sequence<int, W::A>{});
+  aligned_horizontal_at<S>(sh, a.w, bfrag, mma, win, mid, tid, std::make_integer_sequence<int, W::A>{});
   __syncthreads();
   D* out = z == 0 ? dst.p[0] : (z == 1 ? dst.p[1] : dst.p[2]);
   const std::ptrdiff_t dpitch = z == 0 ? dst.pitch[0] : (z == 1 ? dst.pitch[1] : dst.pitch[2]);

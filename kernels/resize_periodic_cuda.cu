@@ -38,7 +38,6 @@
 #include <string>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 namespace upscaled::kernels::cudadetail {
 namespace {
@@ -326,46 +325,6 @@ bool mma_chosen() {
   return on;
 }
 
-int compute_major() {
-  int dev = 0, major = 0;
-  cuda_check(cudaGetDevice(&dev), "ResizeCuda periodic: cudaGetDevice");
-  cuda_check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev),
-             "ResizeCuda periodic: compute capability");
-  return major;
-}
-
-// The B fragments of the tensor-core pass for t's weights and every window shift, laid out as
-// MmaTable<S> says; each weight w split into hi = half(w) and lo = half(w - hi), rounded to
-// nearest even as the device rounds.
-template <int P, int Q, int N>
-std::vector<std::uint32_t> mma_fragments_host(const detail::PeriodicTaps& t) {
-  using S = AlignedShape<P, Q, N>;
-  using M = MmaPlan<S>;
-  constexpr int STM = M::max_st(), NF = MmaTable<S>::NF;
-  std::vector<std::uint32_t> out(static_cast<std::size_t>(8) * NF * 4, 0u);
-  auto weight = [&](int ph, int k) { return k >= M::first(ph) && k < M::first(ph) + N ? t.w[ph][k] : 0.f; };
-  for (int sh = 0; sh < 8; ++sh)
-    for (int r = 0; r < M::G; ++r)
-      for (int q = 0; q < M::st(sh, r); ++q)
-        for (int lane = 0; lane < 32; ++lane) {
-          const int o = 8 * r + lane / 4, ph = o % P, u = o / P;
-          const int k0 = M::kb(sh, r) + 16 * q + 2 * (lane % 4) - sh - Q * u;  // tap index of k = 2 (lane % 4)
-          std::uint32_t* f = &out[(static_cast<std::size_t>(sh) * NF + (r * STM + q) * 32 + lane) * 4];
-          for (int half = 0; half < 2; ++half) {  // k + {0, 1}, then k + {8, 9}
-            std::uint32_t hi = 0, lo = 0;
-            for (int e = 0; e < 2; ++e) {
-              const float w = weight(ph, k0 + 8 * half + e);
-              const Half h = float_to_half(w), l = float_to_half(w - half_to_float(h));
-              hi |= static_cast<std::uint32_t>(h.bits) << (16 * e);
-              lo |= static_cast<std::uint32_t>(l.bits) << (16 * e);
-            }
-            f[half] = hi;
-            f[2 + half] = lo;
-          }
-        }
-  return out;
-}
-
 // The async fill's row shifts are whole samples only when every plane's rows are aligned to
 // the sample size (any legal view is; the test costs nothing).
 template <typename T>
@@ -381,11 +340,9 @@ bool periodic_supported(const detail::PeriodicTaps& t) {
   return sliding_supported(t) || dispatch(t, [](auto, auto, auto) {});
 }
 
-DeviceBuffer configure_periodic(const detail::PeriodicTaps& t) {
-  std::vector<std::uint32_t> table;
-  dispatch(t, [&](auto p, auto q, auto n) {
+void configure_periodic(const detail::PeriodicTaps& t) {
+  dispatch(t, [](auto p, auto q, auto n) {
     constexpr int P = decltype(p)::value, Q = decltype(q)::value, N = decltype(n)::value;
-    if (mma_chosen() && compute_major() >= 8) table = mma_fragments_host<P, Q, N>(t);
     if constexpr (first_kernel_has<P, Q>()) {
       allow_smem<P, Q, N, float, false>();
       allow_smem<P, Q, N, __half, false>();
@@ -396,16 +353,11 @@ DeviceBuffer configure_periodic(const detail::PeriodicTaps& t) {
     allow_aligned_smem<P, Q, N, __half>();
     allow_aligned_smem<P, Q, N, float, __half>();
   });
-  if (table.empty()) return {};
-  DeviceBuffer b(table.size() * sizeof(std::uint32_t));
-  cuda_check(cudaMemcpy(b.get(), table.data(), table.size() * sizeof(std::uint32_t), cudaMemcpyHostToDevice),
-             "ResizeCuda periodic: weight table upload");
-  return b;
 }
 
 template <typename T, typename D>
 bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<D>& dst, int planes,
-                     int sw, int sh, int dw, int dh, cudaStream_t stream, const void* mma, bool intermediate) {
+                     int sw, int sh, int dw, int dh, cudaStream_t stream, bool intermediate) {
   constexpr bool same = std::is_same_v<T, D>;
   // The comparison switches steer plane runs only: mixed types (aligned kernel only) and the
   // frame runs' intermediate take the aligned kernel whenever the register-window one is not
@@ -436,8 +388,8 @@ bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
     if (aligned) {
       using S = AlignedShape<P, Q, N>;
       const dim3 grid(div_up(dw, S::TW), div_up(dh, S::TH), static_cast<unsigned>(planes));
-      resize_periodic_aligned<S, T, D, PeriodicArgs><<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(
-          a, src, dst, vec_dst, std::is_same_v<T, __half> ? static_cast<const uint4*>(mma) : nullptr);
+      resize_periodic_aligned<S, T, D, PeriodicArgs>
+          <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst, mma_chosen());
       launched = true;
       return;
     }
@@ -457,14 +409,11 @@ bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
 }
 
 template bool launch_periodic<float, float>(const detail::PeriodicTaps&, const Planes3<const float>&,
-                                            const Planes3<float>&, int, int, int, int, int, cudaStream_t, const void*,
-                                            bool);
+                                            const Planes3<float>&, int, int, int, int, int, cudaStream_t, bool);
 template bool launch_periodic<__half, __half>(const detail::PeriodicTaps&, const Planes3<const __half>&,
-                                              const Planes3<__half>&, int, int, int, int, int, cudaStream_t,
-                                              const void*, bool);
+                                              const Planes3<__half>&, int, int, int, int, int, cudaStream_t, bool);
 template bool launch_periodic<float, __half>(const detail::PeriodicTaps&, const Planes3<const float>&,
-                                             const Planes3<__half>&, int, int, int, int, int, cudaStream_t, const void*,
-                                             bool);
+                                             const Planes3<__half>&, int, int, int, int, int, cudaStream_t, bool);
 
 }  // namespace upscaled::kernels::cudadetail
 

@@ -23,12 +23,8 @@ namespace upscaled::kernels::cudadetail {
 bool periodic_supported(const detail::PeriodicTaps& t);
 
 // Lets t's kernels use the shared memory they need on the current device (synchronous; once
-// per plan, before the first launch_periodic) and returns the device table of t's weights that
-// float16 plane runs pass to launch_periodic as `mma`: the tensor cores' operands for the
-// aligned kernel's horizontal pass (resize_periodic_mma.cuh; a few KiB), or an empty buffer
-// where that pass does not run (device before sm_80, UPSCALED_RESIZE_MMA=0, read once per
-// process, which keeps the FMA pass for comparisons).
-DeviceBuffer configure_periodic(const detail::PeriodicTaps& t);
+// per plan, before the first launch_periodic).
+void configure_periodic(const detail::PeriodicTaps& t);
 
 // T -> D: float -> float, float16 -> float16, and float -> float16. `intermediate`: src is the
 // fused frame run's float32 RGB intermediate (resize_cuda.cu), which the comparison switches
@@ -38,10 +34,8 @@ DeviceBuffer configure_periodic(const detail::PeriodicTaps& t);
 // Returns false, having launched nothing, when t's ratio has no kernel for these planes (x1.5
 // up runs on the aligned kernel only: src pitches of 16-byte multiples, switches on); the
 // caller then runs its general kernel.
-// `mma`: configure_periodic's table for t (float16 sources; nullptr: the FMA pass).
 template <typename T, typename D>
 bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src, const Planes3<D>& dst, int planes,
-                     int sw, int sh, int dw, int dh, cudaStream_t stream, const void* mma = nullptr,
-                     bool intermediate = false);
+                     int sw, int sh, int dw, int dh, cudaStream_t stream, bool intermediate = false);
 
 }  // namespace upscaled::kernels::cudadetail
