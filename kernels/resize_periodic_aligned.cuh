@@ -24,7 +24,6 @@
 #pragma once
 
 #include "kernels/resize_periodic_fill.cuh"
-#include "kernels/resize_periodic_mma.cuh"
 
 #include <cstddef>
 #include <cstdint>
@@ -76,26 +75,16 @@ struct AlignedShape {
   static_assert((MS / 4) % 2 == 1, "mid rows an odd number of 16-byte slots apart");
 };
 
-// Float16 windows also hold the tensor-core pass's (resize_periodic_mma.cuh): kMmaTail zeroed
-// bytes after the window's last row, which its last steps read past the row, and the weights.
-constexpr std::size_t kMmaTail = 32;
-template <typename S, typename T>
-__host__ __device__ constexpr std::size_t mma_bytes() {
-  return std::is_same_v<T, __half> ? kMmaTail + mma_smem_bytes<S>() : 0;
-}
-
-// Layout: window (W::bytes), mma_bytes (tail, wpad, B fragments), mid (WR x MS floats), shift
-// (WR ints).
 template <typename S, typename T>
 constexpr std::size_t aligned_smem_bytes() {
   using W = AsyncWindow<T, S::WR, S::WC>;
-  return W::bytes + mma_bytes<S, T>() + static_cast<std::size_t>(S::WR) * S::MS * sizeof(float) + S::WR * sizeof(int);
+  return W::bytes + static_cast<std::size_t>(S::WR) * S::MS * sizeof(float) + S::WR * sizeof(int);
 }
 
 // Fills the window of a tile that lies inside the plane (no row or column clamped) from `src`,
 // the 16-byte-aligned sample at or before its first column in its first row: one cp.async per
 // 16-byte chunk with no index arithmetic but a pointer step (async_fill's clamped work is for
-// the tiles at the borders). Issues the copies only: the caller waits (wait_async_copies).
+// the tiles at the borders).
 template <typename W, int WR, int Threads, typename T>
 __device__ __forceinline__ void fill_inside(T* win, const T* src, std::ptrdiff_t pitch, int tid) {
   constexpr int RL = Threads / W::NCH;
@@ -110,24 +99,15 @@ __device__ __forceinline__ void fill_inside(T* win, const T* src, std::ptrdiff_t
       copy16_async(d + k * RL * W::WS, s + k * step);
     }
   }
+  wait_async_copies();
 }
 
 // Horizontal pass with the window rows' common shift SH known at compile time: item (r, g)
 // filters window row r over periods [UH g, UH g + UH) into mid row r.
 template <int SH, typename S, typename T, typename Wt>
-__device__ __forceinline__ void aligned_horizontal(const Wt& w, const uint4* bfrag, bool mma, const T* win, float* mid,
-                                                   int tid) {
+__device__ __forceinline__ void aligned_horizontal(const Wt& w, const T* win, float* mid, int tid) {
   constexpr int P = S::P, Q = S::Q, N = S::N;
   using W = AsyncWindow<T, S::WR, S::WC>;
-#if __CUDA_ARCH__ >= 800
-  if constexpr (std::is_same_v<T, __half>)
-    if (mma) {
-      mma_horizontal<SH, S>(bfrag, win, mid, W::WS, tid);
-      return;
-    }
-#else
-  (void)bfrag, (void)mma;
-#endif
   constexpr int A = W::A, NL = (SH + S::NSH + A - 1) / A;  // 16-byte slots per item
   static_assert((Q * S::UH) % A == 0, "items start on a 16-byte slot");
 #pragma unroll 1
@@ -149,9 +129,9 @@ __device__ __forceinline__ void aligned_horizontal(const Wt& w, const uint4* bfr
 }
 
 template <typename S, typename T, typename Wt, int... SH>
-__device__ __forceinline__ void aligned_horizontal_at(int sh, const Wt& w, const uint4* bfrag, bool mma, const T* win,
-                                                      float* mid, int tid, std::integer_sequence<int, SH...>) {
-  ((sh == SH ? aligned_horizontal<SH, S>(w, bfrag, mma, win, mid, tid) : void()), ...);
+__device__ __forceinline__ void aligned_horizontal_at(int sh, const Wt& w, const T* win, float* mid, int tid,
+                                                      std::integer_sequence<int, SH...>) {
+  ((sh == SH ? aligned_horizontal<SH, S>(w, win, mid, tid) : void()), ...);
 }
 
 // VC outputs at p[0 .. VC): one 8/16-byte (VC = 4) or 4/8-byte (VC = 2) store when `vec`, else
@@ -219,14 +199,12 @@ __device__ __forceinline__ void aligned_vertical(const Wt& w, const float* mid, 
 // (sizes, origin, weights w[phase][tap]).
 template <typename S, typename T, typename D, typename Args>
 __global__ void __launch_bounds__(S::kThreads, S::MB)
-    resize_periodic_aligned(Args a, Planes3<const T> src, Planes3<D> dst, bool vec_dst, bool mma) {
+    resize_periodic_aligned(Args a, Planes3<const T> src, Planes3<D> dst, bool vec_dst) {
   constexpr int P = S::P, Q = S::Q;
   using W = AsyncWindow<T, S::WR, S::WC>;
   extern __shared__ float4 smem4[];
   T* win = reinterpret_cast<T*>(smem4);
-  std::uint8_t* after_win = reinterpret_cast<std::uint8_t*>(smem4) + W::bytes;
-  float* wpad = reinterpret_cast<float*>(after_win + kMmaTail);  // float16 windows only
-  float* mid = reinterpret_cast<float*>(after_win + mma_bytes<S, T>());
+  float* mid = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(smem4) + W::bytes);
   int* shift = reinterpret_cast<int*>(mid + S::WR * S::MS);  // async_fill's per-row table (unused: rows share sh)
   const int tid = threadIdx.x, z = blockIdx.z;
   const int x0 = blockIdx.x * S::TW, y0 = blockIdx.y * S::TH;
@@ -242,23 +220,9 @@ __global__ void __launch_bounds__(S::kThreads, S::MB)
   if (c0 >= 0 && c0 + W::NCH * W::A <= a.sw && wy0 >= 0 && wy0 + S::WR <= a.sh)
     fill_inside<W, S::WR, S::kThreads>(win, row_ptr(base, pitch, wy0) + c0, pitch, tid);
   else
-    async_fill<W, S::WR, S::kThreads, T, false>(win, shift, base, pitch, wx0, wy0, a.sw, a.sh, tid);
-  // While the window's copies are in flight: the tensor-core pass's set-up.
-  uint4* bfrag = reinterpret_cast<uint4*>(wpad + S::P * MmaWeights::kStride);
-  if constexpr (std::is_same_v<T, __half>)
-    if (mma) {
-      // What the pass reads besides the filled chunks must be finite (zeros times zero
-      // weights): the rows' spare slot and the tail.
-      static_assert(MmaPlan<S>::overrun(W::WS) * sizeof(T) <= kMmaTail, "the last row's steps end in the tail");
-      if constexpr (W::WS > W::NCH * W::A)
-        for (int r = tid; r < S::WR; r += S::kThreads)
-          *reinterpret_cast<uint4*>(win + r * W::WS + W::NCH * W::A) = make_uint4(0, 0, 0, 0);
-      if (tid < static_cast<int>(kMmaTail / 16)) reinterpret_cast<uint4*>(after_win)[tid] = make_uint4(0, 0, 0, 0);
-      if (tid < 32) mma_fragments_at<S>(sh, a.w, wpad, bfrag, tid, std::make_integer_sequence<int, W::A>{});
-    }
-  wait_async_copies();
+    async_fill<W, S::WR, S::kThreads>(win, shift, base, pitch, wx0, wy0, a.sw, a.sh, tid);
   __syncthreads();
-  aligned_horizontal_at<S>(sh, a.w, bfrag, mma, win, mid, tid, std::make_integer_sequence<int, W::A>{});
+  aligned_horizontal_at<S>(sh, a.w, win, mid, tid, std::make_integer_sequence<int, W::A>{});
   __syncthreads();
   D* out = z == 0 ? dst.p[0] : (z == 1 ? dst.p[1] : dst.p[2]);
   const std::ptrdiff_t dpitch = z == 0 ? dst.pitch[0] : (z == 1 ? dst.pitch[1] : dst.pitch[2]);

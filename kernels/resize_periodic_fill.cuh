@@ -57,9 +57,8 @@ __device__ __forceinline__ void wait_async_copies() {
 }
 
 // Fills the window (W = AsyncWindow<T, WR, WC>) and shift[0 .. WR) from the plane at `base`
-// with `pitch`; the caller's barrier makes both visible to the block. Wait = false: returns with
-// the copies in flight (the caller calls wait_async_copies before its barrier).
-template <typename W, int WR, int Threads, typename T, bool Wait = true>
+// with `pitch`; the caller's barrier makes both visible to the block.
+template <typename W, int WR, int Threads, typename T>
 __device__ __forceinline__ void async_fill(T* win, int* shift, const T* base, std::ptrdiff_t pitch, int wx0, int wy0,
                                            int sw, int sh, int tid) {
   constexpr int A = W::A, RL = Threads / W::NCH;  // RL: rows filled side by side
@@ -87,7 +86,7 @@ __device__ __forceinline__ void async_fill(T* win, int* shift, const T* base, st
       }
     }
   }
-  if constexpr (Wait) wait_async_copies();
+  wait_async_copies();
 }
 
 __device__ __forceinline__ unsigned word_of(const uint4* raw, int i) {
