@@ -102,49 +102,6 @@ __device__ __forceinline__ void fill_inside(T* win, const T* src, std::ptrdiff_t
   wait_async_copies();
 }
 
-#if __CUDA_ARCH__ >= 900
-constexpr bool kBulkFill = true;
-#else
-constexpr bool kBulkFill = false;  // cp.async.bulk and mbarrier transaction counts are sm_90's
-#endif
-
-// fill_inside with the copy engine (sm_90; kBulkFill): one cp.async.bulk per window row (its NCH
-// chunks are contiguous in the source row), issued by the first warp, completing on the
-// mbarrier at `bar` (8 bytes of shared memory, initialised here); every thread waits for it, so
-// the window is visible to all of them on return. Block-wide (a barrier inside). Saves the
-// per-chunk cp.async and their address arithmetic.
-template <typename W, int WR, typename T>
-__device__ __forceinline__ void fill_inside_bulk(T* win, const T* src, std::ptrdiff_t pitch, std::uint64_t* bar,
-                                                 int tid) {
-#if __CUDA_ARCH__ >= 900
-  constexpr unsigned kRowBytes = W::NCH * 16;
-  const unsigned b = static_cast<unsigned>(__cvta_generic_to_shared(bar));
-  if (tid == 0) asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(b) : "memory");
-  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-  __syncthreads();
-  if (tid < 32) {
-    if (tid == 0)
-      asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(b), "r"(kRowBytes * WR) : "memory");
-    __syncwarp();
-    for (int r = tid; r < WR; r += 32) {
-      const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(win + r * W::WS));
-      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(d),
-                   "l"(row_ptr(src, pitch, r)), "r"(kRowBytes), "r"(b)
-                   : "memory");
-    }
-  }
-  unsigned done = 0;
-  do {
-    asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], 0;\nselp.u32 %0, 1, 0, p;\n}\n"
-                 : "=r"(done)
-                 : "r"(b)
-                 : "memory");
-  } while (!done);
-#else
-  (void)win, (void)src, (void)pitch, (void)bar, (void)tid;
-#endif
-}
-
 // Horizontal pass with the window rows' common shift SH known at compile time: item (r, g)
 // filters window row r over periods [UH g, UH g + UH) into mid row r.
 template <int SH, typename S, typename T, typename Wt>
@@ -242,7 +199,7 @@ __device__ __forceinline__ void aligned_vertical(const Wt& w, const float* mid, 
 // (sizes, origin, weights w[phase][tap]).
 template <typename S, typename T, typename D, typename Args>
 __global__ void __launch_bounds__(S::kThreads, S::MB)
-    resize_periodic_aligned(Args a, Planes3<const T> src, Planes3<D> dst, bool vec_dst, bool bulk) {
+    resize_periodic_aligned(Args a, Planes3<const T> src, Planes3<D> dst, bool vec_dst) {
   constexpr int P = S::P, Q = S::Q;
   using W = AsyncWindow<T, S::WR, S::WC>;
   extern __shared__ float4 smem4[];
@@ -260,11 +217,7 @@ __global__ void __launch_bounds__(S::kThreads, S::MB)
                         static_cast<unsigned>(wx0) * static_cast<unsigned>(sizeof(T));
   const int sh = static_cast<int>((lead & 15u) / sizeof(T));
   const int c0 = wx0 - sh;
-  const bool inside = c0 >= 0 && c0 + W::NCH * W::A <= a.sw && wy0 >= 0 && wy0 + S::WR <= a.sh;
-  if (bulk && inside && kBulkFill)  // the mbarrier in the shift table's place (unused inside)
-    fill_inside_bulk<W, S::WR>(win, row_ptr(base, pitch, wy0) + c0, pitch, reinterpret_cast<std::uint64_t*>(shift),
-                               tid);
-  else if (inside)
+  if (c0 >= 0 && c0 + W::NCH * W::A <= a.sw && wy0 >= 0 && wy0 + S::WR <= a.sh)
     fill_inside<W, S::WR, S::kThreads>(win, row_ptr(base, pitch, wy0) + c0, pitch, tid);
   else
     async_fill<W, S::WR, S::kThreads>(win, shift, base, pitch, wx0, wy0, a.sw, a.sh, tid);

@@ -317,14 +317,6 @@ bool async_fill_chosen() {
   return on;
 }
 
-// Interior tiles of the aligned kernel filled by the copy engine (cp.async.bulk, one per
-// window row; sm_90) instead of a cp.async per 16-byte chunk. UPSCALED_RESIZE_BULK_FILL=0
-// (read once per process) keeps the chunks, for comparisons.
-bool bulk_fill_chosen() {
-  static const bool on = !env_off("UPSCALED_RESIZE_BULK_FILL");
-  return on;
-}
-
 // The async fill's row shifts are whole samples only when every plane's rows are aligned to
 // the sample size (any legal view is; the test costs nothing).
 template <typename T>
@@ -389,7 +381,7 @@ bool launch_periodic(const detail::PeriodicTaps& t, const Planes3<const T>& src,
       using S = AlignedShape<P, Q, N>;
       const dim3 grid(div_up(dw, S::TW), div_up(dh, S::TH), static_cast<unsigned>(planes));
       resize_periodic_aligned<S, T, D, PeriodicArgs>
-          <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst, bulk_fill_chosen());
+          <<<grid, S::kThreads, aligned_smem_bytes<S, T>(), stream>>>(a, src, dst, vec_dst);
       launched = true;
       return;
     }
