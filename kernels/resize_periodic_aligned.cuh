@@ -2,7 +2,7 @@
 // source pitch a multiple of 16 bytes), internal to resize_periodic_cuda.cu, which launches it
 // under the contract of resize_periodic_cuda.cuh and keeps its first kernel for other planes.
 //
-// Why a second kernel: the first (resize_periodic_cuda.cu) executed 157 instructions per output
+// Why a second kernel: the first (resize_periodic_first.cuh) executed 157 instructions per output
 // for Lanczos x2 down at 3840x2160 (ncu, twenty-second session: 30.5 million warp instructions
 // at 86% issue), in small items (4 outputs per window row, 2 x 2 outputs in the vertical pass)
 // whose window reads take each row's shift at run time (read_window picks among 8 register
@@ -195,7 +195,7 @@ __device__ __forceinline__ void aligned_vertical(const Wt& w, const float* mid, 
 // The kernel of resize_periodic_aligned.cuh: every source pitch a multiple of 16 bytes, so the
 // block's window rows share one shift, worked out here as async_fill does per row.
 // T: the source's samples, D: the destination's (float sources into float16 planes for the
-// fused frame run; otherwise the same). Args: resize_periodic_cuda.cu's kernel parameters
+// fused frame run; otherwise the same). Args: PeriodicArgs (resize_periodic_first.cuh)
 // (sizes, origin, weights w[phase][tap]).
 template <typename S, typename T, typename D, typename Args>
 __global__ void __launch_bounds__(S::kThreads, S::MB)

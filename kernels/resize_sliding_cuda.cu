@@ -1,6 +1,6 @@
 // The register-window resize kernel (contract in resize_sliding_cuda.cuh).
 //
-// The tile kernel (resize_periodic_cuda.cu) goes through shared memory three times per tile
+// The tile kernel (resize_periodic_first.cuh) goes through shared memory three times per tile
 // (source window, horizontal results, vertical pass) with a barrier between each; at
 // 3840x2160 it executed about 35 instructions per output sample for Lanczos x2 up, twice
 // the arithmetic, and stayed issue-bound below 60% of the copy rate. Here (filters of 2-4
