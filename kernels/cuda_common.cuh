@@ -227,6 +227,27 @@ UPSCALED_HD void store8(__half* row, int x0, int width, bool vec, const float v[
   for (int i = 0; i < 8; ++i)
     if (x0 + i < width) row[x0 + i] = __float2half_rn(v[i]);
 }
+// VC (2 or 4) outputs at p[0 .. VC): one 8/16-byte (VC = 4) or 4/8-byte (VC = 2) store when
+// `vec` (the caller's test: all inside the row, address aligned), else each inside the row
+// (`left` samples remain in it). The periodic resize kernels' vertical passes.
+template <int VC, typename D>
+UPSCALED_HD void store_run(D* p, bool vec, int left, const float* o) {
+  if (vec) {
+    if constexpr (std::is_same_v<D, float> && VC == 4)
+      *reinterpret_cast<float4*>(p) = make_float4(o[0], o[1], o[2], o[3]);
+    else if constexpr (std::is_same_v<D, float>)
+      *reinterpret_cast<float2*>(p) = make_float2(o[0], o[1]);
+    else if constexpr (VC == 4)
+      *reinterpret_cast<uint2*>(p) = make_uint2(pack_half2(o[0], o[1]), pack_half2(o[2], o[3]));
+    else
+      *reinterpret_cast<unsigned*>(p) = pack_half2(o[0], o[1]);
+    return;
+  }
+#pragma unroll
+  for (int e = 0; e < VC; ++e)
+    if (e < left) p[e] = from_f<D>(o[e]);
+}
+
 template <typename T>
 UPSCALED_HD void store8(T* row, int x0, int width, const float v[8]) {
   store8(row, x0, width, aligned_to(row + x0, 16), v);

@@ -78,7 +78,7 @@ struct AlignedShape {
 template <typename S, typename T>
 constexpr std::size_t aligned_smem_bytes() {
   using W = AsyncWindow<T, S::WR, S::WC>;
-  return W::bytes + static_cast<std::size_t>(S::WR) * S::MS * sizeof(float) + S::WR * sizeof(int);
+  return W::bytes + static_cast<std::size_t>(S::WR) * S::MS * sizeof(float);
 }
 
 // Fills the window of a tile that lies inside the plane (no row or column clamped) from `src`,
@@ -134,26 +134,6 @@ __device__ __forceinline__ void aligned_horizontal_at(int sh, const Wt& w, const
   ((sh == SH ? aligned_horizontal<SH, S>(w, win, mid, tid) : void()), ...);
 }
 
-// VC outputs at p[0 .. VC): one 8/16-byte (VC = 4) or 4/8-byte (VC = 2) store when `vec`, else
-// each inside the row (`left` samples remain in it).
-template <int VC, typename D>
-__device__ __forceinline__ void store_run(D* p, bool vec, int left, const float* o) {
-  if (vec) {
-    if constexpr (std::is_same_v<D, float> && VC == 4)
-      *reinterpret_cast<float4*>(p) = make_float4(o[0], o[1], o[2], o[3]);
-    else if constexpr (std::is_same_v<D, float>)
-      *reinterpret_cast<float2*>(p) = make_float2(o[0], o[1]);
-    else if constexpr (VC == 4)
-      *reinterpret_cast<uint2*>(p) = make_uint2(pack_half2(o[0], o[1]), pack_half2(o[2], o[3]));
-    else
-      *reinterpret_cast<unsigned*>(p) = pack_half2(o[0], o[1]);
-    return;
-  }
-#pragma unroll
-  for (int e = 0; e < VC; ++e)
-    if (e < left) p[e] = from_f<D>(o[e]);
-}
-
 // Vertical pass: item (c, gv) takes mid columns [VC c, VC c + VC) and writes output rows
 // [NV gv, NV gv + NV) of the tile from mid rows Q UV gv + [0, NSV).
 template <typename S, typename T, typename Wt>
@@ -205,7 +185,6 @@ __global__ void __launch_bounds__(S::kThreads, S::MB)
   extern __shared__ float4 smem4[];
   T* win = reinterpret_cast<T*>(smem4);
   float* mid = reinterpret_cast<float*>(reinterpret_cast<std::uint8_t*>(smem4) + W::bytes);
-  int* shift = reinterpret_cast<int*>(mid + S::WR * S::MS);  // async_fill's per-row table (unused: rows share sh)
   const int tid = threadIdx.x, z = blockIdx.z;
   const int x0 = blockIdx.x * S::TW, y0 = blockIdx.y * S::TH;
   const int wx0 = Q * (x0 / P) + a.origin, wy0 = Q * (y0 / P) + a.origin;
@@ -220,7 +199,7 @@ __global__ void __launch_bounds__(S::kThreads, S::MB)
   if (c0 >= 0 && c0 + W::NCH * W::A <= a.sw && wy0 >= 0 && wy0 + S::WR <= a.sh)
     fill_inside<W, S::WR, S::kThreads>(win, row_ptr(base, pitch, wy0) + c0, pitch, tid);
   else
-    async_fill<W, S::WR, S::kThreads>(win, shift, base, pitch, wx0, wy0, a.sw, a.sh, tid);
+    async_fill<W, S::WR, S::kThreads, T, false>(win, nullptr, base, pitch, wx0, wy0, a.sw, a.sh, tid);
   __syncthreads();
   aligned_horizontal_at<S>(sh, a.w, win, mid, tid, std::make_integer_sequence<int, W::A>{});
   __syncthreads();

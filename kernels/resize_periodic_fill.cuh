@@ -56,9 +56,10 @@ __device__ __forceinline__ void wait_async_copies() {
 #endif
 }
 
-// Fills the window (W = AsyncWindow<T, WR, WC>) and shift[0 .. WR) from the plane at `base`
-// with `pitch`; the caller's barrier makes both visible to the block.
-template <typename W, int WR, int Threads, typename T>
+// Fills the window (W = AsyncWindow<T, WR, WC>) and, with Shifts, shift[0 .. WR) from the plane
+// at `base` with `pitch`; the caller's barrier makes both visible to the block. Callers whose
+// rows share one shift (the aligned kernel) pass Shifts = false and no table.
+template <typename W, int WR, int Threads, typename T, bool Shifts = true>
 __device__ __forceinline__ void async_fill(T* win, int* shift, const T* base, std::ptrdiff_t pitch, int wx0, int wy0,
                                            int sw, int sh, int tid) {
   constexpr int A = W::A, RL = Threads / W::NCH;  // RL: rows filled side by side
@@ -75,7 +76,7 @@ __device__ __forceinline__ void async_fill(T* win, int* shift, const T* base, st
       const unsigned lead = static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(row)) +
                             static_cast<unsigned>(wx0) * static_cast<unsigned>(sizeof(T));
       const int s = static_cast<int>((lead & 15u) / sizeof(T));
-      if (c == 0) shift[r] = s;
+      if (Shifts && c == 0) shift[r] = s;
       const int gc = wx0 - s + A * c;
       T* out = win + r * W::WS + A * c;
       if (gc >= 0 && gc + A <= sw) {

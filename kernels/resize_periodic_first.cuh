@@ -103,25 +103,6 @@ __device__ __forceinline__ void load4(const __half* p, float v[4]) {
   v[0] = __low2float(a), v[1] = __high2float(a), v[2] = __low2float(b), v[3] = __high2float(b);
 }
 
-// Two outputs at p[0], p[1]: one 8/4-byte store when `pair` (both inside the row and the
-// address aligned, decided once per thread), else p[1] only when `second`.
-__device__ __forceinline__ void store2(float* p, bool pair, bool second, float a, float b) {
-  if (pair) {
-    *reinterpret_cast<float2*>(p) = make_float2(a, b);
-    return;
-  }
-  p[0] = a;
-  if (second) p[1] = b;
-}
-__device__ __forceinline__ void store2(__half* p, bool pair, bool second, float a, float b) {
-  if (pair) {
-    *reinterpret_cast<unsigned*>(p) = pack_half2(a, b);
-    return;
-  }
-  p[0] = __float2half_rn(a);
-  if (second) p[1] = __float2half_rn(b);
-}
-
 // 1. Source window as float, from 4-sample chunks aligned in the source row; a thread issues
 // the loads of up to kBatch chunks before it stores any (one memory round trip per batch).
 template <typename S, typename T>
@@ -218,7 +199,6 @@ __global__ void __launch_bounds__(kThreads, Async && sizeof(T) == 2 ? 8 : 0)
   const std::ptrdiff_t pitch = z == 0 ? dst.pitch[0] : (z == 1 ? dst.pitch[1] : dst.pitch[2]);
   T* out = dst.row_dyn(z, yb) + x;
   const bool pair = x + 2 <= a.dw && aligned_to(out, 2 * sizeof(T)) && pitch % (2 * sizeof(T)) == 0;
-  const bool second = x + 1 < a.dw;
 #pragma unroll
   for (int u = 0; u < S::UV; ++u)
 #pragma unroll
@@ -229,7 +209,8 @@ __global__ void __launch_bounds__(kThreads, Async && sizeof(T) == 2 ? 8 : 0)
         sx += a.w[ph][k] * v[Q * u + k].x;
         sy += a.w[ph][k] * v[Q * u + k].y;
       }
-      if (yb + P * u + ph < a.dh) store2(out, pair, second, sx, sy);
+      const float o[2] = {sx, sy};
+      if (yb + P * u + ph < a.dh) store_run<2>(out, pair, a.dw - x, o);
       out = reinterpret_cast<T*>(reinterpret_cast<std::uint8_t*>(out) + pitch);
     }
 }
