@@ -32,8 +32,8 @@ std::size_t plan_bytes(const MemoryCost& cost, const PlanRequest& r, int tile, i
     window_w = std::min(tile + 2 * r.overlap, r.width);
     window_h = std::min(tile + 2 * r.overlap, r.height);
   }
-  const double frame = static_cast<double>(r.width) * r.height;
-  const double bytes = cost.fixed + cost.per_pixel * window_w * window_h * batch + r.io_bytes_per_pixel * frame * batch;
+  const double bytes =
+      cost.fixed + cost.per_pixel * window_w * window_h * batch + r.io_fixed_bytes + r.io_bytes_per_frame * batch;
   return static_cast<std::size_t>(std::ceil(std::max(0.0, bytes)));
 }
 

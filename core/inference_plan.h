@@ -25,9 +25,18 @@ struct PlanRequest {
   int user_batch = 0;         // --batch: fixed batch (0 = choose)
   int overlap = 16;           // context pixels on every side of a tile
   int min_tile = 32;
-  // Bytes per frame pixel held outside the network by the caller for each frame of a
-  // batch (the pipeline's device frame buffers), counted so the whole job fits.
-  double io_bytes_per_pixel = 0;
+  // Device bytes the caller holds outside the network (the pipeline's frame buffers,
+  // IoDeviceBytes), counted so that the whole job fits: per frame of a batch, and once.
+  double io_bytes_per_frame = 0;
+  double io_fixed_bytes = 0;
+};
+
+// Device memory the caller of Upscaler::prepare() holds for its own frame buffers (the GPU
+// frame path: FrameUpscaler::device_bytes), counted in the model's reservation.
+struct IoDeviceBytes {
+  std::size_t per_frame = 0;  // for each frame of a batch, over all of the caller's batch buffers
+  std::size_t fixed = 0;      // once per job: resize plans' intermediates, the canvas
+  bool operator==(const IoDeviceBytes&) const = default;
 };
 
 struct InferencePlan {

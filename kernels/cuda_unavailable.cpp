@@ -70,6 +70,9 @@ void ResizeCuda::run(RgbPlanes<const Half>, RgbPlanes<Half>, Stream) {
 void ResizeCuda::reserve_frame_runs() {
   unavailable("ResizeCuda::reserve_frame_runs");
 }
+std::size_t ResizeCuda::intermediate_bytes(ResizeRuns) const {
+  unavailable("ResizeCuda::intermediate_bytes");
+}
 
 ModuleLoadResult load_cuda_kernels() {
   return {0, 0, 0, "this build has no CUDA kernels"};

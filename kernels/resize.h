@@ -27,6 +27,7 @@
 #include "kernels/image_view.h"
 #include "kernels/pixel_format.h"
 
+#include <cstddef>
 #include <memory>
 #include <string_view>
 
@@ -60,6 +61,9 @@ void resize_cpu(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> ds
 // tiled skips the periodic kernel, two_pass forces the last (tests and benchmarks compare).
 enum class ResizeStrategy { automatic, tiled, two_pass };
 
+// The kinds of run a plan serves, for ResizeCuda::intermediate_bytes.
+enum class ResizeRuns { half_planes, float_planes, frames };
+
 class ResizeCuda {
  public:
   // Throws std::invalid_argument for empty sizes, CudaError (or std::runtime_error in a
@@ -83,6 +87,12 @@ class ResizeCuda {
   // Allocates now what frame runs need (a periodic plan's float32 RGB intermediate), so that
   // the first frame run does not; synchronous, a no-op when there is nothing to allocate.
   void reserve_frame_runs();
+  // Device bytes of the intermediate buffer that runs of kind `runs` use (a periodic plan's
+  // float32 RGB frame, or the two-pass kernels' float32 planes of src height x dst width),
+  // allocated or not yet; 0 when they use none. For memory accounting before the first run
+  // (the GPU frame path counts it in the model's reservation). An unallocated pitched
+  // intermediate is counted with rows padded to 512 bytes (at least cudaMallocPitch's pitch).
+  std::size_t intermediate_bytes(ResizeRuns runs) const;
 
   // True when plane runs use a single kernel (periodic or tiled). Fused frame runs use the
   // tiled one when their three-plane tile fits in shared memory (the conversion happens where

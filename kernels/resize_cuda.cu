@@ -373,6 +373,19 @@ void ResizeCuda::run(RgbPlanes<const Half> src, RgbPlanes<Half> dst, Stream stre
 void ResizeCuda::reserve_frame_runs() {
   if (impl_->periodic && Impl::frame_via_rgb()) impl_->rgb_planes();
 }
+std::size_t ResizeCuda::intermediate_bytes(ResizeRuns runs) const {
+  const Impl& m = *impl_;
+  const std::size_t two_pass = m.tmp.get() ? m.tmp.bytes() : std::size_t{3} * m.sh * m.dw * sizeof(float);
+  if (runs == ResizeRuns::frames) {
+    if (m.periodic && Impl::frame_via_rgb())
+      return m.rgb.get() ? m.rgb.bytes()
+                         : round_up(m.sw * static_cast<int>(sizeof(float)), 512) * std::size_t{3} * m.sh;
+    return m.tiled[2].c.th > 0 ? 0 : two_pass;
+  }
+  // A periodic plan whose kernel cannot take the planes (x1.5 with pitches off 16 bytes)
+  // falls back on the tiled kernel, else on two passes: counted as if it always might.
+  return m.tiled[runs == ResizeRuns::half_planes ? 0 : 1].c.th > 0 ? 0 : two_pass;
+}
 void ResizeCuda::run(const FrameView& src, const ColorSpec& spec, RgbPlanes<float> dst, Stream stream) {
   impl_->run_frame(src, spec, dst, stream);
 }

@@ -7,8 +7,11 @@
 // upscaled::Error (ErrorCode::model for bad weights, ErrorCode::device for GPU trouble).
 #pragma once
 
+#include "core/inference_plan.h"
+
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -60,10 +63,13 @@ class Upscaler {
   // GPU model reserves its device memory here and picks tile and batch to fit it (may
   // block while other jobs hold the GPU's memory; throws Error(ErrorCode::device) when it
   // cannot get enough). The model also does this on first use if nobody called it.
-  // io_batches: how many batches of the caller's own per-frame device buffers (pictures in
-  // and out, float16 RGB before and after the network) exist at once, so that they count
-  // against the same reservation (the staged GPU pipeline keeps a pool of them).
-  virtual void prepare(int width, int height, int io_batches = 1) { (void)width, (void)height, (void)io_batches; }
+  // io: the caller's own device buffers (the staged GPU pipeline's pictures, float16 RGB
+  // batches, resize intermediates: FrameUpscaler::device_bytes), counted against the same
+  // reservation. Without it the model counts one set of packed pictures and float16 RGB input
+  // and output per frame of a batch at the network's sizes.
+  virtual void prepare(int width, int height, std::optional<IoDeviceBytes> io = std::nullopt) {
+    (void)width, (void)height, (void)io;
+  }
   // Gives back what prepare() reserved (device memory in the process's ledger); the next
   // prepare() reserves again. For a model kept loaded between jobs (model/upscaler_cache.h),
   // so that an idle model holds no reservation that another job could use.

@@ -56,6 +56,9 @@ class FrameUpscaler {
   virtual std::int64_t skipped() const = 0;
   // Decoded frames the stages may hold at once besides those in links.in (NVDEC surfaces).
   virtual int frames_held(int batch) const = 0;
+  // Device memory add_stages() will allocate (per frame of a batch, and once), for the model's
+  // reservation: call Upscaler::prepare() with it before add_stages(). None on the CPU path.
+  virtual model::IoDeviceBytes device_bytes() const { return {}; }
   // Call once, before group.run(); `links` must outlive the run.
   virtual void add_stages(StageGroup& group, const UpscaleLinks& links) = 0;
   // After group.run(): one entry per stage added, in order. `timings` are the group's (this
@@ -101,7 +104,7 @@ std::unique_ptr<FrameUpscaler> make_gpu_frame_upscaler(model::Upscaler& upscaler
 
 // Batches of device buffers the staged GPU path holds at once: its pool, for three stages
 // (preprocess, infer, postprocess) joined by queues of batch_queue batches. The model's
-// memory reservation counts them (Upscaler::prepare's io_batches).
+// memory reservation counts them (FrameUpscaler::device_bytes).
 int gpu_batch_pool_size(int batch_queue);
 
 std::unique_ptr<FrameUpscaler> make_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,

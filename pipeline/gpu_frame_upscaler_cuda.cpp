@@ -38,6 +38,7 @@
 #include "pipeline/duplicate_skipper.h"
 #include "pipeline/frame_upscaler.h"
 #include "pipeline/gpu_batch_cuda.h"
+#include "pipeline/gpu_frame_memory.h"
 #include "pipeline/slot_chain.h"
 
 #include <chrono>
@@ -75,17 +76,12 @@ class GpuFrameUpscaler final : public FrameUpscaler {
         out_spec_(io::kernel_color(f.out_color, AVCHROMA_LOC_LEFT)),
         dither_(kernels::layout_info(out_.layout).bits == 8 ? kernels::Dither::ordered : kernels::Dither::none),
         skipper_(o.skip_threshold, plan.src_width, plan.src_height) {
-    if (p_.pre_resize()) {
+    // The plans' tap tables only: their intermediates and the canvas are made by add_stages,
+    // after the model's reservation has counted them (device_bytes).
+    if (p_.pre_resize())
       pre_.emplace(p_.src_width, p_.src_height, p_.net_width, p_.net_height, kernels::ResizeFilter::area);
-      pre_->reserve_frame_runs();  // here rather than in the first frame's preprocess
-    }
-    if (p_.post_resize()) {
+    if (p_.post_resize())
       post_.emplace(p_.model_width, p_.model_height, p_.picture_width, p_.picture_height, post_resize_filter(p_));
-      // One canvas serves every picture: postprocess draws and converts them in its stream's
-      // order. Zeroed once (float16 0 is all-zero bits): the pad bars are never written again.
-      canvas_ = kernels::DeviceBuffer(std::size_t{3} * p_.canvas_width * p_.canvas_height * sizeof(Half));
-      cuda_check(cudaMemsetAsync(canvas_.get(), 0, canvas_.bytes(), post_stream_.get()), "clearing the canvas");
-    }
   }
 
   // Work may still be queued after a stage failed: let it pass before buffers are freed.
@@ -103,13 +99,32 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   // Preprocess releases its batch's frames once its stream is done with them.
   int frames_held(int batch) const override { return batch + 1; }
 
+  model::IoDeviceBytes device_bytes() const override {
+    GpuFrameBuffers b;
+    b.in_picture = in_.bytes;
+    b.out_picture = out_.bytes;
+    if (skipper_.enabled())
+      b.thumb = static_cast<std::size_t>(skipper_.thumb_width()) * skipper_.thumb_height() * sizeof(float);
+    b.pool = gpu_batch_pool_size(options_.batch_queue);
+    b.pre_resize = pre_ ? pre_->intermediate_bytes(kernels::ResizeRuns::frames) : 0;
+    b.post_resize = post_ ? post_->intermediate_bytes(kernels::ResizeRuns::half_planes) : 0;
+    return gpu_frame_device_bytes(p_, b);
+  }
+
   void add_stages(StageGroup& group, const UpscaleLinks& links) override {
     links_ = links;
     kernels::CudaDeviceGuard device(device_);
+    if (pre_) pre_->reserve_frame_runs();  // here rather than in the first frame's preprocess
+    if (post_) {
+      // One canvas serves every picture: postprocess draws and converts them in its stream's
+      // order. Zeroed once (float16 0 is all-zero bits): the pad bars are never written again.
+      canvas_ = kernels::DeviceBuffer(rgb_half_bytes(p_.canvas_width, p_.canvas_height));
+      cuda_check(cudaMemsetAsync(canvas_.get(), 0, canvas_.bytes(), post_stream_.get()), "clearing the canvas");
+    }
     GpuBatchShape shape;
     shape.capacity = links.batch;
-    shape.rgb_in_bytes = std::size_t{3} * p_.net_width * p_.net_height * sizeof(Half);
-    shape.rgb_out_bytes = std::size_t{3} * p_.model_width * p_.model_height * sizeof(Half);
+    shape.rgb_in_bytes = rgb_half_bytes(p_.net_width, p_.net_height);
+    shape.rgb_out_bytes = rgb_half_bytes(p_.model_width, p_.model_height);
     // One set of each stage's own buffers, not one per batch: pinned memory is slow to make
     // (page locking), and while it is made other threads' CUDA calls wait (measured at start-up,
     // docs/gpu-pipeline.md).
@@ -420,8 +435,8 @@ void load_gpu_frame_kernels_on(int device) {
 
 std::unique_ptr<FrameUpscaler> make_gpu_frame_upscaler(model::Upscaler& upscaler, const FramePlan& plan,
                                                        const FrameFormats& formats, const FrameOptions& options) {
-  // Construction allocates (streams, plans, canvas): on the model's device, whichever thread
-  // builds the job; the calling thread's own device is restored after.
+  // Construction allocates (streams, the resize plans' tap tables): on the model's device,
+  // whichever thread builds the job; the calling thread's own device is restored after.
   kernels::CudaDeviceGuard device(upscaler.cuda_device());
   return std::make_unique<GpuFrameUpscaler>(upscaler, plan, formats, options);
 }

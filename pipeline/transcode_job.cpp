@@ -235,14 +235,16 @@ JobResult run_transcode(const JobOptions& opt, const CancelToken& cancel) {
   // than at their first launch, where a load waits for the network in flight (already done
   // where the CLI's early warm-up loaded them).
   if (gpu_frames) load_gpu_frame_kernels(*upscaler);
-  // A GPU model reserves its device memory and picks tile and batch before the batch size
-  // is read (may wait for other jobs on the same GPU); the reservation also covers the
-  // staged GPU path's pool of batch buffers (gpu_frame_upscaler_cuda.cpp).
-  if (warm_up) warm_up->wait();
-  upscaler->prepare(geo.net_width, geo.net_height, gpu_batch_pool_size(frame_options.batch_queue));
-  mark("plan memory");
   const ReleaseTimer::Mark frames_released{release, "frame stages (pools, their queues)"};
   std::unique_ptr<FrameUpscaler> upscale = make_frame_upscaler(*upscaler, geo, formats, frame_options);
+  mark("make frame stages");
+  // A GPU model reserves its device memory and picks tile and batch before the batch size
+  // is read (may wait for other jobs on the same GPU); the reservation also covers the
+  // frame path's own device buffers (FrameUpscaler::device_bytes: the GPU path's pictures,
+  // pool of batches, resize intermediates and canvas, which add_stages makes).
+  if (warm_up) warm_up->wait();
+  upscaler->prepare(geo.net_width, geo.net_height, upscale->device_bytes());
+  mark("plan memory");
   int batch = std::max(1, opt.model.batch > 0 ? opt.model.batch : upscaler->preferred_batch());
   // A clip shorter than a batch (a still image): batches of its length, so the network's one
   // input shape is no bigger than the work.

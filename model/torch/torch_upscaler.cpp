@@ -267,7 +267,7 @@ void TorchUpscaler::run_with_retry(size_t count, int width, int height, const Fr
                                    const FrameTensor& target) {
   if (width <= 0 || height <= 0)
     throw Error(ErrorCode::internal, "upscale: empty frame given to model '" + name_ + "'");
-  prepare(width, height, io_batches_);
+  prepare(width, height, io_);
   join_first_run();
   for (;;) {
     try {

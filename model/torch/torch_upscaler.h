@@ -80,7 +80,7 @@ class TorchUpscaler final : public Upscaler {
   // Runs on `stream` (made torch's current stream for the call); same tiling and retries.
   void upscale_device(const DeviceImages& in, const DeviceImages& out, DeviceStream stream) override;
 
-  void prepare(int width, int height, int io_batches = 1) override;
+  void prepare(int width, int height, std::optional<IoDeviceBytes> io = std::nullopt) override;
   void release_reservation() override;
   int cuda_device() const override { return device_.is_cuda() ? std::max<int>(0, device_.index()) : -1; }
 
@@ -123,8 +123,8 @@ class TorchUpscaler final : public Upscaler {
   std::thread first_run_;
   DeviceMemoryLedger::Reservation reservation_;
   int planned_width_ = 0, planned_height_ = 0;
-  int io_batches_ = 1;              // the caller's buffer batches per reservation (prepare())
-  bool first_call_logged_ = false;  // run_frames: host times of the first call, at debug level
+  std::optional<IoDeviceBytes> io_;  // the caller's device buffers per reservation (prepare())
+  bool first_call_logged_ = false;   // run_frames: host times of the first call, at debug level
 };
 
 }  // namespace upscaled::model::torchnet

@@ -75,11 +75,13 @@ PlanRequest TorchUpscaler::plan_request(int width, int height) const {
   r.user_batch = user_batch_ ? batch_ : 0;
   r.overlap = overlap_;
   r.min_tile = kMinTile;
-  // The GPU pipeline's own buffers per frame of a batch: float16 RGB before and after the
-  // network in each of its io_batches batches, and one set of packed input and output
-  // pictures (at most 3 bytes per pixel each), which its stages keep for themselves.
-  const double s2 = static_cast<double>(network_->scale()) * network_->scale();
-  r.io_bytes_per_pixel = 3.0 * (1 + s2) + 6.0 * (1 + s2) * io_batches_;
+  if (io_) {  // the caller's own account (the staged GPU pipeline's)
+    r.io_bytes_per_frame = static_cast<double>(io_->per_frame);
+    r.io_fixed_bytes = static_cast<double>(io_->fixed);
+  } else {  // one set of packed pictures (at most 3 bytes per pixel) and float16 RGB in and out
+    const double s2 = static_cast<double>(network_->scale()) * network_->scale();
+    r.io_bytes_per_frame = 9.0 * (1 + s2) * width * height;
+  }
   return r;
 }
 
@@ -143,11 +145,10 @@ MemoryCost TorchUpscaler::measure_memory_cost() {
 }
 #endif
 
-void TorchUpscaler::prepare(int width, int height, int io_batches) {
+void TorchUpscaler::prepare(int width, int height, std::optional<IoDeviceBytes> io) {
 #ifdef UPSCALED_TORCH_CUDA
-  io_batches = std::max(1, io_batches);
-  if (!device_.is_cuda() || (width == planned_width_ && height == planned_height_ && io_batches == io_batches_)) return;
-  io_batches_ = io_batches;
+  if (!device_.is_cuda() || (width == planned_width_ && height == planned_height_ && io == io_)) return;
+  io_ = io;
   const int device = cuda_device();
   if (!cost_) cost_ = measure_memory_cost();
   if (memory_limit_ > 0) ledger().set_limit(device, memory_limit_);
@@ -173,9 +174,12 @@ void TorchUpscaler::prepare(int width, int height, int io_batches) {
   log::info(log::cat("model '", name_, "': ", format_bytes(reservation_.bytes()), " of GPU memory reserved on ",
                      device_.str(), " (", format_bytes(ledger().capacity(device)), " usable by this process): ",
                      tile_ > 0 ? log::cat(tile_, "-pixel tiles") : std::string("whole frames"), ", batch ", batch_,
-                     " for ", width, "x", height));
+                     " for ", width, "x", height,
+                     io_ ? log::cat(" (", format_bytes(io_->fixed + io_->per_frame * static_cast<std::size_t>(batch_)),
+                                    " of it for the frame path's buffers)")
+                         : std::string()));
 #else
-  (void)width, (void)height, (void)io_batches;
+  (void)width, (void)height, (void)io;
 #endif
 }
 

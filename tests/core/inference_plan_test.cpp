@@ -18,7 +18,7 @@ PlanRequest request(int w, int h) {
   r.max_batch = 4;
   r.overlap = 16;
   r.min_tile = 32;
-  r.io_bytes_per_pixel = 153;  // scale 4: 9 * (1 + 16)
+  r.io_bytes_per_frame = 153.0 * w * h;  // scale 4: 9 * (1 + 16) per input pixel
   return r;
 }
 
@@ -29,6 +29,28 @@ TEST(InferencePlan, BytesGrowWithWindowAndBatch) {
   EXPECT_LT(plan_bytes(kCost, r, 256, 1), plan_bytes(kCost, r, 512, 1));
   EXPECT_LT(plan_bytes(kCost, r, 256, 1), plan_bytes(kCost, r, 256, 2));
   EXPECT_EQ(plan_bytes(kCost, r, 4096, 1), plan_bytes(kCost, r, 0, 1));  // a tile larger than the frame
+}
+
+TEST(InferencePlan, CallerBuffersCountOncePlusPerFrameOfTheBatch) {
+  PlanRequest r = request(1280, 720);
+  const std::size_t without = plan_bytes(kCost, r, 0, 3);
+  r.io_fixed_bytes = 100.0 * MiB;
+  EXPECT_EQ(plan_bytes(kCost, r, 0, 3), without + 100 * MiB);
+  EXPECT_EQ(plan_bytes(kCost, r, 256, 1) + 100 * MiB, [&] {
+    PlanRequest twice = r;
+    twice.io_fixed_bytes = 200.0 * MiB;
+    return plan_bytes(kCost, twice, 256, 1);
+  }());
+  // One more frame in the batch adds its network pixels and the caller's per-frame buffers.
+  EXPECT_EQ(plan_bytes(kCost, r, 0, 2) - plan_bytes(kCost, r, 0, 1),
+            static_cast<std::size_t>(4096.0 * 1280 * 720 + 153.0 * 1280 * 720));
+  // A budget that held the full batch without the fixed buffers holds a smaller one with them.
+  PlanRequest bare = request(1280, 720);
+  const auto plan = fit_plan(kCost, r, plan_bytes(kCost, bare, 0, 4));
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->tile, 0);
+  EXPECT_EQ(plan->batch, 3);
+  EXPECT_LE(plan->bytes, plan_bytes(kCost, bare, 0, 4));
 }
 
 TEST(InferencePlan, PlentyOfMemoryGivesWholeFramesAtTheFullBatch) {

@@ -1,7 +1,8 @@
 // Device memory planning on the GPU (TorchUpscaler::prepare, core/device_memory_ledger.h):
 // a memory limit makes the model tile instead of failing, with the same picture; two jobs
 // in one process share the limit; and the out-of-memory retry, provoked by capping torch's
-// allocator at 0.5 GiB, shrinks the tile and finishes the frame. CUDA only: skipped without a GPU.
+// allocator at 0.5 GiB, shrinks the tile and finishes the frame; the caller's own device buffers
+// (Upscaler::prepare's io) are added to the reservation. CUDA only: skipped without a GPU.
 #include "core/device_memory_ledger.h"
 #include "model/network_loader.h"
 #include "model/torch/throughput.h"
@@ -106,6 +107,20 @@ TEST_F(MemoryPlanCuda, TwoJobsInOneProcessShareTheLimit) {
   // Both still produce the picture.
   const auto frame = test_frame(1280, 720);
   EXPECT_GE(psnr_float(upscale(*a, frame), upscale(*b, frame)), 50.0);
+}
+
+TEST_F(MemoryPlanCuda, TheCallersBuffersAreInTheReservation) {
+  auto up = load(package, 0);
+  up->prepare(640, 360, model::IoDeviceBytes{});  // a caller with no device buffers of its own
+  const std::size_t bare = ledger().reserved(0);
+  const int batch = up->preferred_batch();
+  EXPECT_NE(up->describe().find("whole frames"), std::string::npos) << up->describe();
+  up->release_reservation();
+  EXPECT_EQ(ledger().reserved(0), 0u);
+  const model::IoDeviceBytes io{64 * MiB, 100 * MiB};  // per frame of a batch, once
+  up->prepare(640, 360, io);
+  EXPECT_EQ(up->preferred_batch(), batch);
+  EXPECT_EQ(ledger().reserved(0), bare + 100 * MiB + 64 * MiB * static_cast<std::size_t>(batch));
 }
 
 TEST_F(MemoryPlanCuda, OutOfMemoryRetryShrinksTheTileAndFinishes) {
