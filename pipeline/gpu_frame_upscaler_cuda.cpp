@@ -25,6 +25,7 @@
 // on a stage's own stream or a batch's event, never on the device. A batch with a frame whose
 // size or format differs from the first (a mid-stream change) takes the CPU route in the
 // infer stage (the model is used by that stage only) and passes the other two stages untouched.
+#include "core/device_memory_ledger.h"
 #include "core/log.h"
 #include "io/hw_decode.h"
 #include "io/kernel_layout.h"
@@ -114,7 +115,8 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   void add_stages(StageGroup& group, const UpscaleLinks& links) override {
     links_ = links;
     kernels::CudaDeviceGuard device(device_);
-    if (pre_) pre_->reserve_frame_runs();  // here rather than in the first frame's preprocess
+    const model::IoDeviceBytes counted = device_bytes();  // what the model's reservation was told
+    if (pre_) pre_->reserve_frame_runs();                 // here rather than in the first frame's preprocess
     if (post_) {
       // One canvas serves every picture: postprocess draws and converts them in its stream's
       // order. Zeroed once (float16 0 is all-zero bits): the pad bars are never written again.
@@ -150,6 +152,7 @@ class GpuFrameUpscaler final : public FrameUpscaler {
       pool.push_back(std::make_unique<GpuBatch>(shape));
     log::debug(log::cat("frames: ", pool.size(), " GPU batches of ", links.batch, " frame(s), ", depth,
                         " per queue between preprocess, infer and postprocess"));
+    check_account(counted, frames, pool);
     chain_ = std::make_unique<SlotChain<GpuBatch>>(std::move(pool), depth);
     auto bind = [this] { cuda_check(cudaSetDevice(device_), "cudaSetDevice (upscale stage thread)"); };
     chain_->add_to(group, {"preprocess", [this](GpuBatch& b) { return preprocess(b); }, bind},
@@ -171,6 +174,23 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   }
 
  private:
+  // The device buffers now held (the post-resize plan's two-pass intermediate, made on its
+  // first run, as its plan estimates it) against what device_bytes() told the model's
+  // reservation: more would mean the account missed something, which the log says.
+  void check_account(const model::IoDeviceBytes& counted, std::size_t frames,
+                     const std::vector<std::unique_ptr<GpuBatch>>& pool) const {
+    std::size_t held = dev_in_.bytes() + dev_out_.bytes() + dev_thumbs_.bytes() + canvas_.bytes();
+    if (pre_) held += pre_->intermediate_bytes(kernels::ResizeRuns::frames);
+    if (post_) held += post_->intermediate_bytes(kernels::ResizeRuns::half_planes);
+    for (const auto& b : pool) held += b->rgb_in.bytes() + b->rgb_out.bytes();
+    const std::size_t told = counted.fixed + counted.per_frame * frames;
+    log::debug(log::cat("frames: ", format_bytes(held), " of device buffers (", format_bytes(told),
+                        " counted in the model's reservation)"));
+    if (held > told)
+      log::warn(log::cat("frames: the frame path's device buffers (", held,
+                         " bytes) exceed what the model's reservation counted for them (", told, " bytes)"));
+  }
+
   // Preprocess stage. False at end of input.
   bool preprocess(GpuBatch& b) {
     b.frames = take_batch(*links_.in, links_.batch);

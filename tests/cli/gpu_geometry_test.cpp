@@ -1,8 +1,8 @@
 // The GPU frame path against the CPU path for the geometry and output-mode options (the x2
-// esrgan-slim model file, so -s 2 always; a file has one scale): same
-// frame count and timestamps, same skipped count, PSNR >= 40 dB between the two (they differ
-// by float16 rounding only). Runs on a CUDA machine with the UpscalerJS packages; skips
-// visibly elsewhere.
+// esrgan-slim model file, so -s 2 always; a file has one scale): same frame count and
+// timestamps, same skipped count, PSNR >= 40 dB between the two (they differ by float16
+// rounding only), and no device buffer of the frame path beyond what the model's reservation
+// counted. Runs on a CUDA machine with the UpscalerJS packages; skips visibly elsewhere.
 #include "kernels/backend.h"
 #include "media_tools.h"
 
@@ -43,6 +43,9 @@ TEST_P(GpuGeometry, MatchesTheCpuPath) {
   const CommandResult gpu = run_command(base + shell_quote((tmp / "gpu.mkv").string()) + " " + c.gpu_only);
   ASSERT_EQ(gpu.exit_code, 0) << gpu.output;
   EXPECT_NE(gpu.output.find("colour conversion on the GPU"), std::string::npos) << gpu.output;
+  // Its device buffers, pre-resize intermediate and canvas included, were all in the model's
+  // reservation (gpu_frame_upscaler_cuda.cpp, check_account).
+  EXPECT_EQ(gpu.output.find("exceed what the model's reservation counted"), std::string::npos) << gpu.output;
   const CommandResult cpu = run_command(base + shell_quote((tmp / "cpu.mkv").string()) + " --device cpu");
   ASSERT_EQ(cpu.exit_code, 0) << cpu.output;
 
