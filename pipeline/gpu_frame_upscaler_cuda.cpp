@@ -104,8 +104,7 @@ class GpuFrameUpscaler final : public FrameUpscaler {
     GpuFrameBuffers b;
     b.in_picture = in_.bytes;
     b.out_picture = out_.bytes;
-    if (skipper_.enabled())
-      b.thumb = static_cast<std::size_t>(skipper_.thumb_width()) * skipper_.thumb_height() * sizeof(float);
+    b.thumb = thumb_bytes_;
     b.pool = gpu_batch_pool_size(options_.batch_queue);
     b.pre_resize = pre_ ? pre_->intermediate_bytes(kernels::ResizeRuns::frames) : 0;
     b.post_resize = post_ ? post_->intermediate_bytes(kernels::ResizeRuns::half_planes) : 0;
@@ -140,7 +139,6 @@ class GpuFrameUpscaler final : public FrameUpscaler {
         downloaded_.push_back(std::make_unique<kernels::CudaEvent>(cudaEventDisableTiming));
     dev_in_ = kernels::DeviceBuffer(frames * in_.bytes);
     if (skipper_.enabled()) {
-      thumb_bytes_ = static_cast<std::size_t>(skipper_.thumb_width()) * skipper_.thumb_height() * sizeof(float);
       host_thumbs_ = kernels::PinnedBuffer(frames * thumb_bytes_);
       dev_thumbs_ = kernels::DeviceBuffer(frames * thumb_bytes_);
     }
@@ -429,7 +427,10 @@ class GpuFrameUpscaler final : public FrameUpscaler {
   kernels::DeviceBuffer dev_in_, dev_thumbs_;   // preprocess
   kernels::DeviceBuffer dev_out_;               // postprocess
   kernels::PinnedBuffer download_;              // postprocess
-  std::size_t thumb_bytes_ = 0;
+  // One frame's thumbnail (float), 0 without --skip-duplicates.
+  const std::size_t thumb_bytes_ =
+      skipper_.enabled() ? static_cast<std::size_t>(skipper_.thumb_width()) * skipper_.thumb_height() * sizeof(float)
+                         : 0;
   UpscaleLinks links_;
   std::unique_ptr<SlotChain<GpuBatch>> chain_;  // after the streams: destroyed before them
   std::unique_ptr<BatchFrameUpscaler> cpu_;     // infer only
